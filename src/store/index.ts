@@ -1,0 +1,102 @@
+/**
+ * The store: one pool, migrated collection, memories API. `openStore(config)` is the only way in; `close()` ends
+ * the pool (and the embedded database).
+ * @module
+ */
+import { logger } from '../log.js';
+import type { CollectionConfig, StoreConfig } from './config.js';
+import { StoreError } from './errors.js';
+import { MemoryStore } from './memories.js';
+import { migrate } from './migrations.js';
+import type { MigrationResult } from './migrations.js';
+import { openDatabase } from './pool.js';
+import type { Database, PoolTuning } from './pool.js';
+import { refreshDerivedColumns } from './refresh.js';
+import type { Tables } from './sql.js';
+import { tablesFor } from './tables.js';
+
+export interface Store {
+  readonly kind: Database['kind'];
+  readonly database: Database;
+  readonly collection: CollectionConfig;
+  readonly tables: Tables;
+  /** pgvector's version as installed in the database, e.g. "0.8.1". */
+  readonly pgvectorVersion: string;
+  readonly migration: MigrationResult;
+  readonly memories: MemoryStore;
+  /** Re-derives keyword tokens and timestamps for rows written by Mem0's Python store since the last call. */
+  refreshDerived(): Promise<number>;
+  close(): Promise<void>;
+}
+
+export interface OpenStoreOptions {
+  tuning?: Partial<PoolTuning>;
+  /**
+   * An already open database to use instead of opening one from `config` (several collections over one PGlite, or
+   * tests). The store then does not own it: `close()` leaves it open.
+   */
+  database?: Database;
+}
+
+/**
+ * Opens the pool, migrates the collection, checks the vector dimension, detects pgvector's version and refreshes
+ * derived columns of rows written by Mem0's Python store. Closes what it opened if any step fails.
+ */
+export async function openStore(config: StoreConfig, options: OpenStoreOptions = {}): Promise<Store> {
+  const owned = options.database === undefined;
+  const database = options.database ?? (await openDatabase(config, options.tuning));
+  try {
+    const migration = await migrate(database.pool, config);
+    const tables = tablesFor(config);
+    const version = await database.pool.query<{ v: string | null }>(
+      "SELECT extversion AS v FROM pg_extension WHERE extname = 'vector'",
+    );
+    const pgvectorVersion = version.rows[0]?.v ?? '0';
+    await checkDims(database, tables, config.dims);
+    const refreshed = await refreshDerivedColumns(database.pool, tables);
+    if (refreshed > 0) logger.info({ refreshed, collection: config.collectionName }, 'derived columns refreshed');
+    const memories = new MemoryStore(database.pool, tables, config.dims, {
+      iterativeScan: versionAtLeast(pgvectorVersion, 0, 8),
+    });
+    return {
+      kind: database.kind,
+      database,
+      collection: {
+        schemaName: config.schemaName, collectionName: config.collectionName, dims: config.dims, hnsw: config.hnsw,
+      },
+      tables,
+      pgvectorVersion,
+      migration,
+      memories,
+      refreshDerived: () => refreshDerivedColumns(database.pool, tables),
+      close: () => (owned ? database.close() : Promise.resolve()),
+    };
+  } catch (error) {
+    if (owned) await database.close().catch(() => {});
+    throw error;
+  }
+}
+
+/** The configured dimension must match the column's on every start, not only when the table was adopted. */
+async function checkDims(database: Database, tables: Tables, dims: number): Promise<void> {
+  const res = await database.pool.query<{ typmod: number }>(
+    "SELECT atttypmod AS typmod FROM pg_attribute WHERE attrelid = $1::regclass AND attname = 'vector'",
+    [tables.memories],
+  );
+  const typmod = res.rows[0]?.typmod ?? -1;
+  if (typmod > 0 && typmod !== dims) {
+    throw new StoreError('config', `collection ${tables.memories} stores vector(${typmod}) but embedding_model_dims is ${dims}`);
+  }
+}
+
+export function versionAtLeast(version: string, major: number, minor: number): boolean {
+  const [a = 0, b = 0] = version.split('.').map((x) => Number.parseInt(x, 10) || 0);
+  return a > major || (a === major && b >= minor);
+}
+
+export { parseStoreConfig, defaultStoreConfig } from './config.js';
+export { openDatabase, withTransaction } from './pool.js';
+export type { Database, PoolTuning } from './pool.js';
+export type { StoreConfig, CollectionConfig } from './config.js';
+export { StoreError, FilterError } from './errors.js';
+export type { MemoryRecord, NewMemory, MemoryChange, HistoryEntry, SearchHit, SearchOptions, Scope } from './memories.js';

@@ -1,0 +1,429 @@
+/**
+ * Memories and their history over one collection. Payloads stay exactly what Mem0's Python store writes
+ * (`data`, `hash` = md5 hex of data, `user_id`, `agent_id`, `run_id`, `actor_id`, `role`, `created_at`,
+ * `updated_at` as Python `isoformat()` strings, user metadata at the top level), so either side can read the other's
+ * rows. Every change and its history row are written in one transaction (often one statement).
+ * @module
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import type pg from 'pg';
+import { StoreError } from './errors.js';
+import { FILTER_KEY_PATTERN } from './filters.js';
+import { withTransaction } from './pool.js';
+import * as q from './queries.js';
+import type { MemoryRow, Scope } from './queries.js';
+import type { Tables } from './sql.js';
+import { tsqueryText, wordTokens } from './tokens.js';
+
+export type { Scope } from './queries.js';
+
+/** Payload keys Mem0 itself writes; user metadata may not set them. */
+export const RESERVED_PAYLOAD_KEYS = new Set([
+  'data', 'hash', 'user_id', 'agent_id', 'run_id', 'actor_id', 'role', 'created_at', 'updated_at',
+]);
+
+export interface MemoryRecord {
+  id: string;
+  data: string;
+  hash: string | null;
+  userId: string | null;
+  agentId: string | null;
+  runId: string | null;
+  /** Payload keys other than the reserved ones. */
+  metadata: Record<string, unknown>;
+  /** The raw payload, as stored. */
+  payload: Record<string, unknown>;
+  /** ISO-8601 UTC. */
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface NewMemory {
+  data: string;
+  vector: readonly number[];
+  metadata?: Record<string, unknown> | null | undefined;
+  runId?: string | null | undefined;
+  actorId?: string | null | undefined;
+  role?: string | null | undefined;
+  /** Defaults to a random UUID. */
+  id?: string | undefined;
+  /** Defaults to now (import tools may keep the original time). */
+  createdAt?: Date | undefined;
+}
+
+export interface MemoryChange {
+  /** New text; needs `vector` with it (the embedding of the new text). */
+  data?: string | undefined;
+  vector?: readonly number[] | undefined;
+  /** Merged into the existing metadata (a key set to null is removed). */
+  metadata?: Record<string, unknown> | null | undefined;
+}
+
+export interface HistoryEntry {
+  id: string;
+  memoryId: string;
+  oldMemory: string | null;
+  newMemory: string | null;
+  event: 'ADD' | 'UPDATE' | 'DELETE';
+  createdAt: string | null;
+  updatedAt: string | null;
+  isDeleted: boolean;
+  actorId: string | null;
+  role: string | null;
+  recordedAt: string;
+}
+
+export interface SearchOptions {
+  vector: readonly number[];
+  /** The query text, for the keyword side; omit for vector-only search. */
+  query?: string | null | undefined;
+  topK: number;
+  filters?: unknown;
+}
+
+export interface SearchHit extends MemoryRecord {
+  /** 0–1 similarity: max(0, 1 − cosine distance). */
+  score: number;
+  distance: number;
+  /** 1-based rank on each side, null when the memory was not a candidate there. */
+  vectorRank: number | null;
+  keywordRank: number | null;
+  /** Reciprocal-rank-fusion value the hits are ordered by. */
+  rankScore: number;
+}
+
+export interface SearchCapabilities {
+  /** pgvector ≥ 0.8: `hnsw.iterative_scan` keeps scanning until enough rows pass the WHERE clause. */
+  iterativeScan: boolean;
+}
+
+export const MAX_TOP_K = 1000;
+export const MAX_LIST_LIMIT = 10_000;
+const MAX_SCOPE_ID = 255;
+const MAX_QUERY_TOKENS = 64;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Search statistics of the last call, for tests and logs. */
+export interface SearchTrace {
+  exactFallback: boolean;
+  vectorHits: number;
+}
+
+export class MemoryStore {
+  lastSearch: SearchTrace | null = null;
+
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly tables: Tables,
+    private readonly dims: number,
+    private readonly capabilities: SearchCapabilities,
+  ) {}
+
+  /** Inserts memories for one scope with an ADD history row each, all in one transaction. */
+  async insert(scope: Scope, items: readonly NewMemory[]): Promise<MemoryRecord[]> {
+    checkScope(scope);
+    if (items.length === 0) return [];
+    const rows: q.InsertRow[] = [];
+    const history: q.HistoryRow[] = [];
+    for (const item of items) {
+      if (typeof item.data !== 'string') throw new StoreError('validation', 'memory text must be a string');
+      checkMetadata(item.metadata);
+      const id = item.id ?? randomUUID();
+      checkUuid(id);
+      const created = item.createdAt ?? new Date();
+      const stamp = pythonIso(created);
+      const payload: Record<string, unknown> = { ...(item.metadata ?? {}) };
+      payload.data = item.data;
+      payload.hash = md5(item.data);
+      payload.user_id = scope.userId;
+      if (scope.agentId) payload.agent_id = scope.agentId;
+      if (item.runId) payload.run_id = item.runId;
+      if (item.actorId) payload.actor_id = item.actorId;
+      if (item.role) payload.role = item.role;
+      payload.created_at = stamp;
+      payload.updated_at = stamp;
+      rows.push({
+        id,
+        vector: this.vectorText(item.vector),
+        payload: JSON.stringify(payload),
+        createdAt: created.toISOString(),
+        updatedAt: created.toISOString(),
+        tokens: tokenText(item.data),
+      });
+      history.push({
+        memoryId: id, oldMemory: null, newMemory: item.data, event: 'ADD',
+        createdAt: created.toISOString(), updatedAt: created.toISOString(), isDeleted: false,
+        actorId: item.actorId ?? null, role: item.role ?? null, userId: scope.userId, agentId: scope.agentId ?? null,
+      });
+    }
+    return withTransaction(this.pool, async (client) => {
+      const inserted = await client.query<MemoryRow>(q.insertMemories(this.tables, rows));
+      await client.query(q.insertHistory(this.tables, history));
+      return inserted.rows.map(toRecord);
+    });
+  }
+
+  /**
+   * Changes a memory's text/vector and/or metadata, with an UPDATE history row, in one transaction.
+   * `scope` null addresses the memory by id alone. Throws `not_found` when it does not exist in that scope.
+   */
+  async update(scope: Scope | null, id: string, change: MemoryChange): Promise<MemoryRecord> {
+    if (scope) checkScope(scope);
+    checkUuid(id);
+    if (change.data !== undefined && typeof change.data !== 'string') {
+      throw new StoreError('validation', 'memory text must be a string');
+    }
+    if (change.data !== undefined && change.vector === undefined) {
+      throw new StoreError('validation', 'changing the text needs the new embedding vector too');
+    }
+    checkMetadata(change.metadata, true);
+    const vector = change.vector === undefined ? null : this.vectorText(change.vector);
+    return withTransaction(this.pool, async (client) => {
+      const found = await client.query<MemoryRow>(q.selectMemory(this.tables, id, scope, true));
+      const current = found.rows[0];
+      if (!current) throw notFound(id);
+      const old = current.payload ?? {};
+      const now = new Date();
+      const payload: Record<string, unknown> = { ...old };
+      for (const [k, v] of Object.entries(change.metadata ?? {})) {
+        if (v === null) delete payload[k];
+        else payload[k] = v;
+      }
+      const data = change.data ?? (typeof old.data === 'string' ? old.data : '');
+      payload.data = data;
+      payload.hash = md5(data);
+      payload.created_at ??= pythonIso(current.createdAt);
+      payload.updated_at = pythonIso(now);
+      const updated = await client.query<MemoryRow>(
+        q.updateMemory(this.tables, {
+          id, vector, payload: JSON.stringify(payload), updatedAt: now.toISOString(), tokens: tokenText(data),
+        }),
+      );
+      await client.query(
+        q.insertHistory(this.tables, [{
+          memoryId: id, oldMemory: typeof old.data === 'string' ? old.data : null, newMemory: data, event: 'UPDATE',
+          createdAt: current.createdAt.toISOString(), updatedAt: now.toISOString(), isDeleted: false,
+          actorId: stringOrNull(payload.actor_id), role: stringOrNull(payload.role),
+          userId: stringOrNull(payload.user_id), agentId: stringOrNull(payload.agent_id),
+        }]),
+      );
+      return toRecord(updated.rows[0]!);
+    });
+  }
+
+  /** Deletes one memory (with a DELETE history row, same statement). Throws `not_found` when not in scope. */
+  async delete(scope: Scope | null, id: string): Promise<void> {
+    if (scope) checkScope(scope);
+    checkUuid(id);
+    const res = await this.pool.query(q.deleteMemory(this.tables, id, scope));
+    if (res.rows.length === 0) throw notFound(id);
+  }
+
+  /** Deletes every memory of the scope (with history); returns how many. */
+  async deleteAll(scope: Scope): Promise<number> {
+    checkScope(scope);
+    const res = await this.pool.query(q.deleteAllInScope(this.tables, scope));
+    return res.rows.length;
+  }
+
+  /** One memory, or null when it does not exist in `scope` (null scope: by id alone). */
+  async get(scope: Scope | null, id: string): Promise<MemoryRecord | null> {
+    if (scope) checkScope(scope);
+    checkUuid(id);
+    const res = await this.pool.query<MemoryRow>(q.selectMemory(this.tables, id, scope));
+    return res.rows[0] ? toRecord(res.rows[0]) : null;
+  }
+
+  /** Memories of the scope matching `filters`, most recently updated first. */
+  async list(scope: Scope, options: { limit?: number; filters?: unknown } = {}): Promise<MemoryRecord[]> {
+    checkScope(scope);
+    const limit = checkCount(options.limit ?? 100, MAX_LIST_LIMIT, 'limit');
+    const res = await this.pool.query<MemoryRow>(q.listMemories(this.tables, scope, { limit, filters: options.filters }));
+    return res.rows.map(toRecord);
+  }
+
+  /** How many memories of the scope match `filters`. */
+  async count(scope: Scope, filters?: unknown): Promise<number> {
+    checkScope(scope);
+    const res = await this.pool.query<{ n: number }>(q.countMemories(this.tables, scope, filters));
+    return res.rows[0]?.n ?? 0;
+  }
+
+  /** A memory of the scope with exactly this text's hash (Mem0's dedup key), or null. */
+  async findByHash(scope: Scope, hash: string): Promise<MemoryRecord | null> {
+    checkScope(scope);
+    const res = await this.pool.query<MemoryRow>(q.findByHash(this.tables, scope, hash));
+    return res.rows[0] ? toRecord(res.rows[0]) : null;
+  }
+
+  /** The history of one memory, oldest first; empty when there is none in `scope`. */
+  async history(scope: Scope | null, memoryId: string): Promise<HistoryEntry[]> {
+    if (scope) checkScope(scope);
+    checkUuid(memoryId);
+    const res = await this.pool.query<Omit<HistoryEntry, 'createdAt' | 'updatedAt' | 'recordedAt'> & {
+      createdAt: Date | null; updatedAt: Date | null; recordedAt: Date;
+    }>(q.selectHistory(this.tables, memoryId, scope));
+    return res.rows.map((r) => ({
+      ...r,
+      createdAt: r.createdAt ? r.createdAt.toISOString() : null,
+      updatedAt: r.updatedAt ? r.updatedAt.toISOString() : null,
+      recordedAt: r.recordedAt.toISOString(),
+    }));
+  }
+
+  /**
+   * Hybrid search. Returns `topK` hits whenever at least `topK` memories with a vector match the scope and filters:
+   * with pgvector ≥ 0.8 the HNSW scan is iterative (it keeps going past `ef_search` until enough rows pass the
+   * filter); and if the vector side still comes back short of both the candidate count and the number of matching
+   * rows, the query is run again as an exact scan (no vector index).
+   */
+  async search(scope: Scope, options: SearchOptions): Promise<SearchHit[]> {
+    checkScope(scope);
+    const topK = checkCount(options.topK, MAX_TOP_K, 'top_k');
+    if (topK === 0) return [];
+    const vector = this.vectorText(options.vector);
+    const tokens = options.query ? wordTokens(options.query, MAX_QUERY_TOKENS) : [];
+    const candidates = Math.min(Math.max(topK * 2, 20), MAX_TOP_K);
+    const sql = q.searchMemories(this.tables, scope, {
+      vector, tsquery: tsqueryText(tokens), topK, candidates, filters: options.filters,
+    });
+    return withTransaction(this.pool, async (client) => {
+      if (this.capabilities.iterativeScan) {
+        await client.query("SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true)");
+        await client.query("SELECT set_config('hnsw.ef_search', $1, true)", [String(Math.min(1000, Math.max(40, candidates)))]);
+      }
+      let res = await client.query<HitRow>(sql);
+      let vectorHits = res.rows[0]?.vectorHits ?? 0;
+      let exactFallback = false;
+      if (vectorHits < candidates) {
+        const counted = await client.query<{ n: number }>(q.countMemories(this.tables, scope, options.filters, true));
+        if ((counted.rows[0]?.n ?? 0) > vectorHits) {
+          await client.query("SELECT set_config('enable_indexscan', 'off', true)");
+          res = await client.query<HitRow>(sql);
+          vectorHits = res.rows[0]?.vectorHits ?? 0;
+          exactFallback = true;
+        }
+      }
+      this.lastSearch = { exactFallback, vectorHits };
+      return res.rows.map(toHit);
+    });
+  }
+
+  private vectorText(vector: readonly number[] | undefined): string {
+    if (!Array.isArray(vector) || vector.length !== this.dims) {
+      throw new StoreError(
+        'validation',
+        `embedding has ${Array.isArray(vector) ? vector.length : 'no'} dimensions; the collection expects ${this.dims}`,
+      );
+    }
+    for (const x of vector) {
+      if (typeof x !== 'number' || !Number.isFinite(x)) throw new StoreError('validation', 'embedding contains a non-finite number');
+    }
+    return `[${vector.join(',')}]`;
+  }
+}
+
+interface HitRow extends MemoryRow {
+  distance: number | null;
+  vectorRank: number | null;
+  keywordRank: number | null;
+  fused: number;
+  vectorHits: number;
+}
+
+function toRecord(row: MemoryRow): MemoryRecord {
+  const payload = row.payload ?? {};
+  const metadata: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(payload)) if (!RESERVED_PAYLOAD_KEYS.has(k)) metadata[k] = v;
+  return {
+    id: row.id,
+    data: typeof payload.data === 'string' ? payload.data : '',
+    hash: stringOrNull(payload.hash),
+    userId: stringOrNull(payload.user_id),
+    agentId: stringOrNull(payload.agent_id),
+    runId: stringOrNull(payload.run_id),
+    metadata,
+    payload,
+    createdAt: row.createdAt.toISOString(),
+    updatedAt: row.updatedAt.toISOString(),
+  };
+}
+
+function toHit(row: HitRow): SearchHit {
+  const d = row.distance;
+  const score = d === null || !Number.isFinite(d) ? 0 : Math.min(1, Math.max(0, 1 - d));
+  return {
+    ...toRecord(row),
+    score,
+    distance: d === null || !Number.isFinite(d) ? 1 : d,
+    vectorRank: row.vectorRank,
+    keywordRank: row.keywordRank,
+    rankScore: row.fused,
+  };
+}
+
+/** md5 hex of the UTF-8 text: Mem0's `hashlib.md5(data.encode()).hexdigest()`. */
+export function md5(text: string): string {
+  return createHash('md5').update(text, 'utf8').digest('hex');
+}
+
+/** Python's `datetime.isoformat()` for an aware UTC time: `2025-01-15T10:00:00.123000+00:00`. */
+export function pythonIso(date: Date): string {
+  return date.toISOString().replace(/\.(\d{3})Z$/, '.$1000+00:00');
+}
+
+function tokenText(data: string): string {
+  return wordTokens(data).join(q.TOKEN_SEPARATOR);
+}
+
+function stringOrNull(value: unknown): string | null {
+  return typeof value === 'string' ? value : null;
+}
+
+function notFound(id: string): StoreError {
+  return new StoreError('not_found', `memory ${id} not found`);
+}
+
+function checkScope(scope: Scope): void {
+  if (typeof scope?.userId !== 'string' || scope.userId.trim() === '') {
+    throw new StoreError('validation', 'user_id is required');
+  }
+  if (scope.userId.length > MAX_SCOPE_ID) throw new StoreError('validation', `user_id is longer than ${MAX_SCOPE_ID}`);
+  if (scope.agentId !== undefined && scope.agentId !== null) {
+    if (typeof scope.agentId !== 'string' || scope.agentId.trim() === '') {
+      throw new StoreError('validation', 'agent_id must be a non-empty string when given');
+    }
+    if (scope.agentId.length > MAX_SCOPE_ID) throw new StoreError('validation', `agent_id is longer than ${MAX_SCOPE_ID}`);
+  }
+}
+
+function checkUuid(id: string): void {
+  if (typeof id !== 'string' || !UUID.test(id)) throw new StoreError('validation', 'memory_id must be a UUID');
+}
+
+function checkCount(value: number, max: number, name: string): number {
+  if (!Number.isInteger(value) || value < 0) throw new StoreError('validation', `${name} must be a non-negative integer`);
+  if (value > max) throw new StoreError('validation', `${name} must be at most ${max}`);
+  return value;
+}
+
+function checkMetadata(metadata: Record<string, unknown> | null | undefined, allowNull = false): void {
+  if (metadata === undefined || metadata === null) return;
+  if (typeof metadata !== 'object' || Array.isArray(metadata)) throw new StoreError('validation', 'metadata must be an object');
+  for (const [key, value] of Object.entries(metadata)) {
+    if (!FILTER_KEY_PATTERN.test(key)) {
+      throw new StoreError(
+        'validation',
+        `invalid metadata key ${JSON.stringify(key)}: keys may contain only letters, digits, '_' and '-' (max 64)`,
+      );
+    }
+    if (RESERVED_PAYLOAD_KEYS.has(key)) throw new StoreError('validation', `metadata key '${key}' is reserved`);
+    if (value === null && !allowNull) throw new StoreError('validation', `metadata key '${key}' is null`);
+  }
+  try {
+    JSON.stringify(metadata);
+  } catch {
+    throw new StoreError('validation', 'metadata must be JSON-serialisable');
+  }
+}
+

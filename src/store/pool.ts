@@ -1,0 +1,136 @@
+/**
+ * One `pg.Pool` for everything, whichever database is behind it:
+ * - PostgreSQL: TCP keep-alive, connect / statement / idle-in-transaction timeouts, `maxconn` clients.
+ * - PGlite (embedded, WASM): the pgvector extension loaded, reached through PGlite's node-postgres adapter with a
+ *   pool of exactly one client (PGlite is a single backend; one client keeps transactions from interleaving).
+ * The rest of the store only ever sees `pg.Pool` / `pg.PoolClient`, so the same SQL runs on both.
+ * @module
+ */
+import { mkdir } from 'node:fs/promises';
+import pg from 'pg';
+import { PGlite } from '@electric-sql/pglite';
+import { PglitePgConnection } from '@electric-sql/pglite/node-postgres';
+import { vector } from '@electric-sql/pglite-pgvector';
+import { logger } from '../log.js';
+import type { StoreConfig } from './config.js';
+import { StoreError } from './errors.js';
+
+/** Timeouts and keep-alive for the PostgreSQL pool; every one has a default. */
+export interface PoolTuning {
+  connectTimeoutMs: number;
+  statementTimeoutMs: number;
+  idleInTransactionTimeoutMs: number;
+  idleTimeoutMs: number;
+  keepAliveInitialDelayMs: number;
+  applicationName: string;
+}
+
+export const DEFAULT_POOL_TUNING: PoolTuning = {
+  connectTimeoutMs: 10_000,
+  statementTimeoutMs: 30_000,
+  idleInTransactionTimeoutMs: 60_000,
+  idleTimeoutMs: 30_000,
+  keepAliveInitialDelayMs: 10_000,
+  applicationName: 'mem0-dify-plugin',
+};
+
+export interface Database {
+  readonly kind: 'postgres' | 'pglite';
+  readonly pool: pg.Pool;
+  /** Ends the pool (and shuts PGlite down). Safe to call twice. */
+  close(): Promise<void>;
+}
+
+/** Opens the pool for `config`. For PGlite this also starts the embedded database (a few seconds on first use). */
+export async function openDatabase(config: StoreConfig, tuning: Partial<PoolTuning> = {}): Promise<Database> {
+  const t = { ...DEFAULT_POOL_TUNING, ...tuning };
+  return config.kind === 'pglite' ? openPglite(config.dataDir) : openPostgres(config, t);
+}
+
+function openPostgres(config: Extract<StoreConfig, { kind: 'postgres' }>, t: PoolTuning): Database {
+  const c = config.connection;
+  const pool = new pg.Pool({
+    ...(c.connectionString !== undefined ? { connectionString: c.connectionString } : {}),
+    ...(c.host !== undefined ? { host: c.host } : {}),
+    ...(c.port !== undefined ? { port: c.port } : {}),
+    ...(c.database !== undefined ? { database: c.database } : {}),
+    ...(c.user !== undefined ? { user: c.user } : {}),
+    ...(c.password !== undefined ? { password: c.password } : {}),
+    ...(c.ssl !== undefined ? { ssl: c.ssl } : {}),
+    min: config.minConnections,
+    max: config.maxConnections,
+    keepAlive: true,
+    keepAliveInitialDelayMillis: t.keepAliveInitialDelayMs,
+    connectionTimeoutMillis: t.connectTimeoutMs,
+    idleTimeoutMillis: t.idleTimeoutMs,
+    statement_timeout: t.statementTimeoutMs,
+    idle_in_transaction_session_timeout: t.idleInTransactionTimeoutMs,
+    // Client-side backstop for a server that stops answering (statement_timeout needs a live server).
+    query_timeout: t.statementTimeoutMs + 5_000,
+    application_name: t.applicationName,
+  });
+  // An idle client can die (server restart, network): pg emits 'error' on the pool; without a listener Node exits.
+  pool.on('error', (error) => logger.warn({ err: error.message }, 'idle PostgreSQL client failed; it will be replaced'));
+  return onceClosable('postgres', pool, async () => {});
+}
+
+async function openPglite(dataDir: string): Promise<Database> {
+  if (!dataDir.startsWith('memory://')) await mkdir(dataDir, { recursive: true });
+  let db: PGlite;
+  try {
+    db = await PGlite.create(dataDir, { extensions: { vector } });
+  } catch (error) {
+    throw new StoreError('unavailable', `embedded database failed to start in ${dataDir}: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+  // Each pg client gets its own adapter connection object over the one PGlite instance (a shared one would be
+  // reused after `end()` if the pool ever replaced its client).
+  class PgliteClient extends pg.Client {
+    constructor(config?: pg.ClientConfig) {
+      super({ ...config, connection: new PglitePgConnection({ pglite: db }) } as pg.ClientConfig);
+    }
+  }
+  const pool = new pg.Pool({ Client: PgliteClient, max: 1, idleTimeoutMillis: 0 });
+  pool.on('error', (error) => logger.warn({ err: error.message }, 'embedded database client failed'));
+  return onceClosable('pglite', pool, () => db.close());
+}
+
+function onceClosable(kind: Database['kind'], pool: pg.Pool, after: () => Promise<void>): Database {
+  let closing: Promise<void> | null = null;
+  return {
+    kind,
+    pool,
+    close() {
+      closing ??= pool.end().then(after);
+      return closing;
+    },
+  };
+}
+
+/** Anything that runs a query: the pool or a checked-out client. */
+export type Queryable = Pick<pg.Pool, 'query'> | Pick<pg.PoolClient, 'query'>;
+
+/**
+ * Runs `fn` inside BEGIN/COMMIT on one client, rolling back on any error. Everything inside must use the client it
+ * is given (never the pool: with PGlite's single client that would wait forever).
+ */
+export async function withTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  let broken = false;
+  try {
+    await client.query('BEGIN');
+    const result = await fn(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (error) {
+    try {
+      await client.query('ROLLBACK');
+    } catch {
+      broken = true;
+    }
+    throw error;
+  } finally {
+    client.release(broken);
+  }
+}

@@ -1,0 +1,276 @@
+/**
+ * All memory and history SQL, as pure functions returning `{text, values}`. Table names arrive already quoted
+ * ({@link Tables}); everything else is a `$n` parameter. Filters come from the one compiler in filters.ts and are
+ * ANDed after the scope, so they can only narrow it.
+ * @module
+ */
+import { compileFilter } from './filters.js';
+import { Params } from './sql.js';
+import type { SqlQuery, Tables } from './sql.js';
+
+/** Who a query is about: `userId` is required; `agentId` narrows to one agent (Dify app) when given. */
+export interface Scope {
+  userId: string;
+  agentId?: string | null | undefined;
+}
+
+/** Columns every memory read returns (aliases are what {@link MemoryRow} expects). */
+const MEMORY_COLUMNS = 'm.id::text AS id, m.payload, m.created_at AS "createdAt", m.updated_at AS "updatedAt"';
+
+export interface MemoryRow {
+  id: string;
+  payload: Record<string, unknown> | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/** Separator of the token list passed to array_to_tsvector (a control character: never inside a word token). */
+export const TOKEN_SEPARATOR = '\u001f';
+
+function scopeSql(scope: Scope, p: Params, alias = 'm'): string {
+  const user = `${alias}.user_id = ${p.add(scope.userId)}::text`;
+  return scope.agentId ? `${user} AND ${alias}.agent_id = ${p.add(scope.agentId)}::text` : user;
+}
+
+/** The tokens column value for a list of tokens (exact lexemes: no parser re-splits them). */
+const KEYWORDS_FROM = (placeholder: string) => `array_to_tsvector(string_to_array(${placeholder}, chr(31)))`;
+
+export interface InsertRow {
+  id: string;
+  vector: string;
+  payload: string;
+  createdAt: string;
+  updatedAt: string;
+  tokens: string;
+}
+
+export function insertMemories(t: Tables, rows: InsertRow[]): SqlQuery {
+  const p = new Params();
+  const ids = p.add(rows.map((r) => r.id));
+  const vectors = p.add(rows.map((r) => r.vector));
+  const payloads = p.add(rows.map((r) => r.payload));
+  const created = p.add(rows.map((r) => r.createdAt));
+  const updated = p.add(rows.map((r) => r.updatedAt));
+  const tokens = p.add(rows.map((r) => r.tokens));
+  return {
+    text: `INSERT INTO ${t.memories} AS m (id, vector, payload, created_at, updated_at, keywords, keywords_hash)
+      SELECT r.id, r.v::vector, r.p, r.c, r.u, ${KEYWORDS_FROM('r.k')}, r.p->>'hash'
+        FROM unnest(${ids}::uuid[], ${vectors}::text[], ${payloads}::jsonb[], ${created}::timestamptz[],
+                    ${updated}::timestamptz[], ${tokens}::text[]) AS r(id, v, p, c, u, k)
+      RETURNING ${MEMORY_COLUMNS}`,
+    values: p.values,
+  };
+}
+
+export interface HistoryRow {
+  memoryId: string;
+  oldMemory: string | null;
+  newMemory: string | null;
+  event: 'ADD' | 'UPDATE' | 'DELETE';
+  createdAt: string | null;
+  updatedAt: string | null;
+  isDeleted: boolean;
+  actorId: string | null;
+  role: string | null;
+  userId: string | null;
+  agentId: string | null;
+}
+
+export function insertHistory(t: Tables, rows: HistoryRow[]): SqlQuery {
+  const p = new Params();
+  const col = <K extends keyof HistoryRow>(k: K) => p.add(rows.map((r) => r[k]));
+  const [mid, oldM, newM, ev, ca, ua, del, actor, role, uid, aid] = [
+    col('memoryId'), col('oldMemory'), col('newMemory'), col('event'), col('createdAt'), col('updatedAt'),
+    col('isDeleted'), col('actorId'), col('role'), col('userId'), col('agentId'),
+  ];
+  return {
+    text: `INSERT INTO ${t.history}
+        (memory_id, old_memory, new_memory, event, created_at, updated_at, is_deleted, actor_id, role, user_id, agent_id)
+      SELECT * FROM unnest(${mid}::uuid[], ${oldM}::text[], ${newM}::text[], ${ev}::text[], ${ca}::timestamptz[],
+                           ${ua}::timestamptz[], ${del}::boolean[], ${actor}::text[], ${role}::text[], ${uid}::text[],
+                           ${aid}::text[])`,
+    values: p.values,
+  };
+}
+
+/** One memory by id; `scope` null reads by id alone (the caller decided that is allowed). */
+export function selectMemory(t: Tables, id: string, scope: Scope | null, forUpdate = false): SqlQuery {
+  const p = new Params();
+  const where = [`m.id = ${p.add(id)}::uuid`];
+  if (scope) where.push(scopeSql(scope, p));
+  return {
+    text: `SELECT ${MEMORY_COLUMNS} FROM ${t.memories} m WHERE ${where.join(' AND ')}${forUpdate ? ' FOR UPDATE' : ''}`,
+    values: p.values,
+  };
+}
+
+export function updateMemory(
+  t: Tables,
+  row: { id: string; vector: string | null; payload: string; updatedAt: string; tokens: string },
+): SqlQuery {
+  const p = new Params();
+  const payload = p.add(row.payload);
+  const vectorSet = row.vector === null ? '' : `vector = ${p.add(row.vector)}::vector, `;
+  return {
+    text: `UPDATE ${t.memories} AS m SET ${vectorSet}payload = ${payload}::jsonb,
+        updated_at = ${p.add(row.updatedAt)}::timestamptz,
+        keywords = ${KEYWORDS_FROM(`${p.add(row.tokens)}::text`)}, keywords_hash = ${payload}::jsonb->>'hash'
+      WHERE m.id = ${p.add(row.id)}::uuid
+      RETURNING ${MEMORY_COLUMNS}`,
+    values: p.values,
+  };
+}
+
+/** Deletes matching memories and records a DELETE history row for each, in one statement. */
+function deleteWithHistory(t: Tables, where: string, p: Params): SqlQuery {
+  return {
+    text: `WITH gone AS (
+        DELETE FROM ${t.memories} m WHERE ${where}
+        RETURNING m.id, m.payload, m.created_at, m.user_id, m.agent_id
+      ), logged AS (
+        INSERT INTO ${t.history} (memory_id, old_memory, new_memory, event, created_at, updated_at, is_deleted,
+                                  actor_id, role, user_id, agent_id)
+        SELECT id, payload->>'data', NULL, 'DELETE', created_at, clock_timestamp(), true,
+               payload->>'actor_id', payload->>'role', user_id, agent_id FROM gone
+      )
+      SELECT id::text AS id FROM gone`,
+    values: p.values,
+  };
+}
+
+export function deleteMemory(t: Tables, id: string, scope: Scope | null): SqlQuery {
+  const p = new Params();
+  const where = [`m.id = ${p.add(id)}::uuid`];
+  if (scope) where.push(scopeSql(scope, p));
+  return deleteWithHistory(t, where.join(' AND '), p);
+}
+
+export function deleteAllInScope(t: Tables, scope: Scope): SqlQuery {
+  const p = new Params();
+  return deleteWithHistory(t, scopeSql(scope, p), p);
+}
+
+export function listMemories(t: Tables, scope: Scope, options: { limit: number; filters?: unknown }): SqlQuery {
+  const p = new Params();
+  const s = scopeSql(scope, p);
+  const f = compileFilter(options.filters, p, 'm.payload');
+  return {
+    text: `SELECT ${MEMORY_COLUMNS} FROM ${t.memories} m WHERE ${s} AND ${f}
+      ORDER BY m.updated_at DESC, m.id LIMIT ${p.add(options.limit)}::int`,
+    values: p.values,
+  };
+}
+
+export function countMemories(t: Tables, scope: Scope, filters?: unknown, withVector = false): SqlQuery {
+  const p = new Params();
+  const s = scopeSql(scope, p);
+  const f = compileFilter(filters, p, 'm.payload');
+  return {
+    text: `SELECT count(*)::int AS n FROM ${t.memories} m WHERE ${s} AND ${f}${withVector ? ' AND m.vector IS NOT NULL' : ''}`,
+    values: p.values,
+  };
+}
+
+export function findByHash(t: Tables, scope: Scope, hash: string): SqlQuery {
+  const p = new Params();
+  const s = scopeSql(scope, p);
+  return {
+    text: `SELECT ${MEMORY_COLUMNS} FROM ${t.memories} m WHERE ${s} AND m.payload->>'hash' = ${p.add(hash)}::text
+      ORDER BY m.created_at LIMIT 1`,
+    values: p.values,
+  };
+}
+
+export function selectHistory(t: Tables, memoryId: string, scope: Scope | null): SqlQuery {
+  const p = new Params();
+  const where = [`h.memory_id = ${p.add(memoryId)}::uuid`];
+  if (scope) where.push(scopeSql(scope, p, 'h'));
+  return {
+    text: `SELECT h.id::text AS id, h.memory_id::text AS "memoryId", h.old_memory AS "oldMemory",
+        h.new_memory AS "newMemory", h.event, h.created_at AS "createdAt", h.updated_at AS "updatedAt",
+        h.is_deleted AS "isDeleted", h.actor_id AS "actorId", h.role, h.recorded_at AS "recordedAt"
+      FROM ${t.history} h WHERE ${where.join(' AND ')} ORDER BY h.recorded_at, h.id`,
+    values: p.values,
+  };
+}
+
+export interface SearchSqlOptions {
+  vector: string;
+  /** tsquery text from tokens.ts (literal lexemes ORed), or null for vector-only search. */
+  tsquery: string | null;
+  topK: number;
+  /** How many candidates each side (vector, keyword) contributes before fusion. */
+  candidates: number;
+  filters?: unknown;
+}
+
+/** Reciprocal-rank-fusion constant (the usual 60): ranks matter, raw scores of the two sides need not be comparable. */
+export const RRF_K = 60;
+
+/**
+ * Hybrid search: nearest neighbours by cosine distance and keyword matches (same scope and filter), fused by
+ * reciprocal rank. Also returns how many rows the vector side produced, so the caller can tell an index scan that
+ * stopped short from a scope that simply has few rows.
+ */
+export function searchMemories(t: Tables, scope: Scope, o: SearchSqlOptions): SqlQuery {
+  const p = new Params();
+  const q = `${p.add(o.vector)}::vector`;
+  const s = scopeSql(scope, p);
+  const f = compileFilter(o.filters, p, 'm.payload');
+  const n = `${p.add(o.candidates)}::int`;
+  const tsq = o.tsquery === null ? null : `${p.add(o.tsquery)}::tsquery`;
+  const keywordCte = tsq
+    ? `SELECT m.id, row_number() OVER (ORDER BY ts_rank(m.keywords, ${tsq}) DESC, m.id) AS r
+         FROM ${t.memories} m WHERE ${s} AND ${f} AND m.keywords @@ ${tsq}
+         ORDER BY ts_rank(m.keywords, ${tsq}) DESC, m.id LIMIT ${n}`
+    : `SELECT NULL::uuid AS id, NULL::bigint AS r WHERE false`;
+  return {
+    text: `WITH vec AS MATERIALIZED (
+        SELECT m.id, m.vector <=> ${q} AS distance
+          FROM ${t.memories} m WHERE ${s} AND ${f} AND m.vector IS NOT NULL
+          ORDER BY m.vector <=> ${q} LIMIT ${n}
+      ), vr AS (
+        SELECT id, row_number() OVER (ORDER BY distance, id) AS r FROM vec
+      ), kr AS MATERIALIZED (${keywordCte}),
+      cand AS (SELECT id FROM vr UNION SELECT id FROM kr)
+      SELECT ${MEMORY_COLUMNS}, (m.vector <=> ${q})::float8 AS distance,
+             vr.r::int AS "vectorRank", kr.r::int AS "keywordRank",
+             (COALESCE(1.0 / (${RRF_K} + vr.r), 0) + COALESCE(1.0 / (${RRF_K} + kr.r), 0))::float8 AS fused,
+             (SELECT count(*) FROM vec)::int AS "vectorHits"
+        FROM cand JOIN ${t.memories} m ON m.id = cand.id
+        LEFT JOIN vr ON vr.id = m.id LEFT JOIN kr ON kr.id = m.id
+       ORDER BY fused DESC, distance ASC NULLS LAST, m.id
+       LIMIT ${p.add(o.topK)}::int`,
+    values: p.values,
+  };
+}
+
+/** Rows whose derived columns are missing or stale (written or rewritten by Mem0's Python store). */
+export function selectStaleDerived(t: Tables, limit: number): SqlQuery {
+  return {
+    text: `SELECT m.id::text AS id, m.payload->>'data' AS data, m.payload->>'created_at' AS "createdAt",
+        m.payload->>'updated_at' AS "updatedAt"
+      FROM ${t.memories} m
+      WHERE m.keywords IS NULL OR m.keywords_hash IS DISTINCT FROM m.payload->>'hash'
+      LIMIT $1::int`,
+    values: [limit],
+  };
+}
+
+export function updateDerived(
+  t: Tables,
+  rows: { id: string; tokens: string; createdAt: string | null; updatedAt: string | null }[],
+): SqlQuery {
+  const p = new Params();
+  const ids = p.add(rows.map((r) => r.id));
+  const tokens = p.add(rows.map((r) => r.tokens));
+  const created = p.add(rows.map((r) => r.createdAt));
+  const updated = p.add(rows.map((r) => r.updatedAt));
+  return {
+    text: `UPDATE ${t.memories} AS m SET keywords = ${KEYWORDS_FROM('r.k')}, keywords_hash = m.payload->>'hash',
+        created_at = COALESCE(r.c, m.created_at), updated_at = COALESCE(r.u, r.c, m.updated_at)
+      FROM unnest(${ids}::uuid[], ${tokens}::text[], ${created}::timestamptz[], ${updated}::timestamptz[]) AS r(id, k, c, u)
+      WHERE m.id = r.id`,
+    values: p.values,
+  };
+}

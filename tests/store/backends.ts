@@ -1,0 +1,106 @@
+/**
+ * The databases every storage test runs on: embedded PGlite always, and real PostgreSQL when TEST_DATABASE_URL is
+ * set. Each test gets a fresh collection (PGlite: one shared instance per test file, since it takes seconds to
+ * start) or a fresh schema (PostgreSQL).
+ */
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { openDatabase, openStore, parseStoreConfig } from '../../src/store/index.js';
+import type { Database, Store, StoreConfig } from '../../src/store/index.js';
+
+export interface Backend {
+  name: 'pglite' | 'postgres';
+  /** A config for a collection nobody else uses. */
+  freshConfig(extra?: Record<string, unknown>): Promise<StoreConfig>;
+  /** Opens a store for that config (on the shared database for PGlite). */
+  open(config: StoreConfig): Promise<Store>;
+  /** A raw pool on the same database, for arranging fixtures the way other programs would. */
+  pool(): Promise<pg.Pool>;
+  close(): Promise<void>;
+}
+
+export const DIMS = 8;
+
+function uniqueName(prefix: string): string {
+  return `${prefix}_${randomBytes(5).toString('hex')}`;
+}
+
+function pgliteBackend(): Backend {
+  let shared: Promise<Database> | null = null;
+  const db = () => (shared ??= openDatabase(parseStoreConfig({ provider: 'pglite', config: { path: 'memory://' } })));
+  return {
+    name: 'pglite',
+    async freshConfig(extra = {}) {
+      return parseStoreConfig({
+        provider: 'pglite',
+        config: { path: 'memory://', collection_name: uniqueName('mem'), embedding_model_dims: DIMS, ...extra },
+      });
+    },
+    async open(config) {
+      return openStore(config, { database: await db() });
+    },
+    async pool() {
+      return (await db()).pool;
+    },
+    async close() {
+      if (shared) await (await shared).close();
+      shared = null;
+    },
+  };
+}
+
+function postgresBackend(url: string): Backend {
+  const admin = new pg.Pool({ connectionString: url, max: 4 });
+  const schemas: string[] = [];
+  return {
+    name: 'postgres',
+    async freshConfig(extra = {}) {
+      const schema = uniqueName('t');
+      schemas.push(schema);
+      return parseStoreConfig({
+        provider: 'pgvector',
+        config: {
+          connection_string: url, schema_name: schema, collection_name: uniqueName('mem'),
+          embedding_model_dims: DIMS, maxconn: 4, ...extra,
+        },
+      });
+    },
+    open: (config) => openStore(config),
+    async pool() {
+      return admin;
+    },
+    async close() {
+      for (const s of schemas) await admin.query(`DROP SCHEMA IF EXISTS "${s}" CASCADE`);
+      await admin.end();
+    },
+  };
+}
+
+/** The backends available in this run (PGlite first). */
+export function backends(): Backend[] {
+  const list: Backend[] = [pgliteBackend()];
+  const url = process.env.TEST_DATABASE_URL;
+  if (url) list.push(postgresBackend(url));
+  return list;
+}
+
+/** A deterministic unit vector pointing mostly along axis `i` (plus a little of `j`). */
+export function vec(i: number, j = (i + 1) % DIMS, mix = 0.1): number[] {
+  const v = Array.from({ length: DIMS }, () => 0);
+  v[i % DIMS] = 1;
+  v[j % DIMS] = (v[j % DIMS] ?? 0) + mix;
+  return v;
+}
+
+/** A pseudo-random vector from a seed (mulberry32), reproducible across runs. */
+export function randomVector(seed: number): number[] {
+  let a = seed >>> 0;
+  const next = () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  return Array.from({ length: DIMS }, () => next() * 2 - 1);
+}
