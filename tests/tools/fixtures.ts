@@ -1,0 +1,72 @@
+// Fixture declarations for the tool tests: the 12 tools with the parameters the seed documents, built in code so the
+// tests do not depend on the YAML files (a separate test binds the real ones).
+import { pino } from 'pino';
+import type { SessionContext } from '../../src/runtime/contract.js';
+import type { ToolDeclaration, ToolParameterDeclaration } from '../../src/runtime/declarations.js';
+
+type Extra = Partial<Omit<ToolParameterDeclaration, 'name' | 'type'>>;
+
+export function param(name: string, type: ToolParameterDeclaration['type'], extra: Extra = {}): ToolParameterDeclaration {
+  return { name, type, form: 'llm', label: { en_US: name }, human_description: { en_US: name }, ...extra };
+}
+
+export function tool(name: string, parameters: ToolParameterDeclaration[]): ToolDeclaration {
+  return { identity: { name, author: 'test', label: { en_US: name } }, description: { human: { en_US: name }, llm: name }, parameters };
+}
+
+const required = { required: true };
+const timeout = param('timeout', 'number', { form: 'form', min: 0, max: 60 });
+const runId = param('run_id', 'string');
+const scope = [param('user_id', 'string', required), param('agent_id', 'string'), runId];
+const memoryId = param('memory_id', 'string', required);
+
+export const FIXTURE_TOOLS: ToolDeclaration[] = [
+  tool('add_memory', [param('user', 'string', required), param('assistant', 'string'), ...scope, param('metadata', 'string'), timeout]),
+  tool('search_memory', [param('query', 'string', required), ...scope, param('filters', 'string'), param('top_k', 'number', { default: 5, min: 1 }), timeout]),
+  tool('get_all_memories', [...scope, param('limit', 'number', { default: 100, min: 1 }), param('filters', 'string'), timeout]),
+  tool('get_memory', [memoryId, runId, timeout]),
+  tool('update_memory', [memoryId, param('text', 'string', required), runId, timeout]),
+  tool('delete_memory', [memoryId, runId, timeout]),
+  tool('delete_all_memories', [...scope, timeout]),
+  tool('get_memory_history', [memoryId, runId, timeout]),
+  tool('extract_long_term_memory', [
+    param('user_ids', 'string', required),
+    param('app_id', 'string', required),
+    runId,
+    param('days_back', 'number', { form: 'form', default: 1, min: 1, max: 7 }),
+    param('conversations_limit', 'number', { form: 'form', default: 20, min: 10, max: 500 }),
+    param('max_tokens_per_conversation', 'number', { form: 'form', default: 64, min: 1, max: 200 }),
+    param('time_budget', 'number', { form: 'form', default: 60, min: 5 }),
+    param('dify_base_url', 'string', { form: 'form', required: true }),
+    param('dify_api_key', 'secret-input', { form: 'form', required: true }),
+  ]),
+  tool('check_extraction_status', [param('task_id', 'string', required)]),
+  tool('get_user_checkpoint', [param('user_id', 'string', required), param('app_id', 'string')]),
+  tool('forget_memories', [param('user_id', 'string', required), param('app_id', 'string'), param('dry_run', 'boolean', { form: 'form', default: false })]),
+];
+
+export function fixture(name: string): ToolDeclaration {
+  const found = FIXTURE_TOOLS.find((declaration) => declaration.identity.name === name);
+  if (!found) throw new Error(`no fixture for ${name}`);
+  return found;
+}
+
+export function session(): SessionContext {
+  return {
+    sessionId: 'test-session',
+    userId: null,
+    appId: null,
+    conversationId: null,
+    messageId: null,
+    signal: new AbortController().signal,
+    logger: pino({ level: 'silent' }),
+  };
+}
+
+/** A credential set that parses (no network is touched: this version makes no round trip). */
+export const CREDENTIALS = {
+  local_llm_json_secret: '{"provider": "openai", "config": {"model": "gpt-4o-mini", "api_key": "sk-test-llm"}}',
+  local_embedder_json_secret: '{"provider": "openai", "config": {"model": "text-embedding-3-small", "api_key": "sk-test-emb"}}',
+};
+
+export const UUID = '0b6f2a4e-3c1d-4e5f-8a9b-1c2d3e4f5a6b';

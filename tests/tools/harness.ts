@@ -1,0 +1,69 @@
+// Drives the plugin app the way the runtime does and collects what a tool answers.
+import { createPluginApp } from '../../src/tools/index.js';
+import type { PluginAppOptions } from '../../src/tools/index.js';
+import type { ToolMessage } from '../../src/runtime/contract.js';
+import type { Declarations } from '../../src/runtime/declarations.js';
+import type { MemoryServices } from '../../src/tools/services.js';
+import { CREDENTIALS, FIXTURE_TOOLS, session } from './fixtures.js';
+
+export interface Answer {
+  status: string;
+  messages: string;
+  results: unknown;
+  text: string;
+  variables: Record<string, unknown>;
+  raw: ToolMessage[];
+}
+
+export function declarations(): Declarations {
+  return { root: '/nowhere', manifest: {} as Declarations['manifest'], provider: {} as Declarations['provider'], tools: FIXTURE_TOOLS };
+}
+
+export async function invoke(
+  tool: string,
+  parameters: Record<string, unknown>,
+  options: PluginAppOptions = {},
+  credentials: Record<string, unknown> = CREDENTIALS,
+): Promise<Answer> {
+  const app = createPluginApp(declarations(), { language: () => undefined, ...options });
+  const raw: ToolMessage[] = [];
+  for await (const message of app.invokeTool({ provider: 'mem0ai', tool, toolParameters: parameters, credentials }, session())) raw.push(message);
+  await app.close();
+  const json = raw.find((message) => message.type === 'json');
+  const text = raw.find((message) => message.type === 'text');
+  const variables: Record<string, unknown> = {};
+  for (const message of raw) if (message.type === 'variable') variables[message.message.variable_name] = message.message.variable_value;
+  if (json?.type !== 'json' || text?.type !== 'text') throw new Error('a tool must answer with json and text messages');
+  const body = json.message.json_object as { status: string; messages: string; results: unknown };
+  return { ...body, text: text.message.text, variables, raw };
+}
+
+/** Fake services that record each call and answer like a working engine would. */
+export function recordingServices(): { calls: { method: string; input: unknown; options: unknown }[]; factory: () => MemoryServices } {
+  const calls: { method: string; input: unknown; options: unknown }[] = [];
+  const record = <T>(method: string, answer: T) => (input: unknown, options?: unknown) => {
+    calls.push({ method, input, options });
+    return Promise.resolve(answer);
+  };
+  const memory = { id: '0b6f2a4e-3c1d-4e5f-8a9b-1c2d3e4f5a6b', memory: 'likes tea', metadata: {}, created_at: null, updated_at: null };
+  const services: MemoryServices = {
+    memories: {
+      add: record('add', [{ id: memory.id, memory: 'likes tea', event: 'ADD' as const }]),
+      search: record('search', [{ ...memory, score: 0.91, timestamp: null }]),
+      getAll: record('getAll', [memory]),
+      get: record('get', memory),
+      update: record('update', { id: memory.id, memory: 'likes green tea', event: 'UPDATE' as const }),
+      delete: record('delete', { id: memory.id, memory: 'likes tea', event: 'DELETE' as const }),
+      deleteAll: record('deleteAll', { deleted_count: 3, accepted: false }),
+      history: record('history', []),
+    },
+    extraction: {
+      start: record('start', { task_id: 'extract_0123456789ab' }),
+      status: record('status', { task_status: 'running', progress: 0.5 }),
+      checkpoint: record('checkpoint', { checkpoint: {}, conversations_count: 2 }),
+    },
+    forgetting: { forget: record('forget', { deleted_count: 1, retained_count: 4, checkpoints_cleaned: 0, dry_run: true }) },
+    close: () => Promise.resolve(),
+  };
+  return { calls, factory: () => services };
+}
