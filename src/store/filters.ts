@@ -125,6 +125,9 @@ function compileKey(key: string, value: unknown, state: State, where: string): s
 
 function compileLeaf(key: string, op: FilterOperator, operand: unknown, state: State, where: string): string {
   countCondition(state, where);
+  if ((op === 'in' || op === 'nin') && scalarList(operand, key, op).length === 0) {
+    return op === 'in' ? 'FALSE' : 'TRUE';
+  }
   const k = `${state.params.add(key)}::text`;
   const json = `(${state.column}->${k})`;
   const text = `(${state.column}->>${k})`;
@@ -136,7 +139,7 @@ function compileLeaf(key: string, op: FilterOperator, operand: unknown, state: S
     case 'in':
     case 'nin': {
       const list = scalarList(operand, key, op);
-      const any = list.length === 0 ? 'FALSE' : `(${list.map((v) => equals(json, text, v, state.params)).join(' OR ')})`;
+      const any = `(${list.map((v) => equals(json, text, v, state.params)).join(' OR ')})`;
       return op === 'in' ? any : `(NOT ${any})`;
     }
     case 'gt':

@@ -176,7 +176,7 @@ export class MemoryStore {
     if (change.data !== undefined && change.vector === undefined) {
       throw new StoreError('validation', 'changing the text needs the new embedding vector too');
     }
-    checkMetadata(change.metadata, true);
+    checkMetadata(change.metadata);
     const vector = change.vector === undefined ? null : this.vectorText(change.vector);
     return withTransaction(this.pool, async (client) => {
       const found = await client.query<MemoryRow>(q.selectMemory(this.tables, id, scope, true));
@@ -407,10 +407,10 @@ function checkCount(value: number, max: number, name: string): number {
   return value;
 }
 
-function checkMetadata(metadata: Record<string, unknown> | null | undefined, allowNull = false): void {
+function checkMetadata(metadata: Record<string, unknown> | null | undefined): void {
   if (metadata === undefined || metadata === null) return;
   if (typeof metadata !== 'object' || Array.isArray(metadata)) throw new StoreError('validation', 'metadata must be an object');
-  for (const [key, value] of Object.entries(metadata)) {
+  for (const key of Object.keys(metadata)) {
     if (!FILTER_KEY_PATTERN.test(key)) {
       throw new StoreError(
         'validation',
@@ -418,7 +418,6 @@ function checkMetadata(metadata: Record<string, unknown> | null | undefined, all
       );
     }
     if (RESERVED_PAYLOAD_KEYS.has(key)) throw new StoreError('validation', `metadata key '${key}' is reserved`);
-    if (value === null && !allowNull) throw new StoreError('validation', `metadata key '${key}' is null`);
   }
   try {
     JSON.stringify(metadata);

@@ -7,6 +7,8 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { openDatabase, openStore, parseStoreConfig } from '../../src/store/index.js';
 import type { Database, Store, StoreConfig } from '../../src/store/index.js';
+import { freshSchema, testDatabaseUrl } from '../helpers/postgres.js';
+import type { TestSchema } from '../helpers/postgres.js';
 
 export interface Backend {
   name: 'pglite' | 'postgres';
@@ -51,16 +53,16 @@ function pgliteBackend(): Backend {
 
 function postgresBackend(url: string): Backend {
   const admin = new pg.Pool({ connectionString: url, max: 4 });
-  const schemas: string[] = [];
+  const schemas: TestSchema[] = [];
   return {
     name: 'postgres',
     async freshConfig(extra = {}) {
-      const schema = uniqueName('t');
+      const schema = await freshSchema(admin);
       schemas.push(schema);
       return parseStoreConfig({
         provider: 'pgvector',
         config: {
-          connection_string: url, schema_name: schema, collection_name: uniqueName('mem'),
+          connection_string: url, schema_name: schema.name, collection_name: uniqueName('mem'),
           embedding_model_dims: DIMS, maxconn: 4, ...extra,
         },
       });
@@ -70,7 +72,7 @@ function postgresBackend(url: string): Backend {
       return admin;
     },
     async close() {
-      for (const s of schemas) await admin.query(`DROP SCHEMA IF EXISTS "${s}" CASCADE`);
+      for (const s of schemas) await s.drop();
       await admin.end();
     },
   };
@@ -79,7 +81,7 @@ function postgresBackend(url: string): Backend {
 /** The backends available in this run (PGlite first). */
 export function backends(): Backend[] {
   const list: Backend[] = [pgliteBackend()];
-  const url = process.env.TEST_DATABASE_URL;
+  const url = testDatabaseUrl();
   if (url) list.push(postgresBackend(url));
   return list;
 }
