@@ -126,6 +126,7 @@ export function describeJsonError(text: string, error: unknown): string {
   if (/^\{\s*'/.test(text) || /'\s*:/.test(text)) return 'it uses single quotes; JSON needs double quotes around keys and strings';
   if (/end of (JSON|data)/i.test(message)) return 'it ends too early: is a closing } or " missing?';
   const position = /position (\d+)/.exec(message);
+  if (position && Number(position[1]) >= text.length) return 'it ends too early: is a closing } or " missing?';
   if (position) {
     const lines = text.slice(0, Number(position[1])).split('\n');
     return `syntax error at line ${lines.length}, column ${(lines.at(-1)?.length ?? 0) + 1}`;

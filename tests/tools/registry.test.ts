@@ -1,0 +1,64 @@
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { loadDeclarations } from '../../src/runtime/declarations.js';
+import { createPluginApp } from '../../src/tools/index.js';
+import { bindTools, TOOL_DEFINITIONS } from '../../src/tools/registry.js';
+import { defineTool } from '../../src/tools/schemas.js';
+import type { ToolDefinition } from '../../src/tools/schemas.js';
+import { FIXTURE_TOOLS, param, session, tool } from './fixtures.js';
+import { declarations } from './harness.js';
+
+describe('bindTools', () => {
+  it('binds the 12 handlers to the 12 declarations', () => {
+    const bound = bindTools(FIXTURE_TOOLS);
+    expect([...bound.keys()]).toEqual(FIXTURE_TOOLS.map((declaration) => declaration.identity.name));
+    expect(bound.size).toBe(12);
+  });
+
+  it('refuses a declared tool without a handler', () => {
+    expect(() => bindTools([...FIXTURE_TOOLS, tool('summarize_memories', [])])).toThrow('tool "summarize_memories" is declared but has no handler module');
+  });
+
+  it('refuses a handler without a declaration', () => {
+    const withoutSearch = FIXTURE_TOOLS.filter((declaration) => declaration.identity.name !== 'search_memory');
+    expect(() => bindTools(withoutSearch)).toThrow('handler "search_memory" has no tool declaration');
+  });
+
+  it('refuses parameters present on one side only, naming both', () => {
+    const renamed = FIXTURE_TOOLS.map((declaration) =>
+      declaration.identity.name === 'get_memory' ? tool('get_memory', [param('id', 'string'), param('run_id', 'string'), param('timeout', 'number')]) : declaration,
+    );
+    expect(() => bindTools(renamed)).toThrow(/tool "get_memory": parameter "id" is declared but the handler does not take it; tool "get_memory": the handler takes parameter "memory_id" which is not declared/);
+  });
+
+  it('refuses a tool declared twice', () => {
+    expect(() => bindTools([...FIXTURE_TOOLS, FIXTURE_TOOLS[0]!])).toThrow('tool "add_memory" is declared twice');
+  });
+
+  it('createPluginApp refuses to start on a mismatch', () => {
+    const extra = defineTool({ name: 'ping', schema: z.object({}), emptyResults: () => ({}), run: async () => ({ status: 'SUCCESS', results: {}, message: { key: 'x' } }) });
+    expect(() => createPluginApp(declarations(), { definitions: [...TOOL_DEFINITIONS, extra as unknown as ToolDefinition] })).toThrow('handler "ping" has no tool declaration');
+  });
+
+  it('an unknown tool at run time is a protocol error, not a tool answer', async () => {
+    const app = createPluginApp(declarations());
+    const run = async () => {
+      for await (const _ of app.invokeTool({ provider: 'mem0ai', tool: 'nope', toolParameters: {}, credentials: {} }, session())) void _;
+    };
+    await expect(run()).rejects.toMatchObject({ errorType: 'PluginInvokeError', message: expect.stringContaining('unknown tool "nope"') });
+  });
+});
+
+describe('the real declarations (tools/*.yaml)', () => {
+  const real = loadDeclarations();
+
+  it('bind to all 12 handlers', () => {
+    const bound = bindTools(real.tools);
+    expect([...bound.keys()].sort()).toEqual(TOOL_DEFINITIONS.map((definition) => definition.name).sort());
+    expect(bound.size).toBe(12);
+  });
+
+  it('start the app', () => {
+    expect(() => createPluginApp(real)).not.toThrow();
+  });
+});

@@ -1,0 +1,64 @@
+import { describe, expect, it } from 'vitest';
+import { pino } from 'pino';
+import { PluginError, CREDENTIAL_VALIDATION_ERROR } from '../../src/runtime/contract.js';
+import { NotBuiltError, NotFoundError, OverloadError, TimeoutError, UpstreamError, ValidationError } from '../../src/tools/errors.js';
+import { buildMessages, outcomeFromError } from '../../src/tools/result.js';
+
+describe('outcomeFromError: the one error → status mapping', () => {
+  it.each([
+    [new ValidationError([{ key: 'param.required', params: { name: 'user_id' } }]), 'ERROR', 'user_id is required'],
+    [new NotFoundError('memory', 'abc'), 'NOT_FOUND', 'no memory with id abc'],
+    [new NotFoundError('task', 'extract_1'), 'NOT_FOUND', 'no extraction task with id extract_1'],
+    [new TimeoutError(15), 'TIMEOUT', 'did not finish within 15 s'],
+    [new OverloadError(41, 40), 'OVERLOAD', 'too busy (41 operations pending, limit 40); nothing was queued, try again later'],
+    [new UpstreamError('embedder', 'HTTP 503'), 'ERROR', 'embedder failed: HTTP 503'],
+    [new NotBuiltError('memory'), 'ERROR', 'memory storage is not available in this version yet'],
+    [new PluginError(CREDENTIAL_VALIDATION_ERROR, 'local_llm_json_secret is required'), 'ERROR', "the plugin's credentials are invalid: local_llm_json_secret is required"],
+  ])('%s → %s', (error, status, message) => {
+    const outcome = outcomeFromError(error, []);
+    expect(outcome.status).toBe(status);
+    const [json] = buildMessages('t', outcome, 'en_US');
+    expect(json).toMatchObject({ message: { json_object: { status, messages: `t: ${message}`, results: [] } } });
+  });
+
+  it('does not repeat the message of an unexpected error (it may hold a connection string) and logs it', () => {
+    const lines: string[] = [];
+    const logger = pino({ level: 'error' }, { write: (line: string) => lines.push(line) });
+    const outcome = outcomeFromError(new Error('connect postgres://admin:hunter2@db failed'), {}, logger);
+    const rendered = JSON.stringify(buildMessages('get_memory', outcome, 'en_US'));
+    expect(outcome.status).toBe('ERROR');
+    expect(rendered).toContain('unexpected error (details are in the plugin log)');
+    expect(rendered).not.toContain('hunter2');
+    expect(lines.join('')).toContain('tool failed with an unexpected error');
+  });
+
+  it('joins several parameter issues into one message', () => {
+    const error = new ValidationError([
+      { key: 'param.required', params: { name: 'user_id' } },
+      { key: 'param.not_number', params: { name: 'top_k', value: '"abc"' } },
+    ]);
+    const [json] = buildMessages('search_memory', outcomeFromError(error, []), 'en_US');
+    expect(json).toMatchObject({ message: { json_object: { messages: 'search_memory: user_id is required; top_k must be a number, got "abc"' } } });
+    const [zh] = buildMessages('search_memory', outcomeFromError(error, []), 'zh_Hans');
+    expect(zh).toMatchObject({ message: { json_object: { messages: 'search_memory：缺少必填参数 user_id；top_k 必须是数字，收到的是 "abc"' } } });
+  });
+});
+
+describe('buildMessages', () => {
+  it('answers json, text and three variables with the same values', () => {
+    const messages = buildMessages('search_memory', { status: 'SUCCESS', results: [{ id: '1' }], message: { key: 'ok.search_memory', params: { count: 1 } }, details: ['1. likes tea (0.91)'] }, 'en_US');
+    expect(messages).toEqual([
+      { type: 'json', message: { json_object: { status: 'SUCCESS', messages: 'search_memory: memories found: 1', results: [{ id: '1' }] } }, meta: null },
+      { type: 'text', message: { text: 'search_memory: memories found: 1\n1. likes tea (0.91)' }, meta: null },
+      { type: 'variable', message: { variable_name: 'status', variable_value: 'SUCCESS', stream: false }, meta: null },
+      { type: 'variable', message: { variable_name: 'messages', variable_value: 'search_memory: memories found: 1', stream: false }, meta: null },
+      { type: 'variable', message: { variable_name: 'results', variable_value: [{ id: '1' }], stream: false }, meta: null },
+    ]);
+  });
+
+  it('renders in the chosen language', () => {
+    const outcome = outcomeFromError(new NotBuiltError('forgetting'), {});
+    expect(buildMessages('forget_memories', outcome, 'ja_JP')[1]).toMatchObject({ message: { text: 'forget_memories：このバージョンでは記憶の忘却機能はまだ利用できません' } });
+    expect(buildMessages('forget_memories', outcome, 'pt_BR')[1]).toMatchObject({ message: { text: 'forget_memories: o esquecimento de memórias ainda não está disponível nesta versão' } });
+  });
+});
