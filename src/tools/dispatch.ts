@@ -31,7 +31,11 @@ export class ServicesCache {
     if (services) this.open.delete(settings.hash);
     else services = Promise.resolve().then(() => this.factory(settings));
     this.open.set(settings.hash, services);
-    services.catch(() => this.open.delete(settings.hash));
+    // A set whose services failed to build is forgotten, so the next call tries again.
+    const built = services;
+    built.catch(() => {
+      if (this.open.get(settings.hash) === built) this.open.delete(settings.hash);
+    });
     for (const [hash, oldest] of this.open) {
       if (this.open.size <= MAX_OPEN_SERVICE_SETS) break;
       this.open.delete(hash);

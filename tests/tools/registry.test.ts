@@ -62,3 +62,13 @@ describe('the real declarations (tools/*.yaml)', () => {
     expect(() => createPluginApp(real)).not.toThrow();
   });
 });
+
+describe('empty results match the declared output schema', () => {
+  const real = loadDeclarations();
+  it.each(real.tools.map((declaration) => declaration.identity.name))('%s', (name) => {
+    const declaration = real.tools.find((candidate) => candidate.identity.name === name)!;
+    const declared = (declaration.output_schema as { properties?: { results?: { type?: string } } } | undefined)?.properties?.results?.type;
+    const definition = TOOL_DEFINITIONS.find((candidate) => candidate.name === name)!;
+    expect(Array.isArray(definition.emptyResults()) ? 'array' : 'object').toBe(declared);
+  });
+});

@@ -1,0 +1,98 @@
+import { describe, expect, it } from 'vitest';
+import { pino } from 'pino';
+import { parseCredentials } from '../../src/memory/credentials.js';
+import { ServicesCache } from '../../src/tools/dispatch.js';
+import { notBuiltServices } from '../../src/tools/services.js';
+import type { MemoryServices } from '../../src/tools/services.js';
+import { createPluginApp } from '../../src/tools/index.js';
+import { CREDENTIALS, session } from './fixtures.js';
+import { declarations, invoke, recordingServices } from './harness.js';
+
+function settingsFor(model: string) {
+  return parseCredentials({ ...CREDENTIALS, local_llm_json_secret: JSON.stringify({ provider: 'openai', config: { model } }) });
+}
+
+describe('credentials during a tool call', () => {
+  it('bad credentials answer ERROR naming the field, without the secret', async () => {
+    const answer = await invoke('search_memory', { query: 'q', user_id: 'u' }, {}, { local_llm_json_secret: '{"provider": "openai", "config": {"api_key": "sk-HIDDEN"', local_embedder_json_secret: CREDENTIALS.local_embedder_json_secret });
+    expect(answer.status).toBe('ERROR');
+    expect(answer.messages).toBe(`search_memory: the plugin's credentials are invalid: local_llm_json_secret: not valid JSON (it ends too early: is a closing } or " missing?)`);
+    expect(JSON.stringify(answer.raw)).not.toContain('sk-HIDDEN');
+  });
+
+  it('parameters are checked before credentials', async () => {
+    const answer = await invoke('search_memory', { user_id: 'u' }, {}, {});
+    expect(answer.messages).toBe('search_memory: query is required');
+  });
+
+  it('PLUGIN_LANGUAGE (through the language option) wins over the request text', async () => {
+    const answer = await invoke('get_all_memories', { user_id: '张三' }, { language: () => 'pt_BR' });
+    expect(answer.messages).toBe('get_all_memories: o armazenamento de memórias ainda não está disponível nesta versão');
+  });
+
+  it('logs the tool, status and run_id, not the parameters', async () => {
+    const lines: string[] = [];
+    const app = createPluginApp(declarations(), { language: () => undefined });
+    const context = { ...session(), logger: pino({ level: 'info' }, { write: (line: string) => lines.push(line) }) };
+    const request = { provider: 'mem0ai', tool: 'add_memory', toolParameters: { user: 'my password is swordfish', user_id: 'u', run_id: 'run-7' }, credentials: CREDENTIALS };
+    for await (const _ of app.invokeTool(request, context)) void _;
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0]!)).toMatchObject({ tool: 'add_memory', status: 'ERROR', run_id: 'run-7', msg: 'tool finished' });
+    expect(lines[0]).not.toContain('swordfish');
+    expect(lines[0]).not.toContain('sk-test');
+  });
+});
+
+describe('ServicesCache', () => {
+  function counting() {
+    const made: string[] = [];
+    const closed: string[] = [];
+    const factory = (settings: { hash: string }): MemoryServices => {
+      made.push(settings.hash);
+      return { ...notBuiltServices(), close: async () => void closed.push(settings.hash) };
+    };
+    return { made, closed, cache: new ServicesCache(factory) };
+  }
+
+  it('builds services once per credential set and reuses them', async () => {
+    const { made, cache } = counting();
+    const a = settingsFor('a');
+    const first = await cache.get(a);
+    expect(await cache.get(settingsFor('a'))).toBe(first);
+    await cache.get(settingsFor('b'));
+    expect(made).toEqual([a.hash, settingsFor('b').hash]);
+  });
+
+  it('closes the least recently used set beyond 8, and everything on close', async () => {
+    const { closed, cache } = counting();
+    const sets = Array.from({ length: 10 }, (_, index) => settingsFor(`m${index}`));
+    await cache.get(sets[0]!);
+    for (const settings of sets.slice(1, 8)) await cache.get(settings);
+    await cache.get(sets[0]!); // m0 is now the most recently used
+    await cache.get(sets[8]!);
+    await cache.get(sets[9]!);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(closed).toEqual([sets[1]!.hash, sets[2]!.hash]);
+    await cache.close();
+    expect(closed).toHaveLength(10);
+  });
+
+  it('a factory that fails is retried on the next call, and the failure is the tool answer', async () => {
+    let attempts = 0;
+    const recorder = recordingServices();
+    const factory = () => {
+      attempts += 1;
+      if (attempts === 1) throw new Error('pool exhausted for postgres://u:pw@h/db');
+      return recorder.factory();
+    };
+    const app = createPluginApp(declarations(), { services: factory, language: () => undefined });
+    const request = { provider: 'mem0ai', tool: 'get_all_memories', toolParameters: { user_id: 'u' }, credentials: CREDENTIALS };
+    const answers: Record<string, unknown>[] = [];
+    for (let round = 0; round < 2; round += 1) {
+      for await (const message of app.invokeTool(request, session())) if (message.type === 'json') answers.push(message.message.json_object);
+    }
+    expect(answers.map((answer) => answer.status)).toEqual(['ERROR', 'SUCCESS']);
+    expect(answers[0]).toMatchObject({ messages: 'get_all_memories: unexpected error (details are in the plugin log)', results: [] });
+    expect(attempts).toBe(2);
+  });
+});
