@@ -1,0 +1,168 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Store } from '../../src/store/index.js';
+import { MemoryStore } from '../../src/store/memories.js';
+import { tsqueryText, wordTokens } from '../../src/store/tokens.js';
+import { backends, DIMS, randomVector, vec } from './backends.js';
+
+describe('wordTokens', () => {
+  it('splits Chinese and Japanese into words, not one giant token', () => {
+    expect(wordTokens('我喜欢吃寿司和拉面')).toEqual(['我', '喜欢', '吃', '寿司', '和', '拉面']);
+    expect(wordTokens('東京タワーに行きました。ラーメンが好きです')).toContain('ラーメン');
+    expect(wordTokens('東京タワーに行きました。ラーメンが好きです')).toContain('好き');
+  });
+
+  it('lower-cases, normalises width, drops punctuation and duplicates', () => {
+    expect(wordTokens('Hello, HELLO world!! ＡＢＣ')).toEqual(['hello', 'world', 'abc']);
+    expect(wordTokens('  ...  ')).toEqual([]);
+  });
+
+  it('quotes every lexeme in the tsquery text so operators in input stay literal', () => {
+    expect(tsqueryText(["it's", 'a\\b', '!x'])).toBe("'it''s' | 'a\\\\b' | '!x'");
+    expect(tsqueryText([])).toBeNull();
+  });
+});
+
+describe.each(backends())('search on $name', (backend) => {
+  const opened: Store[] = [];
+  const open = async () => {
+    const store = await backend.open(await backend.freshConfig());
+    opened.push(store);
+    return store;
+  };
+  afterAll(async () => {
+    for (const s of opened) await s.close();
+    await backend.close();
+  });
+
+  it('finds Chinese and Japanese memories by a word inside a sentence', async () => {
+    const store = await open();
+    const scope = { userId: 'cjk' };
+    const texts = ['我喜欢吃寿司和拉面', '他每天早上跑步', '東京タワーに行きました', 'ラーメンが大好きです', 'I enjoy hiking on weekends'];
+    await store.memories.insert(scope, texts.map((data, i) => ({ data, vector: vec(i) })));
+    // The query vector points away from every memory, so only the keyword side can rank the right one first.
+    const away = vec(7, 6, 0);
+    const top = async (query: string) => (await store.memories.search(scope, { vector: away, query, topK: 1 }))[0]?.data;
+    expect(await top('拉面')).toBe('我喜欢吃寿司和拉面');
+    expect(await top('跑步')).toBe('他每天早上跑步');
+    expect(await top('タワー に 行き')).toBe('東京タワーに行きました');
+    expect(await top('ラーメン')).toBe('ラーメンが大好きです');
+    expect(await top('HIKING')).toBe('I enjoy hiking on weekends');
+    const hits = await store.memories.search(scope, { vector: away, query: '拉面', topK: 5 });
+    expect(hits[0]?.keywordRank).toBe(1);
+    expect(hits.filter((h) => h.keywordRank !== null)).toHaveLength(1);
+  });
+
+  it('reports scores as 0–1 similarities (max(0, 1 − cosine distance))', async () => {
+    const store = await open();
+    const scope = { userId: 'scores' };
+    const same = vec(0, 1, 0);
+    const opposite = same.map((x) => -x);
+    const orthogonal = vec(3, 4, 0);
+    await store.memories.insert(scope, [
+      { data: 'same', vector: same },
+      { data: 'opposite', vector: opposite },
+      { data: 'orthogonal', vector: orthogonal },
+      ...Array.from({ length: 20 }, (_, i) => ({ data: `random ${i}`, vector: randomVector(i + 100) })),
+    ]);
+    const hits = await store.memories.search(scope, { vector: same, query: 'same opposite', topK: 23 });
+    expect(hits).toHaveLength(23);
+    const score = (d: string) => hits.find((h) => h.data === d)!.score;
+    expect(score('same')).toBeCloseTo(1, 6);
+    expect(score('orthogonal')).toBeCloseTo(0, 6);
+    expect(score('opposite')).toBe(0);
+    for (const h of hits) {
+      expect(h.score).toBeGreaterThanOrEqual(0);
+      expect(h.score).toBeLessThanOrEqual(1);
+      expect(h.score).toBeCloseTo(Math.max(0, 1 - h.distance), 9);
+    }
+    // The nearest memory with a keyword match too ranks first.
+    expect(hits[0]?.data).toBe('same');
+  });
+
+  it('returns nothing for top_k 0 and for a scope with no memories', async () => {
+    const store = await open();
+    expect(await store.memories.search({ userId: 'nobody' }, { vector: vec(0), query: 'x', topK: 5 })).toEqual([]);
+    expect(await store.memories.search({ userId: 'nobody' }, { vector: vec(0), topK: 0 })).toEqual([]);
+  });
+
+  describe('top_k completeness on a big table with a selective filter', () => {
+    const ROWS = 5000;
+    let store: Store;
+    const scope = { userId: 'big' };
+
+    beforeAll(async () => {
+      store = await open();
+      for (let start = 0; start < ROWS; start += 1000) {
+        await store.memories.insert(scope, Array.from({ length: 1000 }, (_, k) => {
+          const i = start + k;
+          // 1% of rows carry the rare tag; they are spread evenly over the vector space.
+          return { data: `row ${i}`, vector: randomVector(i), metadata: { bucket: i % 100 === 7 ? 'rare' : 'common', i } };
+        }));
+      }
+      await (await backend.pool()).query(`ANALYZE ${store.tables.memories}`);
+    }, 240_000);
+
+    it('the HNSW index alone (ef_search 40, no iterative scan) comes back short: the case being guarded', async () => {
+      const pool = await backend.pool();
+      const client = await pool.connect();
+      try {
+        await client.query('BEGIN');
+        await client.query("SELECT set_config('enable_seqscan', 'off', true)");
+        await client.query("SELECT set_config('hnsw.ef_search', '40', true)");
+        const q = `[${randomVector(999_999).join(',')}]`;
+        const res = await client.query(
+          `SELECT id FROM ${store.tables.memories} WHERE payload->>'bucket' = 'rare' ORDER BY vector <=> $1::vector LIMIT 10`,
+          [q],
+        );
+        expect(res.rows.length).toBeLessThan(10);
+        await client.query('ROLLBACK');
+      } finally {
+        client.release();
+      }
+    });
+
+    it.each([10, 25, 50])('returns top_k=%i when at least that many rows match', async (topK) => {
+      for (const seed of [999_999, 424_242, 7]) {
+        const started = performance.now();
+        const hits = await store.memories.search(scope, {
+          vector: randomVector(seed), query: 'row', topK, filters: { bucket: 'rare' },
+        });
+        const ms = performance.now() - started;
+        expect(hits).toHaveLength(topK);
+        for (const h of hits) expect(h.metadata.bucket).toBe('rare');
+        expect(new Set(hits.map((h) => h.id)).size).toBe(topK);
+        if (seed === 7) console.info(`[${backend.name}] top_k=${topK} rare-filter search: ${ms.toFixed(1)} ms`, store.memories.lastSearch);
+      }
+    });
+
+    it('falls back to an exact scan when the index cannot scan iteratively (pgvector < 0.8)', async () => {
+      const pool = await backend.pool();
+      const old = new MemoryStore(pool, store.tables, DIMS, { iterativeScan: false });
+      const hits = await old.search(scope, { vector: randomVector(999_999), topK: 10, filters: { bucket: 'rare' } });
+      expect(hits).toHaveLength(10);
+      expect(old.lastSearch?.exactFallback).toBe(true);
+    });
+
+    it('returns every match when fewer than top_k rows match', async () => {
+      const hits = await store.memories.search(scope, {
+        vector: randomVector(1), topK: 80, filters: { AND: [{ bucket: 'rare' }, { i: { lt: 2000 } }] },
+      });
+      expect(hits).toHaveLength(20);
+    });
+
+    it('vector order is exact among the returned hits without keywords', async () => {
+      const q = randomVector(31337);
+      const hits = await store.memories.search(scope, { vector: q, topK: 10, filters: { bucket: 'rare' } });
+      const all = await store.memories.list(scope, { limit: 100, filters: { bucket: 'rare' } });
+      const pool = await backend.pool();
+      const exact = await pool.query<{ id: string }>(
+        `SELECT id::text AS id FROM ${store.tables.memories} WHERE payload->>'bucket' = 'rare'
+          ORDER BY (vector <=> $1::vector) + 0 LIMIT 10`,
+        [`[${q.join(',')}]`],
+      );
+      expect(all).toHaveLength(50);
+      expect(hits.map((h) => h.id)).toEqual(exact.rows.map((r) => r.id));
+      expect(DIMS).toBe(8);
+    });
+  });
+});
