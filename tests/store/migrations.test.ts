@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
-import { openStore } from '../../src/store/index.js';
 import type { Store, StoreConfig } from '../../src/store/index.js';
 import { md5 } from '../../src/store/memories.js';
 import { MIGRATIONS } from '../../src/store/migrations.js';
