@@ -72,7 +72,7 @@ build() {
   for cmd in server commandline; do
     log "GOPROXY=$proxy GOFLAGS=-mod=mod go install $DIFY_DAEMON_MODULE/cmd/$cmd@$DIFY_DAEMON_COMMIT"
     rc=0
-    out="$(GOBIN="$CACHE/bin" GOPROXY="$proxy" GOFLAGS=-mod=mod timeout 1200 \
+    out="$(GOBIN="$CACHE/bin" GOPROXY="$proxy" GOFLAGS=-mod=mod timeout 600 \
       go install "$DIFY_DAEMON_MODULE/cmd/$cmd@$DIFY_DAEMON_COMMIT" 2>&1)" || rc=$?
     if [[ "$rc" -ne 0 ]]; then
       {
