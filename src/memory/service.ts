@@ -1,0 +1,384 @@
+/**
+ * The memory service the tools call: add (with or without inference), search, list, get, update, delete,
+ * delete-all, history and the credential round trip. Results come in the shapes of the original plugin
+ * (snake_case keys). Parameter problems throw `EngineError('invalid_params')`, missing memories `not_found`.
+ * @module
+ */
+import type { Logger } from 'pino';
+import { EngineError } from './errors.js';
+import { factExtractionMessages, reconcileMessages } from './prompts.js';
+import type { ConversationTurn } from './prompts.js';
+import type { CallOptions, Providers } from './providers.js';
+import { askJson, dedupeTexts, hashText, parseActions, parseFacts, planChanges } from './reconcile.js';
+import type { Candidate } from './reconcile.js';
+import type { MemoryRecord, MemoryRepository, NewMemory, Scope } from './repository.js';
+
+/** Payload keys Mem0 writes itself; user metadata may not set them. */
+export const RESERVED_METADATA_KEYS: ReadonlySet<string> = new Set([
+  'data', 'hash', 'user_id', 'agent_id', 'run_id', 'actor_id', 'role', 'created_at', 'updated_at',
+]);
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** Existing memories looked up per new fact before reconciliation. */
+const CANDIDATES_PER_FACT = 5;
+/** Cap on what the reconciliation prompt shows. */
+const MAX_CANDIDATES = 40;
+
+export interface ScopeInput {
+  userId: string;
+  agentId?: string | null | undefined;
+  /** Trace id: logged, never used to scope. */
+  runId?: string | null | undefined;
+  signal?: AbortSignal | undefined;
+}
+
+export interface AddInput extends ScopeInput {
+  messages?: ConversationTurn[] | undefined;
+  user?: string | null | undefined;
+  assistant?: string | null | undefined;
+  /** Object or JSON text of an object. */
+  metadata?: Record<string, unknown> | string | null | undefined;
+  /** Default true: extract facts and reconcile. false: store the messages as they are. */
+  infer?: boolean | undefined;
+  /** Extra extraction guidance (long-term extraction passes a subtype focus). */
+  focus?: string | undefined;
+}
+
+export interface AddEvent {
+  id: string;
+  memory: string;
+  event: 'ADD' | 'UPDATE' | 'DELETE';
+  previous_memory?: string;
+}
+
+export interface SearchInput extends ScopeInput {
+  query: string;
+  topK?: number | undefined;
+  filters?: unknown;
+}
+
+export interface SearchItem {
+  id: string;
+  memory: string;
+  /** 0–1; the reranker's score when a reranker is configured. */
+  score: number;
+  metadata: Record<string, unknown>;
+  /** The later of created_at and updated_at. */
+  timestamp: string;
+}
+
+export interface MemoryItem {
+  id: string;
+  memory: string;
+  metadata: Record<string, unknown>;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface HistoryItem {
+  memory_id: string;
+  old_memory: string | null;
+  new_memory: string | null;
+  event: string;
+  created_at: string | null;
+  updated_at: string | null;
+  is_deleted: boolean;
+}
+
+export interface MemoryServiceDeps {
+  repository: MemoryRepository;
+  providers: Providers;
+  logger?: Logger | undefined;
+  now?: () => Date;
+}
+
+export class MemoryService {
+  private readonly repo: MemoryRepository;
+  private readonly providers: Providers;
+  private readonly log: Logger | undefined;
+  private readonly now: () => Date;
+
+  constructor(deps: MemoryServiceDeps) {
+    this.repo = deps.repository;
+    this.providers = deps.providers;
+    this.log = deps.logger;
+    this.now = deps.now ?? (() => new Date());
+  }
+
+  /** Stores what the conversation teaches about the user. Returns what changed (empty when nothing did). */
+  async add(input: AddInput): Promise<AddEvent[]> {
+    const scope = scopeOf(input);
+    const metadata = parseMetadata(input.metadata);
+    const turns = conversation(input);
+    if (turns.length === 0) return [];
+    const call: CallOptions = { signal: input.signal };
+    const runId = optionalText(input.runId);
+    if (input.infer === false) return this.addVerbatim(scope, turns, metadata, runId, call);
+
+    const llm = this.providers.llm;
+    const extracted = await askJson(
+      (m) => llm.completeJson(m, call),
+      factExtractionMessages(turns, { today: this.now().toISOString().slice(0, 10), focus: input.focus }),
+      parseFacts,
+      'fact extraction',
+    );
+    const facts = await this.unknownTexts(scope, extracted);
+    this.log?.debug({ runId, extracted: extracted.length, new: facts.length }, 'facts extracted');
+    if (facts.length === 0) return [];
+
+    const vectors = await this.providers.embedder.embedBatch(facts, 'add', call);
+    const candidates = await this.candidatesFor(scope, facts, vectors);
+    let plan;
+    if (candidates.length === 0) {
+      plan = { adds: facts, updates: [], deletes: [] };
+    } else {
+      const handles = new Set(candidates.map((c) => c.handle));
+      const actions = await askJson(
+        (m) => llm.completeJson(m, call),
+        reconcileMessages(candidates.map((c) => ({ handle: c.handle, text: c.text })), facts),
+        (raw) => parseActions(raw, handles),
+        'memory reconciliation',
+      );
+      plan = planChanges(candidates, actions);
+    }
+    const adds = await this.unknownTexts(scope, plan.adds);
+    const known = new Map(facts.map((f, i) => [f, vectors[i]!]));
+    const toEmbed = [...adds.filter((t) => !known.has(t)), ...plan.updates.map((u) => u.text).filter((t) => !known.has(t))];
+    const fresh = await this.providers.embedder.embedBatch(toEmbed, 'add', call);
+    toEmbed.forEach((t, i) => known.set(t, fresh[i]!));
+
+    const applied = await this.repo.apply(scope, {
+      inserts: adds.map((data) => ({ data, vector: known.get(data)!, metadata, runId })),
+      updates: plan.updates.map((u) => ({ id: u.id, data: u.text, vector: known.get(u.text)!, metadata })),
+      deletes: plan.deletes.map((d) => d.id),
+    });
+    const previous = new Map(plan.updates.map((u) => [u.id, u.previous]));
+    const deletedText = new Map(plan.deletes.map((d) => [d.id, d.text]));
+    const events: AddEvent[] = [
+      ...applied.inserted.map((r): AddEvent => ({ id: r.id, memory: r.data, event: 'ADD' })),
+      ...applied.updated.map((r): AddEvent => ({ id: r.id, memory: r.data, event: 'UPDATE', previous_memory: previous.get(r.id) ?? '' })),
+      ...applied.deleted.map((id): AddEvent => ({ id, memory: deletedText.get(id) ?? '', event: 'DELETE' })),
+    ];
+    this.log?.debug({ runId, add: applied.inserted.length, update: applied.updated.length, delete: applied.deleted.length }, 'memories reconciled');
+    return events;
+  }
+
+  private async addVerbatim(
+    scope: Scope, turns: ConversationTurn[], metadata: Record<string, unknown>, runId: string | null, call: CallOptions,
+  ): Promise<AddEvent[]> {
+    const seen = new Set<string>();
+    const items: Array<{ data: string; role: string }> = [];
+    for (const turn of turns) {
+      const data = turn.content.trim();
+      const h = hashText(data);
+      if (seen.has(h)) continue;
+      seen.add(h);
+      items.push({ data, role: turn.role });
+    }
+    const fresh = new Set(await this.unknownTexts(scope, items.map((i) => i.data)));
+    const kept = items.filter((i) => fresh.has(i.data));
+    if (kept.length === 0) return [];
+    const vectors = await this.providers.embedder.embedBatch(kept.map((i) => i.data), 'add', call);
+    const inserts: NewMemory[] = kept.map((i, n) => ({ data: i.data, vector: vectors[n]!, metadata, runId, role: i.role }));
+    const applied = await this.repo.apply(scope, { inserts, updates: [], deletes: [] });
+    return applied.inserted.map((r) => ({ id: r.id, memory: r.data, event: 'ADD' }));
+  }
+
+  /** Texts (deduplicated) whose exact hash is not already stored in the scope. */
+  private async unknownTexts(scope: Scope, texts: string[]): Promise<string[]> {
+    const unique = dedupeTexts(texts);
+    const stored = await Promise.all(unique.map((t) => this.repo.findByHash(scope, hashText(t))));
+    return unique.filter((_t, i) => stored[i] === null);
+  }
+
+  /** Stored memories near any of the new facts, each once, numbered 0..n-1 for the LLM. */
+  private async candidatesFor(scope: Scope, facts: string[], vectors: number[][]): Promise<Candidate[]> {
+    const results = await Promise.all(
+      facts.map((fact, i) => this.repo.search(scope, { vector: vectors[i]!, query: fact, topK: CANDIDATES_PER_FACT })),
+    );
+    const byId = new Map<string, MemoryRecord>();
+    for (let rank = 0; rank < CANDIDATES_PER_FACT; rank++) {
+      for (const hits of results) {
+        const hit = hits[rank];
+        if (hit && !byId.has(hit.id) && byId.size < MAX_CANDIDATES) byId.set(hit.id, hit);
+      }
+    }
+    return [...byId.values()].map((r, handle) => ({ handle, id: r.id, text: r.data, hash: r.hash ?? hashText(r.data) }));
+  }
+
+  async search(input: SearchInput): Promise<SearchItem[]> {
+    const scope = scopeOf(input);
+    const query = requiredText(input.query, 'query');
+    const topK = count(input.topK, 5, 'top_k');
+    if (topK === 0) return [];
+    const call: CallOptions = { signal: input.signal };
+    const vector = await this.providers.embedder.embed(query, 'search', call);
+    const reranker = this.providers.reranker;
+    const fetch = reranker ? Math.min(Math.max(topK * 3, 10), 100) : topK;
+    const hits = await this.repo.search(scope, { vector, query, topK: fetch, filters: input.filters });
+    let scored = hits.map((h) => ({ hit: h, score: clamp01(h.score) }));
+    if (reranker && hits.length > 0) {
+      const ranked = await reranker.rerank(query, hits.map((h) => h.data), topK, call);
+      scored = ranked.map((r) => ({ hit: hits[r.index]!, score: r.score }));
+      scored.sort((a, b) => b.score - a.score);
+    }
+    return scored.slice(0, topK).map(({ hit, score }) => ({
+      id: hit.id,
+      memory: hit.data,
+      score,
+      metadata: hit.metadata,
+      timestamp: hit.updatedAt > hit.createdAt ? hit.updatedAt : hit.createdAt,
+    }));
+  }
+
+  async getAll(input: ScopeInput & { limit?: number | undefined; filters?: unknown }): Promise<MemoryItem[]> {
+    const scope = scopeOf(input);
+    const limit = count(input.limit, 100, 'limit');
+    const records = await this.repo.list(scope, { limit, filters: input.filters });
+    return records.map(item);
+  }
+
+  async get(input: { memoryId: string }): Promise<MemoryItem> {
+    const id = memoryId(input.memoryId);
+    const record = await this.repo.get(id);
+    if (!record) throw notFound(id);
+    return item(record);
+  }
+
+  async update(input: { memoryId: string; text: string; metadata?: Record<string, unknown> | string | null | undefined; signal?: AbortSignal | undefined }): Promise<AddEvent> {
+    const id = memoryId(input.memoryId);
+    const text = requiredText(input.text, 'text');
+    const metadata = parseMetadata(input.metadata);
+    const before = await this.repo.get(id);
+    if (!before) throw notFound(id);
+    const vector = await this.providers.embedder.embed(text, 'update', { signal: input.signal });
+    const after = await this.repo.update({ id, data: text, vector, metadata });
+    if (!after) throw notFound(id);
+    return { id, memory: after.data, event: 'UPDATE', previous_memory: before.data };
+  }
+
+  async delete(input: { memoryId: string }): Promise<AddEvent> {
+    const id = memoryId(input.memoryId);
+    const before = await this.repo.get(id);
+    if (!before || !(await this.repo.delete(id))) throw notFound(id);
+    return { id, memory: before.data, event: 'DELETE' };
+  }
+
+  async deleteAll(input: ScopeInput): Promise<{ deleted_count: number }> {
+    return { deleted_count: await this.repo.deleteAll(scopeOf(input)) };
+  }
+
+  async history(input: { memoryId: string }): Promise<HistoryItem[]> {
+    const id = memoryId(input.memoryId);
+    const entries = await this.repo.history(id);
+    if (entries.length === 0 && !(await this.repo.get(id))) throw notFound(id);
+    return entries.map((e) => ({
+      memory_id: e.memoryId,
+      old_memory: e.oldMemory,
+      new_memory: e.newMemory,
+      event: e.event,
+      created_at: e.createdAt,
+      updated_at: e.updatedAt,
+      is_deleted: e.isDeleted,
+    }));
+  }
+
+  /**
+   * The credential check: the database answers with pgvector installed, and the embedder answers with the
+   * dimension the vector store expects. Spends no LLM tokens.
+   */
+  async checkConnection(signal?: AbortSignal): Promise<{ pgvectorVersion: string; dims: number }> {
+    const db = await this.repo.ping();
+    const vector = await this.providers.embedder.embed('connection check', 'search', { signal });
+    if (vector.length !== db.dims) {
+      throw new EngineError('config', `the embedder returned ${vector.length} dimensions but the vector store expects ${db.dims} (embedding_model_dims)`, { role: 'embedder' });
+    }
+    const configured = this.providers.embedder.dims;
+    if (configured !== undefined && configured !== vector.length) {
+      throw new EngineError('config', `the embedder returned ${vector.length} dimensions but embedding_dims is ${configured}`, { role: 'embedder' });
+    }
+    return db;
+  }
+}
+
+// ── parameter checks ───────────────────────────────────────────────────────────────────────────────────────────────
+
+function scopeOf(input: ScopeInput): Scope {
+  const userId = requiredText(input.userId, 'user_id');
+  const agentId = optionalText(input.agentId);
+  return agentId ? { userId, agentId } : { userId };
+}
+
+function requiredText(value: unknown, name: string): string {
+  if (typeof value !== 'string' || value.trim() === '') throw new EngineError('invalid_params', `${name} is required`);
+  return value.trim();
+}
+
+function optionalText(value: unknown): string | null {
+  return typeof value === 'string' && value.trim() !== '' ? value.trim() : null;
+}
+
+function memoryId(value: unknown): string {
+  const id = requiredText(value, 'memory_id');
+  if (!UUID.test(id)) throw new EngineError('invalid_params', 'memory_id must be a UUID');
+  return id.toLowerCase();
+}
+
+function count(value: unknown, fallback: number, name: string): number {
+  if (value === undefined || value === null) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
+    throw new EngineError('invalid_params', `${name} must be a non-negative integer`);
+  }
+  return value;
+}
+
+/** User metadata: an object (or JSON text of one) whose keys go to the payload's top level, as in Mem0. */
+export function parseMetadata(value: unknown): Record<string, unknown> {
+  if (value === undefined || value === null || value === '') return {};
+  let parsed: unknown = value;
+  if (typeof value === 'string') {
+    try {
+      parsed = JSON.parse(value) as unknown;
+    } catch {
+      throw new EngineError('invalid_params', 'metadata must be a JSON object');
+    }
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new EngineError('invalid_params', 'metadata must be a JSON object');
+  }
+  for (const key of Object.keys(parsed as object)) {
+    if (RESERVED_METADATA_KEYS.has(key)) throw new EngineError('invalid_params', `metadata key '${key}' is reserved`);
+  }
+  return parsed as Record<string, unknown>;
+}
+
+function conversation(input: AddInput): ConversationTurn[] {
+  let turns: ConversationTurn[];
+  if (input.messages !== undefined) {
+    if (!Array.isArray(input.messages)) throw new EngineError('invalid_params', 'messages must be a list');
+    turns = input.messages.map((m) => {
+      if (!m || typeof m.content !== 'string' || typeof m.role !== 'string') {
+        throw new EngineError('invalid_params', 'each message needs a role and a text content');
+      }
+      return { role: m.role, content: m.content };
+    });
+  } else {
+    turns = [
+      { role: 'user', content: typeof input.user === 'string' ? input.user : '' },
+      { role: 'assistant', content: typeof input.assistant === 'string' ? input.assistant : '' },
+    ];
+  }
+  return turns.filter((t) => t.role !== 'system' && t.content.trim() !== '');
+}
+
+function item(record: MemoryRecord): MemoryItem {
+  return { id: record.id, memory: record.data, metadata: record.metadata, created_at: record.createdAt, updated_at: record.updatedAt };
+}
+
+function notFound(id: string): EngineError {
+  return new EngineError('not_found', `memory ${id} not found`);
+}
+
+function clamp01(x: number): number {
+  return Number.isFinite(x) ? Math.min(1, Math.max(0, x)) : 0;
+}
