@@ -7,6 +7,8 @@
 import type { z } from 'zod';
 import { applyLogLevel } from '../log.js';
 import { CREDENTIAL_VALIDATION_ERROR, PluginError } from '../runtime/contract.js';
+import { parseStoreConfig } from '../store/config.js';
+import { StoreError } from '../store/errors.js';
 import { DEFAULTS, LOG_LEVELS, settingsHash } from './settings.js';
 import type { LogLevelName, PgvectorConfig, ProviderBlock, Settings, VectorStoreSettings } from './settings.js';
 import { boolLike, describeJsonError, embedderConfig, graphConfig, intLike, llmConfig, pgliteConfig, pgvectorConfig, rerankerConfig } from './settings-schemas.js';
@@ -77,21 +79,36 @@ function providerBlock(field: string, raw: unknown, required: boolean, schema: z
   return read && { provider: read.provider, config: checkConfig(field, schema, read.config) };
 }
 
-function vectorStore(raw: unknown): VectorStoreSettings {
+/**
+ * The vector DB block. Our checks give the friendly messages; then the store's own parser (the code that will open
+ * the database) must accept the block too, so the settings page never passes a block the store would refuse.
+ */
+function vectorStore(raw: unknown, embedderDims: unknown): VectorStoreSettings {
   const field = BLOCK_FIELDS.vectorStore;
   const read = readBlock(field, raw, false);
   // No vector DB block: memories go to the embedded PGlite database (nothing to run or configure).
   if (!read) return { provider: 'pglite', config: {}, isDefault: true };
-  if (read.provider === 'pglite') return { provider: 'pglite', config: checkConfig(field, pgliteConfig, read.config), isDefault: false };
-  if (read.provider !== 'pgvector') {
+  if (read.provider !== 'pgvector' && read.provider !== 'pglite') {
     const shown = JSON.stringify(read.provider.slice(0, 40));
     fail(`${field}.provider ${shown} is not supported: memories are stored in PostgreSQL; use "pgvector" (your own PostgreSQL) or "pglite" (embedded)`, field);
   }
-  const config: PgvectorConfig = checkConfig(field, pgvectorConfig, read.config);
-  // DATABASE_URL in the plugin's environment may stand in for the connection fields.
-  const connected = config.connection_string || (config.host && config.user) || process.env.DATABASE_URL;
-  if (!connected) fail(`${field}.config needs "connection_string", or "host" and "user" (with "password", "port", "dbname")`, field);
-  return { provider: 'pgvector', config };
+  const store: VectorStoreSettings =
+    read.provider === 'pglite'
+      ? { provider: 'pglite', config: checkConfig(field, pgliteConfig, read.config), isDefault: false }
+      : { provider: 'pgvector', config: checkConfig(field, pgvectorConfig, read.config) as PgvectorConfig };
+  let dims: number;
+  try {
+    dims = parseStoreConfig({ provider: store.provider, config: store.config }).dims;
+  } catch (error) {
+    // StoreError messages name keys, never values.
+    if (error instanceof StoreError) fail(`${field}: ${error.message}`, field);
+    throw error;
+  }
+  if (typeof embedderDims === 'number' && embedderDims !== dims) {
+    const given = store.config.embedding_model_dims === undefined ? `${dims} by default` : String(dims);
+    fail(`${field}.config.embedding_model_dims (${given}) must equal ${BLOCK_FIELDS.embedder}.config.embedding_dims (${embedderDims})`, field);
+  }
+  return store;
 }
 
 function wholeNumber(field: string, raw: unknown, fallback: number, min: number, max: number): number {
@@ -137,12 +154,7 @@ function heartbeat(raw: unknown): number {
 export function parseCredentials(credentials: Record<string, unknown>): Settings {
   const llm = providerBlock(BLOCK_FIELDS.llm, credentials[BLOCK_FIELDS.llm], true, llmConfig) as ProviderBlock;
   const embedder = providerBlock(BLOCK_FIELDS.embedder, credentials[BLOCK_FIELDS.embedder], true, embedderConfig) as ProviderBlock;
-  const store = vectorStore(credentials[BLOCK_FIELDS.vectorStore]);
-  const dims = embedder.config.embedding_dims;
-  const storeDims = store.config.embedding_model_dims;
-  if (typeof dims === 'number' && typeof storeDims === 'number' && dims !== storeDims) {
-    fail(`${BLOCK_FIELDS.vectorStore}.config.embedding_model_dims (${storeDims}) must equal ${BLOCK_FIELDS.embedder}.config.embedding_dims (${dims})`, BLOCK_FIELDS.vectorStore);
-  }
+  const store = vectorStore(credentials[BLOCK_FIELDS.vectorStore], embedder.config.embedding_dims);
   const checkpointDays = positiveDays(credentials.checkpoint_ttl_days);
   const unhashed: Omit<Settings, 'hash'> = {
     asyncMode: booleanSetting('async_mode', credentials.async_mode, DEFAULTS.asyncMode),

@@ -102,8 +102,9 @@ export const pgvectorConfig = z
       .optional(),
     hnsw: bool(),
     diskann: bool(),
-    minconn: integer(1, 1000),
-    maxconn: integer(1, 1000),
+    // The store's pool limits (src/store/config.ts).
+    minconn: integer(0, 100),
+    maxconn: integer(1, 100),
   })
   .refine((config) => config.minconn === undefined || config.maxconn === undefined || config.minconn <= config.maxconn, {
     path: ['minconn'],

@@ -115,10 +115,6 @@ describe('known config keys', () => {
 });
 
 describe('vector DB block', () => {
-  afterEach(() => {
-    delete process.env.DATABASE_URL;
-  });
-
   it('missing → the embedded PGlite database', () => {
     expect(parseCredentials(base()).vectorStore).toEqual({ provider: 'pglite', config: {}, isDefault: true });
     expect(parseCredentials(base({ local_vector_db_json_secret: '' })).vectorStore).toEqual({ provider: 'pglite', config: {}, isDefault: true });
@@ -150,13 +146,23 @@ describe('vector DB block', () => {
     expect(rejection(vector(config))).toBe(message);
   });
 
-  it('needs a way to connect', () => {
-    const text = JSON.stringify({ provider: 'pgvector', config: { password: SECRET, embedding_model_dims: 1536 } });
-    expect(rejection(base({ local_vector_db_json_secret: text }))).toBe('local_vector_db_json_secret.config needs "connection_string", or "host" and "user" (with "password", "port", "dbname")');
+  it('needs a way to connect (the store\'s rule, as Mem0: connection_string, or user/password and host/port)', () => {
+    const text = JSON.stringify({ provider: 'pgvector', config: { dbname: 'mem0', embedding_model_dims: 1536 } });
+    expect(rejection(base({ local_vector_db_json_secret: text }))).toMatch(/^local_vector_db_json_secret: invalid vector store config: .*'user' and 'password' are required without connection_string/);
     const withUrl = JSON.stringify({ provider: 'pgvector', config: { connection_string: `postgresql://mem0:${SECRET}@db:5432/mem0` } });
     expect(parseCredentials(base({ local_vector_db_json_secret: withUrl })).vectorStore.provider).toBe('pgvector');
-    process.env.DATABASE_URL = 'postgresql://localhost/mem0';
-    expect(parseCredentials(base({ local_vector_db_json_secret: text })).vectorStore.provider).toBe('pgvector');
+  });
+
+  it('the store parser has the last word: keys Mem0\'s pgvector does not know are refused, by name only', () => {
+    expect(rejection(vector({ connection_pool: SECRET }))).toMatch(/^local_vector_db_json_secret: invalid vector store config: .*connection_pool/);
+  });
+
+  it('a dimension left to the default (1536) must still match the embedder', () => {
+    const embedder = JSON.stringify({ provider: 'ollama', config: { model: 'nomic-embed-text', embedding_dims: 768 } });
+    const store = JSON.stringify({ provider: 'pglite', config: { path: 'memory://' } });
+    expect(rejection(base({ local_embedder_json_secret: embedder, local_vector_db_json_secret: store }))).toBe(
+      'local_vector_db_json_secret.config.embedding_model_dims (1536 by default) must equal local_embedder_json_secret.config.embedding_dims (768)',
+    );
   });
 
   it('refuses other vector stores: memories live in PostgreSQL', () => {
