@@ -1,4 +1,7 @@
 // Bundles the plugin into one ESM file (dist/plugin.js) so a packaged plugin needs no node_modules.
+import { copyFile, mkdir } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import path from 'node:path';
 import { existsSync, readFileSync } from 'node:fs';
 import { build } from 'esbuild';
 
@@ -28,3 +31,19 @@ await build({
     js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
   },
 });
+
+// Embedded PGlite loads its WASM binaries, its file-system image and extension tarballs at run time by URL relative
+// to the module that contains it (`new URL('./pglite.wasm', import.meta.url)`). Bundled, that module is
+// dist/plugin.js, so the files must sit next to it. (tests/store/bundle.test.ts proves a bundle opens PGlite with
+// pgvector from a folder that has these files and no node_modules.)
+const require = createRequire(import.meta.url);
+const PGLITE_ASSETS = [
+  { pkg: '@electric-sql/pglite', files: ['pglite.wasm', 'pglite.data', 'initdb.wasm'] },
+  { pkg: '@electric-sql/pglite-pgvector', files: ['vector.tar.gz'] },
+];
+await mkdir('dist', { recursive: true });
+for (const { pkg, files } of PGLITE_ASSETS) {
+  // Each package's main entry lives in its dist/ folder, next to the assets.
+  const dir = path.dirname(require.resolve(pkg));
+  for (const file of files) await copyFile(path.join(dir, file), path.join('dist', file));
+}
