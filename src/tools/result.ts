@@ -5,6 +5,7 @@
  */
 import type { Logger } from 'pino';
 import { PluginError } from '../runtime/contract.js';
+import { StoreError } from '../store/errors.js';
 import type { ToolMessage } from '../runtime/contract.js';
 import { NotBuiltError, NotFoundError, OverloadError, TimeoutError, ToolError, UpstreamError, ValidationError } from './errors.js';
 import { translate } from './i18n.js';
@@ -33,6 +34,12 @@ export function outcomeFromError(error: unknown, emptyResults: unknown, logger?:
   if (error instanceof TimeoutError) return answer('TIMEOUT', error.text);
   if (error instanceof OverloadError) return answer('OVERLOAD', error.text);
   if (error instanceof UpstreamError || error instanceof NotBuiltError || error instanceof ToolError) return answer('ERROR', error.text);
+  // Store errors name keys and operators, never values or SQL, so their messages can be shown.
+  if (error instanceof StoreError) {
+    const detail = { detail: error.message };
+    if (error.code === 'not_found') return answer('NOT_FOUND', { key: 'error.store_not_found', params: detail });
+    return answer('ERROR', { key: error.code === 'validation' ? 'error.store_validation' : 'error.store', params: detail });
+  }
   // Our own PluginErrors (credential parsing) carry messages written to be shown, never secret values.
   if (error instanceof PluginError) return answer('ERROR', { key: 'error.credentials', params: { detail: error.message } });
   logger?.error({ err: error }, 'tool failed with an unexpected error');

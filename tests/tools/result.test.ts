@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { PluginError, CREDENTIAL_VALIDATION_ERROR } from '../../src/runtime/contract.js';
+import { FilterError, StoreError } from '../../src/store/errors.js';
 import { NotBuiltError, NotFoundError, OverloadError, TimeoutError, UpstreamError, ValidationError } from '../../src/tools/errors.js';
 import { buildMessages, outcomeFromError } from '../../src/tools/result.js';
 
@@ -14,6 +15,9 @@ describe('outcomeFromError: the one error → status mapping', () => {
     [new UpstreamError('embedder', 'HTTP 503'), 'ERROR', 'embedder failed: HTTP 503'],
     [new NotBuiltError('memory'), 'ERROR', 'memory storage is not available in this version yet'],
     [new PluginError(CREDENTIAL_VALIDATION_ERROR, 'local_llm_json_secret is required'), 'ERROR', "the plugin's credentials are invalid: local_llm_json_secret is required"],
+    [new FilterError('unknown operator "$near" in filters.city'), 'ERROR', 'invalid request: unknown operator "$near" in filters.city'],
+    [new StoreError('not_found', 'memory 1 does not exist'), 'NOT_FOUND', 'not found: memory 1 does not exist'],
+    [new StoreError('unavailable', 'database unreachable'), 'ERROR', 'memory storage failed: database unreachable'],
   ])('%s → %s', (error, status, message) => {
     const outcome = outcomeFromError(error, []);
     expect(outcome.status).toBe(status);
