@@ -5,6 +5,7 @@
  */
 import type { Logger } from 'pino';
 import { PluginError } from '../runtime/contract.js';
+import { EngineError } from '../memory/errors.js';
 import { StoreError } from '../store/errors.js';
 import type { ToolMessage } from '../runtime/contract.js';
 import { NotBuiltError, NotFoundError, OverloadError, TimeoutError, ToolError, UpstreamError, ValidationError } from './errors.js';
@@ -34,11 +35,17 @@ export function outcomeFromError(error: unknown, emptyResults: unknown, logger?:
   if (error instanceof TimeoutError) return answer('TIMEOUT', error.text);
   if (error instanceof OverloadError) return answer('OVERLOAD', error.text);
   if (error instanceof UpstreamError || error instanceof NotBuiltError || error instanceof ToolError) return answer('ERROR', error.text);
-  // Store errors name keys and operators, never values or SQL, so their messages can be shown.
+  // Engine and store errors are written to be shown (keys and operators, never values, SQL or credentials).
+  if (error instanceof EngineError) {
+    const detail = { detail: error.message };
+    if (error.code === 'not_found') return answer('NOT_FOUND', { key: 'error.not_found_detail', params: detail });
+    if (error.code === 'timeout') return answer('TIMEOUT', { key: 'error.timed_out', params: detail });
+    return answer('ERROR', { key: error.code === 'invalid_params' ? 'error.invalid_request' : 'error.engine', params: detail });
+  }
   if (error instanceof StoreError) {
     const detail = { detail: error.message };
-    if (error.code === 'not_found') return answer('NOT_FOUND', { key: 'error.store_not_found', params: detail });
-    return answer('ERROR', { key: error.code === 'validation' ? 'error.store_validation' : 'error.store', params: detail });
+    if (error.code === 'not_found') return answer('NOT_FOUND', { key: 'error.not_found_detail', params: detail });
+    return answer('ERROR', { key: error.code === 'validation' ? 'error.invalid_request' : 'error.store', params: detail });
   }
   // Our own PluginErrors (credential parsing) carry messages written to be shown, never secret values.
   if (error instanceof PluginError) return answer('ERROR', { key: 'error.credentials', params: { detail: error.message } });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { PluginError, CREDENTIAL_VALIDATION_ERROR } from '../../src/runtime/contract.js';
+import { EngineError } from '../../src/memory/errors.js';
 import { FilterError, StoreError } from '../../src/store/errors.js';
 import { NotBuiltError, NotFoundError, OverloadError, TimeoutError, UpstreamError, ValidationError } from '../../src/tools/errors.js';
 import { buildMessages, outcomeFromError } from '../../src/tools/result.js';
@@ -18,6 +19,10 @@ describe('outcomeFromError: the one error → status mapping', () => {
     [new FilterError('unknown operator "$near" in filters.city'), 'ERROR', 'invalid request: unknown operator "$near" in filters.city'],
     [new StoreError('not_found', 'memory 1 does not exist'), 'NOT_FOUND', 'not found: memory 1 does not exist'],
     [new StoreError('unavailable', 'database unreachable'), 'ERROR', 'memory storage failed: database unreachable'],
+    [new EngineError('invalid_params', 'metadata must be an object'), 'ERROR', 'invalid request: metadata must be an object'],
+    [new EngineError('not_found', 'memory 1 does not exist'), 'NOT_FOUND', 'not found: memory 1 does not exist'],
+    [new EngineError('timeout', 'embedder took longer than 15 s'), 'TIMEOUT', 'timed out: embedder took longer than 15 s'],
+    [new EngineError('upstream', 'openai answered 401', { status: 401 }), 'ERROR', 'memory engine failed: openai answered 401'],
   ])('%s → %s', (error, status, message) => {
     const outcome = outcomeFromError(error, []);
     expect(outcome.status).toBe(status);
