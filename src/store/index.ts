@@ -24,6 +24,8 @@ export interface Store {
   readonly pgvectorVersion: string;
   readonly migration: MigrationResult;
   readonly memories: MemoryStore;
+  /** A real round trip: the database answers and pgvector is installed. */
+  ping(): Promise<{ pgvectorVersion: string; dims: number }>;
   /** Re-derives keyword tokens and timestamps for rows written by Mem0's Python store since the last call. */
   refreshDerived(): Promise<number>;
   close(): Promise<void>;
@@ -48,10 +50,7 @@ export async function openStore(config: StoreConfig, options: OpenStoreOptions =
   try {
     const migration = await migrate(database.pool, config);
     const tables = tablesFor(config);
-    const version = await database.pool.query<{ v: string | null }>(
-      "SELECT extversion AS v FROM pg_extension WHERE extname = 'vector'",
-    );
-    const pgvectorVersion = version.rows[0]?.v ?? '0';
+    const pgvectorVersion = await vectorVersion(database);
     await checkDims(database, tables, config.dims);
     const refreshed = await refreshDerivedColumns(database.pool, tables);
     if (refreshed > 0) logger.info({ refreshed, collection: config.collectionName }, 'derived columns refreshed');
@@ -69,12 +68,20 @@ export async function openStore(config: StoreConfig, options: OpenStoreOptions =
       migration,
       memories,
       refreshDerived: () => refreshDerivedColumns(database.pool, tables),
+      ping: async () => ({ pgvectorVersion: await vectorVersion(database), dims: config.dims }),
       close: () => (owned ? database.close() : Promise.resolve()),
     };
   } catch (error) {
     if (owned) await database.close().catch(() => {});
     throw error;
   }
+}
+
+async function vectorVersion(database: Database): Promise<string> {
+  const res = await database.pool.query<{ v: string | null }>("SELECT extversion AS v FROM pg_extension WHERE extname = 'vector'");
+  const version = res.rows[0]?.v;
+  if (!version) throw new StoreError('unavailable', 'the pgvector extension is not installed in this database');
+  return version;
 }
 
 /** The configured dimension must match the column's on every start, not only when the table was adopted. */

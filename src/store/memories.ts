@@ -10,6 +10,7 @@ import type pg from 'pg';
 import { StoreError } from './errors.js';
 import { FILTER_KEY_PATTERN } from './filters.js';
 import { withTransaction } from './pool.js';
+import type { Queryable } from './pool.js';
 import * as q from './queries.js';
 import type { MemoryRow, Scope } from './queries.js';
 import type { Tables } from './sql.js';
@@ -122,7 +123,60 @@ export class MemoryStore {
   /** Inserts memories for one scope with an ADD history row each, all in one transaction. */
   async insert(scope: Scope, items: readonly NewMemory[]): Promise<MemoryRecord[]> {
     checkScope(scope);
-    if (items.length === 0) return [];
+    const prepared = this.prepareInserts(scope, items);
+    if (prepared.rows.length === 0) return [];
+    return withTransaction(this.pool, (client) => this.insertWith(client, prepared));
+  }
+
+  /**
+   * Changes a memory's text/vector and/or metadata, with an UPDATE history row, in one transaction.
+   * `scope` null addresses the memory by id alone. Throws `not_found` when it does not exist in that scope.
+   */
+  async update(scope: Scope | null, id: string, change: MemoryChange): Promise<MemoryRecord> {
+    if (scope) checkScope(scope);
+    const vector = this.checkChange(id, change);
+    return withTransaction(this.pool, async (client) => {
+      const updated = await this.updateWith(client, scope, id, change, vector);
+      if (!updated) throw notFound(id);
+      return updated;
+    });
+  }
+
+  /** Deletes one memory (with a DELETE history row, same statement). Throws `not_found` when not in scope. */
+  async delete(scope: Scope | null, id: string): Promise<void> {
+    if (scope) checkScope(scope);
+    checkUuid(id);
+    if (!(await this.deleteWith(this.pool, scope, id))) throw notFound(id);
+  }
+
+  /**
+   * Applies a reconciliation result — inserts, updates and deletes within one scope — and their history rows in ONE
+   * transaction: all or nothing. An update or delete whose memory is not in the scope (already gone, or someone
+   * else's) is skipped and left out of the result rather than failing the whole set.
+   */
+  async apply(
+    scope: Scope,
+    changes: { inserts?: readonly NewMemory[]; updates?: readonly (MemoryChange & { id: string })[]; deletes?: readonly string[] },
+  ): Promise<{ inserted: MemoryRecord[]; updated: MemoryRecord[]; deleted: string[] }> {
+    checkScope(scope);
+    const prepared = this.prepareInserts(scope, changes.inserts ?? []);
+    const updates = (changes.updates ?? []).map((u) => ({ change: u, vector: this.checkChange(u.id, u) }));
+    const deletes = changes.deletes ?? [];
+    deletes.forEach(checkUuid);
+    return withTransaction(this.pool, async (client) => {
+      const inserted = prepared.rows.length ? await this.insertWith(client, prepared) : [];
+      const updated: MemoryRecord[] = [];
+      for (const { change, vector } of updates) {
+        const record = await this.updateWith(client, scope, change.id, change, vector);
+        if (record) updated.push(record);
+      }
+      const deleted: string[] = [];
+      for (const id of deletes) if (await this.deleteWith(client, scope, id)) deleted.push(id);
+      return { inserted, updated, deleted };
+    });
+  }
+
+  private prepareInserts(scope: Scope, items: readonly NewMemory[]): { rows: q.InsertRow[]; history: q.HistoryRow[] } {
     const rows: q.InsertRow[] = [];
     const history: q.HistoryRow[] = [];
     for (const item of items) {
@@ -156,19 +210,20 @@ export class MemoryStore {
         actorId: item.actorId ?? null, role: item.role ?? null, userId: scope.userId, agentId: scope.agentId ?? null,
       });
     }
-    return withTransaction(this.pool, async (client) => {
-      const inserted = await client.query<MemoryRow>(q.insertMemories(this.tables, rows));
-      await client.query(q.insertHistory(this.tables, history));
-      return inserted.rows.map(toRecord);
-    });
+    return { rows, history };
   }
 
-  /**
-   * Changes a memory's text/vector and/or metadata, with an UPDATE history row, in one transaction.
-   * `scope` null addresses the memory by id alone. Throws `not_found` when it does not exist in that scope.
-   */
-  async update(scope: Scope | null, id: string, change: MemoryChange): Promise<MemoryRecord> {
-    if (scope) checkScope(scope);
+  private async insertWith(
+    client: pg.PoolClient,
+    prepared: { rows: q.InsertRow[]; history: q.HistoryRow[] },
+  ): Promise<MemoryRecord[]> {
+    const inserted = await client.query<MemoryRow>(q.insertMemories(this.tables, prepared.rows));
+    await client.query(q.insertHistory(this.tables, prepared.history));
+    return inserted.rows.map(toRecord);
+  }
+
+  /** Validates a change; returns the vector's SQL text (null when the vector is not changing). */
+  private checkChange(id: string, change: MemoryChange): string | null {
     checkUuid(id);
     if (change.data !== undefined && typeof change.data !== 'string') {
       throw new StoreError('validation', 'memory text must be a string');
@@ -177,46 +232,52 @@ export class MemoryStore {
       throw new StoreError('validation', 'changing the text needs the new embedding vector too');
     }
     checkMetadata(change.metadata);
-    const vector = change.vector === undefined ? null : this.vectorText(change.vector);
-    return withTransaction(this.pool, async (client) => {
-      const found = await client.query<MemoryRow>(q.selectMemory(this.tables, id, scope, true));
-      const current = found.rows[0];
-      if (!current) throw notFound(id);
-      const old = current.payload ?? {};
-      const now = new Date();
-      const payload: Record<string, unknown> = { ...old };
-      for (const [k, v] of Object.entries(change.metadata ?? {})) {
-        if (v === null) delete payload[k];
-        else payload[k] = v;
-      }
-      const data = change.data ?? (typeof old.data === 'string' ? old.data : '');
-      payload.data = data;
-      payload.hash = md5(data);
-      payload.created_at ??= pythonIso(current.createdAt);
-      payload.updated_at = pythonIso(now);
-      const updated = await client.query<MemoryRow>(
-        q.updateMemory(this.tables, {
-          id, vector, payload: JSON.stringify(payload), updatedAt: now.toISOString(), tokens: tokenText(data),
-        }),
-      );
-      await client.query(
-        q.insertHistory(this.tables, [{
-          memoryId: id, oldMemory: typeof old.data === 'string' ? old.data : null, newMemory: data, event: 'UPDATE',
-          createdAt: current.createdAt.toISOString(), updatedAt: now.toISOString(), isDeleted: false,
-          actorId: stringOrNull(payload.actor_id), role: stringOrNull(payload.role),
-          userId: stringOrNull(payload.user_id), agentId: stringOrNull(payload.agent_id),
-        }]),
-      );
-      return toRecord(updated.rows[0]!);
-    });
+    return change.vector === undefined ? null : this.vectorText(change.vector);
   }
 
-  /** Deletes one memory (with a DELETE history row, same statement). Throws `not_found` when not in scope. */
-  async delete(scope: Scope | null, id: string): Promise<void> {
-    if (scope) checkScope(scope);
-    checkUuid(id);
-    const res = await this.pool.query(q.deleteMemory(this.tables, id, scope));
-    if (res.rows.length === 0) throw notFound(id);
+  /** Updates inside the caller's transaction; null when the memory is not in scope. */
+  private async updateWith(
+    client: pg.PoolClient,
+    scope: Scope | null,
+    id: string,
+    change: MemoryChange,
+    vector: string | null,
+  ): Promise<MemoryRecord | null> {
+    const found = await client.query<MemoryRow>(q.selectMemory(this.tables, id, scope, true));
+    const current = found.rows[0];
+    if (!current) return null;
+    const old = current.payload ?? {};
+    const now = new Date();
+    const payload: Record<string, unknown> = { ...old };
+    for (const [k, v] of Object.entries(change.metadata ?? {})) {
+      if (v === null) delete payload[k];
+      else payload[k] = v;
+    }
+    const data = change.data ?? (typeof old.data === 'string' ? old.data : '');
+    payload.data = data;
+    payload.hash = md5(data);
+    payload.created_at ??= pythonIso(current.createdAt);
+    payload.updated_at = pythonIso(now);
+    const updated = await client.query<MemoryRow>(
+      q.updateMemory(this.tables, {
+        id, vector, payload: JSON.stringify(payload), updatedAt: now.toISOString(), tokens: tokenText(data),
+      }),
+    );
+    await client.query(
+      q.insertHistory(this.tables, [{
+        memoryId: id, oldMemory: typeof old.data === 'string' ? old.data : null, newMemory: data, event: 'UPDATE',
+        createdAt: current.createdAt.toISOString(), updatedAt: now.toISOString(), isDeleted: false,
+        actorId: stringOrNull(payload.actor_id), role: stringOrNull(payload.role),
+        userId: stringOrNull(payload.user_id), agentId: stringOrNull(payload.agent_id),
+      }]),
+    );
+    return toRecord(updated.rows[0]!);
+  }
+
+  /** Deletes with its history row (one statement); false when the memory is not in scope. */
+  private async deleteWith(db: Queryable, scope: Scope | null, id: string): Promise<boolean> {
+    const res = await db.query(q.deleteMemory(this.tables, id, scope));
+    return res.rows.length > 0;
   }
 
   /** Deletes every memory of the scope (with history); returns how many. */

@@ -78,6 +78,37 @@ describe.each(backends())('memories on $name', (backend) => {
     expect(await store.memories.count(scope)).toBe(1);
   });
 
+  it('applies a change set (inserts, updates, deletes) in one transaction, skipping ids outside the scope', async () => {
+    const store = await open();
+    const scope = { userId: 'fay', agentId: 'app' };
+    const [keep, change, remove] = await store.memories.insert(scope, [
+      { data: 'keep me', vector: vec(0) }, { data: 'change me', vector: vec(1) }, { data: 'remove me', vector: vec(2) },
+    ]);
+    const [foreign] = await store.memories.insert({ userId: 'gus' }, [{ data: 'not yours', vector: vec(3) }]);
+    const result = await store.memories.apply(scope, {
+      inserts: [{ data: 'new fact', vector: vec(4), metadata: { source: 'chat' } }],
+      updates: [{ id: change!.id, data: 'changed', vector: vec(5) }, { id: foreign!.id, data: 'stolen', vector: vec(5) }],
+      deletes: [remove!.id, foreign!.id, '00000000-0000-4000-8000-000000000000'],
+    });
+    expect(result.inserted.map((m) => m.data)).toEqual(['new fact']);
+    expect(result.updated.map((m) => m.id)).toEqual([change!.id]);
+    expect(result.deleted).toEqual([remove!.id]);
+    expect((await store.memories.list(scope)).map((m) => m.data).sort()).toEqual(['changed', 'keep me', 'new fact']);
+    expect((await store.memories.get(null, foreign!.id))?.data).toBe('not yours');
+    expect(keep).toBeDefined();
+
+    // One failing history row undoes the whole set.
+    const pool = await backend.pool();
+    await pool.query(`ALTER TABLE ${store.tables.history} ADD CONSTRAINT no_boom2 CHECK (new_memory IS DISTINCT FROM 'boom')`);
+    await expect(store.memories.apply(scope, {
+      inserts: [{ data: 'would be added', vector: vec(6) }],
+      updates: [{ id: keep!.id, data: 'boom', vector: vec(6) }],
+      deletes: [change!.id],
+    })).rejects.toThrow(/no_boom2/);
+    expect((await store.memories.list(scope)).map((m) => m.data).sort()).toEqual(['changed', 'keep me', 'new fact']);
+    expect(await store.ping()).toEqual({ pgvectorVersion: store.pgvectorVersion, dims: DIMS });
+  });
+
   it('delete-all removes only the scope, with history', async () => {
     const store = await open();
     await store.memories.insert({ userId: 'u', agentId: 'a1' }, [{ data: 'one', vector: vec(0) }, { data: 'two', vector: vec(1) }]);
