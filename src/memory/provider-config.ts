@@ -114,6 +114,13 @@ export function mapProviderConfig(role: ProviderRole, block: ProviderBlock, time
     config[target] = NUMERIC.has(target) ? toNumber(target, value, role) : value;
   }
 
+  if (role === 'reranker' && provider === 'llm_reranker' && config.llm === undefined && config.baseURL !== undefined) {
+    // mem0ai builds the scoring LLM from top-level keys without the endpoint; pass it on as a nested block.
+    const llm: Record<string, unknown> = { baseURL: config.baseURL, url: config.url };
+    for (const k of ['apiKey', 'model', 'temperature', 'maxTokens']) if (config[k] !== undefined) llm[k] = config[k];
+    if (timeoutMs !== undefined) llm.timeout = timeoutMs;
+    config.llm = { provider: typeof config.provider === 'string' ? config.provider : 'openai', config: llm };
+  }
   if (timeoutMs !== undefined && config.timeout === undefined && role !== 'reranker') config.timeout = timeoutMs;
   if (config.embeddingDims !== undefined && !(Number.isInteger(config.embeddingDims) && (config.embeddingDims as number) > 0)) {
     throw new EngineError('config', 'embedding_dims must be a positive integer', { role, provider });

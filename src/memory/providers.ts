@@ -121,8 +121,10 @@ function construct(role: ProviderRole, mapped: MappedProvider, make: () => unkno
  * The OpenAI SDK inside several `mem0ai` providers retries 429/5xx twice on its own. Retrying is the job queue's
  * decision (it knows the budget), so we turn the SDK's retries off where the client is reachable.
  */
-function disableSdkRetries(instance: unknown): void {
-  if (!instance || typeof instance !== 'object') return;
+function disableSdkRetries(instance: unknown, depth = 0): void {
+  if (!instance || typeof instance !== 'object' || depth > 1) return;
+  // The llm_reranker keeps its own LLM instance.
+  disableSdkRetries((instance as Record<string, unknown>).llm, depth + 1);
   for (const field of ['openai', 'client']) {
     const client = (instance as Record<string, unknown>)[field];
     if (client && typeof client === 'object' && typeof (client as { maxRetries?: unknown }).maxRetries === 'number') {
