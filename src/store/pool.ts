@@ -91,7 +91,8 @@ async function openPglite(dataDir: string): Promise<Database> {
       super({ ...config, connection: new PglitePgConnection({ pglite: db }) } as pg.ClientConfig);
     }
   }
-  const pool = new pg.Pool({ Client: PgliteClient, max: 1, idleTimeoutMillis: 0 });
+  // One client: callers queue for it; the wait is bounded like a PostgreSQL connect so nothing hangs forever.
+  const pool = new pg.Pool({ Client: PgliteClient, max: 1, idleTimeoutMillis: 0, connectionTimeoutMillis: 60_000 });
   pool.on('error', (error) => logger.warn({ err: error.message }, 'embedded database client failed'));
   return onceClosable('pglite', pool, () => db.close());
 }
