@@ -211,7 +211,10 @@ describe('reads and direct writes', () => {
     expect(hits).toHaveLength(2);
     expect(hits[0]).toEqual({ id: expect.stringMatching(UUID_RE), memory: 'Likes green tea in the morning', score: expect.any(Number), metadata: {}, timestamp: expect.any(String) });
     expect(hits[0]!.score).toBeGreaterThan(hits[1]!.score);
-    for (const h of hits) expect(h.score).toBeGreaterThanOrEqual(0), expect(h.score).toBeLessThanOrEqual(1);
+    for (const h of hits) {
+      expect(h.score).toBeGreaterThanOrEqual(0);
+      expect(h.score).toBeLessThanOrEqual(1);
+    }
     expect(fake.calls('/v1/embeddings')[0]!.body).toMatchObject({ input: 'green tea' });
   });
 
