@@ -1,0 +1,247 @@
+/**
+ * Routes request frames to the plugin's handlers and writes their results back as stream / error / end frames.
+ *
+ * Request frames (daemon → plugin, one per session):
+ * `{"session_id","conversation_id","message_id","app_id","endpoint_id","context","event":"request",
+ *   "data":{"user_id","type":"tool","action",...}}`
+ * (the Python SDK reads the same keys: dify_plugin/core/server/tcp/request_reader.py).
+ * Every session ends with exactly one end frame; a failure sends one error frame right before it.
+ * Many sessions run at once over one transport; each frame is written whole, so they interleave by line only.
+ * @module
+ */
+import type { Logger } from 'pino';
+import { CREDENTIAL_VALIDATION_ERROR, PluginError, TOOL_INVOKE_ERROR } from './contract.js';
+import type { PluginHandlers, SessionContext, ToolMessage } from './contract.js';
+import { FrameTooLargeError } from './framing.js';
+import { describeError, endFrame, errorFrame, secretValues, streamFrame, toWireError } from './frames.js';
+import { TransportClosedError } from './transport.js';
+import type { Transport } from './transport.js';
+
+/** Text longer than this (UTF-16 units) is sent as several text messages; even fully escaped it stays < 5 MiB. */
+const TEXT_SPLIT_UNITS = 500_000;
+
+interface Session {
+  transport: Transport;
+  controller: AbortController;
+  done: Promise<void>;
+}
+
+type Json = Record<string, unknown>;
+type Send = (frame: unknown) => Promise<void>;
+
+function isObject(value: unknown): value is Json {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function stringOrNull(value: unknown): string | null {
+  return typeof value === 'string' ? value : null;
+}
+
+function objectOrEmpty(value: unknown): Json {
+  return isObject(value) ? value : {};
+}
+
+/** Splits text at surrogate-safe boundaries. */
+function splitText(text: string): string[] {
+  const parts: string[] = [];
+  let start = 0;
+  while (start < text.length) {
+    let end = Math.min(start + TEXT_SPLIT_UNITS, text.length);
+    const last = text.charCodeAt(end - 1);
+    if (end < text.length && last >= 0xd800 && last <= 0xdbff) end -= 1;
+    parts.push(text.slice(start, end));
+    start = end;
+  }
+  return parts;
+}
+
+export interface SessionRouterOptions {
+  handlers: PluginHandlers;
+  logger: Logger;
+}
+
+export class SessionRouter {
+  private readonly sessions = new Map<string, Session>();
+  private accepting = true;
+  private readonly handlers: PluginHandlers;
+  private readonly logger: Logger;
+
+  constructor(options: SessionRouterOptions) {
+    this.handlers = options.handlers;
+    this.logger = options.logger;
+  }
+
+  /** Routes the transport's messages here. The caller owns onclose/onerror and calls start(). */
+  connect(transport: Transport): void {
+    transport.onmessage = (message) => this.dispatch(transport, message);
+  }
+
+  /** Sessions still running. */
+  get inFlight(): number {
+    return this.sessions.size;
+  }
+
+  /** New requests are refused (logged and dropped) from now on; running sessions continue. */
+  stopAccepting(): void {
+    this.accepting = false;
+  }
+
+  /** Aborts the sessions carried by a transport that is gone; their remaining frames are dropped. */
+  abortTransport(transport: Transport, reason: string): void {
+    for (const session of this.sessions.values()) {
+      if (session.transport === transport) session.controller.abort(new TransportClosedError(reason));
+    }
+  }
+
+  /**
+   * Waits for running sessions to finish, at most `graceMs`; then aborts the rest and gives them `abortWaitMs` to
+   * write their error/end frames. Resolves true when every session finished on its own.
+   */
+  async drain(graceMs: number, abortWaitMs = 1000): Promise<boolean> {
+    this.stopAccepting();
+    if (this.sessions.size === 0) return true;
+    const all = () => Promise.allSettled([...this.sessions.values()].map((s) => s.done));
+    if (await within(all(), graceMs)) return true;
+    this.logger.warn({ sessions: this.sessions.size }, 'shutdown grace elapsed; aborting running sessions');
+    for (const session of this.sessions.values()) session.controller.abort(new Error('plugin is shutting down'));
+    await within(all(), abortWaitMs);
+    return false;
+  }
+
+  private dispatch(transport: Transport, message: unknown): void {
+    if (!isObject(message)) {
+      this.logger.warn({ kind: Array.isArray(message) ? 'array' : typeof message }, 'skipped a frame that is not an object');
+      return;
+    }
+    const event = message.event;
+    if (event === 'backwards_response') {
+      // We make no backwards calls yet; nothing waits for these.
+      this.logger.debug({ session: message.session_id }, 'ignored backwards_response');
+      return;
+    }
+    if (event !== 'request') {
+      this.logger.warn({ event: typeof event === 'string' ? event.slice(0, 64) : typeof event }, 'skipped a frame with an unknown event');
+      return;
+    }
+    const sessionId = message.session_id;
+    if (typeof sessionId !== 'string' || sessionId.length === 0) {
+      this.logger.warn('skipped a request without a session_id');
+      return;
+    }
+    if (!this.accepting) {
+      this.logger.warn({ session: sessionId }, 'refused a request: plugin is shutting down');
+      return;
+    }
+    if (this.sessions.has(sessionId)) {
+      this.logger.warn({ session: sessionId }, 'skipped a request for a session that is already running');
+      return;
+    }
+    const controller = new AbortController();
+    const session: Session = { transport, controller, done: Promise.resolve() };
+    this.sessions.set(sessionId, session);
+    session.done = this.run(transport, sessionId, message, controller.signal).finally(() => {
+      this.sessions.delete(sessionId);
+    });
+  }
+
+  private async run(transport: Transport, sessionId: string, frame: Json, signal: AbortSignal): Promise<void> {
+    const data = objectOrEmpty(frame.data);
+    const action = typeof data.action === 'string' ? data.action : '';
+    const log = this.logger.child({ session: sessionId, action: action.slice(0, 64) });
+    const context: SessionContext = {
+      sessionId,
+      userId: stringOrNull(data.user_id),
+      appId: stringOrNull(frame.app_id),
+      conversationId: stringOrNull(frame.conversation_id),
+      messageId: stringOrNull(frame.message_id),
+      signal,
+      logger: log,
+    };
+    const send: Send = async (out) => {
+      // The connection that carried this session is gone: nobody is listening for its frames.
+      if (signal.aborted && signal.reason instanceof TransportClosedError) return;
+      await transport.send(out);
+    };
+    let fallbackType = TOOL_INVOKE_ERROR;
+    try {
+      if (data.type !== 'tool') {
+        throw new PluginError(TOOL_INVOKE_ERROR, `unsupported request type: ${String(data.type).slice(0, 64)}`);
+      }
+      switch (action) {
+        case 'invoke_tool':
+          await this.invokeTool(data, context, send);
+          break;
+        case 'validate_tool_credentials':
+          fallbackType = CREDENTIAL_VALIDATION_ERROR;
+          await this.handlers.validateCredentials(
+            { provider: String(data.provider ?? ''), credentials: objectOrEmpty(data.credentials) },
+            context,
+          );
+          await send(streamFrame(sessionId, { result: true }));
+          break;
+        case 'get_tool_runtime_parameters':
+          throw new PluginError(TOOL_INVOKE_ERROR, 'no tool of this plugin declares runtime parameters');
+        default:
+          throw new PluginError(TOOL_INVOKE_ERROR, `unknown action: ${action.slice(0, 64) || '(none)'}`);
+      }
+    } catch (error) {
+      const secrets = secretValues(objectOrEmpty(data.credentials));
+      const wire = toWireError(error, fallbackType, (reference, cause) =>
+        log.error({ reference, error: describeError(cause, secrets) }, 'session failed with an unexpected error'),
+      );
+      if (error instanceof PluginError) log.info({ errorType: wire.error_type }, 'session ended with an error');
+      await send(errorFrame(sessionId, wire)).catch((sendError: unknown) => this.lost(log, sendError));
+    }
+    await send(endFrame(sessionId)).catch((sendError: unknown) => this.lost(log, sendError));
+  }
+
+  private async invokeTool(data: Json, context: SessionContext, send: Send): Promise<void> {
+    const request = {
+      provider: String(data.provider ?? ''),
+      tool: String(data.tool ?? ''),
+      toolParameters: objectOrEmpty(data.tool_parameters),
+      credentials: objectOrEmpty(data.credentials),
+      credentialType: typeof data.credential_type === 'string' ? data.credential_type : undefined,
+    };
+    context.logger.debug({ tool: request.tool.slice(0, 64) }, 'invoke_tool');
+    for await (const message of this.handlers.invokeTool(request, context)) {
+      await this.sendMessage(context.sessionId, message, send);
+      if (context.signal.aborted) break;
+    }
+  }
+
+  /** Sends one tool message; a text too long for one line goes out in pieces, anything else too long fails. */
+  private async sendMessage(sessionId: string, message: ToolMessage, send: Send): Promise<void> {
+    try {
+      await send(streamFrame(sessionId, message));
+    } catch (error) {
+      if (!(error instanceof FrameTooLargeError)) throw error;
+      if (message.type !== 'text') {
+        throw new PluginError(
+          TOOL_INVOKE_ERROR,
+          `the tool produced a ${message.type} message of ${error.bytes} bytes, above the protocol's 5 MiB line limit`,
+        );
+      }
+      for (const text of splitText(message.message.text)) {
+        await send(streamFrame(sessionId, { type: 'text', message: { text }, meta: message.meta }));
+      }
+    }
+  }
+
+  private lost(log: Logger, error: unknown): void {
+    log.debug({ reason: (error as Error)?.message }, 'could not write to the daemon; frame dropped');
+  }
+}
+
+/** Resolves true if `promise` settles within `ms`. */
+async function within(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([promise.then(() => true as const), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
