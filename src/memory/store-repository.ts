@@ -1,0 +1,37 @@
+/**
+ * The store (src/store) seen as the service's {@link MemoryRepository}. Thin: names line up already; "not found"
+ * becomes null/false here, every other StoreError passes through for the tools' one error mapping.
+ * @module
+ */
+import type { Store } from '../store/index.js';
+import { StoreError } from '../store/errors.js';
+import type { MemoryRepository } from './repository.js';
+
+export function storeRepository(store: Store): MemoryRepository {
+  const memories = store.memories;
+  return {
+    search: (scope, options) => memories.search(scope, { vector: options.vector, query: options.query, topK: options.topK, filters: options.filters }),
+    list: (scope, options) => memories.list(scope, { limit: options.limit, filters: options.filters }),
+    get: (id) => memories.get(null, id),
+    findByHash: (scope, hash) => memories.findByHash(scope, hash),
+    history: async (id) =>
+      (await memories.history(null, id)).map((h) => ({
+        memoryId: h.memoryId, oldMemory: h.oldMemory, newMemory: h.newMemory, event: h.event,
+        createdAt: h.createdAt, updatedAt: h.updatedAt, isDeleted: h.isDeleted,
+      })),
+    apply: (scope, changes) => memories.apply(scope, changes),
+    update: (change) => nullIfMissing(memories.update(null, change.id, { data: change.data, vector: change.vector, metadata: change.metadata })),
+    delete: async (id) => (await nullIfMissing(memories.delete(null, id).then(() => true))) ?? false,
+    deleteAll: (scope) => memories.deleteAll(scope),
+    ping: () => store.ping(),
+  };
+}
+
+async function nullIfMissing<T>(work: Promise<T>): Promise<T | null> {
+  try {
+    return await work;
+  } catch (error) {
+    if (error instanceof StoreError && error.code === 'not_found') return null;
+    throw error;
+  }
+}

@@ -1,0 +1,95 @@
+import { describe, expect, it } from 'vitest';
+import { ClientCache } from '../../../src/memory/client-cache.js';
+
+class Client {
+  closed = false;
+  constructor(readonly key: string) {}
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+}
+
+function deferred(): { promise: Promise<void>; resolve: () => void } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
+const tick = (): Promise<void> => new Promise((r) => setTimeout(r, 5));
+
+describe('ClientCache', () => {
+  it('one client per credential-set key, built once', async () => {
+    let builds = 0;
+    const cache = new ClientCache<{ hash: string }, Client>(async (s) => (builds++, new Client(s.hash)), (s) => s.hash);
+    const [a, b] = await Promise.all([cache.use({ hash: 'h1' }, async (c) => c), cache.use({ hash: 'h1' }, async (c) => c)]);
+    expect(a).toBe(b);
+    expect(builds).toBe(1);
+  });
+
+  it('a replaced client is closed only after its in-flight call finishes', async () => {
+    const cache = new ClientCache<string, Client>(async (k) => new Client(k), (k) => k, { capacity: 1 });
+    const gate = deferred();
+    let old: Client | undefined;
+    const running = cache.use('old', async (c) => {
+      old = c;
+      await gate.promise;
+      return c.closed;
+    });
+    await tick();
+    const fresh = await cache.use('new', async (c) => c);
+    await tick();
+    expect(old!.closed).toBe(false);
+    gate.resolve();
+    expect(await running).toBe(false);
+    await tick();
+    expect(old!.closed).toBe(true);
+    expect(fresh.closed).toBe(false);
+    expect(cache.size).toBe(1);
+  });
+
+  it('an idle replaced client is closed at once; capacity keeps the most recently used', async () => {
+    const made: Client[] = [];
+    const cache = new ClientCache<string, Client>(async (k) => {
+      const c = new Client(k);
+      made.push(c);
+      return c;
+    }, (k) => k, { capacity: 2 });
+    await cache.use('a', async () => {});
+    await cache.use('b', async () => {});
+    await cache.use('a', async () => {});
+    await cache.use('c', async () => {});
+    await tick();
+    expect(made.map((c) => [c.key, c.closed])).toEqual([['a', false], ['b', true], ['c', false]]);
+  });
+
+  it('a client that failed to build is forgotten and rebuilt on the next call', async () => {
+    let attempt = 0;
+    const cache = new ClientCache<string, Client>(async (k) => {
+      attempt += 1;
+      if (attempt === 1) throw new Error('database unreachable');
+      return new Client(k);
+    }, (k) => k);
+    await expect(cache.use('k', async (c) => c)).rejects.toThrow('database unreachable');
+    await tick();
+    expect((await cache.use('k', async (c) => c)).key).toBe('k');
+    expect(attempt).toBe(2);
+  });
+
+  it('close() waits for running calls, then closes everything', async () => {
+    const cache = new ClientCache<string, Client>(async (k) => new Client(k), (k) => k);
+    const gate = deferred();
+    let client: Client | undefined;
+    const running = cache.use('k', async (c) => {
+      client = c;
+      await gate.promise;
+    });
+    await tick();
+    const closing = cache.close();
+    await tick();
+    expect(client!.closed).toBe(false);
+    gate.resolve();
+    await running;
+    await closing;
+    expect(client!.closed).toBe(true);
+  });
+});
