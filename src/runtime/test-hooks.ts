@@ -9,7 +9,8 @@
  * - `__test_plugin_error` throws PluginError("TestError", "expected failure", {field: "x"});
  * - `__test_sleep`  waits `ms` (default 100) honouring the session's abort signal, then streams text "slept <ms>";
  * - `__test_big`    streams a text of `text_bytes` and/or a json holding `json_bytes` characters;
- * - `__test_stdout` writes through process.stdout.write and console.log (the stdout guard must divert both).
+ * - `__test_stdout` writes through process.stdout.write and console.log (the stdout guard must divert both);
+ * - `__test_memory` runs a full GC when node was started with --expose-gc, then streams process.memoryUsage().
  * validate_tool_credentials: `{"__test_result":"ok"}` passes, `{"__test_result":"fail"}` fails, else the app decides.
  * @module
  */
@@ -60,6 +61,13 @@ async function* testTool(request: InvokeToolRequest, context: SessionContext): A
       console.log('stray console.log from a dependency');
       yield { type: 'text', message: { text: 'wrote to stdout' }, meta: null };
       return;
+    case '__test_memory': {
+      const gc = (globalThis as { gc?: () => void }).gc;
+      gc?.();
+      const usage = process.memoryUsage();
+      yield { type: 'json', message: { json_object: { gc: Boolean(gc), ...usage } }, meta: null };
+      return;
+    }
     default:
       throw new PluginError('ToolNotFoundError', `unknown test tool ${request.tool}`);
   }
