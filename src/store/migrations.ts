@@ -14,6 +14,7 @@
  * @module
  */
 import type pg from 'pg';
+import { accessLogMigration } from '../jobs/forgetting/migration.js';
 import type { CollectionConfig } from './config.js';
 import { StoreError } from './errors.js';
 import { withTransaction } from './pool.js';
@@ -114,6 +115,8 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     },
   },
+  // 5: the recall log forgetting reads (defined next to its SQL in jobs/forgetting).
+  accessLogMigration,
 ];
 
 export interface MigrationResult {

@@ -1,0 +1,128 @@
+/**
+ * Forgetting over one scope: walks the scope's memories in id order, a page at a time (memory stays flat at any
+ * scope size), evaluates each with the retention curve and deletes the forgotten ones with history rows. A dry run
+ * only reads.
+ *
+ * Deleting re-checks under lock: the page is read without locks, then the candidates are locked (FOR UPDATE, which
+ * waits for any recall being logged on them) and re-read, and only those still forgotten are deleted, in the same
+ * transaction. A memory recalled while forgetting runs is therefore never deleted on stale figures.
+ * @module
+ */
+import type pg from 'pg';
+import type { Scope } from '../../store/queries.js';
+import { withTransaction } from '../../store/pool.js';
+import type { Queryable } from '../../store/pool.js';
+import type { Tables } from '../../store/sql.js';
+import { deleteForgotten, lockMemories, selectRetentionRows } from './queries.js';
+import type { RetentionRow } from './queries.js';
+import { retention } from './retention.js';
+import type { RetentionFigures } from './retention.js';
+
+export const DEFAULT_BATCH_SIZE = 1000;
+/** A dry run lists at most this many memories (the counts still cover all of them). */
+export const DEFAULT_MAX_LISTED = 1000;
+
+export interface ForgetOptions {
+  scope: Scope;
+  dryRun: boolean;
+  now: Date;
+  /** Hard TTL in days (null/undefined: none). */
+  ttlDays?: number | null | undefined;
+  batchSize?: number | undefined;
+  maxListed?: number | undefined;
+  signal?: AbortSignal | undefined;
+}
+
+export interface WouldDelete {
+  id: string;
+  memory: string;
+  retention_info: RetentionFigures;
+}
+
+/** The memory part of forget_memories' result (checkpoint cleaning adds `checkpoints_cleaned`). */
+export interface ForgetReport {
+  /** Deleted (real run) or that would be deleted (dry run). */
+  deleted_count: number;
+  retained_count: number;
+  dry_run: boolean;
+  /** Dry runs only: the memories that would be deleted, with their figures, up to `maxListed`. */
+  would_delete?: WouldDelete[];
+  /** Dry runs only: true when more memories would be deleted than are listed. */
+  would_delete_truncated?: boolean;
+}
+
+/** Evaluates every memory of `options.scope` and deletes (or, on a dry run, lists) the forgotten ones. */
+export async function forgetMemories(pool: pg.Pool, tables: Tables, options: ForgetOptions): Promise<ForgetReport> {
+  const limit = options.batchSize ?? DEFAULT_BATCH_SIZE;
+  const maxListed = options.maxListed ?? DEFAULT_MAX_LISTED;
+  const report: ForgetReport = { deleted_count: 0, retained_count: 0, dry_run: options.dryRun };
+  const listed: WouldDelete[] = [];
+  let after: string | null = null;
+  for (;;) {
+    options.signal?.throwIfAborted();
+    const page: pg.QueryResult<RetentionRow> = await pool.query<RetentionRow>(
+      selectRetentionRows(tables, options.scope, { after, limit, withText: options.dryRun }),
+    );
+    const rows: RetentionRow[] = page.rows;
+    if (rows.length === 0) break;
+    after = rows[rows.length - 1]!.id;
+    const forgotten: string[] = [];
+    for (const row of rows) {
+      const figures = evaluate(row, options);
+      if (!figures.forget) {
+        report.retained_count += 1;
+        continue;
+      }
+      forgotten.push(row.id);
+      if (options.dryRun && listed.length < maxListed) {
+        listed.push({ id: row.id, memory: row.memory ?? '', retention_info: figures });
+      }
+    }
+    if (options.dryRun) {
+      report.deleted_count += forgotten.length;
+    } else if (forgotten.length > 0) {
+      const outcome = await deleteIfStillForgotten(pool, tables, forgotten, options);
+      report.deleted_count += outcome.deleted;
+      report.retained_count += outcome.kept;
+    }
+    if (rows.length < limit) break;
+  }
+  if (options.dryRun) {
+    report.would_delete = listed;
+    report.would_delete_truncated = report.deleted_count > listed.length;
+  }
+  return report;
+}
+
+/** The figures of one row read by {@link selectRetentionRows}. */
+export function evaluate(row: RetentionRow, options: Pick<ForgetOptions, 'now' | 'ttlDays'>): RetentionFigures {
+  const access = row.recallCount === null || row.qualityEma === null || row.lastRecalledAt === null
+    ? undefined
+    : { recallCount: row.recallCount, qualityEma: row.qualityEma, lastRecalledAt: row.lastRecalledAt };
+  return retention({ createdAt: row.createdAt, memorySubtype: row.memorySubtype }, access, {
+    now: options.now, ttlDays: options.ttlDays,
+  });
+}
+
+async function deleteIfStillForgotten(
+  pool: pg.Pool,
+  tables: Tables,
+  candidates: string[],
+  options: ForgetOptions,
+): Promise<{ deleted: number; kept: number }> {
+  return withTransaction(pool, async (client) => {
+    const locked = await client.query<{ id: string }>(lockMemories(tables, options.scope, candidates));
+    if (locked.rows.length === 0) return { deleted: 0, kept: 0 };
+    const fresh = await reread(client, tables, options.scope, locked.rows.map((r) => r.id));
+    const confirmed = fresh.filter((row) => evaluate(row, options).forget).map((row) => row.id);
+    const kept = fresh.length - confirmed.length;
+    if (confirmed.length === 0) return { deleted: 0, kept };
+    const gone = await client.query<{ id: string }>(deleteForgotten(tables, options.scope, confirmed));
+    return { deleted: gone.rows.length, kept };
+  });
+}
+
+async function reread(db: Queryable, tables: Tables, scope: Scope, ids: string[]): Promise<RetentionRow[]> {
+  const res = await db.query<RetentionRow>(selectRetentionRows(tables, scope, { ids, withText: false }));
+  return res.rows;
+}

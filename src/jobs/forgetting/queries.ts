@@ -1,0 +1,175 @@
+/**
+ * Access-log and forgetting SQL, as pure functions returning `{text, values}` (same conventions as
+ * store/queries.ts: quoted table names from {@link Tables}, everything else a `$n` parameter).
+ *
+ * The access log has one row per memory (`memory_id` is the key): a memory belongs to exactly one user/app, and its
+ * retention depends on all its recalls, whichever search (with or without an app id) found it. `user_id` and
+ * `app_id` are the memory's own scope, copied from the memory row when the log row is written (never taken from the
+ * caller). The foreign key with ON DELETE CASCADE drops a memory's log row with the memory, whoever deletes it
+ * (delete_memory, delete_all_memories, forgetting, or Mem0's Python store).
+ * @module
+ */
+import { Params } from '../../store/sql.js';
+import type { SqlQuery, Tables } from '../../store/sql.js';
+import { indexName } from '../../store/tables.js';
+import type { Scope } from '../../store/queries.js';
+import { EMA_ALPHA, MAX_RECALL_COUNT, MIN_QUALITY } from './retention.js';
+
+/** `"schema"."<collection>_access_log"` (shortened with a hash like the store's own names when too long). */
+export function accessLogTable(t: Tables): string {
+  return `${t.schema}.${indexName(t, 'access_log')}`;
+}
+
+/** DDL of the access log (run by the migration). */
+export function createAccessLog(t: Tables): string[] {
+  const log = accessLogTable(t);
+  return [
+    `CREATE TABLE ${log} (
+      memory_id uuid PRIMARY KEY REFERENCES ${t.memories} (id) ON DELETE CASCADE,
+      user_id text NOT NULL,
+      app_id text,
+      recall_count integer NOT NULL CHECK (recall_count BETWEEN 1 AND ${MAX_RECALL_COUNT}),
+      quality_ema double precision NOT NULL CHECK (quality_ema BETWEEN 0 AND 1),
+      last_recalled_at timestamptz NOT NULL
+    )`,
+    // Forgetting walks one scope in id order (keyset pagination); without this it re-sorts the scope per batch.
+    `CREATE INDEX ${indexName(t, 'scope_id_idx')} ON ${t.memories} (user_id, id)`,
+  ];
+}
+
+function scopeSql(scope: Scope, p: Params, alias = 'm'): string {
+  const user = `${alias}.user_id = ${p.add(scope.userId)}::text`;
+  return scope.agentId ? `${user} AND ${alias}.agent_id = ${p.add(scope.agentId)}::text` : user;
+}
+
+/** One counted recall: a memory id and the recall's quality (already ≥ 0.5, see qualityOf). */
+export interface Recall {
+  id: string;
+  q: number;
+}
+
+/**
+ * Records one search's recalls in ONE statement. Concurrent searches never lose an update: the conflicting row is
+ * locked and the SET re-reads the committed values, so every recall is applied on top of the one before.
+ * - the same id twice in one search counts once (its best quality): one statement may not touch a row twice;
+ * - rows are taken in id order, so two searches over overlapping memories lock in the same order (no deadlock);
+ * - only memories that exist in the searcher's scope are logged (join + scope), and each is locked FOR KEY SHARE, so
+ *   a memory deleted meanwhile is skipped instead of failing the foreign key;
+ * - `last_recalled_at` never moves backwards (two searches may commit out of clock order).
+ */
+export function recordRecalls(t: Tables, scope: Scope, recalls: readonly Recall[], now: Date): SqlQuery {
+  const p = new Params();
+  const log = accessLogTable(t);
+  const ids = p.add(recalls.map((r) => r.id));
+  const qs = p.add(recalls.map((r) => r.q));
+  const at = p.add(now.toISOString());
+  const min = p.add(MIN_QUALITY);
+  const s = scopeSql(scope, p);
+  return {
+    text: `INSERT INTO ${log} AS l (memory_id, user_id, app_id, recall_count, quality_ema, last_recalled_at)
+      SELECT m.id, m.user_id, m.agent_id, 1, r.q, ${at}::timestamptz
+        FROM (SELECT DISTINCT ON (u.id) u.id, least(u.q, 1) AS q
+                FROM unnest(${ids}::uuid[], ${qs}::float8[]) AS u(id, q)
+               WHERE u.q >= ${min}::float8
+               ORDER BY u.id, u.q DESC) AS r
+        JOIN ${t.memories} m ON m.id = r.id
+       WHERE ${s}
+       ORDER BY m.id
+       FOR KEY SHARE OF m
+      ON CONFLICT (memory_id) DO UPDATE SET
+        quality_ema = ${EMA_ALPHA} * excluded.quality_ema + ${1 - EMA_ALPHA} * l.quality_ema,
+        recall_count = least(l.recall_count + 1, ${MAX_RECALL_COUNT}),
+        last_recalled_at = greatest(l.last_recalled_at, excluded.last_recalled_at)`,
+    values: p.values,
+  };
+}
+
+/** What forgetting reads per memory: the memory's own fields plus its access-log row (nulls when never recalled). */
+export interface RetentionRow {
+  id: string;
+  /** The memory text; null unless asked for. */
+  memory: string | null;
+  /** `payload.created_at` as stored (string, number, or null): parsed by retention.ts, not by SQL. */
+  createdAt: unknown;
+  memorySubtype: string | null;
+  recallCount: number | null;
+  qualityEma: number | null;
+  lastRecalledAt: Date | null;
+}
+
+/**
+ * A page of one scope's memories in id order with their access-log rows: `after` is the last id of the previous
+ * page (null for the first). Pass `ids` instead to re-read exactly those memories (the re-check before deleting).
+ */
+export function selectRetentionRows(
+  t: Tables,
+  scope: Scope,
+  page: { after: string | null; limit: number; withText: boolean } | { ids: readonly string[]; withText: boolean },
+): SqlQuery {
+  const p = new Params();
+  const s = scopeSql(scope, p);
+  const text = page.withText ? `m.payload->>'data'` : 'NULL::text';
+  let where: string;
+  let limit = '';
+  if ('ids' in page) {
+    where = `m.id = ANY(${p.add(page.ids)}::uuid[])`;
+  } else {
+    where = page.after === null ? 'true' : `m.id > ${p.add(page.after)}::uuid`;
+    limit = ` LIMIT ${p.add(page.limit)}::int`;
+  }
+  return {
+    text: `SELECT m.id::text AS id, ${text} AS memory, m.payload->'created_at' AS "createdAt",
+        m.payload->>'memory_subtype' AS "memorySubtype", l.recall_count AS "recallCount",
+        l.quality_ema AS "qualityEma", l.last_recalled_at AS "lastRecalledAt"
+      FROM ${t.memories} m LEFT JOIN ${accessLogTable(t)} l ON l.memory_id = m.id
+      WHERE ${s} AND ${where}
+      ORDER BY m.id${limit}`,
+    values: p.values,
+  };
+}
+
+/**
+ * Locks the given memories of the scope (id order) so no recall or edit lands on them until the transaction ends;
+ * returns the ids that still exist. A recall waits on this lock (its FOR KEY SHARE), so a re-read after it sees
+ * every recall committed before.
+ */
+export function lockMemories(t: Tables, scope: Scope, ids: readonly string[]): SqlQuery {
+  const p = new Params();
+  const where = `m.id = ANY(${p.add(ids)}::uuid[]) AND ${scopeSql(scope, p)}`;
+  return {
+    text: `SELECT m.id::text AS id FROM ${t.memories} m WHERE ${where} ORDER BY m.id FOR UPDATE OF m`,
+    values: p.values,
+  };
+}
+
+/**
+ * Deletes the given memories of the scope with a DELETE history row each, in one statement (the same history row
+ * the store writes for delete_memory); their access-log rows go with them (ON DELETE CASCADE).
+ */
+export function deleteForgotten(t: Tables, scope: Scope, ids: readonly string[]): SqlQuery {
+  const p = new Params();
+  const where = `m.id = ANY(${p.add(ids)}::uuid[]) AND ${scopeSql(scope, p)}`;
+  return {
+    text: `WITH gone AS (
+        DELETE FROM ${t.memories} m WHERE ${where}
+        RETURNING m.id, m.payload, m.created_at, m.user_id, m.agent_id
+      ), logged AS (
+        INSERT INTO ${t.history} (memory_id, old_memory, new_memory, event, created_at, updated_at, is_deleted,
+                                  actor_id, role, user_id, agent_id)
+        SELECT id, payload->>'data', NULL, 'DELETE', created_at, clock_timestamp(), true,
+               payload->>'actor_id', payload->>'role', user_id, agent_id FROM gone
+      )
+      SELECT id::text AS id FROM gone`,
+    values: p.values,
+  };
+}
+
+/** The access-log row of one memory (tests and diagnostics). */
+export function selectAccess(t: Tables, id: string): SqlQuery {
+  return {
+    text: `SELECT memory_id::text AS "memoryId", user_id AS "userId", app_id AS "appId", recall_count AS "recallCount",
+        quality_ema AS "qualityEma", last_recalled_at AS "lastRecalledAt"
+      FROM ${accessLogTable(t)} WHERE memory_id = $1::uuid`,
+    values: [id],
+  };
+}
