@@ -147,6 +147,7 @@ export class MemoryService {
     const fresh = await this.providers.embedder.embedBatch(toEmbed, 'add', call);
     toEmbed.forEach((t, i) => known.set(t, fresh[i]!));
 
+    notCancelled(input.signal);
     const applied = await this.repo.apply(scope, {
       inserts: adds.map((data) => ({ data, vector: known.get(data)!, metadata, runId })),
       updates: plan.updates.map((u) => ({ id: u.id, data: u.text, vector: known.get(u.text)!, metadata })),
@@ -180,6 +181,7 @@ export class MemoryService {
     if (kept.length === 0) return [];
     const vectors = await this.providers.embedder.embedBatch(kept.map((i) => i.data), 'add', call);
     const inserts: NewMemory[] = kept.map((i, n) => ({ data: i.data, vector: vectors[n]!, metadata, runId, role: i.role }));
+    notCancelled(call.signal);
     const applied = await this.repo.apply(scope, { inserts, updates: [], deletes: [] });
     return applied.inserted.map((r) => ({ id: r.id, memory: r.data, event: 'ADD' }));
   }
@@ -252,6 +254,7 @@ export class MemoryService {
     const before = await this.repo.get(id);
     if (!before) throw notFound(id);
     const vector = await this.providers.embedder.embed(text, 'update', { signal: input.signal });
+    notCancelled(input.signal);
     const after = await this.repo.update({ id, data: text, vector, metadata });
     if (!after) throw notFound(id);
     return { id, memory: after.data, event: 'UPDATE', previous_memory: before.data };
@@ -369,6 +372,11 @@ function conversation(input: AddInput): ConversationTurn[] {
     ];
   }
   return turns.filter((t) => t.role !== 'system' && t.content.trim() !== '');
+}
+
+/** A deadline that passed while the LLM/embedder worked must not be followed by a write the caller never sees. */
+function notCancelled(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new EngineError('timeout', 'the operation ran out of time before writing; nothing was stored');
 }
 
 function item(record: MemoryRecord): MemoryItem {

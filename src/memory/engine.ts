@@ -1,0 +1,56 @@
+/**
+ * One engine per credential set: the providers (LLM, embedder, optional reranker), the store, and the memory
+ * service over them. `openEngine` builds it, `checkEngine` is the credential round trip (database reachable,
+ * pgvector present, embedder answers with the configured dimension; no LLM tokens), `close` releases the store.
+ * @module
+ */
+import type { Logger } from 'pino';
+import { openStore, parseStoreConfig } from '../store/index.js';
+import type { Store } from '../store/index.js';
+import { createProviders, DEFAULT_PROVIDER_TIMEOUT_MS } from './providers.js';
+import type { Providers } from './providers.js';
+import { MemoryService } from './service.js';
+import type { Settings } from './settings.js';
+import { storeRepository } from './store-repository.js';
+
+export interface Engine {
+  readonly settingsHash: string;
+  readonly providers: Providers;
+  readonly store: Store;
+  readonly service: MemoryService;
+  close(): Promise<void>;
+}
+
+export interface EngineOptions {
+  /** Deadline of one provider call (ms). */
+  providerTimeoutMs?: number;
+  /** Where a relative PGlite path is resolved (default: the working directory). */
+  baseDir?: string;
+  logger?: Logger;
+}
+
+export async function openEngine(settings: Settings, options: EngineOptions = {}): Promise<Engine> {
+  // Providers first: a bad provider block fails before a database pool is opened.
+  const providers = await createProviders(settings, { timeoutMs: options.providerTimeoutMs ?? DEFAULT_PROVIDER_TIMEOUT_MS });
+  const storeConfig = parseStoreConfig({ provider: settings.vectorStore.provider, config: settings.vectorStore.config }, { baseDir: options.baseDir });
+  const store = await openStore(storeConfig);
+  const service = new MemoryService({ repository: storeRepository(store), providers, logger: options.logger });
+  let closing: Promise<void> | undefined;
+  return {
+    settingsHash: settings.hash,
+    providers,
+    store,
+    service,
+    close: () => (closing ??= store.close()),
+  };
+}
+
+/** The credential round trip on a freshly opened engine, closed afterwards. */
+export async function checkEngine(settings: Settings, options: EngineOptions & { signal?: AbortSignal } = {}): Promise<{ pgvectorVersion: string; dims: number }> {
+  const engine = await openEngine(settings, options);
+  try {
+    return await engine.service.checkConnection(options.signal);
+  } finally {
+    await engine.close();
+  }
+}
