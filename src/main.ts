@@ -82,7 +82,7 @@ async function runLocal(config: RuntimeConfig, root: string): Promise<void> {
 
   const declarations = loadDeclarations(root);
   const app = await buildApp(declarations);
-  const router = new SessionRouter({ handlers: app, logger });
+  const router = new SessionRouter({ handlers: app, logger, sessionTimeoutMs: config.sessionTimeoutMs });
   await door.serve(router);
   logger.info({ tools: declarations.tools.length }, 'serving over stdio');
 
@@ -103,7 +103,7 @@ async function runRemote(config: RuntimeConfig, root: string): Promise<void> {
 
   const declarations = loadDeclarations(root);
   const app = await buildApp(declarations);
-  const router = new SessionRouter({ handlers: app, logger });
+  const router = new SessionRouter({ handlers: app, logger, sessionTimeoutMs: config.sessionTimeoutMs });
   const door = new RemoteDoor(settings, config, declarations, router, logger);
   door.start();
   logger.info({ tools: declarations.tools.length, daemon: `${settings.host}:${settings.port}` }, 'remote debugging');

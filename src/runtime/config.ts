@@ -6,7 +6,7 @@
  * Remote address: `REMOTE_INSTALL_URL` as `host:port` (or a URL with a port), else `REMOTE_INSTALL_HOST` /
  * `REMOTE_INSTALL_PORT` (defaults localhost:5003); key `REMOTE_INSTALL_KEY`.
  * Tuning (mostly for tests): PLUGIN_HEARTBEAT_MS, PLUGIN_SHUTDOWN_GRACE_MS, PLUGIN_RECONNECT_BASE_MS,
- * PLUGIN_RECONNECT_MAX_MS, PLUGIN_MAX_LINE_BYTES.
+ * PLUGIN_RECONNECT_MAX_MS, PLUGIN_MAX_LINE_BYTES, PLUGIN_SESSION_TIMEOUT_MS.
  * @module
  */
 import { readFileSync } from 'node:fs';
@@ -30,6 +30,7 @@ export interface RuntimeConfig {
   reconnectMaxMs: number;
   connectTimeoutMs: number;
   maxLineBytes: number;
+  sessionTimeoutMs: number;
 }
 
 export const DEFAULT_REMOTE_PORT = 5003;
@@ -127,5 +128,7 @@ export function loadRuntimeConfig(env: Env): RuntimeConfig {
     reconnectMaxMs: positiveInt(env.PLUGIN_RECONNECT_MAX_MS, 30_000),
     connectTimeoutMs: 10_000,
     maxLineBytes: Math.max(positiveInt(env.PLUGIN_MAX_LINE_BYTES, DEFAULT_MAX_INPUT_LINE_BYTES), 1024),
+    // The daemon stops waiting after PLUGIN_MAX_EXECUTION_TIMEOUT (600 s by default).
+    sessionTimeoutMs: positiveInt(env.PLUGIN_SESSION_TIMEOUT_MS, 600_000),
   };
 }

@@ -58,6 +58,18 @@ function splitText(text: string): string[] {
 export interface SessionRouterOptions {
   handlers: PluginHandlers;
   logger: Logger;
+  /**
+   * A session still running after this long is aborted and answered with an error (default 600 s: the daemon's
+   * own PLUGIN_MAX_EXECUTION_TIMEOUT, after which nobody waits for the answer any more).
+   */
+  sessionTimeoutMs?: number;
+}
+
+/** Why a session was aborted; the message goes to the daemon. */
+class SessionAbort extends PluginError {
+  constructor(message: string) {
+    super(TOOL_INVOKE_ERROR, message);
+  }
 }
 
 export class SessionRouter {
@@ -65,10 +77,12 @@ export class SessionRouter {
   private accepting = true;
   private readonly handlers: PluginHandlers;
   private readonly logger: Logger;
+  private readonly sessionTimeoutMs: number;
 
   constructor(options: SessionRouterOptions) {
     this.handlers = options.handlers;
     this.logger = options.logger;
+    this.sessionTimeoutMs = options.sessionTimeoutMs ?? 600_000;
   }
 
   /** Routes the transport's messages here. The caller owns onclose/onerror and calls start(). */
@@ -103,7 +117,7 @@ export class SessionRouter {
     const all = () => Promise.allSettled([...this.sessions.values()].map((s) => s.done));
     if (await within(all(), graceMs)) return true;
     this.logger.warn({ sessions: this.sessions.size }, 'shutdown grace elapsed; aborting running sessions');
-    for (const session of this.sessions.values()) session.controller.abort(new Error('plugin is shutting down'));
+    for (const session of this.sessions.values()) session.controller.abort(new SessionAbort('the plugin is shutting down'));
     await within(all(), abortWaitMs);
     return false;
   }
@@ -129,7 +143,13 @@ export class SessionRouter {
       return;
     }
     if (!this.accepting) {
+      // Answer at once so the caller does not wait for the daemon's timeout.
       this.logger.warn({ session: sessionId }, 'refused a request: plugin is shutting down');
+      const refusal = new PluginError(TOOL_INVOKE_ERROR, 'the plugin is shutting down; try again');
+      transport
+        .send(errorFrame(sessionId, toWireError(refusal)))
+        .then(() => transport.send(endFrame(sessionId)))
+        .catch(() => {});
       return;
     }
     if (this.sessions.has(sessionId)) {
@@ -157,33 +177,30 @@ export class SessionRouter {
       signal,
       logger: log,
     };
+    let finished = false;
     const send: Send = async (out) => {
-      // The connection that carried this session is gone: nobody is listening for its frames.
-      if (signal.aborted && signal.reason instanceof TransportClosedError) return;
+      // After the end frame nothing more may go out; and if the connection that carried this session is gone,
+      // nobody is listening for its frames.
+      if (finished || (signal.aborted && signal.reason instanceof TransportClosedError)) return;
       await transport.send(out);
     };
+    const timer = setTimeout(() => {
+      this.sessions.get(sessionId)?.controller.abort(
+        new SessionAbort(`the request took longer than ${Math.round(this.sessionTimeoutMs / 1000)} s and was stopped`),
+      );
+    }, this.sessionTimeoutMs);
+    timer.unref();
+
     let fallbackType = TOOL_INVOKE_ERROR;
     try {
-      if (data.type !== 'tool') {
-        throw new PluginError(TOOL_INVOKE_ERROR, `unsupported request type: ${String(data.type).slice(0, 64)}`);
-      }
-      switch (action) {
-        case 'invoke_tool':
-          await this.invokeTool(data, context, send);
-          break;
-        case 'validate_tool_credentials':
-          fallbackType = CREDENTIAL_VALIDATION_ERROR;
-          await this.handlers.validateCredentials(
-            { provider: String(data.provider ?? ''), credentials: objectOrEmpty(data.credentials) },
-            context,
-          );
-          await send(streamFrame(sessionId, { result: true }));
-          break;
-        case 'get_tool_runtime_parameters':
-          throw new PluginError(TOOL_INVOKE_ERROR, 'no tool of this plugin declares runtime parameters');
-        default:
-          throw new PluginError(TOOL_INVOKE_ERROR, `unknown action: ${action.slice(0, 64) || '(none)'}`);
-      }
+      const work = this.execute(data, action, context, send, (type) => {
+        fallbackType = type;
+      });
+      // A handler that ignores its abort signal must not keep the session open: the abort wins the race.
+      work.catch(() => {});
+      const stop = aborted(signal);
+      stop.catch(() => {});
+      await Promise.race([work, stop]);
     } catch (error) {
       const secrets = secretValues(objectOrEmpty(data.credentials));
       const wire = toWireError(error, fallbackType, (reference, cause) =>
@@ -191,8 +208,40 @@ export class SessionRouter {
       );
       if (error instanceof PluginError) log.info({ errorType: wire.error_type }, 'session ended with an error');
       await send(errorFrame(sessionId, wire)).catch((sendError: unknown) => this.lost(log, sendError));
+    } finally {
+      clearTimeout(timer);
     }
     await send(endFrame(sessionId)).catch((sendError: unknown) => this.lost(log, sendError));
+    finished = true;
+  }
+
+  private async execute(
+    data: Json,
+    action: string,
+    context: SessionContext,
+    send: Send,
+    setFallbackType: (type: string) => void,
+  ): Promise<void> {
+    if (data.type !== 'tool') {
+      throw new PluginError(TOOL_INVOKE_ERROR, `unsupported request type: ${String(data.type).slice(0, 64)}`);
+    }
+    switch (action) {
+      case 'invoke_tool':
+        await this.invokeTool(data, context, send);
+        return;
+      case 'validate_tool_credentials':
+        setFallbackType(CREDENTIAL_VALIDATION_ERROR);
+        await this.handlers.validateCredentials(
+          { provider: String(data.provider ?? ''), credentials: objectOrEmpty(data.credentials) },
+          context,
+        );
+        await send(streamFrame(context.sessionId, { result: true }));
+        return;
+      case 'get_tool_runtime_parameters':
+        throw new PluginError(TOOL_INVOKE_ERROR, 'no tool of this plugin declares runtime parameters');
+      default:
+        throw new PluginError(TOOL_INVOKE_ERROR, `unknown action: ${action.slice(0, 64) || '(none)'}`);
+    }
   }
 
   private async invokeTool(data: Json, context: SessionContext, send: Send): Promise<void> {
@@ -231,6 +280,14 @@ export class SessionRouter {
   private lost(log: Logger, error: unknown): void {
     log.debug({ reason: (error as Error)?.message }, 'could not write to the daemon; frame dropped');
   }
+}
+
+/** Rejects with the signal's reason once it aborts. */
+function aborted(signal: AbortSignal): Promise<never> {
+  return new Promise((_resolve, reject) => {
+    if (signal.aborted) reject(signal.reason);
+    else signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+  });
 }
 
 /** Resolves true if `promise` settles within `ms`. */

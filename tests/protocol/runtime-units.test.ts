@@ -173,7 +173,7 @@ describe('SessionRouter', () => {
     expect(router.inFlight).toBe(0);
   });
 
-  it('refuses new requests once draining, and ignores a duplicate session id', async () => {
+  it('answers requests that arrive while draining with an error, and ignores a duplicate session id', async () => {
     const { router, transport } = setup(async function* (): AsyncGenerator<ToolMessage> {
       await new Promise((resolve) => setTimeout(resolve, 50));
       yield { type: 'text', message: { text: 'done' }, meta: null };
@@ -184,6 +184,6 @@ describe('SessionRouter', () => {
     transport.deliver(request('late'));
     expect(await drained).toBe(true);
     expect(transport.types('x')).toEqual(['stream', 'end']);
-    expect(transport.types('late')).toEqual([]);
+    expect(transport.types('late')).toEqual(['error', 'end']);
   });
 });

@@ -223,6 +223,30 @@ describe('stdio door', () => {
     expect(await p.stop()).toEqual({ code: 0, signal: null });
   });
 
+  it('stops a session that outlives the session timeout with error then end, and keeps serving', async () => {
+    const p = start({ PLUGIN_SESSION_TIMEOUT_MS: '300' });
+    p.send(invokeFrame('stuck', '__test_sleep', { ms: 60_000 }));
+    const result = await p.frames.session('stuck');
+    expect(result.frames.map((f) => (f.data as { type: string }).type)).toEqual(['error', 'end']);
+    expect(result.error?.message).toContain('took longer than');
+    p.send(invokeFrame('next', '__test_echo'));
+    expect((await p.frames.session('next')).error).toBeNull();
+  });
+
+  it('answers requests that arrive during shutdown with an error instead of silence', async () => {
+    const p = start();
+    await p.frames.waitFor((f) => f.event === 'heartbeat');
+    p.send(invokeFrame('draining', '__test_sleep', { ms: 800 }));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    p.child.kill('SIGTERM');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    p.send(invokeFrame('too-late', '__test_echo'));
+    const late = await p.frames.session('too-late');
+    expect(late.error?.message).toContain('shutting down');
+    expect((await p.frames.session('draining')).error).toBeNull();
+    expect(await p.stop()).toEqual({ code: 0, signal: null });
+  });
+
   it('does not serve test tools without PLUGIN_TEST_HOOKS', async () => {
     const p = start({ PLUGIN_TEST_HOOKS: '' });
     p.send(invokeFrame('nohooks', '__test_echo'));
