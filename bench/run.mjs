@@ -198,6 +198,7 @@ function machine() {
     node: process.version,
     platform: `${os.type()} ${os.release()} ${os.arch()}`,
     date: new Date().toISOString(),
+    load: os.loadavg()[0].toFixed(2),
   };
 }
 
@@ -216,7 +217,8 @@ no-op tool (\`__test_noop\`, served only with \`PLUGIN_TEST_HOOKS=1\`). Times in
 JSON encoding/decoding and the pipe hops in both directions.
 
 Machine: ${host.cpus} CPUs (${host.model}), ${host.ramGiB} GiB RAM, Node ${host.node}, ${host.platform}.
-Date: ${host.date}.
+Date: ${host.date}. Load average (1 min) when the run started: ${host.load} — other work on the machine shows up
+in the tails (p95/p99/max), most of all in the start-up times.
 
 ## Start-up: spawn → first heartbeat on stdout
 
