@@ -46,11 +46,21 @@ export function manifestDeclaration(declarations: Declarations): Record<string, 
   return manifest;
 }
 
+/** Option values are Go strings on the daemon side (the Python SDK stringifies them too): `10` becomes `"10"`. */
+function options(list: unknown): unknown[] {
+  if (!Array.isArray(list)) return [];
+  return list.map((option: unknown) =>
+    option && typeof option === 'object' && 'value' in option
+      ? { ...option, value: String((option as { value: unknown }).value) }
+      : option,
+  );
+}
+
 function toolJson(tool: ToolDeclaration): Record<string, unknown> {
   const out: Record<string, unknown> = {
     identity: tool.identity,
     description: tool.description,
-    parameters: (tool.parameters ?? []).map((parameter) => ({ ...parameter, options: parameter.options ?? [] })),
+    parameters: (tool.parameters ?? []).map((parameter) => ({ ...parameter, options: options(parameter.options) })),
     has_runtime_parameters: false,
   };
   if (tool.output_schema) out.output_schema = tool.output_schema;
@@ -66,7 +76,7 @@ export function toolDeclaration(declarations: Declarations): Record<string, unkn
     : Object.entries((raw ?? {}) as Record<string, Record<string, unknown>>).map(([name, credential]) => ({
         name,
         ...credential,
-        options: credential.options ?? [],
+        options: options(credential.options),
       }));
   return [
     {

@@ -80,6 +80,17 @@ describe('registration shapes', () => {
     ]);
   });
 
+  it('sends option values as strings, as the daemon decodes them', () => {
+    const [tool] = declarations.tools;
+    const numeric = {
+      ...declarations,
+      tools: [{ ...tool!, parameters: [{ ...tool!.parameters[1]!, options: [{ value: 10, label: { en_US: 'ten' } }] }] }],
+    } as unknown as typeof declarations;
+    const [provider] = toolDeclaration(numeric);
+    const [sent] = provider!.tools as { parameters: { options: { value: unknown }[] }[] }[];
+    expect(sent!.parameters[0]!.options).toEqual([{ value: '10', label: { en_US: 'ten' } }]);
+  });
+
   it('normalises created_at to RFC 3339 and names the icons', () => {
     const manifest = manifestDeclaration({
       ...declarations,
