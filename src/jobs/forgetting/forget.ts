@@ -104,7 +104,11 @@ export function evaluate(row: RetentionRow, options: Pick<ForgetOptions, 'now' |
   });
 }
 
-async function deleteIfStillForgotten(
+/**
+ * Locks `candidates` (memories of the scope judged forgotten on an unlocked read), re-reads them and deletes those
+ * still forgotten, in one transaction. Returns how many were deleted and how many turned out to be retained.
+ */
+export async function deleteIfStillForgotten(
   pool: pg.Pool,
   tables: Tables,
   candidates: string[],
