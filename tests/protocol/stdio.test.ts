@@ -175,12 +175,12 @@ describe('stdio door', () => {
   });
 
   it('beats quickly at start and then at the configured interval', async () => {
-    const interval = 300;
+    const interval = 500;
     const p = start({ PLUGIN_HEARTBEAT_MS: String(interval) });
-    await p.frames.waitFor(() => p.frames.heartbeats().length >= 4, 10_000, 'four heartbeats');
+    await p.frames.waitFor(() => p.frames.heartbeats().length >= 3, 10_000, 'three heartbeats');
     const beats = p.frames.heartbeats();
     expect(beats[0]!.at).toBeLessThan(5_000);
-    for (let i = 1; i < 4; i++) {
+    for (let i = 1; i < 3; i++) {
       const gap = beats[i]!.at - beats[i - 1]!.at;
       expect(gap).toBeGreaterThan(interval * 0.5);
       expect(gap).toBeLessThan(interval * 3);
