@@ -36,7 +36,7 @@ export function resolveTimeZone(env: Record<string, string | undefined> = proces
     if (!raw) continue;
     // glibc accepts TZ=":Europe/Berlin"; the colon only means "read from the zone database".
     const name = raw.startsWith(':') ? raw.slice(1) : raw;
-    if (isTimeZone(name)) return { timeZone: canonicalZone(name), source: key };
+    if (isTimeZone(name)) return { timeZone: canonicalZone(name), source: key, rejected };
     rejected ??= raw;
   }
   return { timeZone: 'UTC', source: 'default', rejected };
