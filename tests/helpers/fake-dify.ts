@@ -72,12 +72,12 @@ export class FakeDify {
   ) {}
 
   static async start(): Promise<FakeDify> {
-    let fake: FakeDify | undefined;
-    const server = createServer((req, res) => fake!.handle(req, res));
+    const holder: { fake?: FakeDify } = {};
+    const server = createServer((req, res) => holder.fake!.handle(req, res));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const { port } = server.address() as AddressInfo;
-    fake = new FakeDify(server, `http://127.0.0.1:${port}/v1`);
-    return fake;
+    holder.fake = new FakeDify(server, `http://127.0.0.1:${port}/v1`);
+    return holder.fake;
   }
 
   async close(): Promise<void> {
