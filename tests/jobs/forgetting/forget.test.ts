@@ -2,7 +2,10 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { logRecalls } from '../../../src/jobs/forgetting/access-log.js';
 import { deleteIfStillForgotten, forgetMemories } from '../../../src/jobs/forgetting/forget.js';
 import { accessLogTable } from '../../../src/jobs/forgetting/queries.js';
+import { ForgettingService, checkpointTtl } from '../../../src/jobs/forgetting/service.js';
+import type { CleanupRequest } from '../../../src/jobs/forgetting/service.js';
 import type { Store } from '../../../src/store/index.js';
+import type { ForgettingService as ToolForgettingService } from '../../../src/tools/services.js';
 import { backends, vec } from '../../store/backends.js';
 
 const DAY = 86_400_000;
@@ -181,5 +184,51 @@ describe.each(backends())('deleting re-checks on $name', (backend) => {
     } finally {
       await store.close();
     }
+  });
+});
+
+describe.each(backends())('forget_memories service on $name', (backend) => {
+  afterAll(async () => {
+    await backend.close();
+  });
+
+  it('reports the tool fields, scopes app_id as agent, passes the checkpoint cut-off and dry run to cleaners', async () => {
+    const store = await backend.open(await backend.freshConfig());
+    try {
+      const old = new Date(NOW.getTime() - 500 * DAY);
+      const [inApp] = await store.memories.insert({ userId: 'svc', agentId: 'app' }, [{ data: 'old in app', vector: vec(1), createdAt: old }]);
+      const [elsewhere] = await store.memories.insert({ userId: 'svc', agentId: 'other' }, [{ data: 'old elsewhere', vector: vec(2), createdAt: old }]);
+      const requests: CleanupRequest[] = [];
+      const housekeeping: boolean[] = [];
+      const service = new ForgettingService({
+        pool: store.database.pool, tables: store.tables, memoryTtlDays: null, checkpointTtlDays: Number.NaN,
+        clock: () => NOW,
+        cleanCheckpoints: async (r) => { requests.push(r); return r.dryRun ? 2 : 3; },
+        housekeeping: [async (r) => { housekeeping.push(r.dryRun); return 0; }],
+      });
+      // It is what tools/services.ts expects for forget_memories.
+      const asTool: ToolForgettingService = service;
+      expect(asTool).toBe(service);
+      const signal = new AbortController().signal;
+      const dry = await service.forget({ userId: 'svc', appId: 'app', dryRun: true }, signal);
+      expect(dry).toMatchObject({ deleted_count: 1, retained_count: 0, checkpoints_cleaned: 2, dry_run: true, would_delete_truncated: false });
+      expect(dry.would_delete?.map((w) => w.id)).toEqual([inApp!.id]);
+      expect(requests[0]).toMatchObject({ userId: 'svc', appId: 'app', dryRun: true, now: NOW });
+      expect(requests[0]!.checkpointsBefore).toEqual(new Date(NOW.getTime() - 90 * DAY));
+      const real = await service.forget({ userId: 'svc', appId: 'app', dryRun: false }, signal);
+      expect(real).toEqual({ deleted_count: 1, retained_count: 0, checkpoints_cleaned: 3, dry_run: false });
+      expect(housekeeping).toEqual([true, false]);
+      expect(await store.memories.get(null, elsewhere!.id)).not.toBeNull();
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+describe('checkpointTtl', () => {
+  it('uses 90 for anything invalid and at least 1 day', () => {
+    expect([undefined, null, 0, -3, Number.NaN, Number.POSITIVE_INFINITY].map(checkpointTtl)).toEqual([90, 90, 90, 90, 90, 90]);
+    expect(checkpointTtl(0.5)).toBe(1);
+    expect(checkpointTtl(30)).toBe(30);
   });
 });
