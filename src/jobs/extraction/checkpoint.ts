@@ -30,7 +30,7 @@ export interface ConversationCheckpoint {
 /** Window bounds in Unix seconds: `[startSec, endSec)`. */
 export type SecondsWindow = Pick<ExtractionWindow, 'startSec' | 'endSec'>;
 
-interface Span {
+export interface Span {
   start: number;
   end: number;
 }
@@ -42,10 +42,41 @@ function coveredSpan(checkpoint: ConversationCheckpoint | null | undefined): Spa
   return { start, end };
 }
 
+/** The parts of the window the checkpoint does not cover yet (0, 1 or 2 spans, oldest first). */
+export function uncoveredParts(window: SecondsWindow, checkpoint: ConversationCheckpoint | null | undefined): Span[] {
+  const span = coveredSpan(checkpoint);
+  if (!span) return window.endSec > window.startSec ? [{ start: window.startSec, end: window.endSec }] : [];
+  const parts: Span[] = [];
+  const below = { start: window.startSec, end: Math.min(window.endSec, span.start) };
+  const above = { start: Math.max(window.startSec, span.end), end: window.endSec };
+  if (below.end > below.start) parts.push(below);
+  if (above.end > above.start) parts.push(above);
+  return parts;
+}
+
 /** True when the checkpoint already covers the whole window: the conversation needs no call at all. */
 export function windowCovered(window: SecondsWindow, checkpoint: ConversationCheckpoint | null | undefined): boolean {
-  const span = coveredSpan(checkpoint);
-  return span !== null && span.start <= window.startSec && span.end >= window.endSec;
+  return uncoveredParts(window, checkpoint).length === 0;
+}
+
+/**
+ * Dify moves a conversation's `updated_at` just before it stores each new message, so every message lies within
+ * `[created_at, updated_at]` give or take a moment; this much slack (seconds) absorbs that.
+ */
+export const ACTIVITY_SLACK_SEC = 60;
+
+/**
+ * Whether a conversation active from `createdAt` to `updatedAt` (Unix seconds, from the conversation list) can have
+ * a message in the uncovered part of the window. False means: skip it without a call.
+ */
+export function mayHaveNewMessages(
+  activity: { created_at: number; updated_at: number },
+  window: SecondsWindow,
+  checkpoint: ConversationCheckpoint | null | undefined,
+): boolean {
+  const from = activity.created_at - ACTIVITY_SLACK_SEC;
+  const to = activity.updated_at + ACTIVITY_SLACK_SEC;
+  return uncoveredParts(window, checkpoint).some((part) => from < part.end && to >= part.start);
 }
 
 /**

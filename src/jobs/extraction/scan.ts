@@ -13,7 +13,7 @@
 import type { DifyClient, DifyConversation, DifyMessage } from './dify-client.js';
 import { DIFY_MAX_PAGE, DifyNotFoundError } from './dify-client.js';
 import type { ConversationCheckpoint, SecondsWindow } from './checkpoint.js';
-import { pagingFloor, selectNewMessages, windowCovered } from './checkpoint.js';
+import { ACTIVITY_SLACK_SEC, mayHaveNewMessages, pagingFloor, selectNewMessages } from './checkpoint.js';
 
 /** The part of the client the scan needs (the fake in tests and the real client both fit). */
 export type DifyReader = Pick<DifyClient, 'listConversations' | 'listMessages'>;
@@ -116,7 +116,8 @@ export class ConversationScan implements AsyncIterable<DifyConversation> {
       for (let i = 0; i < page.data.length; i++) {
         const conversation = page.data[i]!;
         this.stats.seen += 1;
-        if (conversation.updated_at < window.startSec) {
+        // Updated before the window (with slack for Dify setting `updated_at` just before a message's `created_at`).
+        if (conversation.updated_at < window.startSec - ACTIVITY_SLACK_SEC) {
           this.stats.stoppedBy = 'window';
           return;
         }
@@ -147,7 +148,8 @@ export class ConversationScan implements AsyncIterable<DifyConversation> {
 
 export interface ReadMessagesOptions {
   user: string;
-  conversation: Pick<DifyConversation, 'id'>;
+  /** With `created_at`/`updated_at` (as listed), a conversation with no activity in the uncovered window costs no call. */
+  conversation: Pick<DifyConversation, 'id'> & Partial<Pick<DifyConversation, 'created_at' | 'updated_at'>>;
   window: SecondsWindow;
   checkpoint?: ConversationCheckpoint | null | undefined;
   pageSize?: number | undefined;
@@ -165,7 +167,7 @@ export interface ReadMessagesResult {
   pages: number;
   /** Messages returned by Dify and looked at (new or not). */
   seen: number;
-  /** True when the checkpoint covered the window and nothing was requested. */
+  /** True when nothing was requested: the checkpoint covers the window, or the conversation was not active in it. */
   skipped: boolean;
   /** True when `enough` stopped paging early. */
   stoppedEarly: boolean;
@@ -182,7 +184,12 @@ export interface ReadMessagesResult {
 export async function readNewMessages(client: DifyReader, options: ReadMessagesOptions): Promise<ReadMessagesResult> {
   const { user, conversation, window, checkpoint, signal } = options;
   const result: ReadMessagesResult = { messages: [], pages: 0, seen: 0, skipped: false, stoppedEarly: false };
-  if (windowCovered(window, checkpoint)) {
+  // Without the conversation's times, assume activity over the whole window (only the checkpoint can rule it out).
+  const activity = {
+    created_at: conversation.created_at ?? Number.NEGATIVE_INFINITY,
+    updated_at: conversation.updated_at ?? Number.POSITIVE_INFINITY,
+  };
+  if (!mayHaveNewMessages(activity, window, checkpoint)) {
     result.skipped = true;
     return result;
   }

@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import {
+  ACTIVITY_SLACK_SEC,
   advanceCheckpoint,
   isNewMessage,
+  mayHaveNewMessages,
+  uncoveredParts,
   pagingFloor,
   selectNewMessages,
   windowCovered,
@@ -87,5 +90,25 @@ describe('new-message selection', () => {
     expect(pagingFloor(win(3, 5), { last_processed_message_id: null, processed_range_start: D(1), processed_range_end: D(4) })).toBe(D(4));
     expect(pagingFloor(win(3, 5), { last_processed_message_id: null, processed_range_start: D(4), processed_range_end: D(5) })).toBe(D(3));
     expect(windowCovered(win(3, 5), { last_processed_message_id: null, processed_range_start: D(4), processed_range_end: D(5) })).toBe(false);
+  });
+
+  it('lists the uncovered parts of a window', () => {
+    const cp = { last_processed_message_id: null, processed_range_start: D(3), processed_range_end: D(5) };
+    expect(uncoveredParts(win(1, 7), cp)).toEqual([{ start: D(1), end: D(3) }, { start: D(5), end: D(7) }]);
+    expect(uncoveredParts(win(3, 5), cp)).toEqual([]);
+    expect(uncoveredParts(win(4, 6), cp)).toEqual([{ start: D(5), end: D(6) }]);
+    expect(uncoveredParts(win(1, 2), null)).toEqual([{ start: D(1), end: D(2) }]);
+  });
+
+  it('rules out a conversation whose activity lies only in covered time', () => {
+    const cp = { last_processed_message_id: null, processed_range_start: D(6), processed_range_end: D(7) };
+    // Yesterday's conversation, asked again with a week-long window: nothing to read.
+    expect(mayHaveNewMessages({ created_at: D(6) + 3600, updated_at: D(6) + 7200 }, win(0, 7), cp)).toBe(false);
+    // Started two days ago, still active yesterday: its older part is new.
+    expect(mayHaveNewMessages({ created_at: D(5) + 3600, updated_at: D(6) + 7200 }, win(0, 7), cp)).toBe(true);
+    // Started just after the covered span began: slack keeps it (a message may predate the listed time slightly).
+    expect(mayHaveNewMessages({ created_at: D(6) + ACTIVITY_SLACK_SEC - 1, updated_at: D(6) + 7200 }, win(0, 7), cp)).toBe(true);
+    // Active only after the window closed.
+    expect(mayHaveNewMessages({ created_at: D(7) + 600, updated_at: D(7) + 900 }, win(0, 7), null)).toBe(false);
   });
 });
