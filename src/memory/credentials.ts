@@ -175,8 +175,8 @@ export function parseCredentials(credentials: Record<string, unknown>): Settings
 }
 
 /**
- * Checks a credential set for the settings page and applies its log level. The round trip to the LLM, embedder and
- * database (the seed's real check) joins this when the engine lands.
+ * Parses a credential set for the settings page and applies its log level. The round trip (database, pgvector,
+ * embedder dimension) follows in credential-check.ts `verifyCredentials`.
  */
 export function validateCredentials(credentials: Record<string, unknown>): Settings {
   const settings = parseCredentials(credentials);

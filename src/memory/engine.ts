@@ -7,6 +7,7 @@
 import type { Logger } from 'pino';
 import { openStore, parseStoreConfig } from '../store/index.js';
 import type { Store } from '../store/index.js';
+import { borrowDatabase } from './embedded-databases.js';
 import { createProviders, DEFAULT_PROVIDER_TIMEOUT_MS } from './providers.js';
 import type { Providers } from './providers.js';
 import { MemoryService } from './service.js';
@@ -33,7 +34,15 @@ export async function openEngine(settings: Settings, options: EngineOptions = {}
   // Providers first: a bad provider block fails before a database pool is opened.
   const providers = await createProviders(settings, { timeoutMs: options.providerTimeoutMs ?? DEFAULT_PROVIDER_TIMEOUT_MS });
   const storeConfig = parseStoreConfig({ provider: settings.vectorStore.provider, config: settings.vectorStore.config }, { baseDir: options.baseDir });
-  const store = await openStore(storeConfig);
+  // An embedded database directory may already be open for another credential set: share it, never open it twice.
+  const borrowed = await borrowDatabase(storeConfig);
+  let store: Store;
+  try {
+    store = await openStore(storeConfig, borrowed.database ? { database: borrowed.database } : {});
+  } catch (error) {
+    await borrowed.release();
+    throw error;
+  }
   const service = new MemoryService({ repository: storeRepository(store), providers, logger: options.logger });
   let closing: Promise<void> | undefined;
   return {
@@ -41,7 +50,7 @@ export async function openEngine(settings: Settings, options: EngineOptions = {}
     providers,
     store,
     service,
-    close: () => (closing ??= store.close()),
+    close: () => (closing ??= store.close().finally(() => borrowed.release())),
   };
 }
 

@@ -253,6 +253,7 @@ export class MemoryService {
     const metadata = parseMetadata(input.metadata);
     const before = await this.repo.get(id);
     if (!before) throw notFound(id);
+    notCancelled(input.signal);
     const vector = await this.providers.embedder.embed(text, 'update', { signal: input.signal });
     notCancelled(input.signal);
     const after = await this.repo.update({ id, data: text, vector, metadata });
@@ -260,15 +261,19 @@ export class MemoryService {
     return { id, memory: after.data, event: 'UPDATE', previous_memory: before.data };
   }
 
-  async delete(input: { memoryId: string }): Promise<AddEvent> {
+  async delete(input: { memoryId: string; signal?: AbortSignal | undefined }): Promise<AddEvent> {
     const id = memoryId(input.memoryId);
     const before = await this.repo.get(id);
-    if (!before || !(await this.repo.delete(id))) throw notFound(id);
+    if (!before) throw notFound(id);
+    notCancelled(input.signal);
+    if (!(await this.repo.delete(id))) throw notFound(id);
     return { id, memory: before.data, event: 'DELETE' };
   }
 
   async deleteAll(input: ScopeInput): Promise<{ deleted_count: number }> {
-    return { deleted_count: await this.repo.deleteAll(scopeOf(input)) };
+    const scope = scopeOf(input);
+    notCancelled(input.signal);
+    return { deleted_count: await this.repo.deleteAll(scope) };
   }
 
   async history(input: { memoryId: string }): Promise<HistoryItem[]> {

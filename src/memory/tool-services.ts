@@ -3,6 +3,10 @@
  * every call runs now, bounded by the tool's timeout (and the session's abort signal). Past the deadline the call
  * fails with `EngineError('timeout')` (the tools answer TIMEOUT) and provider calls still running are abandoned;
  * a write that has not started by then does not start.
+ *
+ * What is not cancelled: a database statement already sent keeps running until it finishes. The store takes no
+ * AbortSignal; on PostgreSQL its pool's `statement_timeout` (30 s) ends it, on PGlite (one embedded backend in
+ * this process) it runs to completion and the calls queued behind it wait. Its result is dropped.
  * @module
  */
 import type { CallOptions, MemoryService as ToolMemoryService } from '../tools/services.js';
@@ -24,9 +28,12 @@ export function syncToolMemoryService(service: MemoryService): ToolMemoryService
       withDeadline(options, () => service.getAll({ userId: input.scope.userId, agentId: input.scope.agentId, limit: input.limit, filters: input.filters })),
     get: (input, options) => withDeadline(options, () => service.get({ memoryId: input.memoryId })),
     update: (input, options) => withDeadline(options, (signal) => service.update({ memoryId: input.memoryId, text: input.text, signal })),
-    delete: (input, options) => withDeadline(options, () => service.delete({ memoryId: input.memoryId })),
+    delete: (input, options) => withDeadline(options, (signal) => service.delete({ memoryId: input.memoryId, signal })),
     deleteAll: (input, options) =>
-      withDeadline(options, async () => ({ ...(await service.deleteAll({ userId: input.scope.userId, agentId: input.scope.agentId })), accepted: false })),
+      withDeadline(options, async (signal) => ({
+        ...(await service.deleteAll({ userId: input.scope.userId, agentId: input.scope.agentId, signal })),
+        accepted: false,
+      })),
     history: (input, options) => withDeadline(options, () => service.history({ memoryId: input.memoryId })),
   };
 }

@@ -1,15 +1,16 @@
 /**
  * add_memory: remembers what a user said (and the assistant's reply) for that user. Sync mode answers the
- * ADD/UPDATE/DELETE events; async mode answers ACCEPT at once and writes in the background.
+ * ADD/UPDATE/DELETE events; async mode answers ACCEPT at once and writes in the background. A turn with no text
+ * (the user message given but blank, no assistant reply) is skipped: SUCCESS with one `event: SKIP`.
  * @module
  */
 import { z } from 'zod';
-import { defineTool, id, jsonObject, optionalId, optionalText, scopeOf, text, timeout } from './schemas.js';
+import { asyncModeNote, defineTool, id, jsonObject, optionalId, optionalText, scopeOf, timeout } from './schemas.js';
 
 export const addMemory = defineTool({
   name: 'add_memory',
   schema: z.object({
-    user: text(),
+    user: z.string(),
     assistant: optionalText(),
     user_id: id(),
     agent_id: optionalId(),
@@ -19,16 +20,23 @@ export const addMemory = defineTool({
   }),
   emptyResults: () => [],
   lenient: ['timeout'],
-  async run(input, { services, session }) {
+  keepBlank: ['user'],
+  async run(input, { services, settings, session }) {
+    if (input.user.trim() === '' && input.assistant === undefined) {
+      return { status: 'SUCCESS', results: [{ id: null, memory: '', event: 'SKIP' }], message: { key: 'ok.add_memory.skip' } };
+    }
     const events = await services.memories.add(
       { scope: scopeOf(input), user: input.user, assistant: input.assistant, metadata: input.metadata },
       { timeoutSeconds: input.timeout, signal: session.signal },
     );
     const accepted = events.some((event) => event.event === 'ACCEPT');
+    const changed = events.filter((e) => e.event !== 'SKIP').length;
+    const key = accepted ? 'ok.add_memory.accepted' : changed === 0 ? 'ok.add_memory.none' : 'ok.add_memory';
     return {
       status: 'SUCCESS',
       results: events,
-      message: { key: accepted ? 'ok.add_memory.accepted' : 'ok.add_memory', params: { count: events.filter((e) => e.event !== 'SKIP').length } },
+      message: [{ key, params: { count: changed } }, ...asyncModeNote(settings, accepted)],
+      details: events.filter((e) => e.event !== 'SKIP').map((e) => `${e.event} ${e.memory}`),
     };
   },
 });

@@ -101,18 +101,24 @@ function coerceOne(parameter: ToolParameterDeclaration, value: unknown): Coerced
 /**
  * Coerces every declared parameter; undeclared keys are dropped. Not given → the declared default (if any) → absent.
  * Parameters in `lenient` fall back to "not given" when malformed instead of failing (the seed's rule for `timeout`).
- * Numbers outside the declaration's min/max are clamped into it.
+ * Numbers outside the declaration's min/max are clamped into it. Parameters in `keepBlank` keep a given blank string
+ * as it is (the tool decides what empty text means, e.g. add_memory answers SKIP); absent or null is still missing.
  * @throws ValidationError naming every parameter that is missing or malformed.
  */
 export function coerceParameters(
   declared: readonly ToolParameterDeclaration[],
   raw: Record<string, unknown>,
   lenient: readonly string[] = [],
+  keepBlank: readonly string[] = [],
 ): Record<string, unknown> {
   const values: Record<string, unknown> = {};
   const issues: Text[] = [];
   for (const parameter of declared) {
     const given = raw[parameter.name];
+    if (typeof given === 'string' && isBlank(given) && keepBlank.includes(parameter.name)) {
+      values[parameter.name] = given;
+      continue;
+    }
     if (!isBlank(given)) {
       const result = coerceOne(parameter, given);
       if (result.ok) {

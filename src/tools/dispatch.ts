@@ -4,6 +4,7 @@
  * @module
  */
 import { applyLogLevel } from '../log.js';
+import { ClientCache } from '../memory/client-cache.js';
 import { parseCredentials } from '../memory/credentials.js';
 import type { Settings } from '../memory/settings.js';
 import type { InvokeToolRequest, SessionContext } from '../runtime/contract.js';
@@ -17,37 +18,17 @@ import type { MemoryServices, ServicesFactory } from './services.js';
 /** How many credential sets keep their services open at once (one per Dify workspace using the plugin). */
 const MAX_OPEN_SERVICE_SETS = 8;
 
-/** Services per credential set, keyed by the settings hash; the least recently used set is closed when evicted. */
-export class ServicesCache {
-  private readonly open = new Map<string, Promise<MemoryServices>>();
-
-  constructor(
-    private readonly factory: ServicesFactory,
-    private readonly onCloseError: (error: unknown) => void = () => {},
-  ) {}
-
-  get(settings: Settings): Promise<MemoryServices> {
-    let services = this.open.get(settings.hash);
-    if (services) this.open.delete(settings.hash);
-    else services = Promise.resolve().then(() => this.factory(settings));
-    this.open.set(settings.hash, services);
-    // A set whose services failed to build is forgotten, so the next call tries again.
-    const built = services;
-    built.catch(() => {
-      if (this.open.get(settings.hash) === built) this.open.delete(settings.hash);
+/**
+ * Services per credential set, keyed by the settings hash: the engine's {@link ClientCache}, so a set that is
+ * evicted (least recently used beyond 8) is closed only after the calls running on it have finished, and a set
+ * whose services failed to build is forgotten so the next call tries again.
+ */
+export class ServicesCache extends ClientCache<Settings, MemoryServices> {
+  constructor(factory: ServicesFactory, onCloseError: (error: unknown) => void = () => {}) {
+    super((settings) => Promise.resolve().then(() => factory(settings)), (settings) => settings.hash, {
+      capacity: MAX_OPEN_SERVICE_SETS,
+      onCloseError,
     });
-    for (const [hash, oldest] of this.open) {
-      if (this.open.size <= MAX_OPEN_SERVICE_SETS) break;
-      this.open.delete(hash);
-      oldest.then((evicted) => evicted.close()).catch(this.onCloseError);
-    }
-    return services;
-  }
-
-  async close(): Promise<void> {
-    const all = [...this.open.values()];
-    this.open.clear();
-    await Promise.all(all.map((services) => services.then((open) => open.close()).catch(this.onCloseError)));
   }
 }
 
@@ -56,11 +37,11 @@ export async function runTool(bound: BoundTool, request: InvokeToolRequest, sess
   const started = performance.now();
   let outcome: ToolOutcome;
   try {
-    const values = coerceParameters(declaration.parameters ?? [], request.toolParameters ?? {}, definition.lenient);
+    const values = coerceParameters(declaration.parameters ?? [], request.toolParameters ?? {}, definition.lenient, definition.keepBlank);
     const input = parseInput(definition.schema, values);
     const settings = parseCredentials(request.credentials ?? {});
     applyLogLevel(settings.logLevel);
-    outcome = await definition.run(input, { services: await cache.get(settings), settings, session });
+    outcome = await cache.use(settings, (services) => definition.run(input, { services, settings, session }));
   } catch (error) {
     outcome = outcomeFromError(error, definition.emptyResults(), session.logger);
   }

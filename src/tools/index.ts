@@ -3,23 +3,30 @@
  * and credential validation. The runtime calls these; they know nothing about frames or sockets.
  * @module
  */
+import { verifyCredentials } from '../memory/credential-check.js';
 import { validateCredentials } from '../memory/credentials.js';
 import { describeSettings } from '../memory/settings.js';
+import type { Settings } from '../memory/settings.js';
 import { PluginError, TOOL_INVOKE_ERROR } from '../runtime/contract.js';
 import type { PluginHandlers } from '../runtime/contract.js';
 import type { Declarations } from '../runtime/declarations.js';
 import { logger } from '../log.js';
 import { runTool, ServicesCache } from './dispatch.js';
+import { engineServices } from './engine-services.js';
 import { pickLanguage } from './i18n.js';
 import { bindTools, TOOL_DEFINITIONS } from './registry.js';
 import type { ToolDefinition } from './schemas.js';
 import { buildMessages } from './result.js';
-import { notBuiltServices } from './services.js';
 import type { ServicesFactory } from './services.js';
 
+/** The credential round trip: resolves when the settings work, throws PluginError naming the failing part. */
+export type CredentialCheck = (settings: Settings, signal: AbortSignal) => Promise<unknown>;
+
 export interface PluginAppOptions {
-  /** Builds the memory services for a credential set; defaults to this version's not-built services. */
+  /** Builds the memory services for a credential set; defaults to the memory engine (sync mode). */
   services?: ServicesFactory;
+  /** The credential round trip; defaults to the engine's check (database, pgvector, embedder dimension; no LLM). */
+  checkCredentials?: CredentialCheck;
   /** The handler modules; tests pass their own. */
   definitions?: readonly ToolDefinition[];
   /** The configured language (defaults to the `PLUGIN_LANGUAGE` environment variable). */
@@ -29,7 +36,8 @@ export interface PluginAppOptions {
 /** @throws Error at startup when the declared tools and the handler modules do not match. */
 export function createPluginApp(declarations: Declarations, options: PluginAppOptions = {}): PluginHandlers {
   const tools = bindTools(declarations.tools, options.definitions ?? TOOL_DEFINITIONS);
-  const cache = new ServicesCache(options.services ?? notBuiltServices, (error) => logger.warn({ err: error }, 'closing memory services failed'));
+  const cache = new ServicesCache(options.services ?? engineServices(), (error) => logger.warn({ err: error }, 'closing memory services failed'));
+  const check: CredentialCheck = options.checkCredentials ?? ((settings, signal) => verifyCredentials(settings, { signal, logger }));
   const language = options.language ?? (() => process.env.PLUGIN_LANGUAGE);
   return {
     async *invokeTool(request, session) {
@@ -41,7 +49,9 @@ export function createPluginApp(declarations: Declarations, options: PluginAppOp
     },
     async validateCredentials(request, session) {
       const settings = validateCredentials(request.credentials);
-      session.logger.info(describeSettings(settings), 'credentials accepted');
+      const started = performance.now();
+      await check(settings, session.signal);
+      session.logger.info({ ...describeSettings(settings), ms: Math.round(performance.now() - started) }, 'credentials accepted');
     },
     close: () => cache.close(),
   };

@@ -30,6 +30,8 @@ export interface ToolDefinition<Shape extends z.ZodRawShape = z.ZodRawShape> {
   emptyResults: () => unknown;
   /** Parameters that fall back to their default when malformed instead of failing (the seed's `timeout` rule). */
   lenient?: readonly string[];
+  /** Required text parameters whose given blank value reaches the handler instead of failing as missing. */
+  keepBlank?: readonly string[];
   run(input: z.output<z.ZodObject<Shape>>, context: ToolContext): Promise<ToolOutcome>;
 }
 
@@ -167,6 +169,14 @@ export const difyBaseUrl = () =>
     if (url.username || url.password) return new Bad('param.url_credentials');
     return url.pathname.endsWith('/v1') ? trimmed : new Bad('param.url_v1', { value: showValue(value) });
   });
+
+/**
+ * Writes in async mode: until the durable queue lands they run synchronously, and the answer says so rather than
+ * pretending they were queued. An answer that was really accepted (event ACCEPT) needs no note.
+ */
+export function asyncModeNote(settings: Settings, accepted: boolean): Text[] {
+  return settings.asyncMode && !accepted ? [{ key: 'note.async_applied_sync' }] : [];
+}
 
 /** The scope fields most memory tools share. */
 export function scopeOf(input: { user_id: string; agent_id?: string | undefined; run_id?: string | undefined }): Scope {

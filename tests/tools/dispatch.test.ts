@@ -32,7 +32,7 @@ describe('credentials during a tool call', () => {
 
   it('logs the tool, status and run_id, not the parameters', async () => {
     const lines: string[] = [];
-    const app = createPluginApp(declarations(), { language: () => undefined });
+    const app = createPluginApp(declarations(), { language: () => undefined, services: notBuiltServices });
     const context = { ...session(), logger: pino({ level: 'info' }, { write: (line: string) => lines.push(line) }) };
     const request = { provider: 'mem0ai', tool: 'add_memory', toolParameters: { user: 'my password is swordfish', user_id: 'u', run_id: 'run-7' }, credentials: CREDENTIALS };
     for await (const _ of app.invokeTool(request, context)) void _;
@@ -57,20 +57,20 @@ describe('ServicesCache', () => {
   it('builds services once per credential set and reuses them', async () => {
     const { made, cache } = counting();
     const a = settingsFor('a');
-    const first = await cache.get(a);
-    expect(await cache.get(settingsFor('a'))).toBe(first);
-    await cache.get(settingsFor('b'));
+    const first = await cache.use(a, async (services) => services);
+    expect(await cache.use(settingsFor('a'), async (services) => services)).toBe(first);
+    await cache.use(settingsFor('b'), async (services) => services);
     expect(made).toEqual([a.hash, settingsFor('b').hash]);
   });
 
   it('closes the least recently used set beyond 8, and everything on close', async () => {
     const { closed, cache } = counting();
     const sets = Array.from({ length: 10 }, (_, index) => settingsFor(`m${index}`));
-    await cache.get(sets[0]!);
-    for (const settings of sets.slice(1, 8)) await cache.get(settings);
-    await cache.get(sets[0]!); // m0 is now the most recently used
-    await cache.get(sets[8]!);
-    await cache.get(sets[9]!);
+    await cache.use(sets[0]!, async (services) => services);
+    for (const settings of sets.slice(1, 8)) await cache.use(settings, async (services) => services);
+    await cache.use(sets[0]!, async (services) => services); // m0 is now the most recently used
+    await cache.use(sets[8]!, async (services) => services);
+    await cache.use(sets[9]!, async (services) => services);
     await new Promise((resolve) => setImmediate(resolve));
     expect(closed).toEqual([sets[1]!.hash, sets[2]!.hash]);
     await cache.close();

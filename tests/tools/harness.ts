@@ -3,6 +3,7 @@ import { createPluginApp } from '../../src/tools/index.js';
 import type { PluginAppOptions } from '../../src/tools/index.js';
 import type { ToolMessage } from '../../src/runtime/contract.js';
 import type { Declarations } from '../../src/runtime/declarations.js';
+import { notBuiltServices } from '../../src/tools/services.js';
 import type { MemoryServices } from '../../src/tools/services.js';
 import { CREDENTIALS, FIXTURE_TOOLS, session } from './fixtures.js';
 
@@ -25,7 +26,8 @@ export async function invoke(
   options: PluginAppOptions = {},
   credentials: Record<string, unknown> = CREDENTIALS,
 ): Promise<Answer> {
-  const app = createPluginApp(declarations(), { language: () => undefined, ...options });
+  // The tool-layer tests never reach the engine: services default to this version's not-built ones.
+  const app = createPluginApp(declarations(), { language: () => undefined, services: notBuiltServices, ...options });
   const raw: ToolMessage[] = [];
   for await (const message of app.invokeTool({ provider: 'mem0ai', tool, toolParameters: parameters, credentials }, session())) raw.push(message);
   await app.close();

@@ -1,0 +1,142 @@
+/**
+ * The settings page's real round trip: open the engine for a credential set, check that the database answers with
+ * pgvector installed and that the embedder answers with the configured dimension (no LLM tokens are spent), close
+ * it again. Any failure becomes a `PluginError(CredentialValidationError)` that names the credential field at fault
+ * and says what went wrong in words an operator can act on, e.g.
+ * `local_vector_db_json_secret: cannot connect to 127.0.0.1:5432 (ECONNREFUSED)`. Never a secret value.
+ * @module
+ */
+import type { Logger } from 'pino';
+import { CREDENTIAL_VALIDATION_ERROR, PluginError } from '../runtime/contract.js';
+import { StoreError } from '../store/errors.js';
+import { BLOCK_FIELDS } from './credentials.js';
+import { checkEngine } from './engine.js';
+import type { EngineOptions } from './engine.js';
+import { EngineError } from './errors.js';
+import type { ProviderRole } from './errors.js';
+import type { Settings } from './settings.js';
+
+/** The whole check (engine start, database round trip, one embedding) gives up after this. */
+export const CREDENTIAL_CHECK_TIMEOUT_MS = 30_000;
+/** One embedder call during the check. */
+const CHECK_PROVIDER_TIMEOUT_MS = 10_000;
+
+export interface CredentialCheckOptions extends EngineOptions {
+  timeoutMs?: number;
+  signal?: AbortSignal;
+  logger?: Logger;
+}
+
+const ROLE_FIELDS: Record<ProviderRole, string> = {
+  llm: BLOCK_FIELDS.llm,
+  embedder: BLOCK_FIELDS.embedder,
+  reranker: BLOCK_FIELDS.reranker,
+};
+
+/** @throws PluginError(CREDENTIAL_VALIDATION_ERROR) naming the failing part. */
+export async function verifyCredentials(settings: Settings, options: CredentialCheckOptions = {}): Promise<{ pgvectorVersion: string; dims: number }> {
+  const timeoutMs = options.timeoutMs ?? CREDENTIAL_CHECK_TIMEOUT_MS;
+  const controller = new AbortController();
+  const onAbort = (): void => controller.abort();
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => {
+      controller.abort();
+      reject(
+        new PluginError(
+          CREDENTIAL_VALIDATION_ERROR,
+          `the credential check did not finish within ${Math.round(timeoutMs / 1000)} s: the database (${databaseTarget(settings)}) or the embedder is not answering`,
+        ),
+      );
+    }, timeoutMs);
+  });
+  const check = checkEngine(settings, {
+    ...options,
+    providerTimeoutMs: options.providerTimeoutMs ?? Math.min(CHECK_PROVIDER_TIMEOUT_MS, timeoutMs),
+    signal: controller.signal,
+  });
+  // After the deadline the check still finishes (and closes what it opened) in the background.
+  check.catch(() => {});
+  try {
+    return await Promise.race([check, deadline]);
+  } catch (error) {
+    if (error instanceof PluginError) throw error;
+    throw credentialError(error, settings, options.logger);
+  } finally {
+    clearTimeout(timer);
+    options.signal?.removeEventListener('abort', onAbort);
+  }
+}
+
+/** Maps a failure of the round trip onto the credential field it concerns. */
+export function credentialError(error: unknown, settings: Settings, logger?: Logger): PluginError {
+  const fail = (field: string, message: string): PluginError => new PluginError(CREDENTIAL_VALIDATION_ERROR, `${field}: ${message}`, { field });
+  if (error instanceof EngineError) {
+    const field = error.role ? ROLE_FIELDS[error.role] : BLOCK_FIELDS.embedder;
+    const who = error.role ? `the ${error.role}${error.provider ? ` (${error.provider})` : ''}` : 'the provider';
+    if (error.code === 'upstream' && (error.status === 401 || error.status === 403)) {
+      return fail(field, `${who} refused the API key (HTTP ${error.status}); check api_key`);
+    }
+    if (error.code === 'timeout') return fail(field, `${who} did not answer in time (${error.message})`);
+    return fail(field, error.message);
+  }
+  const field = BLOCK_FIELDS.vectorStore;
+  if (error instanceof StoreError) return fail(field, error.message);
+  const network = networkCode(error);
+  if (network) return fail(field, `cannot connect to ${databaseTarget(settings)} (${network})`);
+  if (error instanceof Error && /timeout exceeded when trying to connect|Connection terminated/i.test(error.message)) {
+    return fail(field, `cannot connect to ${databaseTarget(settings)} (no answer in time)`);
+  }
+  const sqlState = sqlStateOf(error);
+  if (sqlState) return fail(field, `the database refused the check: ${databaseMessage(sqlState, error)}`);
+  logger?.error({ err: error }, 'credential check failed with an unexpected error');
+  return fail(field, 'the database check failed with an unexpected error (details are in the plugin log)');
+}
+
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNRESET', 'EPIPE']);
+
+function networkCode(error: unknown): string | undefined {
+  let current: unknown = error;
+  for (let depth = 0; depth < 5 && current && typeof current === 'object'; depth += 1) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string' && NETWORK_CODES.has(code)) return code;
+    // AggregateError (several addresses tried): the first one's code.
+    const inner = (current as { errors?: unknown[] }).errors?.[0];
+    current = inner ?? (current as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+function sqlStateOf(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
+}
+
+/** Server messages name users and databases, never passwords; a few common ones get a hint. */
+function databaseMessage(sqlState: string, error: unknown): string {
+  const hints: Record<string, string> = {
+    '28P01': 'password authentication failed; check user and password',
+    '28000': 'the server does not accept this user from here (pg_hba.conf)',
+    '3D000': 'the database does not exist; check dbname',
+    '42501': 'permission denied; the user may not create the table or the vector extension',
+  };
+  const server = error instanceof Error ? error.message.slice(0, 200) : '';
+  return `${hints[sqlState] ?? server} (SQLSTATE ${sqlState})`;
+}
+
+/** host:port (or the embedded database's folder) for messages; never a user name or password. */
+export function databaseTarget(settings: Settings): string {
+  const store = settings.vectorStore;
+  if (store.provider === 'pglite') return `the embedded database ${store.config.path ?? '(default folder)'}`;
+  const c = store.config;
+  if (c.connection_string) {
+    try {
+      const url = new URL(c.connection_string);
+      return `${url.hostname || 'localhost'}:${url.port || '5432'}`;
+    } catch {
+      return 'the database in connection_string';
+    }
+  }
+  return `${c.host ?? 'localhost'}:${c.port ?? 5432}`;
+}

@@ -1,0 +1,26 @@
+/**
+ * The services this version really provides: the memory engine (src/memory) for one credential set, in
+ * synchronous mode. Extraction, checkpoints and forgetting are not wired yet and still answer NotBuiltError.
+ * Async mode (the durable write queue) is not built yet either: writes run synchronously and the tools say so.
+ * @module
+ */
+import { logger } from '../log.js';
+import { openEngine } from '../memory/engine.js';
+import type { EngineOptions } from '../memory/engine.js';
+import { syncToolMemoryService } from '../memory/tool-services.js';
+import { notBuiltServices } from './services.js';
+import type { MemoryServices, ServicesFactory } from './services.js';
+
+/** Opens the engine for a credential set; `close()` releases its store (pool or embedded database). */
+export function engineServices(options: EngineOptions = {}): ServicesFactory {
+  return async (settings): Promise<MemoryServices> => {
+    const engine = await openEngine(settings, { logger, ...options });
+    const later = notBuiltServices();
+    return {
+      memories: syncToolMemoryService(engine.service),
+      extraction: later.extraction,
+      forgetting: later.forgetting,
+      close: () => engine.close(),
+    };
+  };
+}
