@@ -13,7 +13,7 @@ import type { MemoryKind } from './prompts.js';
 import { extractionFocus, extractionMetadata } from './prompts.js';
 import type { DifyReader } from './scan.js';
 import { readNewMessages } from './scan.js';
-import type { ConversationTurn, Tokenizer } from './tokens.js';
+import type { ConversationTurn, TokenCounts, Tokenizer } from './tokens.js';
 import { capNewest, tokenBudget } from './tokens.js';
 
 /**
@@ -43,7 +43,8 @@ export interface ConversationJob {
   user: string;
   appId: string;
   runId?: string | null | undefined;
-  conversation: Pick<DifyConversation, 'id'>;
+  /** As listed (with `created_at`/`updated_at`, an inactive conversation costs no call). */
+  conversation: Pick<DifyConversation, 'id'> & Partial<Pick<DifyConversation, 'created_at' | 'updated_at'>>;
   window: SecondsWindow;
   checkpoint?: ConversationCheckpoint | null | undefined;
   /** Token cap in tokens (`tokenCap(max_tokens_per_conversation)`). */
@@ -70,15 +71,16 @@ export interface ConversationOutcome {
 }
 
 export async function processConversation(deps: ConversationDeps, job: ConversationJob): Promise<ConversationOutcome> {
+  const counts: TokenCounts = new Map();
   const read = await readNewMessages(deps.dify, {
     user: job.user,
     conversation: job.conversation,
     window: job.window,
     checkpoint: job.checkpoint,
-    enough: tokenBudget(job.maxTokens, deps.tokenizer),
+    enough: tokenBudget(job.maxTokens, deps.tokenizer, counts),
     signal: job.signal,
   });
-  const capped = capNewest(read.messages, job.maxTokens, deps.tokenizer);
+  const capped = capNewest(read.messages, job.maxTokens, deps.tokenizer, counts);
   const outcome: ConversationOutcome = {
     kind: null,
     pages: read.pages,

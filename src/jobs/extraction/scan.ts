@@ -47,6 +47,11 @@ export interface ConversationScanOptions {
   resume?: ResumeCursor | null | undefined;
   /** Page size; Dify allows at most 100. */
   pageSize?: number | undefined;
+  /**
+   * Conversations for which this returns true are passed over without counting against `limit` (typically: the
+   * checkpoint shows nothing new can be in them, see `mayHaveNewMessages`).
+   */
+  skip?: ((conversation: DifyConversation) => boolean) | undefined;
   signal?: AbortSignal | undefined;
 }
 
@@ -64,6 +69,8 @@ export interface ConversationScanStats {
   seen: number;
   /** Handed out (updated inside or after the window, created before its end). */
   yielded: number;
+  /** Passed over because `skip` said so. */
+  skipped: number;
   stoppedBy: ScanStop | null;
   /** The resume cursor pointed at a conversation Dify no longer has; the scan restarted from the newest. */
   resumeLost: boolean;
@@ -74,7 +81,7 @@ export interface ConversationScanStats {
  * `nextCursor()` what to store for the next run (null: the pass is complete, clear the stored cursor).
  */
 export class ConversationScan implements AsyncIterable<DifyConversation> {
-  readonly stats: ConversationScanStats = { pages: 0, seen: 0, yielded: 0, stoppedBy: null, resumeLost: false };
+  readonly stats: ConversationScanStats = { pages: 0, seen: 0, yielded: 0, skipped: 0, stoppedBy: null, resumeLost: false };
   #last: DifyConversation | null = null;
 
   constructor(
@@ -123,6 +130,10 @@ export class ConversationScan implements AsyncIterable<DifyConversation> {
         }
         // Started after the window closed: none of its messages can be inside.
         if (conversation.created_at >= window.endSec) continue;
+        if (this.options.skip?.(conversation)) {
+          this.stats.skipped += 1;
+          continue;
+        }
         if (this.stats.yielded >= limit) {
           this.stats.stoppedBy = 'limit';
           return;

@@ -86,6 +86,17 @@ export function messageTokens(message: Pick<DifyMessage, 'query' | 'answer'>, to
   return total;
 }
 
+/** Message id → its token count; lets the paging budget and the cap share one count per message. */
+export type TokenCounts = Map<string, number>;
+
+function countOf(message: DifyMessage, tokenizer: Tokenizer, counts: TokenCounts | undefined): number {
+  const known = counts?.get(message.id);
+  if (known !== undefined) return known;
+  const n = messageTokens(message, tokenizer);
+  counts?.set(message.id, n);
+  return n;
+}
+
 export interface CappedConversation {
   /** Turns to extract from, chronological. */
   turns: ConversationTurn[];
@@ -99,14 +110,19 @@ export interface CappedConversation {
 }
 
 /** Keeps the newest messages (chronological in) whose transcript fits in `maxTokens`. */
-export function capNewest(messages: readonly DifyMessage[], maxTokens: number, tokenizer: Tokenizer): CappedConversation {
+export function capNewest(
+  messages: readonly DifyMessage[],
+  maxTokens: number,
+  tokenizer: Tokenizer,
+  counts?: TokenCounts,
+): CappedConversation {
   const kept: ConversationTurn[][] = [];
   let tokens = 0;
   let truncated = false;
   for (let i = messages.length - 1; i >= 0; i--) {
     const turns = messageTurns(messages[i]!);
     if (turns.length === 0) continue;
-    const cost = turns.reduce((sum, t) => sum + turnTokens(t, tokenizer), 0);
+    const cost = countOf(messages[i]!, tokenizer, counts);
     if (tokens + cost <= maxTokens) {
       kept.push(turns);
       tokens += cost;
@@ -151,11 +167,15 @@ function cutToFit(turns: ConversationTurn[], maxTokens: number, tokenizer: Token
  * A running total for `readNewMessages`' `enough`: fed each page's new messages newest first, it says when the cap
  * is full, so older pages (which the cap would drop) are not requested.
  */
-export function tokenBudget(maxTokens: number, tokenizer: Tokenizer): (newestFirst: readonly DifyMessage[]) => boolean {
+export function tokenBudget(
+  maxTokens: number,
+  tokenizer: Tokenizer,
+  counts?: TokenCounts,
+): (newestFirst: readonly DifyMessage[]) => boolean {
   let used = 0;
   return (newestFirst) => {
     for (const message of newestFirst) {
-      used += messageTokens(message, tokenizer);
+      used += countOf(message, tokenizer, counts);
       if (used >= maxTokens) return true;
     }
     return false;

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mayHaveNewMessages } from '../../../src/jobs/extraction/checkpoint.js';
 import type { ConversationCheckpoint } from '../../../src/jobs/extraction/checkpoint.js';
 import type { ExtractionLlm } from '../../../src/jobs/extraction/classify.js';
 import { processConversation } from '../../../src/jobs/extraction/conversation.js';
@@ -133,7 +134,8 @@ describe('a sample run', () => {
     let processed = 0;
     const runFor = async (w: typeof window) => {
       for (const user of users) {
-        for await (const conversation of new ConversationScan(client, { user, window: w, limit: 20 })) {
+        const skip = (c: { id: string; created_at: number; updated_at: number }) => !mayHaveNewMessages(c, w, checkpoints.get(c.id));
+        for await (const conversation of new ConversationScan(client, { user, window: w, limit: 20, skip })) {
           const outcome = await processConversation(
             { dify: client, llm, memory, tokenizer },
             { user, appId: APP, conversation, window: w, checkpoint: checkpoints.get(conversation.id), maxTokens: tokenCap(64) },
@@ -149,15 +151,15 @@ describe('a sample run', () => {
     expect(client.stats().requests).toBe(5 * 4);
     expect(client.stats().requests / processed).toBeCloseTo(0.222, 2);
 
-    // Same day, a week-long window: 21 conversations per user are inside, the limit (20) hands out the newest 20:
-    // yesterday's 3 cost no message call (covered), the 17 older ones one message page each.
+    // Same day, a week-long window: 21 conversations per user are inside; yesterday's 3 are passed over without a
+    // call and without using the limit (20), the 18 older ones cost one message page each.
     const before = client.stats().requests;
     const week = extractionWindow(7, { timeZone: 'Europe/Berlin', now: clock });
     processed = 0;
     await runFor(week);
-    expect(processed).toBe(5 * 17 * 6);
+    expect(processed).toBe(5 * 18 * 6);
     const calls = client.stats().requests - before;
-    expect(calls).toBe(5 * (1 + 17));
+    expect(calls).toBe(5 * (1 + 18));
     expect(calls / processed).toBeCloseTo(0.176, 2);
   });
 });

@@ -90,6 +90,16 @@ describe('ConversationScan', () => {
     expect(new Set(seen).size).toBe(277);
   });
 
+  it('passes over skipped conversations without counting them against the limit', async () => {
+    const all = await collect(new ConversationScan(client(), { user: 'many', window: window1, limit: 500 }));
+    const done = new Set(all.slice(0, 50).map((c) => c.id));
+    const scan = new ConversationScan(client(), { user: 'many', window: window1, limit: 20, skip: (c) => done.has(c.id) });
+    const got = await collect(scan);
+    expect(got.map((c) => c.id)).toEqual(all.slice(50, 70).map((c) => c.id));
+    expect(scan.stats).toMatchObject({ skipped: 50, yielded: 20, stoppedBy: 'limit' });
+    expect(scan.nextCursor()).toMatchObject({ conversation_id: all[69]!.id });
+  });
+
   it('keeps the interrupted window when resuming on a later day', () => {
     const cursor = { conversation_id: 'x', updated_at: 0, window_start: window1.startSec, window_end: window1.endSec };
     const tomorrow = { startSec: window1.startSec + DAY, endSec: window1.endSec + DAY };
