@@ -5,6 +5,7 @@
  * @module
  */
 import type { Logger } from 'pino';
+import { FILTER_KEY_PATTERN } from '../store/filters.js';
 import { EngineError } from './errors.js';
 import { factExtractionMessages, reconcileMessages } from './prompts.js';
 import type { ConversationTurn } from './prompts.js';
@@ -356,6 +357,10 @@ export function parseMetadata(value: unknown): Record<string, unknown> {
   }
   for (const key of Object.keys(parsed as object)) {
     if (RESERVED_METADATA_KEYS.has(key)) throw new EngineError('invalid_params', `metadata key '${key}' is reserved`);
+    // Checked here as well as in the store, so a bad key fails before any LLM tokens are spent.
+    if (!FILTER_KEY_PATTERN.test(key)) {
+      throw new EngineError('invalid_params', `metadata key ${JSON.stringify(key.slice(0, 40))} is not allowed: use letters, digits, _ or - (at most 64)`);
+    }
   }
   return parsed as Record<string, unknown>;
 }
