@@ -22,8 +22,6 @@ export type DifyReader = Pick<DifyClient, 'listConversations' | 'listMessages'>;
 export interface ResumeCursor {
   /** The last conversation handed out; the next scan starts after it. */
   conversation_id: string;
-  /** Its `updated_at` when it was handed out. */
-  updated_at: number;
   /** The window of the run that was cut short. */
   window_start: number;
   window_end: number;
@@ -96,7 +94,6 @@ export class ConversationScan implements AsyncIterable<DifyConversation> {
     const { window } = this.options;
     return {
       conversation_id: this.#last.id,
-      updated_at: this.#last.updated_at,
       window_start: window.startSec,
       window_end: window.endSec,
     };

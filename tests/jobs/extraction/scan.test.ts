@@ -101,7 +101,7 @@ describe('ConversationScan', () => {
   });
 
   it('keeps the interrupted window when resuming on a later day', () => {
-    const cursor = { conversation_id: 'x', updated_at: 0, window_start: window1.startSec, window_end: window1.endSec };
+    const cursor = { conversation_id: 'x', window_start: window1.startSec, window_end: window1.endSec };
     const tomorrow = { startSec: window1.startSec + DAY, endSec: window1.endSec + DAY };
     expect(resumeWindow(cursor, tomorrow)).toEqual({ startSec: window1.startSec, endSec: window1.endSec + DAY });
     expect(resumeWindow(null, tomorrow)).toBe(tomorrow);
@@ -114,7 +114,7 @@ describe('ConversationScan', () => {
       user: 'many',
       window: window1,
       limit: 5,
-      resume: { conversation_id: gone.id, updated_at: gone.updated_at, window_start: window1.startSec, window_end: window1.endSec },
+      resume: { conversation_id: gone.id, window_start: window1.startSec, window_end: window1.endSec },
     });
     const got = await collect(scan);
     expect(got).toHaveLength(5);
