@@ -1,0 +1,429 @@
+/**
+ * Storage benchmark (issue 3): our memory service + store against mem0ai's own `Memory` class with its pgvector
+ * store, on the same database, with the same precomputed embeddings. Run by `npm run bench:store`
+ * (bench/store/run.mjs bundles this file and runs it). Settings come from the environment; see bench/store/README.md.
+ *
+ * Measured per collection size: search latency (top 5, one user's scope) with 1 and 8 concurrent callers,
+ * completeness of searches (share that return a full top_k when at least top_k rows match), with and without a
+ * metadata filter; once: `infer=false` add throughput, sequential and 8 concurrent. Embedding time is excluded on
+ * both sides: both embedders return precomputed vectors from a map.
+ * @module
+ */
+import { readFile, writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { Dataset } from './data.js';
+import type { Query } from './data.js';
+import { openMem0, openOurs, TOP_K, VectorBook } from './sides.js';
+import type { Backend, Side } from './sides.js';
+
+const env = process.env;
+const url = env.BENCH_DATABASE_URL || env.TEST_DATABASE_URL || '';
+const onPostgres = url !== '' && env.BENCH_BACKEND !== 'pglite';
+const DIMS = Number(env.BENCH_DIMS ?? 384);
+const USERS = Number(env.BENCH_USERS ?? (onPostgres ? 1000 : 100));
+const SIZES = (env.BENCH_SIZES ?? (onPostgres ? '10000,100000' : '2000')).split(',').map(Number);
+const QUERIES = Number(env.BENCH_QUERIES ?? (onPostgres ? 500 : 200));
+const ADDS = Number(env.BENCH_ADDS ?? (onPostgres ? 2000 : 300));
+const CONCURRENCY = 8;
+const WARMUP = 50;
+const BENCH_DB = 'mem0_store_bench';
+const ROOT = env.BENCH_REPO_ROOT ?? process.cwd();
+
+const say = (text: string) => process.stderr.write(`[bench:store] ${text}\n`);
+
+// ── statistics ─────────────────────────────────────────────────────────────────────────────────────────────────────
+
+interface Stats {
+  n: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  mean: number;
+  /** Calls per second over the whole run (wall clock). */
+  rate: number;
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+}
+
+function stats(samples: number[], wallMs: number): Stats {
+  const s = [...samples].sort((a, b) => a - b);
+  return {
+    n: s.length,
+    p50: percentile(s, 50),
+    p95: percentile(s, 95),
+    p99: percentile(s, 99),
+    mean: s.reduce((a, b) => a + b, 0) / Math.max(1, s.length),
+    rate: (s.length / wallMs) * 1000,
+  };
+}
+
+/** Runs `fn` over `items` with `workers` callers; returns per-call latencies (ms) and the wall time. */
+async function timed<T>(items: readonly T[], workers: number, fn: (item: T) => Promise<void>): Promise<{ samples: number[]; wallMs: number }> {
+  const samples: number[] = [];
+  let next = 0;
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: Math.min(workers, items.length) }, async () => {
+      while (next < items.length) {
+        const item = items[next++]!;
+        const s = performance.now();
+        await fn(item);
+        samples.push(performance.now() - s);
+      }
+    }),
+  );
+  return { samples, wallMs: performance.now() - t0 };
+}
+
+// ── the run ────────────────────────────────────────────────────────────────────────────────────────────────────────
+
+interface SizeResult {
+  size: number;
+  load: Record<string, { seconds: number; method: string }>;
+  search1: Record<string, Stats>;
+  search8: Record<string, Stats>;
+  /** User scope only: queries with a full top_k / queries (every user has ≥ top_k rows). */
+  scopeFull: Record<string, { full: number; eligible: number }>;
+  filterKey: string;
+  filterShare: string;
+  filteredFull: Record<string, { full: number; eligible: number }>;
+}
+
+interface AddResult {
+  size: number;
+  sequential: Record<string, Stats>;
+  concurrent: Record<string, Stats>;
+}
+
+type Sql = (text: string, values?: unknown[]) => Promise<pg.QueryResult>;
+
+function benchUrl(adminUrl: string): string {
+  const u = new URL(adminUrl);
+  u.pathname = `/${BENCH_DB}`;
+  return u.toString();
+}
+
+/** A fresh database of our own for the run (never the one the tests use). */
+async function createBenchDatabase(adminUrl: string): Promise<void> {
+  const client = new pg.Client({ connectionString: adminUrl, connectionTimeoutMillis: 10_000 });
+  await client.connect();
+  try {
+    await client.query(`DROP DATABASE IF EXISTS ${BENCH_DB} WITH (FORCE)`);
+    await client.query(`CREATE DATABASE ${BENCH_DB}`);
+  } finally {
+    await client.end();
+  }
+}
+
+async function dropBenchDatabase(adminUrl: string): Promise<void> {
+  const client = new pg.Client({ connectionString: adminUrl, connectionTimeoutMillis: 10_000 });
+  await client.connect();
+  try {
+    await client.query(`DROP DATABASE IF EXISTS ${BENCH_DB} WITH (FORCE)`);
+  } finally {
+    await client.end();
+  }
+}
+
+/** Same queries for every side, in two halves run ours, mem0ai, ours, mem0ai (other load on the machine hits both). */
+async function interleaved<T>(sides: Side[], items: readonly T[], workers: number, fn: (side: Side, item: T) => Promise<void>) {
+  const half = Math.ceil(items.length / 2);
+  const parts = [items.slice(0, half), items.slice(half)];
+  const acc = new Map<string, { samples: number[]; wallMs: number }>();
+  for (const part of parts) {
+    for (const side of sides) {
+      const r = await timed(part, workers, (item) => fn(side, item));
+      const a = acc.get(side.name) ?? { samples: [], wallMs: 0 };
+      a.samples.push(...r.samples);
+      a.wallMs += r.wallMs;
+      acc.set(side.name, a);
+    }
+  }
+  return Object.fromEntries([...acc].map(([name, a]) => [name, stats(a.samples, a.wallMs)]));
+}
+
+/** The index's CREATE INDEX statement, or null when the table has none (e.g. more than 2 000 dimensions). */
+async function hnswDefinition(sql: Sql, index: string): Promise<string | null> {
+  const res = await sql('SELECT pg_get_indexdef(to_regclass($1)) AS def', [index]);
+  return (res.rows[0] as { def: string | null } | undefined)?.def ?? null;
+}
+
+/** Builds an index with room to do it in memory (what an operator would set for a one-off build). */
+async function buildIndex(backend: Backend, sql: Sql, definition: string): Promise<void> {
+  if (backend.kind === 'pglite') {
+    await sql(definition);
+    return;
+  }
+  const client = new pg.Client({ connectionString: backend.url });
+  await client.connect();
+  try {
+    await client.query("SET maintenance_work_mem = '1GB'");
+    await client.query(definition);
+  } finally {
+    await client.end();
+  }
+}
+
+async function runSize(
+  size: number, ds: Dataset, backend: Backend, tmp: string, withMem0: boolean, addsHere: boolean,
+): Promise<{ result: SizeResult; adds: AddResult | null }> {
+  const label = size >= 1000 ? `${size / 1000}k` : String(size);
+  const fallback = ds.queries(1, 999_999)[0]!.vector;
+  const book = new VectorBook(fallback);
+  const ours = await openOurs(backend, `bench_ours_${label}`, DIMS, book);
+  const sides: Side[] = [ours];
+  if (withMem0) sides.push(await openMem0(backend.url!, `bench_mem0_${label}`, DIMS, book, tmp));
+  let adminPool: pg.Pool | null = null;
+  const sql: Sql =
+    backend.kind === 'postgres'
+      ? (text, values) => (adminPool ??= new pg.Pool({ connectionString: backend.url, max: 2 })).query(text, values)
+      : (text, values) => ours.store.database.pool.query(text, values);
+  try {
+    // Load: the same rows, generated in chunks, side after side. Both tables were created with their HNSW index;
+    // for the load it is dropped and then built again with the same definition (much faster than growing it row by
+    // row; the search numbers are what matter). BENCH_INDEX_DURING_LOAD=1 keeps it in place instead.
+    const load: SizeResult['load'] = {};
+    const CHUNK = 5000;
+    const rebuild = env.BENCH_INDEX_DURING_LOAD !== '1';
+    for (const side of sides) {
+      const t0 = performance.now();
+      const definition = rebuild ? await hnswDefinition(sql, side.hnswIndex) : null;
+      if (definition) await sql(`DROP INDEX ${side.hnswIndex}`);
+      for (let start = 0; start < size; start += CHUNK) {
+        const rows = [];
+        for (let i = start; i < Math.min(size, start + CHUNK); i++) rows.push(ds.memory(i));
+        await side.load(rows);
+        say(`${label}: ${side.name} loaded ${Math.min(size, start + CHUNK)} (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
+      }
+      const rowsSeconds = (performance.now() - t0) / 1000;
+      if (definition) await buildIndex(backend, sql, definition);
+      const seconds = (performance.now() - t0) / 1000;
+      load[side.name] = {
+        seconds,
+        method: `${side.loadMethod}${definition ? `; rows ${rowsSeconds.toFixed(1)} s, HNSW index built after them ${(seconds - rowsSeconds).toFixed(1)} s` : ''}`,
+      };
+      say(`${label}: ${side.name} load done in ${seconds.toFixed(1)} s`);
+    }
+    // What autovacuum would do on a live database: planner statistics for both tables.
+    for (const side of sides) await sql(`ANALYZE ${side.table}`);
+
+    const queries = ds.queries(QUERIES + WARMUP, size);
+    for (const q of queries) book.set(q.text, q.vector);
+    const warm = queries.slice(0, WARMUP);
+    const measured = queries.slice(WARMUP);
+    for (const side of sides) for (const q of warm) await side.search(q);
+
+    const scopeFull: SizeResult['scopeFull'] = {};
+    const search1 = await interleaved(sides, measured, 1, async (side, q) => {
+      const n = await side.search(q);
+      const r = (scopeFull[side.name] ??= { full: 0, eligible: 0 });
+      r.eligible += 1;
+      if (n >= TOP_K) r.full += 1;
+    });
+    say(`${label}: search, 1 caller: ${sides.map((s) => `${s.name} p50 ${search1[s.name]!.p50.toFixed(2)} / p95 ${search1[s.name]!.p95.toFixed(2)} ms`).join('; ')}`);
+    const search8 = await interleaved(sides, measured, CONCURRENCY, async (side, q) => {
+      await side.search(q);
+    });
+    say(`${label}: search, ${CONCURRENCY} callers: ${sides.map((s) => `${s.name} p50 ${search8[s.name]!.p50.toFixed(2)} / p95 ${search8[s.name]!.p95.toFixed(2)} ms`).join('; ')}`);
+
+    // Filtered: `topic` (a tenth of the user's rows) when that is at least top_k rows, else `half` (a half).
+    const perUser = size / USERS;
+    const filterKey = perUser / 10 >= TOP_K ? 'topic' : 'half';
+    const filterShare = filterKey === 'topic' ? '1/10' : '1/2';
+    const filteredFull: SizeResult['filteredFull'] = {};
+    for (const side of sides) {
+      const r = (filteredFull[side.name] = { full: 0, eligible: 0 });
+      for (const q of measured) {
+        const value = q[filterKey as keyof Query] as string;
+        const counted = await sql(
+          `SELECT count(*)::int AS n FROM ${side.table} WHERE ${side.userColumn} = $1 AND payload->>'${filterKey}' = $2`,
+          [q.userId, value],
+        );
+        if ((counted.rows[0] as { n: number }).n < TOP_K) continue;
+        r.eligible += 1;
+        if ((await side.search(q, { [filterKey]: value })) >= TOP_K) r.full += 1;
+      }
+    }
+    say(`${label}: filtered completeness: ${sides.map((s) => `${s.name} ${filteredFull[s.name]!.full}/${filteredFull[s.name]!.eligible}`).join('; ')}`);
+
+    let adds: AddResult | null = null;
+    if (addsHere) {
+      // Fresh texts (never stored before, so ours' exact-duplicate check does not skip any), same for both sides.
+      const fresh = (offset: number) => Array.from({ length: ADDS }, (_, i) => ds.memory(10_000_000 + offset + i));
+      const seqRows = fresh(0);
+      const conRows = fresh(ADDS);
+      for (const m of [...seqRows, ...conRows]) book.set(m.text, m.vector);
+      const sequential = await interleaved(sides, seqRows, 1, (side, m) => side.add(m.userId, m.text, m.metadata));
+      const concurrent = await interleaved(sides, conRows, CONCURRENCY, (side, m) => side.add(m.userId, m.text, m.metadata));
+      say(`${label}: add infer=false: ${sides.map((s) => `${s.name} ${sequential[s.name]!.rate.toFixed(0)}/s seq, ${concurrent[s.name]!.rate.toFixed(0)}/s x${CONCURRENCY}`).join('; ')}`);
+      adds = { size, sequential, concurrent };
+    }
+    if (book.misses > 0) say(`${label}: ${book.misses} embedder lookups of texts not in the map (fallback vector)`);
+    return { result: { size, load, search1, search8, scopeFull, filterKey, filterShare, filteredFull }, adds };
+  } finally {
+    for (const side of sides) await side.close().catch((e: Error) => say(`close ${side.name}: ${e.message}`));
+    await (adminPool as pg.Pool | null)?.end();
+  }
+}
+
+// ── report ─────────────────────────────────────────────────────────────────────────────────────────────────────────
+
+function machine() {
+  const cpuinfo = readFileSync('/proc/cpuinfo', 'utf8');
+  return {
+    cpus: os.availableParallelism?.() ?? os.cpus().length,
+    model: /model name\s*:\s*(.+)/.exec(cpuinfo)?.[1]?.trim() ?? os.cpus()[0]?.model ?? 'unknown',
+    ramGiB: (os.totalmem() / 1024 ** 3).toFixed(1),
+    node: process.version,
+    load: os.loadavg().map((x) => x.toFixed(2)).join(' / '),
+  };
+}
+
+const fmt = (x: number | undefined, digits = 2) => (x === undefined || !Number.isFinite(x) ? 'n/a' : x.toFixed(digits));
+const pct = (r: { full: number; eligible: number } | undefined) =>
+  r && r.eligible > 0 ? `${((100 * r.full) / r.eligible).toFixed(1)} % (${r.full}/${r.eligible})` : 'n/a';
+
+/** "ours ahead" factor: > 1 means ours is better. Lower-is-better values invert. */
+function ahead(ours: number | undefined, theirs: number | undefined, lowerIsBetter: boolean): string {
+  if (ours === undefined || theirs === undefined || !Number.isFinite(ours) || !Number.isFinite(theirs)) return 'n/a';
+  if (ours === 0 && theirs === 0) return '=';
+  const f = lowerIsBetter ? theirs / ours : ours / theirs;
+  return `${f >= 10 ? f.toFixed(0) : f.toFixed(2)}×`;
+}
+
+function report(
+  results: SizeResult[], adds: AddResult | null, info: { backend: string; pgVersion: string; pgvector: string; mem0: boolean; minutes: number },
+): string {
+  const m = machine();
+  const rows: string[] = [];
+  const row = (what: string, ours: string, theirs: string, factor: string) => rows.push(`| ${what} | ${ours} | ${theirs} | ${factor} |`);
+  for (const r of results) {
+    const n = r.size.toLocaleString('en-US').replace(/,/g, ' ');
+    for (const [key, c] of [['search1', 1], ['search8', CONCURRENCY]] as const) {
+      const o = r[key].ours;
+      const t = r[key].mem0ai;
+      row(`search p50, ${n} memories, ${c} caller${c > 1 ? 's' : ''} (ms)`, fmt(o?.p50), fmt(t?.p50), ahead(o?.p50, t?.p50, true));
+      row(`search p95, ${n} memories, ${c} caller${c > 1 ? 's' : ''} (ms)`, fmt(o?.p95), fmt(t?.p95), ahead(o?.p95, t?.p95, true));
+    }
+    row(`search throughput, ${n} memories, ${CONCURRENCY} callers (queries/s)`, fmt(r.search8.ours?.rate, 0), fmt(r.search8.mem0ai?.rate, 0), ahead(r.search8.ours?.rate, r.search8.mem0ai?.rate, false));
+    const share = (x: { full: number; eligible: number } | undefined) => (x && x.eligible ? x.full / x.eligible : undefined);
+    row(`full top ${TOP_K}, user scope only, ${n} memories`, pct(r.scopeFull.ours), pct(r.scopeFull.mem0ai), ahead(share(r.scopeFull.ours), share(r.scopeFull.mem0ai), false));
+    row(`full top ${TOP_K}, user scope + filter on \`${r.filterKey}\` (${r.filterShare} of the user's rows), ${n} memories`, pct(r.filteredFull.ours), pct(r.filteredFull.mem0ai), ahead(share(r.filteredFull.ours), share(r.filteredFull.mem0ai), false));
+  }
+  if (adds) {
+    const n = adds.size.toLocaleString('en-US').replace(/,/g, ' ');
+    const a = (s: Stats | undefined) => s?.rate;
+    row(`add infer=false, sequential (adds/s; into the ${n} collection)`, fmt(a(adds.sequential.ours), 0), fmt(a(adds.sequential.mem0ai), 0), ahead(a(adds.sequential.ours), a(adds.sequential.mem0ai), false));
+    row(`add infer=false, ${CONCURRENCY} concurrent (adds/s)`, fmt(a(adds.concurrent.ours), 0), fmt(a(adds.concurrent.mem0ai), 0), ahead(a(adds.concurrent.ours), a(adds.concurrent.mem0ai), false));
+    row(`add infer=false, sequential p50 / p95 (ms)`, `${fmt(adds.sequential.ours?.p50)} / ${fmt(adds.sequential.ours?.p95)}`, `${fmt(adds.sequential.mem0ai?.p50)} / ${fmt(adds.sequential.mem0ai?.p95)}`, ahead(adds.sequential.ours?.p95, adds.sequential.mem0ai?.p95, true));
+  }
+  const loads = results
+    .map((r) => `${r.size.toLocaleString('en-US').replace(/,/g, ' ')}: ${Object.entries(r.load).map(([k, v]) => `${k} ${v.seconds.toFixed(1)} s (${v.method})`).join('; ')}`)
+    .map((l) => `- ${l}`)
+    .join('\n');
+  return `${SECTION_START}
+## Storage: ours vs mem0ai's \`Memory\` (issue 3)
+
+Measured by \`npm run bench:store\` (\`bench/store/\`) on **${info.backend}** (PostgreSQL ${info.pgVersion}, pgvector ${info.pgvector}).
+Machine: ${m.cpus} CPUs (${m.model}), ${m.ramGiB} GiB RAM, Node ${m.node}. Date: ${new Date().toISOString()}.
+Load average (1/5/15 min) at the end of the run: ${m.load}; the whole run took ${info.minutes.toFixed(1)} min.
+
+Both sides get the same ${USERS} users, the same memory texts and metadata and the same precomputed ${DIMS}-dimensional
+embeddings (seeded unit vectors with topic structure, see \`bench/store/data.ts\`); their embedders look vectors up in
+a map, so **no time below includes embedding**. Search = top ${TOP_K} in one user's scope through each system's public
+API (ours: \`MemoryService.search\`, hybrid vector + keyword; mem0ai: \`Memory.search\`, vector + its BM25 and entity
+boost, \`threshold: 0\`), ${QUERIES} queries after ${WARMUP} warm-up ones, run in two halves alternating the systems.
+The last column is how far ours is ahead (> 1× = ours better: their time / ours, or ours / their rate or share).
+${info.mem0 ? '' : '\n**mem0ai was not measured in this run** (its pgvector store needs a PostgreSQL server; PGlite runs in-process).\n'}
+| measure | ours | mem0ai | ours ahead by |
+|---|---|---|---|
+${rows.join('\n')}
+
+Loading (not part of the comparison; both tables carry an HNSW index while loading, then \`ANALYZE\`):
+${loads}
+
+Configuration — ours: \`pgvector\` block with defaults (HNSW \`vector_cosine_ops\`, pool of 5 connections), pgvector
+iterative index scans, exact-scan fallback when the index comes back short. mem0ai ${MEM0_VERSION}: \`Memory\` with
+vector store \`pgvector\` (\`hnsw: true\`, same index type; its default would be no index), \`connectionString\` to the
+same database, embedder provider \`langchain\` given a map-backed \`embedQuery\`/\`embedDocuments\` object, SQLite
+history store (its default) in a temporary folder, \`MEM0_TELEMETRY=false\`, LLM configured but never called
+(\`infer: false\`).
+${SECTION_END}
+`;
+}
+
+const SECTION_START = '<!-- bench:store:start (written by bench/store; the rest of this file is not) -->';
+const SECTION_END = '<!-- bench:store:end -->';
+let MEM0_VERSION = '';
+
+async function writeSection(section: string): Promise<void> {
+  const file = path.join(ROOT, 'docs', 'benchmarks.md');
+  let text = '';
+  try {
+    text = await readFile(file, 'utf8');
+  } catch {
+    text = '# Benchmarks\n';
+  }
+  const start = text.indexOf(SECTION_START);
+  const end = text.indexOf(SECTION_END);
+  if (start >= 0 && end > start) {
+    text = text.slice(0, start) + section.trimEnd() + text.slice(end + SECTION_END.length);
+  } else {
+    text = `${text.trimEnd()}\n\n${section}`;
+  }
+  await writeFile(file, text.endsWith('\n') ? text : `${text}\n`);
+}
+
+async function main(): Promise<void> {
+  const started = performance.now();
+  const tmp = env.BENCH_TMP_DIR!;
+  const withMem0 = onPostgres && env.BENCH_MEM0 !== '0';
+  MEM0_VERSION = (JSON.parse(readFileSync(path.join(ROOT, 'node_modules', 'mem0ai', 'package.json'), 'utf8')) as { version: string }).version;
+  let backend: Backend;
+  if (onPostgres) {
+    await createBenchDatabase(url);
+    backend = { kind: 'postgres', url: benchUrl(url) };
+  } else {
+    backend = { kind: 'pglite' };
+  }
+  say(`backend ${backend.kind}; sizes ${SIZES.join(', ')}; ${USERS} users; ${DIMS} dims; mem0ai ${withMem0 ? 'on' : 'off'}`);
+  const ds = new Dataset(DIMS, USERS);
+  const results: SizeResult[] = [];
+  let adds: AddResult | null = null;
+  let pgVersion = 'n/a';
+  let pgvector = 'n/a';
+  try {
+    for (const [i, size] of SIZES.entries()) {
+      const r = await runSize(size, ds, backend, tmp, withMem0, i === 0);
+      results.push(r.result);
+      adds ??= r.adds;
+    }
+    const probe = await openOurs(backend, 'bench_probe', DIMS, new VectorBook([]));
+    try {
+      const v = await probe.store.database.pool.query<{ v: string }>("SELECT current_setting('server_version') AS v");
+      pgVersion = v.rows[0]!.v;
+      pgvector = probe.store.pgvectorVersion;
+    } finally {
+      await probe.close();
+    }
+  } finally {
+    if (onPostgres && env.BENCH_KEEP !== '1') await dropBenchDatabase(url).catch((e: Error) => say(`drop: ${e.message}`));
+  }
+  const section = report(results, adds, {
+    backend: backend.kind === 'postgres' ? 'PostgreSQL (TCP, 127.0.0.1)' : 'PGlite (embedded, in-process)',
+    pgVersion,
+    pgvector,
+    mem0: withMem0,
+    minutes: (performance.now() - started) / 60_000,
+  });
+  process.stdout.write(section);
+  if (env.BENCH_WRITE !== '0') await writeSection(section);
+}
+
+await main();

@@ -1,0 +1,35 @@
+// Launcher of the storage benchmark (`npm run bench:store`): bundles bench/store/bench.ts with esbuild (packages
+// stay external and resolve from node_modules), then runs it with telemetry off and mem0ai's home folder and
+// history files in a temporary folder made here with mkdtemp — the only folder this script ever deletes.
+import { mkdtemp, mkdir, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { build } from 'esbuild';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const outDir = path.join(root, '.cache', 'bench-store');
+const outfile = path.join(outDir, 'bench.mjs');
+await mkdir(outDir, { recursive: true });
+await build({
+  entryPoints: [path.join(root, 'bench', 'store', 'bench.ts')],
+  outfile,
+  bundle: true,
+  packages: 'external',
+  platform: 'node',
+  target: 'node20',
+  format: 'esm',
+  logLevel: 'warning',
+});
+
+const tmp = await mkdtemp(path.join(os.tmpdir(), 'mem0-store-bench-'));
+process.env.MEM0_TELEMETRY = 'false';
+process.env.MEM0_DIR = path.join(tmp, 'mem0-home');
+process.env.BENCH_TMP_DIR = tmp;
+process.env.BENCH_REPO_ROOT = root;
+process.env.LOG_LEVEL ??= 'warn';
+try {
+  await import(pathToFileURL(outfile).href);
+} finally {
+  await rm(tmp, { recursive: true, force: true });
+}

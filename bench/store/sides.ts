@@ -1,0 +1,216 @@
+/**
+ * The two systems under test behind one small interface, each fed the same precomputed vectors.
+ *
+ * - ours: `MemoryService` (src/memory/service.ts) over the store (src/store) through `storeRepository`, with a fake
+ *   embedder that looks the text up in {@link VectorBook}. Bulk loading uses the store's batch insert.
+ * - mem0ai: `Memory` from `mem0ai/oss`, its `pgvector` vector store on the same database (another table), and its
+ *   documented `langchain` embedder provider given an object with `embedQuery`/`embedDocuments` that look the text up
+ *   in the same {@link VectorBook}. The LLM is configured (the constructor needs one) but never called: every add is
+ *   `infer: false`.
+ * @module
+ */
+import path from 'node:path';
+import { loadMem0 } from '../../src/memory/mem0.js';
+import type { Providers } from '../../src/memory/providers.js';
+import { MemoryService } from '../../src/memory/service.js';
+import { storeRepository } from '../../src/memory/store-repository.js';
+import { openStore, parseStoreConfig } from '../../src/store/index.js';
+import type { Store } from '../../src/store/index.js';
+import type { Memory, Query } from './data.js';
+
+export const TOP_K = 5;
+
+/** text → vector. Both fake embedders read it; a text never seen gets a fixed vector (and is counted). */
+export class VectorBook {
+  private readonly byText = new Map<string, number[]>();
+  misses = 0;
+
+  constructor(private readonly fallback: number[]) {}
+
+  set(text: string, vector: number[]): void {
+    this.byText.set(text, vector);
+  }
+
+  delete(text: string): void {
+    this.byText.delete(text);
+  }
+
+  get(text: string): number[] {
+    const v = this.byText.get(text);
+    if (v) return v;
+    this.misses += 1;
+    return this.fallback;
+  }
+}
+
+export interface Side {
+  readonly name: string;
+  /** The table holding this side's memories, quoted, for ANALYZE and counts. */
+  readonly table: string;
+  /** The SQL expression of a memory's user id in that table. */
+  readonly userColumn: string;
+  /** How `load` writes, for the report. */
+  readonly loadMethod: string;
+  /** The HNSW index on `vector`, quoted: dropped before a bulk load and built again after it (same definition). */
+  readonly hnswIndex: string;
+  load(rows: Memory[]): Promise<void>;
+  /** One search through the public API; returns the number of hits. */
+  search(query: Query, filters?: Record<string, string>): Promise<number>;
+  /** One `infer=false` add through the public API. */
+  add(userId: string, text: string, metadata: Record<string, string>): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface Backend {
+  kind: 'postgres' | 'pglite';
+  /** Connection string of the benchmark database (postgres only). */
+  url?: string;
+}
+
+async function pool<T>(items: readonly T[], workers: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(workers, items.length) }, async () => {
+      while (next < items.length) {
+        const item = items[next++]!;
+        await fn(item);
+      }
+    }),
+  );
+}
+
+export async function openOurs(backend: Backend, collection: string, dims: number, book: VectorBook): Promise<Side & { store: Store }> {
+  const block =
+    backend.kind === 'postgres'
+      ? { provider: 'pgvector', config: { connection_string: backend.url, collection_name: collection, embedding_model_dims: dims } }
+      : { provider: 'pglite', config: { path: 'memory://', collection_name: collection, embedding_model_dims: dims } };
+  const store = await openStore(parseStoreConfig(block));
+  const providers: Providers = {
+    llm: {
+      provider: 'none',
+      completeJson: () => Promise.reject(new Error('the benchmark never calls the LLM')),
+    },
+    embedder: {
+      provider: 'precomputed',
+      dims,
+      embed: (text) => Promise.resolve(book.get(text)),
+      embedBatch: (texts) => Promise.resolve(texts.map((t) => book.get(t))),
+    },
+    reranker: null,
+  };
+  const service = new MemoryService({ repository: storeRepository(store), providers });
+  return {
+    name: 'ours',
+    store,
+    table: store.tables.memories,
+    hnswIndex: `"public"."${collection}_hnsw_idx"`,
+    userColumn: 'user_id',
+    loadMethod: 'store batch insert (`memories.insert`, one call per user, 4 in parallel)',
+    async load(rows) {
+      const byUser = new Map<string, Memory[]>();
+      for (const r of rows) {
+        const list = byUser.get(r.userId) ?? [];
+        list.push(r);
+        byUser.set(r.userId, list);
+      }
+      await pool([...byUser.entries()], 4, async ([userId, list]) => {
+        await store.memories.insert(
+          { userId },
+          list.map((m) => ({ data: m.text, vector: m.vector, metadata: m.metadata })),
+        );
+      });
+    },
+    async search(query, filters) {
+      const hits = await service.search({ userId: query.userId, query: query.text, topK: TOP_K, filters });
+      return hits.length;
+    },
+    async add(userId, text, metadata) {
+      await service.add({ userId, messages: [{ role: 'user', content: text }], infer: false, metadata });
+    },
+    close: () => store.close(),
+  };
+}
+
+/** The slice of mem0ai's `Memory` this benchmark uses (its own types are wider than we need). */
+interface Mem0Memory {
+  add(messages: string, config: { userId: string; infer: boolean; metadata?: Record<string, unknown> }): Promise<unknown>;
+  search(query: string, config: { filters: Record<string, unknown>; topK: number; threshold: number }): Promise<{ results: unknown[] }>;
+  vectorStore: {
+    insert(vectors: number[][], ids: string[], payloads: Record<string, unknown>[]): Promise<void>;
+    close(): Promise<void>;
+  };
+  _entityStore?: { close(): Promise<void> };
+  db: { close?(): void | Promise<void> };
+  _ensureInitialized(): Promise<void>;
+}
+
+export async function openMem0(url: string, collection: string, dims: number, book: VectorBook, historyDir: string): Promise<Side> {
+  const mem0 = await loadMem0();
+  // mem0ai's documented way to bring an embedder of one's own: provider "langchain" with an Embeddings-like object.
+  const embeddings = {
+    embedQuery: (text: string) => Promise.resolve(book.get(text)),
+    embedDocuments: (texts: string[]) => Promise.resolve(texts.map((t) => book.get(t))),
+  };
+  const Ctor = mem0.Memory as unknown as new (config: unknown) => Mem0Memory;
+  const memory = new Ctor({
+    version: 'v1.1',
+    embedder: { provider: 'langchain', config: { model: embeddings, embeddingDims: dims } },
+    vectorStore: {
+      provider: 'pgvector',
+      // hnsw: true gives mem0ai the same HNSW (vector_cosine_ops) index ours has; its own default is no index.
+      config: { connectionString: url, collectionName: collection, embeddingModelDims: dims, dimension: dims, hnsw: true },
+    },
+    llm: { provider: 'openai', config: { apiKey: 'not-used-infer-is-false', model: 'gpt-4o-mini' } },
+    // mem0ai's default history store (SQLite file), in the benchmark's temporary folder.
+    historyStore: { provider: 'sqlite', config: { historyDbPath: path.join(historyDir, `${collection}-history.db`) } },
+  });
+  await memory._ensureInitialized();
+  return {
+    name: 'mem0ai',
+    table: `"public"."${collection}"`,
+    hnswIndex: `"public"."${collection}_hnsw_idx"`,
+    userColumn: "payload->>'user_id'",
+    loadMethod:
+      "`Memory.add(text, { infer: false })` builds each row (payload, history) with the store's `insert` held back, " +
+      "then the held rows go through mem0ai's own `PGVector.insert` 1 000 at a time",
+    async load(rows) {
+      // Memory.add writes one row per call. To load 100 000 rows in reasonable time, hold its vector-store inserts
+      // back while mem0ai's own code builds every payload (data, hash, textLemmatized, createdAt, metadata) and
+      // writes its history rows, then hand the same rows to its own PGVector.insert in batches.
+      const held: { vectors: number[][]; ids: string[]; payloads: Record<string, unknown>[] } = { vectors: [], ids: [], payloads: [] };
+      const store = memory.vectorStore;
+      const realInsert = store.insert.bind(store);
+      store.insert = (vectors, ids, payloads) => {
+        held.vectors.push(...vectors);
+        held.ids.push(...ids);
+        held.payloads.push(...payloads);
+        return Promise.resolve();
+      };
+      try {
+        for (const m of rows) {
+          book.set(m.text, m.vector);
+          await memory.add(m.text, { userId: m.userId, infer: false, metadata: m.metadata });
+          book.delete(m.text);
+        }
+      } finally {
+        store.insert = realInsert;
+      }
+      for (let i = 0; i < held.ids.length; i += 1000) {
+        await realInsert(held.vectors.slice(i, i + 1000), held.ids.slice(i, i + 1000), held.payloads.slice(i, i + 1000));
+      }
+    },
+    async search(query, filters) {
+      // threshold 0: mem0ai otherwise drops hits under 0.1 similarity, which ours does not do; top_k counts compare.
+      const res = await memory.search(query.text, { filters: { user_id: query.userId, ...filters }, topK: TOP_K, threshold: 0 });
+      return res.results.length;
+    },
+    async add(userId, text, metadata) {
+      await memory.add(text, { userId, infer: false, metadata });
+    },
+    async close() {
+      await memory.vectorStore.close();
+      await memory._entityStore?.close();
+      await memory.db.close?.();
+    },
+  };
+}
