@@ -1,0 +1,111 @@
+// Reads and sync writes are bounded by `timeout`: past it the tool answers TIMEOUT with empty results, a write
+// whose provider calls ran late is never applied, and the app keeps serving afterwards.
+import pg from 'pg';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { FakeOpenAI } from '../helpers/fake-openai.js';
+import { testDatabaseUrl } from '../helpers/postgres.js';
+import { AppDriver, credentials, DIMS, plainModel, postgresBackend, session } from './app.js';
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('tool timeouts (PGlite)', () => {
+  let fake: FakeOpenAI;
+  let driver: AppDriver;
+  beforeAll(async () => {
+    fake = await FakeOpenAI.start({ dims: DIMS });
+    driver = new AppDriver(credentials(fake, { provider: 'pglite', config: { path: 'memory://', embedding_model_dims: DIMS } }));
+    plainModel(fake);
+    await driver.ok('get_all_memories', { user_id: 'warm-up' });
+  });
+  afterAll(async () => {
+    await driver.close();
+    await fake.close();
+  });
+  beforeEach(() => {
+    fake.reset();
+    plainModel(fake);
+  });
+
+  it('add: the LLM answers after the timeout → TIMEOUT within the bound, and the late answer writes nothing', async () => {
+    fake.reply({ delayMs: 2500, then: JSON.stringify({ facts: ['Late fact'] }) });
+    const started = performance.now();
+    const answer = await driver.call('add_memory', { user: 'Something to remember.', user_id: 'slow', timeout: 1 });
+    const elapsed = performance.now() - started;
+    expect(answer).toMatchObject({ status: 'TIMEOUT', results: [], messages: 'add_memory: timed out: the operation did not finish within 1 s' });
+    expect(elapsed).toBeGreaterThanOrEqual(950);
+    expect(elapsed).toBeLessThan(1600);
+    await sleep(2000);
+    expect(await driver.ok('get_all_memories', { user_id: 'slow' })).toEqual([]);
+    // Only the extraction call was made: nothing went on after the deadline.
+    expect(fake.chatCalls()).toHaveLength(1);
+  });
+
+  it('search: a slow embedder → TIMEOUT with empty results; the next call works', async () => {
+    await driver.ok('add_memory', { user: 'I like green tea.', user_id: 'tea' });
+    fake.fail({ path: '/v1/embeddings', delayMs: 2500 });
+    const started = performance.now();
+    const answer = await driver.call('search_memory', { query: 'tea', user_id: 'tea', timeout: '0.5' });
+    expect(performance.now() - started).toBeLessThan(1100);
+    expect(answer).toMatchObject({ status: 'TIMEOUT', results: [] });
+    const again = await driver.call('search_memory', { query: 'tea', user_id: 'tea' });
+    expect(again).toMatchObject({ status: 'SUCCESS', results: [{ memory: 'I like green tea.' }] });
+  });
+
+  it('update: a slow embedder → TIMEOUT, and the memory keeps its old text', async () => {
+    const [added] = await driver.ok<Array<{ id: string }>>('add_memory', { user: 'I live in Porto.', user_id: 'porto' });
+    fake.fail({ path: '/v1/embeddings', delayMs: 2000 });
+    const answer = await driver.call('update_memory', { memory_id: added!.id, text: 'Lives in Lisbon', timeout: 0.5 });
+    expect(answer).toMatchObject({ status: 'TIMEOUT', results: {} });
+    await sleep(2000);
+    expect(await driver.ok('get_memory', { memory_id: added!.id })).toMatchObject({ memory: 'I live in Porto.' });
+  });
+
+  it('a timeout above 60 s is capped, not refused; a malformed one falls back to the default', async () => {
+    expect((await driver.call('get_all_memories', { user_id: 'x', timeout: 600 })).status).toBe('SUCCESS');
+    expect((await driver.call('get_all_memories', { user_id: 'x', timeout: 'soon' })).status).toBe('SUCCESS');
+  });
+
+  it('the session is aborted (plugin shutting down): the call ends at once as TIMEOUT', async () => {
+    fake.reply({ delayMs: 2000, then: JSON.stringify({ facts: ['x'] }) });
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 100);
+    const started = performance.now();
+    const answer = await driver.call('add_memory', { user: 'abort me', user_id: 'abort' }, session({ signal: controller.signal }));
+    expect(performance.now() - started).toBeLessThan(800);
+    expect(answer).toMatchObject({ status: 'TIMEOUT', messages: 'add_memory: timed out: the operation was cancelled' });
+  });
+});
+
+const url = testDatabaseUrl();
+describe.skipIf(!url)('tool timeouts on PostgreSQL: a statement blocked by a lock', () => {
+  it('get_all answers TIMEOUT within the bound; the blocked statement itself is not cancelled and finishes once the lock goes', async () => {
+    const fake = await FakeOpenAI.start({ dims: DIMS });
+    plainModel(fake);
+    const backend = postgresBackend(url!);
+    const store = await backend.store();
+    const driver = new AppDriver(credentials(fake, store));
+    const locker = new pg.Client({ connectionString: url });
+    await locker.connect();
+    try {
+      await driver.ok('add_memory', { user: 'I like rain.', user_id: 'lock' });
+      const schema = (store.config as { schema_name: string }).schema_name;
+      await locker.query('BEGIN');
+      await locker.query(`LOCK TABLE ${schema}.mem0 IN ACCESS EXCLUSIVE MODE`);
+      const started = performance.now();
+      const answer = await driver.call('get_all_memories', { user_id: 'lock', timeout: 1 });
+      expect(performance.now() - started).toBeLessThan(1600);
+      expect(answer).toMatchObject({ status: 'TIMEOUT', results: [] });
+      const waiting = await locker.query<{ n: string }>(
+        "SELECT count(*) AS n FROM pg_stat_activity WHERE application_name = 'mem0-dify-plugin' AND wait_event_type = 'Lock'",
+      );
+      expect(Number(waiting.rows[0]!.n)).toBeGreaterThanOrEqual(1);
+      await locker.query('ROLLBACK');
+      expect(await driver.ok('get_all_memories', { user_id: 'lock' })).toHaveLength(1);
+    } finally {
+      await locker.end();
+      await driver.close();
+      await backend.cleanup();
+      await fake.close();
+    }
+  });
+});
