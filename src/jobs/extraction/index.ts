@@ -1,0 +1,26 @@
+/**
+ * Long-term extraction from Dify conversations: what the orchestration (task records, checkpoint table, per-user
+ * leases, worker pool) builds on. Nothing here touches storage.
+ * - {@link DifyClient}: the two Service API reads, with timeouts, retries and typed errors.
+ * - {@link extractionWindow}/{@link resolveTimeZone}: `[local midnight − days_back, local midnight)`.
+ * - {@link extractUser}: one user from stored checkpoint to new checkpoint, counts and status.
+ * - {@link processConversation}, {@link ConversationScan}, {@link readNewMessages}: the pieces it is made of.
+ * @module
+ */
+export { DifyAuthError, DifyClient, DifyConfigError, DifyError, DifyNotFoundError, DifyUpstreamError, normalizeDifyBaseUrl } from './dify-client.js';
+export type { DifyClientOptions, DifyClientStats, DifyConversation, DifyMessage } from './dify-client.js';
+export { extractionWindow, resolveTimeZone } from './window.js';
+export type { ExtractionWindow, ResolvedTimeZone } from './window.js';
+export { advanceCheckpoint, mayHaveNewMessages, selectNewMessages } from './checkpoint.js';
+export type { ConversationCheckpoint, SecondsWindow } from './checkpoint.js';
+export { ConversationScan, readNewMessages, resumeWindow } from './scan.js';
+export type { ResumeCursor } from './scan.js';
+export { loadTokenizer, tokenCap } from './tokens.js';
+export type { ConversationTurn, Tokenizer } from './tokens.js';
+export { ClassificationError, classifyConversation } from './classify.js';
+export type { ExtractionLlm } from './classify.js';
+export type { MemoryKind } from './prompts.js';
+export { processConversation } from './conversation.js';
+export type { ConversationDeps, ConversationOutcome, MemoryWriter } from './conversation.js';
+export { emptyUserCheckpoint, extractUser, storedCursor } from './user.js';
+export type { UserCheckpoint, UserRunOptions, UserRunResult, UserStatus, UserStopReason } from './user.js';
