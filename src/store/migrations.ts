@@ -15,6 +15,7 @@
  */
 import type pg from 'pg';
 import { accessLogMigration } from '../jobs/forgetting/migration.js';
+import { jobQueueMigration } from '../jobs/queue/migration.js';
 import type { CollectionConfig } from './config.js';
 import { StoreError } from './errors.js';
 import { withTransaction } from './pool.js';
@@ -117,6 +118,8 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   // 5: the recall log forgetting reads (defined next to its SQL in jobs/forgetting).
   accessLogMigration,
+  // 6: the durable write queue of async mode (defined next to its SQL in jobs/queue).
+  jobQueueMigration,
 ];
 
 export interface MigrationResult {

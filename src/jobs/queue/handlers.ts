@@ -1,0 +1,122 @@
+/**
+ * What each job kind does: the memory service's add / update / delete / delete-all, with every WRITE routed through
+ * the job's completion transaction (`context.commit`). Reads (fact lookups, candidates, the memory before an update)
+ * use the ordinary pool; only the final write holds a connection, briefly.
+ *
+ * Exactly once: the service performs exactly one write per job (add: one `apply` of the whole reconciliation;
+ * update/delete/delete-all: one statement group). That write runs in the transaction that also locks the attempt's
+ * job row and marks it `completed`, so the effect is durable if and only if the job is recorded as done. A process
+ * killed before that COMMIT leaves nothing behind and the job is re-run; killed after it, the job is not re-run.
+ * @module
+ */
+import type pg from 'pg';
+import { EngineError, isEngineError } from '../../memory/errors.js';
+import type { Providers } from '../../memory/providers.js';
+import type { AppliedChanges, MemoryRepository } from '../../memory/repository.js';
+import { MemoryService } from '../../memory/service.js';
+import { storeRepository } from '../../memory/store-repository.js';
+import type { Store } from '../../store/index.js';
+import { versionAtLeast } from '../../store/index.js';
+import { MemoryStore } from '../../store/memories.js';
+import type { ClaimedJob } from './queue.js';
+import { transactionPool } from './scoped-pools.js';
+import type { JobContext, JobHandler } from './worker.js';
+
+/** What the worker needs of an engine: its store and providers. */
+export interface JobEngine {
+  store: Store;
+  providers: Providers;
+}
+
+/** Payload of an `add` job: the caller's input, checked at acceptance. */
+export interface AddPayload {
+  userId: string;
+  agentId?: string | null;
+  user: string;
+  assistant?: string | null;
+  metadata?: Record<string, unknown> | null;
+  infer?: boolean;
+}
+
+export interface UpdatePayload {
+  memoryId: string;
+  text: string;
+}
+
+export interface DeletePayload {
+  memoryId: string;
+}
+
+export interface DeleteAllPayload {
+  userId: string;
+  agentId?: string | null;
+}
+
+/** A memory store whose every query runs on `client` (inside the job's transaction). */
+export function storeOnClient(store: Store, client: pg.PoolClient | pg.Pool): MemoryStore {
+  const pool = 'release' in client ? transactionPool(client) : client;
+  return new MemoryStore(pool, store.tables, store.collection.dims, { iterativeScan: versionAtLeast(store.pgvectorVersion, 0, 8) });
+}
+
+/** The repository of one job: reads from the pool, writes inside the job's completion transaction. */
+function jobRepository(store: Store, context: JobContext): MemoryRepository {
+  const reads = storeRepository(store);
+  const onClient = (client: pg.PoolClient) => storeRepository({ ...store, memories: storeOnClient(store, client) });
+  return {
+    ...reads,
+    apply: (scope, changes) =>
+      context.commit((client) => onClient(client).apply(scope, changes), (r: AppliedChanges) => ({
+        inserted: r.inserted.map((m) => m.id), updated: r.updated.map((m) => m.id), deleted: r.deleted,
+      })),
+    // A memory gone by now fails the job (nothing written) rather than completing it as if updated.
+    update: (change) =>
+      context.commit(async (client) => {
+        const updated = await onClient(client).update(change);
+        if (!updated) throw new EngineError('not_found', `memory ${change.id} not found`);
+        return updated;
+      }, (r) => ({ updated: r.id })),
+    delete: (id) => context.commit((client) => onClient(client).delete(id), (deleted) => ({ deleted: deleted ? id : null })),
+    deleteAll: (scope) => context.commit((client) => onClient(client).deleteAll(scope), (n) => ({ deleted_count: n })),
+  };
+}
+
+export function memoryJobHandler(engine: JobEngine | (() => JobEngine)): JobHandler {
+  const current = typeof engine === 'function' ? engine : () => engine;
+  return async (job: ClaimedJob, context: JobContext) => {
+    const { store, providers } = current();
+    const service = new MemoryService({ repository: jobRepository(store, context), providers });
+    const signal = context.signal;
+    switch (job.kind) {
+      case 'add': {
+        const p = job.payload as unknown as AddPayload;
+        const events = await service.add({
+          userId: p.userId, agentId: p.agentId, runId: job.runId, user: p.user, assistant: p.assistant,
+          metadata: p.metadata, infer: p.infer, signal,
+        });
+        return { events: events.length };
+      }
+      case 'update': {
+        const p = job.payload as unknown as UpdatePayload;
+        await service.update({ memoryId: p.memoryId, text: p.text, signal });
+        return { updated: p.memoryId };
+      }
+      case 'delete': {
+        const p = job.payload as unknown as DeletePayload;
+        try {
+          await service.delete({ memoryId: p.memoryId });
+          return { deleted: p.memoryId };
+        } catch (error) {
+          // Gone already (an earlier delete-all of the scope, or someone else): the state asked for holds.
+          if (isEngineError(error, 'not_found')) return { deleted: null, reason: 'not_found' };
+          throw error;
+        }
+      }
+      case 'delete_all': {
+        const p = job.payload as unknown as DeleteAllPayload;
+        return service.deleteAll({ userId: p.userId, agentId: p.agentId });
+      }
+      default:
+        throw new EngineError('invalid_params', `unknown job kind ${String(job.kind)}`);
+    }
+  };
+}

@@ -1,0 +1,94 @@
+/**
+ * The durable write queue of async mode, for one engine (store + providers): the queue, its workers (started at
+ * once: jobs left by an earlier process are picked up as soon as this credential set is used again), and the
+ * tools' memory service over them. `close(graceMs)` stops claiming, lets running jobs finish within the grace
+ * period and hands the rest back; it does not close the store.
+ *
+ * Operational knobs (environment, all optional): MEM0_JOB_LEASE_MS (60000), MEM0_JOB_RETRY_LIMIT (10),
+ * MEM0_JOB_RETRY_DELAY_MS (2000), MEM0_JOB_RETRY_DELAY_MAX_MS (300000), MEM0_JOB_POLL_MS (1000),
+ * MEM0_JOB_SUPERVISE_MS (15000), MEM0_JOB_RETENTION_HOURS (168), MEM0_JOB_GRACE_MS (10000).
+ * @module
+ */
+import type { Logger } from 'pino';
+import { logger as rootLogger } from '../../log.js';
+import type { MemoryService as ToolMemoryService } from '../../tools/services.js';
+import { memoryJobHandler } from './handlers.js';
+import type { JobEngine } from './handlers.js';
+import { DEFAULT_QUEUE_OPTIONS, JobQueue } from './queue.js';
+import type { QueueOptions } from './queue.js';
+import { toolMemoryService } from './tool-service.js';
+import { DEFAULT_WORKER_OPTIONS, Worker } from './worker.js';
+import type { WorkerOptions } from './worker.js';
+
+export interface MemoryJobs {
+  readonly queue: JobQueue;
+  readonly worker: Worker;
+  readonly memories: ToolMemoryService;
+  close(graceMs?: number): Promise<void>;
+}
+
+export interface MemoryJobsOptions {
+  asyncMode: boolean;
+  maxConcurrent: number;
+  queue?: Partial<QueueOptions>;
+  worker?: Partial<Omit<WorkerOptions, 'concurrency'>>;
+  graceMs?: number;
+  logger?: Logger;
+}
+
+export const DEFAULT_GRACE_MS = 10_000;
+
+export function openMemoryJobs(engine: JobEngine, options: MemoryJobsOptions): MemoryJobs {
+  const env = jobOptionsFromEnv();
+  const log = (options.logger ?? rootLogger).child({ component: 'jobs', collection: engine.store.collection.collectionName });
+  const queue = new JobQueue(engine.store.database.pool, engine.store.tables, { ...env.queue, ...options.queue });
+  const worker = new Worker(queue, memoryJobHandler(engine), { ...env.worker, ...options.worker, concurrency: options.maxConcurrent, logger: log });
+  worker.start();
+  const memories = toolMemoryService({
+    store: engine.store, providers: engine.providers, queue, asyncMode: options.asyncMode, maxConcurrent: options.maxConcurrent,
+    onAccepted: () => worker.notify(), logger: log,
+  });
+  let closing: Promise<void> | undefined;
+  return {
+    queue,
+    worker,
+    memories,
+    close: (graceMs) => (closing ??= worker.stop(graceMs ?? options.graceMs ?? env.graceMs)),
+  };
+}
+
+/** Reads the MEM0_JOB_* variables; a malformed value is ignored with a warning (the default applies). */
+export function jobOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): {
+  queue: Partial<QueueOptions>;
+  worker: Partial<Omit<WorkerOptions, 'concurrency' | 'logger'>>;
+  graceMs: number;
+} {
+  const int = (name: string, min: number): number | undefined => {
+    const raw = env[name]?.trim();
+    if (!raw) return undefined;
+    const value = Number(raw);
+    if (Number.isInteger(value) && value >= min) return value;
+    rootLogger.warn({ variable: name, min }, 'ignoring a malformed job queue setting');
+    return undefined;
+  };
+  const queue: Partial<QueueOptions> = {};
+  const worker: Partial<Omit<WorkerOptions, 'concurrency' | 'logger'>> = {};
+  const set = <T extends object, K extends keyof T>(target: T, key: K, value: T[K] | undefined): void => {
+    if (value !== undefined) target[key] = value;
+  };
+  set(queue, 'leaseMs', int('MEM0_JOB_LEASE_MS', 1000));
+  set(queue, 'retryLimit', int('MEM0_JOB_RETRY_LIMIT', 0));
+  set(queue, 'retryDelayMs', int('MEM0_JOB_RETRY_DELAY_MS', 0));
+  set(queue, 'retryDelayMaxMs', int('MEM0_JOB_RETRY_DELAY_MAX_MS', 0));
+  set(worker, 'pollIntervalMs', int('MEM0_JOB_POLL_MS', 10));
+  set(worker, 'superviseIntervalMs', int('MEM0_JOB_SUPERVISE_MS', 100));
+  const hours = int('MEM0_JOB_RETENTION_HOURS', 0);
+  if (hours !== undefined) worker.retentionMs = hours * 3600_000;
+  return { queue, worker, graceMs: int('MEM0_JOB_GRACE_MS', 0) ?? DEFAULT_GRACE_MS };
+}
+
+export { JobQueue, DEFAULT_QUEUE_OPTIONS, DEFAULT_WORKER_OPTIONS, Worker };
+export type { QueueOptions, WorkerOptions };
+export { scopeKey, LeaseLostError } from './queue.js';
+export type { ClaimedJob, JobRow, JobState, JobKind, JobError } from './queue.js';
+export { classifyError } from './errors.js';

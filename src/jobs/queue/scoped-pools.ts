@@ -1,0 +1,158 @@
+/**
+ * Two stand-ins for the store's `pg.Pool`, so the store's own code (memories.ts) runs unchanged in two situations
+ * it was not written for:
+ * - {@link transactionPool}: inside a job's completion transaction. Every query goes to that one client, and the
+ *   store's BEGIN/COMMIT/ROLLBACK become a savepoint, so its "one transaction" nests in ours and the effect commits
+ *   together with the job's `completed` mark, or not at all.
+ * - {@link DeadlinePool}: bounded by a deadline. Getting a connection is bounded, every statement carries a server
+ *   side `statement_timeout` of the time left (PostgreSQL really cancels the query), and at the deadline the caller
+ *   gets a timeout at once while the connection is returned (or destroyed if it does not come back within a second).
+ * @module
+ */
+import type pg from 'pg';
+import { EngineError } from '../../memory/errors.js';
+
+type QueryArgs = Parameters<pg.PoolClient['query']>;
+
+const SAVEPOINT = 'mem0_job_effect';
+const NESTED: Record<string, string> = {
+  BEGIN: `SAVEPOINT ${SAVEPOINT}`,
+  COMMIT: `RELEASE SAVEPOINT ${SAVEPOINT}`,
+  ROLLBACK: `ROLLBACK TO SAVEPOINT ${SAVEPOINT}`,
+};
+
+/** A pool whose only client is `client`, already inside a transaction; nested transactions become a savepoint. */
+export function transactionPool(client: pg.PoolClient): pg.Pool {
+  const query = ((...args: QueryArgs) => {
+    const [first, ...rest] = args;
+    const nested = typeof first === 'string' ? NESTED[first.trim().toUpperCase()] : undefined;
+    return (client.query as (...a: unknown[]) => unknown)(nested ?? first, ...rest);
+  }) as pg.PoolClient['query'];
+  const nestedClient = { query, release: () => {} } as unknown as pg.PoolClient;
+  return { query, connect: () => Promise.resolve(nestedClient) } as unknown as pg.Pool;
+}
+
+/** A signal that fires at `timeoutMs` or when `parent` fires; `done()` clears the timer. */
+export function deadline(timeoutMs: number, parent?: AbortSignal): { signal: AbortSignal; at: number; done: () => void } {
+  const controller = new AbortController();
+  const at = Date.now() + timeoutMs;
+  const timer = setTimeout(() => controller.abort(timeoutError(timeoutMs)), timeoutMs);
+  const onParent = (): void => controller.abort(new EngineError('timeout', 'the operation was cancelled'));
+  if (parent?.aborted) onParent();
+  else parent?.addEventListener('abort', onParent, { once: true });
+  return {
+    signal: controller.signal,
+    at,
+    done: () => {
+      clearTimeout(timer);
+      parent?.removeEventListener('abort', onParent);
+    },
+  };
+}
+
+export function timeoutError(ms: number): EngineError {
+  return new EngineError('timeout', `the operation did not finish within ${Math.round(ms / 100) / 10} s`);
+}
+
+/** How long a statement that outlived its deadline may take to come back before its connection is destroyed. */
+const SETTLE_GRACE_MS = 1_000;
+
+export class DeadlinePool {
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly signal: AbortSignal,
+    private readonly at: number,
+    /** PGlite has no statement_timeout worth setting (one backend, in-process). */
+    private readonly serverTimeouts: boolean,
+  ) {}
+
+  asPool(): pg.Pool {
+    return { query: (...args: QueryArgs) => this.query(...args), connect: () => this.connect() } as unknown as pg.Pool;
+  }
+
+  async query(...args: QueryArgs): Promise<pg.QueryResult> {
+    const client = await this.connect();
+    try {
+      return (await (client.query as (...a: unknown[]) => Promise<pg.QueryResult>)(...args));
+    } finally {
+      client.release();
+    }
+  }
+
+  async connect(): Promise<pg.PoolClient> {
+    const client = await this.race(this.pool.connect(), (late) => late.then((c) => c.release(), () => {}));
+    let inFlight: Promise<unknown> | null = null;
+    let released = false;
+    const giveBack = (destroy: boolean): void => {
+      if (released) return;
+      released = true;
+      client.release(destroy);
+    };
+    const query = (async (...args: unknown[]) => {
+      // Each statement gets the time that is left, enforced by the server: a blocked or slow query is cancelled there.
+      const running = (async () => {
+        if (this.serverTimeouts) await client.query("SELECT set_config('statement_timeout', $1, false)", [`${this.remaining()}ms`]);
+        return (client.query as (...a: unknown[]) => Promise<unknown>)(...args);
+      })();
+      inFlight = running.then(() => {}, () => {});
+      return this.race(running, () => {});
+    }) as pg.PoolClient['query'];
+    const release = (): void => {
+      const pending = inFlight;
+      const settle = pending
+        ? Promise.race([pending.then(() => true), sleep(SETTLE_GRACE_MS).then(() => false)])
+        : Promise.resolve(true);
+      void settle.then(async (settled) => {
+        if (!settled) return giveBack(true);
+        if (!this.serverTimeouts) return giveBack(false);
+        try {
+          await client.query('RESET statement_timeout');
+          giveBack(false);
+        } catch {
+          giveBack(true);
+        }
+      });
+    };
+    return { query, release } as unknown as pg.PoolClient;
+  }
+
+  private remaining(): number {
+    return Math.max(1, this.at - Date.now());
+  }
+
+  /** `work`, or a timeout as soon as the deadline passes (`late` gets the abandoned promise). */
+  private race<T>(work: Promise<T>, late: (work: Promise<T>) => void): Promise<T> {
+    if (this.signal.aborted) {
+      late(work);
+      work.catch(() => {});
+      return Promise.reject(reason(this.signal));
+    }
+    return new Promise<T>((resolve, reject) => {
+      const onAbort = (): void => {
+        late(work);
+        work.catch(() => {});
+        reject(reason(this.signal));
+      };
+      this.signal.addEventListener('abort', onAbort, { once: true });
+      work.then(
+        (value) => {
+          this.signal.removeEventListener('abort', onAbort);
+          if (this.signal.aborted) return;
+          resolve(value);
+        },
+        (error: unknown) => {
+          this.signal.removeEventListener('abort', onAbort);
+          reject(this.signal.aborted ? reason(this.signal) : error);
+        },
+      );
+    });
+  }
+}
+
+function reason(signal: AbortSignal): unknown {
+  return signal.reason instanceof Error ? signal.reason : new EngineError('timeout', 'the operation ran out of time');
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}

@@ -1,0 +1,255 @@
+/**
+ * The workers of one queue: a poll loop claims up to `concurrency` jobs at a time, runs each with an AbortSignal,
+ * renews the leases of running jobs, and supervises (lease expiry + retention) on a timer. Stopping is graceful:
+ * no new claims, running jobs get `graceMs` to finish, then they are aborted and handed back for the next start.
+ * A database outage is logged once when it starts and once when it ends; the loop backs off meanwhile and never
+ * needs a restart.
+ * @module
+ */
+import type pg from 'pg';
+import type { Logger } from 'pino';
+import { logger as rootLogger } from '../../log.js';
+import { backoffDelay } from '../../runtime/backoff.js';
+import { classifyError } from './errors.js';
+import { LeaseLostError } from './queue.js';
+import type { ClaimedJob, JobQueue } from './queue.js';
+
+export interface JobContext {
+  /** Fires on lease loss and on shutdown after the grace period. */
+  signal: AbortSignal;
+  /**
+   * Applies the job's database effect and marks the job completed in ONE transaction. Call at most once; a job
+   * that never calls it is completed on its own after the handler returns (it wrote nothing).
+   */
+  commit<T>(effect: (client: pg.PoolClient) => Promise<T>, output: (result: T) => unknown): Promise<T>;
+}
+
+/** Runs one job; the value returned is stored as the job's output when `commit` was not used. */
+export type JobHandler = (job: ClaimedJob, context: JobContext) => Promise<unknown>;
+
+export interface WorkerOptions {
+  concurrency: number;
+  /** How often an idle worker looks for jobs other processes queued (in-process enqueues wake it at once). */
+  pollIntervalMs: number;
+  /** How often lease expiry and retention run. */
+  superviseIntervalMs: number;
+  /** Finished jobs are deleted after this long. */
+  retentionMs: number;
+  logger: Logger;
+}
+
+export const DEFAULT_WORKER_OPTIONS: Omit<WorkerOptions, 'concurrency' | 'logger'> = {
+  pollIntervalMs: 1_000,
+  superviseIntervalMs: 15_000,
+  retentionMs: 7 * 24 * 3600_000,
+};
+
+interface Running {
+  job: ClaimedJob;
+  controller: AbortController;
+  done: Promise<void>;
+}
+
+export class Worker {
+  private readonly options: WorkerOptions;
+  private readonly running = new Map<string, Running>();
+  private readonly log: Logger;
+  private loop: Promise<void> | null = null;
+  private stopping = false;
+  private wakeUp: (() => void) | null = null;
+  private woken = false;
+  private renewTimer: NodeJS.Timeout | null = null;
+  private superviseTimer: NodeJS.Timeout | null = null;
+  private dbDown = false;
+  private failures = 0;
+  /** Jobs this worker finished (completed or ended as failed), for tests and benchmarks. */
+  processed = 0;
+
+  constructor(
+    readonly queue: JobQueue,
+    private readonly handler: JobHandler,
+    options: Partial<WorkerOptions> & { concurrency: number },
+  ) {
+    this.options = { ...DEFAULT_WORKER_OPTIONS, logger: rootLogger, ...options };
+    if (!Number.isInteger(this.options.concurrency) || this.options.concurrency < 1) throw new RangeError('concurrency must be an integer >= 1');
+    this.log = this.options.logger;
+  }
+
+  get active(): number {
+    return this.running.size;
+  }
+
+  start(): void {
+    if (this.loop) return;
+    this.loop = this.poll();
+    const renewEvery = Math.max(250, Math.floor(this.queue.options.leaseMs / 3));
+    this.renewTimer = setInterval(() => void this.renew(), renewEvery);
+    this.renewTimer.unref();
+    this.superviseTimer = setInterval(() => void this.supervise(), this.options.superviseIntervalMs);
+    this.superviseTimer.unref();
+    // A restarted process reclaims the jobs of its dead predecessor as soon as their leases have run out.
+    void this.supervise();
+  }
+
+  /** Looks for work now (called after an in-process enqueue). */
+  notify(): void {
+    this.woken = true;
+    this.wakeUp?.();
+  }
+
+  /**
+   * Stops claiming, waits up to `graceMs` for running jobs, then aborts the rest and hands them back (state
+   * `retry`, due at once) so the next start runs them. Resolves when nothing of this worker runs any more.
+   */
+  async stop(graceMs: number): Promise<void> {
+    if (this.stopping) return this.loop ?? undefined;
+    this.stopping = true;
+    this.notify();
+    if (this.renewTimer) clearInterval(this.renewTimer);
+    if (this.superviseTimer) clearInterval(this.superviseTimer);
+    await this.loop;
+    const all = () => Promise.all([...this.running.values()].map((r) => r.done));
+    const graceOver = await Promise.race([all().then(() => false), sleep(graceMs).then(() => true)]);
+    if (graceOver && this.running.size > 0) {
+      this.log.warn({ jobs: [...this.running.keys()] }, 'grace period over: handing running jobs back to the queue');
+      for (const r of this.running.values()) r.controller.abort(new Error('worker stopping'));
+      await all();
+    }
+  }
+
+  private async poll(): Promise<void> {
+    while (!this.stopping) {
+      const free = this.options.concurrency - this.running.size;
+      let claimed = 0;
+      if (free > 0) {
+        try {
+          const jobs = await this.queue.claim(free);
+          this.databaseUp();
+          claimed = jobs.length;
+          for (const job of jobs) this.run(job);
+        } catch (error) {
+          this.databaseDown(error);
+          await this.idle(backoffDelay(this.failures++, 200, 5_000));
+          continue;
+        }
+      }
+      if (claimed > 0 && claimed === free) continue;
+      await this.idle(this.options.pollIntervalMs);
+    }
+  }
+
+  /** Waits for a wake-up (enqueue, job finished, stop) or `ms`, whichever comes first. */
+  private idle(ms: number): Promise<void> {
+    if (this.woken || this.stopping) {
+      this.woken = false;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      const finish = (): void => {
+        clearTimeout(timer);
+        this.wakeUp = null;
+        this.woken = false;
+        resolve();
+      };
+      const timer = setTimeout(finish, ms);
+      this.wakeUp = finish;
+    });
+  }
+
+  private run(job: ClaimedJob): void {
+    const controller = new AbortController();
+    const entry: Running = { job, controller, done: Promise.resolve() };
+    entry.done = this.execute(job, controller).finally(() => {
+      this.running.delete(job.id);
+      this.notify();
+    });
+    this.running.set(job.id, entry);
+  }
+
+  private async execute(job: ClaimedJob, controller: AbortController): Promise<void> {
+    const log = this.log.child({ jobId: job.id, kind: job.kind, attempt: job.retryCount + 1, run_id: job.runId ?? undefined });
+    let committed = false;
+    const started = performance.now();
+    try {
+      const output = await this.handler(job, {
+        signal: controller.signal,
+        commit: async (effect, out) => {
+          if (committed) throw new Error('a job may commit its effect only once');
+          const result = await this.queue.commitWith(job, effect, out);
+          committed = true;
+          return result;
+        },
+      });
+      if (!committed && !(await this.queue.complete(job, output))) throw new LeaseLostError(job.id);
+      this.processed += 1;
+      log.debug({ ms: Math.round(performance.now() - started) }, 'job completed');
+    } catch (error) {
+      if (committed) {
+        // The effect and the completion are already durable; only something after them failed.
+        this.processed += 1;
+        return;
+      }
+      if (error instanceof LeaseLostError) {
+        log.warn('job lease lost; another attempt owns it now, nothing written by this one');
+        return;
+      }
+      if (this.stopping && controller.signal.aborted) {
+        await this.queue.release(job).catch((e: unknown) => log.warn({ err: (e as Error).message }, 'could not hand the job back; its lease will expire'));
+        return;
+      }
+      const failure = classifyError(error);
+      try {
+        const next = await this.queue.fail(job, failure);
+        if (next?.state === 'failed') {
+          this.processed += 1;
+          log.error({ error: failure }, 'job failed permanently');
+        } else if (next) {
+          log.warn({ error: failure, retryAt: next.startAfter }, 'job failed; it will be retried');
+        }
+      } catch (e) {
+        log.warn({ error: failure, err: (e as Error).message }, 'job failed and its failure could not be recorded; its lease will expire and it will be retried');
+      }
+    }
+  }
+
+  private async renew(): Promise<void> {
+    const held = [...this.running.values()];
+    if (held.length === 0) return;
+    try {
+      const still = await this.queue.renew(held.map((r) => r.job));
+      for (const r of held) {
+        if (!still.has(r.job.id) && this.running.has(r.job.id)) r.controller.abort(new LeaseLostError(r.job.id));
+      }
+    } catch (error) {
+      this.databaseDown(error);
+    }
+  }
+
+  private async supervise(): Promise<void> {
+    try {
+      const result = await this.queue.supervise(this.options.retentionMs);
+      if (result && result.expired.length > 0) this.log.warn({ jobs: result.expired }, 'jobs whose worker stopped were put back (lease expired)');
+      if (result && result.pruned > 0) this.log.debug({ pruned: result.pruned }, 'finished jobs pruned');
+      if (result?.expired.length) this.notify();
+    } catch (error) {
+      this.databaseDown(error);
+    }
+  }
+
+  private databaseDown(error: unknown): void {
+    if (this.dbDown) return;
+    this.dbDown = true;
+    this.log.warn({ err: classifyError(error).message }, 'job queue: database unavailable; retrying in the background');
+  }
+
+  private databaseUp(): void {
+    this.failures = 0;
+    if (!this.dbDown) return;
+    this.dbDown = false;
+    this.log.info('job queue: database reachable again');
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
