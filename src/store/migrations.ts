@@ -14,6 +14,7 @@
  * @module
  */
 import type pg from 'pg';
+import { extractionMigration } from '../jobs/extraction/migration.js';
 import { accessLogMigration } from '../jobs/forgetting/migration.js';
 import { jobQueueMigration } from '../jobs/queue/migration.js';
 import type { CollectionConfig } from './config.js';
@@ -120,6 +121,8 @@ export const MIGRATIONS: readonly Migration[] = [
   accessLogMigration,
   // 6: the durable write queue of async mode (defined next to its SQL in jobs/queue).
   jobQueueMigration,
+  // 7: extraction checkpoints, per-(user, app) leases and task records (defined next to their SQL in jobs/extraction).
+  extractionMigration,
 ];
 
 export interface MigrationResult {
