@@ -77,6 +77,12 @@ export interface UserRunOptions {
   deadline?: number | undefined;
   now?: (() => Date) | undefined;
   signal?: AbortSignal | undefined;
+  /**
+   * Called after each conversation that was handled successfully, with the checkpoint so far (the conversations
+   * advanced; the resume fields as stored before the run). The orchestration saves it, so a process that dies
+   * mid-user keeps what was done. A rejection stops the user and is rethrown by {@link extractUser}.
+   */
+  onProgress?: ((checkpoint: UserCheckpoint) => Promise<void>) | undefined;
 }
 
 export interface UserRunResult {
@@ -169,6 +175,7 @@ export async function extractUser(deps: ConversationDeps, options: UserRunOption
         result.error ??= conversationFailure(conversation.id, error);
       }
       lastHandled = conversation.id;
+      if (failedInARow === 0 && options.onProgress) await options.onProgress({ ...previous, conversations: { ...conversations } });
       if (failedInARow >= MAX_FAILURES_IN_A_ROW) {
         // Resume before the failures, so the next run tries those conversations again first.
         result.stop_reason = 'failures';
