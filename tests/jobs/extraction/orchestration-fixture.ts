@@ -12,7 +12,7 @@ import type { OrchestratorOptions, TaskRequest } from '../../../src/jobs/extract
 import { createProviders } from '../../../src/memory/providers.js';
 import { MemoryService } from '../../../src/memory/service.js';
 import { storeRepository } from '../../../src/memory/store-repository.js';
-import type { Store } from '../../../src/store/index.js';
+import type { Store, StoreConfig } from '../../../src/store/index.js';
 import type { ChatReply, ChatRequestBody, FakeOpenAI } from '../../helpers/fake-openai.js';
 import type { FakeDify, TurnText } from '../../helpers/fake-dify.js';
 import type { Backend } from '../../store/backends.js';
@@ -66,6 +66,8 @@ export class ScriptedLlm {
 }
 
 export interface World {
+  /** The test's collection, to open a second store on it (another "process"). */
+  config: StoreConfig;
   store: Store;
   service: MemoryService;
   app: string;
@@ -84,7 +86,8 @@ export const turns = (tag: string, n: number): TurnText[] =>
   Array.from({ length: n }, (_, i) => ({ query: `${tag} fact ${i}`, answer: `noted ${i}` }));
 
 export async function makeWorld(backend: Backend, dify: FakeDify, openai: FakeOpenAI): Promise<World> {
-  const store = await backend.open(await backend.freshConfig());
+  const config = await backend.freshConfig();
+  const store = await backend.open(config);
   const providers = await createProviders({
     llm: { provider: 'openai', config: { api_key: 'sk-llm', openai_base_url: openai.baseURL, model: 'gpt-test' } },
     embedder: { provider: 'openai', config: { api_key: 'sk-emb', openai_base_url: openai.baseURL, model: 'emb', embedding_dims: DIMS } },
@@ -105,7 +108,7 @@ export async function makeWorld(backend: Backend, dify: FakeDify, openai: FakeOp
   const opened: ExtractionOrchestrator[] = [];
   const extra: Store[] = [];
   return {
-    store, service, app, key, llm, clock,
+    config, store, service, app, key, llm, clock,
     orchestrator(options = {}, on = store) {
       if (on !== store) extra.push(on);
       const o = new ExtractionOrchestrator({
