@@ -1,9 +1,11 @@
 /**
  * extract_long_term_memory: reads users' conversations of one Dify app through the Dify Service API and writes what
- * is worth keeping as memories. Always queued: answers ACCEPTED with a task id (or OVERLOAD when the queue is full).
+ * is worth keeping as memories. Async mode answers ACCEPTED with a task id at once (or OVERLOAD when too many users
+ * are pending); sync mode runs the task in the foreground and answers SUCCESS with its final status.
  * @module
  */
 import { z } from 'zod';
+import type { ToolOutcome } from './result.js';
 import { clamped, defineTool, difyBaseUrl, id, optionalId, secret, userIdList } from './schemas.js';
 
 /** Defaults and bounds from the seed: days 1 (1–7), conversations per user 20 (10–500), 64k tokens (1–200k), 60 min (≥ 5). */
@@ -29,7 +31,7 @@ export const extractLongTermMemory = defineTool({
     dify_api_key: secret(),
   }),
   emptyResults: () => ({}),
-  async run(input, { services, session }) {
+  async run(input, { services, session }): Promise<ToolOutcome> {
     const task = await services.extraction.start(
       {
         userIds: input.user_ids,
@@ -44,6 +46,11 @@ export const extractLongTermMemory = defineTool({
       },
       session.signal,
     );
+    // Sync mode (async_mode off) ran the task in the foreground: the answer is its final status, not an acceptance.
+    if (task.mode === 'sync') {
+      const state = typeof task.task_status === 'string' ? task.task_status : 'unknown';
+      return { status: 'SUCCESS', results: task, message: { key: 'ok.check_extraction_status', params: { task_id: task.task_id, state } } };
+    }
     return { status: 'ACCEPTED', results: task, message: { key: 'ok.extract_long_term_memory', params: { task_id: task.task_id, users: input.user_ids.length } } };
   },
 });
