@@ -226,7 +226,7 @@ async function runSize(
       r.eligible += 1;
       if (n >= TOP_K) r.full += 1;
     });
-    say(`${label}: search, 1 caller: ${sides.map((s) => `${s.name} p50 ${search1[s.name]!.p50.toFixed(2)} / p95 ${search1[s.name]!.p95.toFixed(2)} ms`).join('; ')}`);
+    say(`${label}: search, 1 caller: ${sides.map((s) => `${s.name} p50 ${search1[s.name]!.p50.toFixed(2)} / p95 ${search1[s.name]!.p95.toFixed(2)} ms, full top ${TOP_K} ${scopeFull[s.name]!.full}/${scopeFull[s.name]!.eligible}`).join('; ')}`);
     const search8 = await interleaved(sides, measured, CONCURRENCY, async (side, q) => {
       await side.search(q);
     });

@@ -1,6 +1,7 @@
 // Launcher of the storage benchmark (`npm run bench:store`): bundles bench/store/bench.ts with esbuild (packages
 // stay external and resolve from node_modules), then runs it with telemetry off and mem0ai's home folder and
 // history files in a temporary folder made here with mkdtemp — the only folder this script ever deletes.
+// `node bench/store/run.mjs explain` runs bench/store/explain.ts the same way instead.
 import { mkdtemp, mkdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -9,10 +10,11 @@ import { build } from 'esbuild';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const outDir = path.join(root, '.cache', 'bench-store');
-const outfile = path.join(outDir, 'bench.mjs');
+const entry = process.argv[2] === 'explain' ? 'explain' : 'bench';
+const outfile = path.join(outDir, `${entry}.mjs`);
 await mkdir(outDir, { recursive: true });
 await build({
-  entryPoints: [path.join(root, 'bench', 'store', 'bench.ts')],
+  entryPoints: [path.join(root, 'bench', 'store', `${entry}.ts`)],
   outfile,
   bundle: true,
   packages: 'external',

@@ -140,7 +140,7 @@ interface Mem0Memory {
     close(): Promise<void>;
   };
   _entityStore?: { close(): Promise<void> };
-  db: { close?(): void | Promise<void> };
+  db: { addHistory(...args: unknown[]): Promise<void>; close?(): void | Promise<void> };
   _ensureInitialized(): Promise<void>;
 }
 
@@ -171,29 +171,32 @@ export async function openMem0(url: string, collection: string, dims: number, bo
     hnswIndex: `"public"."${collection}_hnsw_idx"`,
     userColumn: "payload->>'user_id'",
     loadMethod:
-      "`Memory.add(text, { infer: false })` builds each row (payload, history) with the store's `insert` held back, " +
-      "then the held rows go through mem0ai's own `PGVector.insert` 1 000 at a time",
+      "`Memory.add(text, { infer: false })` builds each row's payload with the vector store's `insert` and the " +
+      "history writes held back, then the rows go through mem0ai's own `PGVector.insert` 1 000 at a time (no history rows)",
     async load(rows) {
-      // Memory.add writes one row per call. To load 100 000 rows in reasonable time, hold its vector-store inserts
-      // back while mem0ai's own code builds every payload (data, hash, textLemmatized, createdAt, metadata) and
-      // writes its history rows, then hand the same rows to its own PGVector.insert in batches.
+      // Memory.add writes one row per call (and one SQLite history row, fsynced). To load 100 000 rows in reasonable
+      // time, mem0ai's own code builds every payload (data, hash, textLemmatized, createdAt, metadata) while its
+      // vector-store insert is held back and history is skipped; the held rows then go to its own PGVector.insert.
       const held: { vectors: number[][]; ids: string[]; payloads: Record<string, unknown>[] } = { vectors: [], ids: [], payloads: [] };
       const store = memory.vectorStore;
       const realInsert = store.insert.bind(store);
+      const realHistory = memory.db.addHistory;
       store.insert = (vectors, ids, payloads) => {
         held.vectors.push(...vectors);
         held.ids.push(...ids);
         held.payloads.push(...payloads);
         return Promise.resolve();
       };
+      memory.db.addHistory = () => Promise.resolve();
       try {
-        for (const m of rows) {
+        await pool(rows, 8, async (m) => {
           book.set(m.text, m.vector);
           await memory.add(m.text, { userId: m.userId, infer: false, metadata: m.metadata });
           book.delete(m.text);
-        }
+        });
       } finally {
         store.insert = realInsert;
+        memory.db.addHistory = realHistory;
       }
       for (let i = 0; i < held.ids.length; i += 1000) {
         await realInsert(held.vectors.slice(i, i + 1000), held.ids.slice(i, i + 1000), held.payloads.slice(i, i + 1000));
