@@ -1,6 +1,9 @@
 /**
- * Long-term extraction from Dify conversations: what the orchestration (task records, checkpoint table, per-user
- * leases, worker pool) builds on. Nothing here touches storage.
+ * Long-term extraction from Dify conversations.
+ * - {@link openExtraction}: the tools' `ExtractionService` for one engine (async: ACCEPTED at once; sync: foreground).
+ * - {@link ExtractionOrchestrator}: task records, CAS checkpoints, per-(user, app) leases, the pool of 5.
+ * - {@link extractionCleaners}: `cleanCheckpoints` and `housekeeping` for forget_memories.
+ * The storage-free parts the orchestration builds on:
  * - {@link DifyClient}: the two Service API reads, with timeouts, retries and typed errors.
  * - {@link extractionWindow}/{@link resolveTimeZone}: `[local midnight − days_back, local midnight)`.
  * - {@link extractUser}: one user from stored checkpoint to new checkpoint, counts and status.
@@ -24,3 +27,14 @@ export { processConversation } from './conversation.js';
 export type { ConversationDeps, ConversationOutcome, MemoryWriter } from './conversation.js';
 export { emptyUserCheckpoint, extractUser, storedCursor } from './user.js';
 export type { UserCheckpoint, UserRunOptions, UserRunResult, UserStatus, UserStopReason } from './user.js';
+export { CheckpointConflictError, CheckpointStore } from './checkpoint-store.js';
+export type { StoredCheckpoint } from './checkpoint-store.js';
+export { LeaseStore } from './leases.js';
+export type { Lease } from './leases.js';
+export { INTERRUPTED_ERROR, TaskStore } from './tasks.js';
+export type { TaskCounters, TaskRow, UserReport } from './tasks.js';
+export { extractionTables } from './tables.js';
+export { DEFAULT_ORCHESTRATOR, ExtractionOrchestrator, PROCESS_ID } from './orchestrator.js';
+export type { OrchestratorOptions, TaskRequest } from './orchestrator.js';
+export { extractionCleaners, openExtraction } from './service.js';
+export type { Extraction, ExtractionEngine } from './service.js';
