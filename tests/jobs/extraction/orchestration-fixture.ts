@@ -10,6 +10,7 @@ import { DifyClient } from '../../../src/jobs/extraction/dify-client.js';
 import { ExtractionOrchestrator } from '../../../src/jobs/extraction/orchestrator.js';
 import type { OrchestratorOptions, TaskRequest } from '../../../src/jobs/extraction/orchestrator.js';
 import { createProviders } from '../../../src/memory/providers.js';
+import type { Providers } from '../../../src/memory/providers.js';
 import { MemoryService } from '../../../src/memory/service.js';
 import { storeRepository } from '../../../src/memory/store-repository.js';
 import type { Store, StoreConfig } from '../../../src/store/index.js';
@@ -69,6 +70,8 @@ export interface World {
   /** The test's collection, to open a second store on it (another "process"). */
   config: StoreConfig;
   store: Store;
+  /** The real openai providers against the fake. */
+  providers: Providers;
   service: MemoryService;
   app: string;
   key: string;
@@ -108,7 +111,7 @@ export async function makeWorld(backend: Backend, dify: FakeDify, openai: FakeOp
   const opened: ExtractionOrchestrator[] = [];
   const extra: Store[] = [];
   return {
-    config, store, service, app, key, llm, clock,
+    config, store, providers, service, app, key, llm, clock,
     orchestrator(options = {}, on = store) {
       if (on !== store) extra.push(on);
       const o = new ExtractionOrchestrator({

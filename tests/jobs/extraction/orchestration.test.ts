@@ -6,8 +6,9 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { LeaseStore } from '../../../src/jobs/extraction/leases.js';
+import { openExtraction } from '../../../src/jobs/extraction/service.js';
 import { extractionTables } from '../../../src/jobs/extraction/tables.js';
-import { OverloadError } from '../../../src/tools/errors.js';
+import { OverloadError, ValidationError } from '../../../src/tools/errors.js';
 import { FakeDify } from '../../helpers/fake-dify.js';
 import { FakeOpenAI } from '../../helpers/fake-openai.js';
 import { backends } from '../../store/backends.js';
@@ -194,5 +195,29 @@ describe.each(backends())('extraction orchestration on $name', (backend) => {
     await slow.settled(first.task_id);
     expect(slow.pendingUsers).toBe(0);
     expect(await slow.status(first.task_id)).toMatchObject({ task_status: 'completed', processed_users: 1 });
+  });
+
+  it('the tools\' service: async answers the acceptance, sync the finished task; a bad Dify setting is a parameter error', async () => {
+    dify.addConversation(w.app, 'ana', { start: MIDNIGHT - DAY + 600, turns: turns('ana', 1) });
+    const engine = { store: w.store, providers: w.providers, service: w.service };
+    const signal = new AbortController().signal;
+    const asyncSide = openExtraction(engine, { asyncMode: true, orchestrator: { timeZone: 'UTC', now: w.clock.now } });
+    const syncSide = openExtraction(engine, { asyncMode: false, orchestrator: { timeZone: 'UTC', now: w.clock.now } });
+    try {
+      const accepted = await asyncSide.service.start(w.request(), signal);
+      expect(Object.keys(accepted).sort()).toEqual(['end_time', 'mode', 'run_id', 'start_time', 'task_id', 'user_count']);
+      await asyncSide.orchestrator.settled(accepted.task_id);
+      expect(await asyncSide.service.status(accepted.task_id, signal)).toMatchObject({ task_status: 'completed', processed_conversations: 1 });
+      // The other side (another credential set on the same collection) sees the same task and checkpoint.
+      expect(await syncSide.service.status(accepted.task_id, signal)).toMatchObject({ task_status: 'completed' });
+      expect(await syncSide.service.checkpoint({ userId: 'ana' }, signal)).toMatchObject({ app_id: w.app, conversations_count: 1 });
+      const finished = await syncSide.service.start(w.request({ userIds: ['ana', 'ben'] }), signal);
+      expect(finished).toMatchObject({ mode: 'sync', task_status: 'completed', user_count: 2, skipped_users: 2 });
+      const bad = await syncSide.service.start(w.request({ difyBaseUrl: 'http://127.0.0.1:1/api' }), signal).catch((e: unknown) => e);
+      expect(bad).toBeInstanceOf(ValidationError);
+    } finally {
+      await asyncSide.close();
+      await syncSide.close();
+    }
   });
 });
