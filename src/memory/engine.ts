@@ -5,6 +5,7 @@
  * @module
  */
 import type { Logger } from 'pino';
+import { AccessLogger } from '../jobs/forgetting/access-log.js';
 import { openStore, parseStoreConfig } from '../store/index.js';
 import type { Store } from '../store/index.js';
 import { borrowDatabase } from './embedded-databases.js';
@@ -36,13 +37,16 @@ export async function openEngine(settings: Settings, options: EngineOptions = {}
   const storeConfig = parseStoreConfig({ provider: settings.vectorStore.provider, config: settings.vectorStore.config }, { baseDir: options.baseDir });
   // An embedded database directory may already be open for another credential set: share it, never open it twice.
   const borrowed = await borrowDatabase(storeConfig);
-  let store: Store;
+  let opened: Store;
   try {
-    store = await openStore(storeConfig, borrowed.database ? { database: borrowed.database } : {});
+    opened = await openStore(storeConfig, borrowed.database ? { database: borrowed.database } : {});
   } catch (error) {
     await borrowed.release();
     throw error;
   }
+  // Searches over this store (through any repository built on it) note their recalls here, in the background.
+  const accessLog = new AccessLogger(opened.database.pool, opened.tables);
+  const store: Store = { ...opened, accessLog };
   const service = new MemoryService({ repository: storeRepository(store), providers, logger: options.logger });
   let closing: Promise<void> | undefined;
   return {
@@ -50,7 +54,8 @@ export async function openEngine(settings: Settings, options: EngineOptions = {}
     providers,
     store,
     service,
-    close: () => (closing ??= store.close().finally(() => borrowed.release())),
+    // Recalls still being written go first: the pool they need closes with the store.
+    close: () => (closing ??= accessLog.close().then(() => store.close()).finally(() => borrowed.release())),
   };
 }
 

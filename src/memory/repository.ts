@@ -87,4 +87,9 @@ export interface MemoryRepository {
   deleteAll(scope: Scope): Promise<number>;
   /** A real round trip: the database answers and pgvector is installed. */
   ping(): Promise<{ pgvectorVersion: string; dims: number }>;
+  /**
+   * Optional: notes what one search returned to its caller (forgetting's access log). Must return at once; the
+   * writing happens in the background and never fails the search.
+   */
+  recordRecalls?(scope: Scope, results: ReadonlyArray<{ id: string; score: number }>): void;
 }

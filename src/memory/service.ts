@@ -225,13 +225,29 @@ export class MemoryService {
       scored = ranked.map((r) => ({ hit: hits[r.index]!, score: r.score }));
       scored.sort((a, b) => b.score - a.score);
     }
-    return scored.slice(0, topK).map(({ hit, score }) => ({
+    const results = scored.slice(0, topK).map(({ hit, score }) => ({
       id: hit.id,
       memory: hit.data,
       score,
       metadata: hit.metadata,
       timestamp: hit.updatedAt > hit.createdAt ? hit.updatedAt : hit.createdAt,
     }));
+    this.noteRecalls(scope, results);
+    return results;
+  }
+
+  /**
+   * Every search door (sync tool, async-mode reads, anything later) ends in {@link search}, so recalls are noted
+   * here, once, with the scores the caller got. Not awaited: the access log writes in the background, and nothing
+   * it does can fail or slow the search beyond handing the ids over.
+   */
+  private noteRecalls(scope: Scope, results: SearchItem[]): void {
+    if (results.length === 0 || !this.repo.recordRecalls) return;
+    try {
+      this.repo.recordRecalls(scope, results);
+    } catch (error) {
+      this.log?.warn({ err: (error as Error).message }, 'noting recalls failed');
+    }
   }
 
   async getAll(input: ScopeInput & { limit?: number | undefined; filters?: unknown }): Promise<MemoryItem[]> {

@@ -24,6 +24,7 @@ export function storeRepository(store: Store): MemoryRepository {
     delete: async (id) => (await nullIfMissing(memories.delete(null, id).then(() => true))) ?? false,
     deleteAll: (scope) => memories.deleteAll(scope),
     ping: () => store.ping(),
+    recordRecalls: (scope, results) => store.accessLog?.record(scope, results),
   };
 }
 

@@ -4,6 +4,7 @@
  * @module
  */
 import { logger } from '../log.js';
+import type { RecallSink } from '../jobs/forgetting/access-log.js';
 import type { CollectionConfig, StoreConfig } from './config.js';
 import { StoreError } from './errors.js';
 import { MemoryStore } from './memories.js';
@@ -28,6 +29,8 @@ export interface Store {
   ping(): Promise<{ pgvectorVersion: string; dims: number }>;
   /** Re-derives keyword tokens and timestamps for rows written by Mem0's Python store since the last call. */
   refreshDerived(): Promise<number>;
+  /** Where searches note their recalls (forgetting's access log); set by the engine that owns the store. */
+  readonly accessLog?: RecallSink | undefined;
   close(): Promise<void>;
 }
 

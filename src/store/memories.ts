@@ -7,6 +7,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import type pg from 'pg';
+import { deleteAccessRows } from '../jobs/forgetting/queries.js';
 import { StoreError } from './errors.js';
 import { FILTER_KEY_PATTERN } from './filters.js';
 import { withTransaction } from './pool.js';
@@ -146,7 +147,12 @@ export class MemoryStore {
   async delete(scope: Scope | null, id: string): Promise<void> {
     if (scope) checkScope(scope);
     checkUuid(id);
-    if (!(await this.deleteWith(this.pool, scope, id))) throw notFound(id);
+    const deleted = await withTransaction(this.pool, async (client) => {
+      if (!(await this.deleteWith(client, scope, id))) return false;
+      await client.query(deleteAccessRows(this.tables, [id]));
+      return true;
+    });
+    if (!deleted) throw notFound(id);
   }
 
   /**
@@ -172,6 +178,7 @@ export class MemoryStore {
       }
       const deleted: string[] = [];
       for (const id of deletes) if (await this.deleteWith(client, scope, id)) deleted.push(id);
+      if (deleted.length > 0) await client.query(deleteAccessRows(this.tables, deleted));
       return { inserted, updated, deleted };
     });
   }
@@ -274,17 +281,23 @@ export class MemoryStore {
     return toRecord(updated.rows[0]!);
   }
 
-  /** Deletes with its history row (one statement); false when the memory is not in scope. */
+  /**
+   * Deletes with its history row (one statement); false when the memory is not in scope. The caller drops the
+   * access-log rows of what it deleted in the same transaction, once (deleteAccessRows; forgetting's table).
+   */
   private async deleteWith(db: Queryable, scope: Scope | null, id: string): Promise<boolean> {
     const res = await db.query(q.deleteMemory(this.tables, id, scope));
     return res.rows.length > 0;
   }
 
-  /** Deletes every memory of the scope (with history); returns how many. */
+  /** Deletes every memory of the scope (with history) and their access-log rows; returns how many. */
   async deleteAll(scope: Scope): Promise<number> {
     checkScope(scope);
-    const res = await this.pool.query(q.deleteAllInScope(this.tables, scope));
-    return res.rows.length;
+    return withTransaction(this.pool, async (client) => {
+      const res = await client.query<{ id: string }>(q.deleteAllInScope(this.tables, scope));
+      if (res.rows.length > 0) await client.query(deleteAccessRows(this.tables, res.rows.map((r) => r.id)));
+      return res.rows.length;
+    });
   }
 
   /** One memory, or null when it does not exist in `scope` (null scope: by id alone). */

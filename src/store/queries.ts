@@ -93,13 +93,16 @@ export function insertHistory(t: Tables, rows: HistoryRow[]): SqlQuery {
   };
 }
 
-/** One memory by id; `scope` null reads by id alone (the caller decided that is allowed). */
+/**
+ * One memory by id; `scope` null reads by id alone (the caller decided that is allowed). `forUpdate` locks it FOR
+ * NO KEY UPDATE (what the UPDATE itself takes): edits of one memory serialise, recalls (FOR KEY SHARE) still count.
+ */
 export function selectMemory(t: Tables, id: string, scope: Scope | null, forUpdate = false): SqlQuery {
   const p = new Params();
   const where = [`m.id = ${p.add(id)}::uuid`];
   if (scope) where.push(scopeSql(scope, p));
   return {
-    text: `SELECT ${MEMORY_COLUMNS} FROM ${t.memories} m WHERE ${where.join(' AND ')}${forUpdate ? ' FOR UPDATE' : ''}`,
+    text: `SELECT ${MEMORY_COLUMNS} FROM ${t.memories} m WHERE ${where.join(' AND ')}${forUpdate ? ' FOR NO KEY UPDATE' : ''}`,
     values: p.values,
   };
 }

@@ -5,7 +5,11 @@
  *
  * Deleting re-checks under lock: the page is read without locks, then the candidates are locked (FOR UPDATE, which
  * waits for any recall being logged on them) and re-read, and only those still forgotten are deleted, in the same
- * transaction. A memory recalled while forgetting runs is therefore never deleted on stale figures.
+ * transaction. A memory recalled while forgetting runs is therefore never deleted on stale figures. (A recall that
+ * arrives while a candidate is locked skips it: the memory is deleted a moment later, or kept on a fresher recall.)
+ *
+ * Deleted memories take their access-log rows with them (same statement); a real run first sweeps the scope's log
+ * rows whose memory is already gone (deleted by a writer that does not know the log).
  * @module
  */
 import type pg from 'pg';
@@ -13,7 +17,7 @@ import type { Scope } from '../../store/queries.js';
 import { withTransaction } from '../../store/pool.js';
 import type { Queryable } from '../../store/pool.js';
 import type { Tables } from '../../store/sql.js';
-import { deleteForgotten, lockMemories, selectRetentionRows } from './queries.js';
+import { countOrphans, deleteForgotten, lockMemories, selectRetentionRows, sweepOrphans } from './queries.js';
 import type { RetentionRow } from './queries.js';
 import { retention } from './retention.js';
 import type { RetentionFigures } from './retention.js';
@@ -49,13 +53,20 @@ export interface ForgetReport {
   would_delete?: WouldDelete[];
   /** Dry runs only: true when more memories would be deleted than are listed. */
   would_delete_truncated?: boolean;
+  /** Access-log rows of the scope whose memory was already gone: dropped (real run) or found (dry run). */
+  orphans: number;
 }
 
 /** Evaluates every memory of `options.scope` and deletes (or, on a dry run, lists) the forgotten ones. */
 export async function forgetMemories(pool: pg.Pool, tables: Tables, options: ForgetOptions): Promise<ForgetReport> {
   const limit = options.batchSize ?? DEFAULT_BATCH_SIZE;
   const maxListed = options.maxListed ?? DEFAULT_MAX_LISTED;
-  const report: ForgetReport = { deleted_count: 0, retained_count: 0, dry_run: options.dryRun };
+  const report: ForgetReport = { deleted_count: 0, retained_count: 0, dry_run: options.dryRun, orphans: 0 };
+  // Log rows left by deletes that bypass us (Mem0's Python store): dropped first, so an aborted walk still did it.
+  options.signal?.throwIfAborted();
+  report.orphans = options.dryRun
+    ? (await pool.query<{ n: number }>(countOrphans(tables, options.scope))).rows[0]?.n ?? 0
+    : (await pool.query(sweepOrphans(tables, options.scope))).rowCount ?? 0;
   const listed: WouldDelete[] = [];
   let after: string | null = null;
   for (;;) {

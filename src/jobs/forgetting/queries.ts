@@ -5,8 +5,13 @@
  * The access log has one row per memory (`memory_id` is the key): a memory belongs to exactly one user/app, and its
  * retention depends on all its recalls, whichever search (with or without an app id) found it. `user_id` and
  * `app_id` are the memory's own scope, copied from the memory row when the log row is written (never taken from the
- * caller). The foreign key with ON DELETE CASCADE drops a memory's log row with the memory, whoever deletes it
- * (delete_memory, delete_all_memories, forgetting, or Mem0's Python store).
+ * caller).
+ *
+ * There is deliberately NO foreign key to the memories table: Mem0's Python store resets a collection with a plain
+ * `DROP TABLE` of the memories table, which a referencing table would block. Instead every delete path of ours drops
+ * the log rows of what it deletes in the same transaction ({@link deleteAccessRows}, {@link deleteForgotten}), and
+ * forgetting sweeps the rows whose memory is gone by other means ({@link sweepOrphans}: e.g. deleted by the Python
+ * plugin).
  * @module
  */
 import { Params } from '../../store/sql.js';
@@ -25,13 +30,15 @@ export function createAccessLog(t: Tables): string[] {
   const log = accessLogTable(t);
   return [
     `CREATE TABLE ${log} (
-      memory_id uuid PRIMARY KEY REFERENCES ${t.memories} (id) ON DELETE CASCADE,
+      memory_id uuid PRIMARY KEY,
       user_id text NOT NULL,
       app_id text,
       recall_count integer NOT NULL CHECK (recall_count BETWEEN 1 AND ${MAX_RECALL_COUNT}),
       quality_ema double precision NOT NULL CHECK (quality_ema BETWEEN 0 AND 1),
       last_recalled_at timestamptz NOT NULL
     )`,
+    // The orphan sweep reads one scope's log rows.
+    `CREATE INDEX ${indexName(t, 'access_log_scope_idx')} ON ${log} (user_id, app_id)`,
     // Forgetting walks one scope in id order (keyset pagination); without this it re-sorts the scope per batch.
     `CREATE INDEX ${indexName(t, 'scope_id_idx')} ON ${t.memories} (user_id, id)`,
   ];
@@ -40,6 +47,12 @@ export function createAccessLog(t: Tables): string[] {
 function scopeSql(scope: Scope, p: Params, alias = 'm'): string {
   const user = `${alias}.user_id = ${p.add(scope.userId)}::text`;
   return scope.agentId ? `${user} AND ${alias}.agent_id = ${p.add(scope.agentId)}::text` : user;
+}
+
+/** The scope on the access log's own copy of it (`app_id` is the memory's agent id). */
+function logScopeSql(scope: Scope, p: Params): string {
+  const user = `l.user_id = ${p.add(scope.userId)}::text`;
+  return scope.agentId ? `${user} AND l.app_id = ${p.add(scope.agentId)}::text` : user;
 }
 
 /** One counted recall: a memory id and the recall's quality (already ≥ 0.5, see qualityOf). */
@@ -53,8 +66,12 @@ export interface Recall {
  * locked and the SET re-reads the committed values, so every recall is applied on top of the one before.
  * - the same id twice in one search counts once (its best quality): one statement may not touch a row twice;
  * - rows are taken in id order, so two searches over overlapping memories lock in the same order (no deadlock);
- * - only memories that exist in the searcher's scope are logged (join + scope), and each is locked FOR KEY SHARE, so
- *   a memory deleted meanwhile is skipped instead of failing the foreign key;
+ * - only memories that exist in the searcher's scope are logged (join + scope), each locked FOR KEY SHARE until the
+ *   upsert commits, so a delete of it waits for the recall and then drops its log row ({@link deleteAccessRows}):
+ *   our deletes leave no orphan. SKIP LOCKED: a memory being deleted (or locked FOR UPDATE by forgetting's
+ *   re-check) is skipped, never waited for, so a recall waits on nothing but log rows, which every writer takes
+ *   in id order: no deadlock with writers that lock memories in any order. Plain updates (FOR NO KEY UPDATE) do
+ *   not conflict, so a recall of a memory being edited still counts;
  * - `last_recalled_at` never moves backwards (two searches may commit out of clock order).
  */
 export function recordRecalls(t: Tables, scope: Scope, recalls: readonly Recall[], now: Date): SqlQuery {
@@ -75,7 +92,7 @@ export function recordRecalls(t: Tables, scope: Scope, recalls: readonly Recall[
         JOIN ${t.memories} m ON m.id = r.id
        WHERE ${s}
        ORDER BY m.id
-       FOR KEY SHARE OF m
+       FOR KEY SHARE OF m SKIP LOCKED
       ON CONFLICT (memory_id) DO UPDATE SET
         quality_ema = ${EMA_ALPHA} * excluded.quality_ema + ${1 - EMA_ALPHA} * l.quality_ema,
         recall_count = least(l.recall_count + 1, ${MAX_RECALL_COUNT}),
@@ -129,9 +146,9 @@ export function selectRetentionRows(
 }
 
 /**
- * Locks the given memories of the scope (id order) so no recall or edit lands on them until the transaction ends;
- * returns the ids that still exist. A recall waits on this lock (its FOR KEY SHARE), so a re-read after it sees
- * every recall committed before.
+ * Locks the given memories of the scope (id order) until the transaction ends; returns the ids that still exist.
+ * Takes the lock only after every recall in flight on them committed (their FOR KEY SHARE), so a re-read after it
+ * sees those recalls; recalls arriving while it is held skip these memories.
  */
 export function lockMemories(t: Tables, scope: Scope, ids: readonly string[]): SqlQuery {
   const p = new Params();
@@ -144,7 +161,8 @@ export function lockMemories(t: Tables, scope: Scope, ids: readonly string[]): S
 
 /**
  * Deletes the given memories of the scope with a DELETE history row each, in one statement (the same history row
- * the store writes for delete_memory); their access-log rows go with them (ON DELETE CASCADE).
+ * the store writes for delete_memory), and their access-log rows. Run it after {@link lockMemories} in the same
+ * transaction: no recall can be writing those log rows any more.
  */
 export function deleteForgotten(t: Tables, scope: Scope, ids: readonly string[]): SqlQuery {
   const p = new Params();
@@ -158,8 +176,45 @@ export function deleteForgotten(t: Tables, scope: Scope, ids: readonly string[])
                                   actor_id, role, user_id, agent_id)
         SELECT id, payload->>'data', NULL, 'DELETE', created_at, clock_timestamp(), true,
                payload->>'actor_id', payload->>'role', user_id, agent_id FROM gone
+      ), unlogged AS (
+        DELETE FROM ${accessLogTable(t)} l USING gone WHERE l.memory_id = gone.id
       )
       SELECT id::text AS id FROM gone`,
+    values: p.values,
+  };
+}
+
+/**
+ * Drops the access-log rows of memories just deleted; the store runs it after its DELETE, in the same transaction,
+ * once per change set. A separate statement, not a CTE of the DELETE: it needs a snapshot taken after the DELETE
+ * waited for the recalls in flight (see {@link recordRecalls}), so it sees the rows they wrote.
+ */
+export function deleteAccessRows(t: Tables, ids: readonly string[]): SqlQuery {
+  return { text: `DELETE FROM ${accessLogTable(t)} WHERE memory_id = ANY($1::uuid[])`, values: [ids] };
+}
+
+/**
+ * Drops the scope's access-log rows whose memory no longer exists (deleted by a writer that does not know the log,
+ * such as Mem0's Python store). Returns the swept ids. The scope is the log row's own copy of the memory's scope.
+ */
+export function sweepOrphans(t: Tables, scope: Scope): SqlQuery {
+  const p = new Params();
+  const where = logScopeSql(scope, p);
+  return {
+    text: `DELETE FROM ${accessLogTable(t)} l
+      WHERE ${where} AND NOT EXISTS (SELECT 1 FROM ${t.memories} m WHERE m.id = l.memory_id)
+      RETURNING l.memory_id::text AS id`,
+    values: p.values,
+  };
+}
+
+/** How many of the scope's access-log rows have no memory (what a real run's sweep would drop). */
+export function countOrphans(t: Tables, scope: Scope): SqlQuery {
+  const p = new Params();
+  const where = logScopeSql(scope, p);
+  return {
+    text: `SELECT count(*)::int AS n FROM ${accessLogTable(t)} l
+      WHERE ${where} AND NOT EXISTS (SELECT 1 FROM ${t.memories} m WHERE m.id = l.memory_id)`,
     values: p.values,
   };
 }

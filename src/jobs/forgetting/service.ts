@@ -6,6 +6,7 @@
  * @module
  */
 import type pg from 'pg';
+import { logger } from '../../log.js';
 import type { Scope } from '../../store/queries.js';
 import type { Tables } from '../../store/sql.js';
 import { forgetMemories } from './forget.js';
@@ -79,7 +80,8 @@ export class ForgettingService {
       signal.throwIfAborted();
       await clean(request);
     }
-    const { deleted_count, retained_count, dry_run, would_delete, would_delete_truncated } = report;
+    const { deleted_count, retained_count, dry_run, would_delete, would_delete_truncated, orphans } = report;
+    logger.info({ dryRun: dry_run, deleted: deleted_count, retained: retained_count, orphanLogRows: orphans, checkpoints }, 'forgetting done');
     return {
       deleted_count,
       retained_count,

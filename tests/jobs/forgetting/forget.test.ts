@@ -94,7 +94,7 @@ describe.each(backends())('forgetting on $name', (backend) => {
     expect(byId.get(forgotten.missing!)!.retention_info).toMatchObject({ age_days: 3650, age_since_created_days: 3650 });
 
     const real = await forgetMemories(store.database.pool, store.tables, { scope, dryRun: false, now: NOW, batchSize: 3 });
-    expect(real).toEqual({ deleted_count: 3, retained_count: 4, dry_run: false });
+    expect(real).toEqual({ deleted_count: 3, retained_count: 4, dry_run: false, orphans: 0 });
     const after = await snapshot(store);
     expect(after.memories.map((m) => m.id).sort()).toEqual(Object.values(kept).sort());
     for (const id of Object.values(forgotten)) {
@@ -103,7 +103,7 @@ describe.each(backends())('forgetting on $name', (backend) => {
     expect(after.log.map((l) => l.memory_id)).toEqual([kept.recalled]);
     // Nothing left to forget: a second run is a no-op.
     expect(await forgetMemories(store.database.pool, store.tables, { scope, dryRun: false, now: NOW })).toEqual({
-      deleted_count: 0, retained_count: 4, dry_run: false,
+      deleted_count: 0, retained_count: 4, dry_run: false, orphans: 0,
     });
   });
 

@@ -120,7 +120,7 @@ describe.each(backends())('forgetting 100 000 memories on $name', (backend) => {
 
     const real = await measured(() =>
       forgetMemories(watch.pool, t, { scope, dryRun: false, now: NOW, batchSize: BATCH }));
-    expect(real.result).toEqual({ deleted_count: expectedForgotten, retained_count: N - expectedForgotten, dry_run: false });
+    expect(real.result).toEqual({ deleted_count: expectedForgotten, retained_count: N - expectedForgotten, dry_run: false, orphans: 0 });
     expect(watch.maxRows()).toBeLessThanOrEqual(BATCH);
     const left = await pool.query<{ user_id: string; n: number }>(
       `SELECT user_id, count(*)::int AS n FROM ${t.memories} GROUP BY user_id ORDER BY user_id`,
