@@ -1,10 +1,12 @@
 /**
  * The services this version really provides: the memory engine (src/memory) for one credential set, in
- * synchronous mode. Extraction, checkpoints and forgetting are not wired yet and still answer NotBuiltError.
+ * synchronous mode. Extraction runs through src/jobs/extraction;
+ * forgetting is not wired yet and still answers NotBuiltError.
  * Async mode (the durable write queue) is not built yet either: writes run synchronously and the tools say so.
  * @module
  */
 import { logger } from '../log.js';
+import { openExtraction } from '../jobs/extraction/service.js';
 import { openEngine } from '../memory/engine.js';
 import type { EngineOptions } from '../memory/engine.js';
 import { syncToolMemoryService } from '../memory/tool-services.js';
@@ -15,12 +17,14 @@ import type { MemoryServices, ServicesFactory } from './services.js';
 export function engineServices(options: EngineOptions = {}): ServicesFactory {
   return async (settings): Promise<MemoryServices> => {
     const engine = await openEngine(settings, { logger, ...options });
+    const extraction = openExtraction(engine, { asyncMode: settings.asyncMode, logger });
     const later = notBuiltServices();
     return {
       memories: syncToolMemoryService(engine.service),
-      extraction: later.extraction,
+      extraction: extraction.service,
       forgetting: later.forgetting,
-      close: () => engine.close(),
+      // Running extraction tasks are ended first (recorded as interrupted), then the store is released.
+      close: () => extraction.close().finally(() => engine.close()),
     };
   };
 }
