@@ -1,0 +1,35 @@
+/**
+ * Forgetting for one engine: the ForgettingService behind forget_memories, with the credential set's TTLs and the
+ * extraction feature's cleaners (checkpoints older than `checkpoint_ttl_days`, expired leases, old task records)
+ * plugged into its slots. Recording recalls needs nothing here: the engine gives its store an AccessLogger.
+ * @module
+ */
+import type { Settings } from '../../memory/settings.js';
+import type { Store } from '../../store/index.js';
+import { extractionCleaners } from '../extraction/service.js';
+import { ForgettingService } from './service.js';
+
+export function openForgetting(
+  engine: { store: Pick<Store, 'database' | 'tables'> },
+  settings: Pick<Settings, 'memoryTtlDays' | 'checkpointTtlDays'>,
+  options: { clock?: () => Date; batchSize?: number } = {},
+): ForgettingService {
+  const pool = engine.store.database.pool;
+  const tables = engine.store.tables;
+  const { cleanCheckpoints, housekeeping } = extractionCleaners(pool, tables);
+  return new ForgettingService({
+    pool,
+    tables,
+    memoryTtlDays: settings.memoryTtlDays,
+    checkpointTtlDays: settings.checkpointTtlDays,
+    cleanCheckpoints,
+    housekeeping,
+    clock: options.clock,
+    batchSize: options.batchSize,
+  });
+}
+
+export { AccessLogger } from './access-log.js';
+export type { RecallSink } from './access-log.js';
+export { ForgettingService, checkpointTtl, DEFAULT_CHECKPOINT_TTL_DAYS } from './service.js';
+export type { ForgetResult, Cleaner, CleanupRequest } from './service.js';
