@@ -197,21 +197,29 @@ describe.each(BACKENDS)('memory tools end to end on %s (sync mode)', (_name, mak
     expect(fake.chatCalls()).toHaveLength(1);
   });
 
-  it('async_mode=true (the default): writes are applied synchronously and the answer says so; reads unchanged', async () => {
+  it('async_mode=true (the default): writes answer ACCEPT with the job id and are applied in the background; reads unchanged', async () => {
     const asyncCreds = { ...driver.creds, async_mode: 'true' };
+    const until = async (check: () => Promise<boolean>): Promise<void> => {
+      for (let i = 0; i < 200 && !(await check()); i++) await new Promise((resolve) => setTimeout(resolve, 50));
+    };
     const added = await driver.call('add_memory', { user: 'I play chess.', user_id: 'ann' }, undefined, asyncCreds);
     expect(added).toMatchObject({
       status: 'SUCCESS',
-      results: [{ memory: 'I play chess.', event: 'ADD' }],
-      messages: 'add_memory: memory changes saved: 1; async mode is not available yet in this version; the write was applied synchronously',
+      results: [{ id: expect.stringMatching(UUID_PATTERN), memory: 'I play chess.', event: 'ACCEPT' }],
+      messages: 'add_memory: accepted; the memories are saved in the background',
     });
-    const id = (added.results as Event[])[0]!.id!;
-    // Nothing was lost: the write is visible at once, to the same and to the sync credential set.
-    expect(await driver.call('get_memory', { memory_id: id }, undefined, asyncCreds)).toMatchObject({ status: 'SUCCESS', messages: `get_memory: memory ${id} found` });
+    let items: Array<{ id: string; memory: string }> = [];
+    await until(async () => (items = await driver.ok('get_all_memories', { user_id: 'ann' })).length === 1);
+    expect(items.map((m) => m.memory)).toEqual(['I play chess.']);
+    const id = items[0]!.id;
     const upd = await driver.call('update_memory', { memory_id: id, text: 'Plays chess weekly' }, undefined, asyncCreds);
-    expect(upd.messages).toMatch(/updated; async mode is not available yet/);
+    expect(upd).toMatchObject({ status: 'SUCCESS', results: { event: 'ACCEPT', memory: 'Plays chess weekly' } });
     const del = await driver.call('delete_memory', { memory_id: id }, undefined, asyncCreds);
-    expect(del).toMatchObject({ status: 'SUCCESS', results: { event: 'DELETE' } });
+    expect(del).toMatchObject({ status: 'SUCCESS', results: { event: 'ACCEPT' } });
+    await until(async () => (await driver.call('get_memory', { memory_id: id })).status === 'NOT_FOUND');
     expect(await driver.call('get_memory', { memory_id: id })).toMatchObject({ status: 'NOT_FOUND' });
+    // Applied in the order accepted: the update before the delete.
+    const history = (await driver.call('get_memory_history', { memory_id: id })).results as Array<{ event: string }>;
+    expect(history.map((h) => h.event)).toEqual(['ADD', 'UPDATE', 'DELETE']);
   });
 });

@@ -99,7 +99,8 @@ export function toolMemoryService(deps: ToolServiceDeps): ToolMemoryService {
             user: input.user, assistant: input.assistant, metadata: input.metadata,
             userId: input.scope.userId, agentId: input.scope.agentId, runId: input.scope.runId, signal,
           });
-          return events.length === 0 && user === '' && assistant === '' ? [skip()] : events.map((e): MemoryEvent => ({ id: e.id, memory: e.memory, event: e.event }));
+          // The service's events as they are (UPDATE carries previous_memory).
+          return events.length === 0 && user === '' && assistant === '' ? [skip()] : events;
         });
       }
       if (user === '' && assistant === '') return [skip()];
@@ -113,8 +114,7 @@ export function toolMemoryService(deps: ToolServiceDeps): ToolMemoryService {
       const memoryId = uuid(input.memoryId);
       if (!deps.asyncMode) {
         return bounded(options, async (service, signal) => {
-          const e = await service.update({ memoryId, text: input.text, signal });
-          return { id: e.id, memory: e.memory, event: e.event };
+          return service.update({ memoryId, text: input.text, signal });
         });
       }
       const text = input.text?.trim() ?? '';
@@ -128,9 +128,8 @@ export function toolMemoryService(deps: ToolServiceDeps): ToolMemoryService {
     async delete(input, options) {
       const memoryId = uuid(input.memoryId);
       if (!deps.asyncMode) {
-        return bounded(options, async (service) => {
-          const e = await service.delete({ memoryId });
-          return { id: e.id, memory: e.memory, event: e.event };
+        return bounded(options, async (service, signal) => {
+          return service.delete({ memoryId, signal });
         });
       }
       const owner = await ownerOf(options, memoryId);
@@ -141,8 +140,8 @@ export function toolMemoryService(deps: ToolServiceDeps): ToolMemoryService {
 
     async deleteAll(input, options) {
       if (!deps.asyncMode) {
-        return bounded(options, async (service) => ({
-          ...(await service.deleteAll({ userId: input.scope.userId, agentId: input.scope.agentId })),
+        return bounded(options, async (service, signal) => ({
+          ...(await service.deleteAll({ userId: input.scope.userId, agentId: input.scope.agentId, signal })),
           accepted: false,
         }));
       }
