@@ -28,6 +28,12 @@ const MESSAGES = Number(env.BENCH_MESSAGES ?? 50);
 const LLM_MS = Number(env.BENCH_LLM_MS ?? 50);
 /** Facts the fake model pulls out of one conversation. */
 const FACTS = Number(env.BENCH_FACTS ?? 3);
+/**
+ * `engine`: the real MemoryService (fact extraction + reconciliation through the fixed-latency model, embeddings,
+ * store writes). `latency`: a writer that only waits for the engine's two model calls (2 × LLM_MS) and writes
+ * nothing, which leaves the orchestration's own cost (Dify reads, tokenizer, leases, checkpoint and task writes).
+ */
+const WRITER = env.BENCH_WRITER === 'latency' ? 'latency' : 'engine';
 const POOL = 5;
 const DIMS = 16;
 const url = env.BENCH_DATABASE_URL || env.TEST_DATABASE_URL || '';
@@ -96,7 +102,15 @@ async function main(): Promise<void> {
   const store = await openStore(config);
   const llm = new FixedLatencyLlm();
   const providers: Providers = { llm, embedder: new HashEmbedder(), reranker: null };
-  const service = new MemoryService({ repository: storeRepository(store), providers });
+  const engineWriter = new MemoryService({ repository: storeRepository(store), providers });
+  const latencyWriter = {
+    async add() {
+      llm.calls += 2;
+      await sleep(2 * LLM_MS);
+      return [{ event: 'ADD' }];
+    },
+  };
+  const service = WRITER === 'engine' ? engineWriter : latencyWriter;
   const orchestrator = new ExtractionOrchestrator({
     pool: store.database.pool, tables: store.tables, databaseKind: store.database.kind, memory: service, llm,
     concurrency: POOL, timeZone: 'UTC', now,
@@ -107,7 +121,7 @@ async function main(): Promise<void> {
     maxTokensPerConversationK: 64, timeBudgetMinutes: 600, difyBaseUrl: dify.baseUrl, difyApiKey: key,
   };
   try {
-    say(`${USERS} users × ${CONVERSATIONS} conversations × ${MESSAGES} messages, LLM ${LLM_MS} ms/call, pool ${POOL}, ${store.kind}`);
+    say(`${USERS} users × ${CONVERSATIONS} conversations × ${MESSAGES} messages, LLM ${LLM_MS} ms/call, pool ${POOL}, ${store.kind}, writer ${WRITER}`);
     // The cl100k tables load once per process (about a megabyte of JavaScript); timed apart from the run.
     const tl = performance.now();
     await loadTokenizer();
@@ -125,6 +139,7 @@ async function main(): Promise<void> {
     const result = {
       machine: `${os.cpus().length} CPUs, Node ${process.version}, load ${os.loadavg()[0]!.toFixed(2)}`,
       database: store.kind,
+      writer: WRITER,
       users: USERS, conversations: CONVERSATIONS, messages: MESSAGES, llm_ms: LLM_MS, facts_per_conversation: FACTS,
       first: {
         status: first.task_status,
