@@ -162,6 +162,18 @@ describe.each(backends())('extraction orchestration on $name', (backend) => {
     expect(w.llm.extracted).toEqual(['ben fact 0', 'ana fact 0']);
   });
 
+  it('sliding window: a slow user holds one slot while the others pass through the rest', async () => {
+    for (const user of ['slow', 'a', 'b', 'c']) dify.addConversation(w.app, user, { start: MIDNIGHT - DAY + 600, turns: turns(user, 1) });
+    w.llm.onClassify = (_n, body) =>
+      body.messages.at(-1)?.content.includes('user: slow') ? { delayMs: 1500, then: JSON.stringify({ type: 'SEMANTIC' }) } : undefined;
+    const o = w.orchestrator({ concurrency: 2 });
+    const done = await o.start(w.request({ userIds: ['slow', 'a', 'b', 'c'] }), { wait: true });
+    const users = (done.final_report as { users: Array<{ user_id: string; status: string }> }).users;
+    expect(users.map((u) => u.status)).toEqual(['SUCCESS', 'SUCCESS', 'SUCCESS', 'SUCCESS']);
+    // Batches of two would give a, slow, b, c; with the sliding window a, b and c all pass while slow still runs.
+    expect(w.llm.extracted).toEqual(['a fact 0', 'b fact 0', 'c fact 0', 'slow fact 0']);
+  });
+
   it('Chinese text stays Chinese from Dify to the stored memory', async () => {
     dify.addConversation(w.app, 'lin', {
       start: MIDNIGHT - DAY + 600,
