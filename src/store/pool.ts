@@ -71,6 +71,12 @@ function openPostgres(config: Extract<StoreConfig, { kind: 'postgres' }>, t: Poo
   });
   // An idle client can die (server restart, network): pg emits 'error' on the pool; without a listener Node exits.
   pool.on('error', (error) => logger.warn({ err: error.message }, 'idle PostgreSQL client failed; it will be replaced'));
+  // A checked-out client can fail between two queries (backend terminated, server restart): pg then emits 'error' on
+  // the client itself, and without a listener Node exits. The holder sees the failure on its next query and the
+  // broken client is discarded when released.
+  pool.on('connect', (client) => {
+    client.on('error', (error) => logger.warn({ err: error.message }, 'PostgreSQL connection failed while in use; it will be replaced'));
+  });
   return onceClosable('postgres', pool, async () => {});
 }
 

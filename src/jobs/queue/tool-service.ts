@@ -20,6 +20,7 @@ import type { Store } from '../../store/index.js';
 import { OverloadError } from '../../tools/errors.js';
 import type { CallOptions, MemoryEvent, MemoryService as ToolMemoryService } from '../../tools/services.js';
 import type { AddPayload, DeleteAllPayload, DeletePayload, UpdatePayload } from './handlers.js';
+import { isConnectionError } from './errors.js';
 import { storeOnClient } from './handlers.js';
 import type { JobKind, JobQueue, JobScope } from './queue.js';
 import { deadline, DeadlinePool } from './scoped-pools.js';
@@ -72,8 +73,23 @@ export function toolMemoryService(deps: ToolServiceDeps): ToolMemoryService {
   /** Queues a job; its id once committed. */
   async function accept(options: CallOptions, kind: JobKind, scope: JobScope, payload: object, runId: string | undefined): Promise<string> {
     const id = randomUUID();
-    const result = await bounded(options, (_service, _signal, bound) =>
-      deps.queue.enqueue({ id, kind, scope, payload: payload as Record<string, unknown>, runId }, limit, bound.pool));
+    const job = { id, kind, scope, payload: payload as Record<string, unknown>, runId };
+    const result = await bounded(options, async (_service, _signal, bound) => {
+      try {
+        return await deps.queue.enqueue(job, limit, bound.pool);
+      } catch (error) {
+        // A pooled connection the server dropped (restart, terminated backend) fails the first statement: try once
+        // more on a fresh one. The job id makes that safe: if the first INSERT did commit, the second one hits the
+        // primary key and the job is accepted exactly once.
+        if (!isConnectionError(error)) throw error;
+        try {
+          return await deps.queue.enqueue(job, limit, bound.pool);
+        } catch (again) {
+          if ((again as { code?: string }).code === '23505') return { id, seq: '', pending: 0 };
+          throw again;
+        }
+      }
+    });
     if (result.id === null) throw new OverloadError(result.pending, limit);
     deps.logger?.debug({ jobId: id, kind, run_id: runId, pending: result.pending }, 'write accepted');
     deps.onAccepted?.();
