@@ -5,7 +5,8 @@
 // Results are printed and written to docs/benchmarks.md with the machine they ran on.
 // The no-op tool exists only with PLUGIN_TEST_HOOKS=1 (src/runtime/test-hooks.ts).
 import { spawn } from 'node:child_process';
-import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { writeSection } from './report.mjs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -209,7 +210,7 @@ const trips = await benchRoundTrips();
 const row = (name, s) =>
   `| ${name} | ${s.n} | ${ms(s.min)} | ${ms(s.p50)} | ${ms(s.p95)} | ${ms(s.p99)} | ${ms(s.max)} |`;
 
-const report = `# Benchmarks
+const report = `## Runtime: the Dify protocol (\`npm run bench\`, \`bench/run.mjs\`)
 
 Protocol-level numbers for the built bundle (\`dist/plugin.js\`), measured by \`npm run bench\` (\`bench/run.mjs\`).
 They cover the runtime only (framing, routing, stdio), not the memory engine: the round trips call the test-only
@@ -220,7 +221,7 @@ Machine: ${host.cpus} CPUs (${host.model}), ${host.ramGiB} GiB RAM, Node ${host.
 Date: ${host.date}. Load average (1 min) when the run started: ${host.load} — other work on the machine shows up
 in the tails (p95/p99/max), most of all in the start-up times.
 
-## Start-up: spawn → first heartbeat on stdout
+### Start-up: spawn → first heartbeat on stdout
 
 Target < 300 ms.
 
@@ -228,7 +229,7 @@ Target < 300 ms.
 |---|---|---|---|---|---|---|
 ${row('spawn → first heartbeat', startup)}
 
-## invoke_tool round trip over stdio (no-op tool)
+### invoke_tool round trip over stdio (no-op tool)
 
 Target p50 < 1 ms. Sequential: one request at a time. Concurrent: ${CONCURRENCY} requests in flight.
 
@@ -240,7 +241,7 @@ ${row(`concurrent (${CONCURRENCY} in flight)`, trips.concurrent)}
 Concurrent throughput: ${trips.throughput.toFixed(0)} calls/s, i.e. ${(1e6 / trips.throughput).toFixed(1)} µs of plugin time per call; a
 concurrent call's latency mostly measures the wait behind the other ${CONCURRENCY - 1} in flight.
 
-## Resident memory (VmRSS)
+### Resident memory (VmRSS)
 
 Target < 100 MB.
 
@@ -254,6 +255,5 @@ concurrent burst. In a longer run (80 000 calls, 100 in flight) RSS levelled off
 still ~10 MiB; with \`node --max-semi-space-size=2\` it stayed below 95 MiB.
 `;
 
-mkdirSync(path.join(root, 'docs'), { recursive: true });
-writeFileSync(path.join(root, 'docs', 'benchmarks.md'), report);
+writeSection(root, 'runtime', report);
 process.stdout.write(report);
