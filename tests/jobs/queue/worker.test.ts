@@ -194,6 +194,37 @@ describe.each(all.map((b) => [b.name, b] as const))('workers on %s', (_name, bac
   });
 });
 
+it.skipIf(!process.env.TEST_DATABASE_URL)('a read blocked by LOCK TABLE answers TIMEOUT within bound + 1 s, and nothing leaks', async () => {
+  const pgBackend = all.find((b) => b.name === 'postgres')!;
+  const store = await pgBackend.open(await pgBackend.freshConfig({ maxconn: 3 }));
+  const jobs = openMemoryJobs({ store, providers: fakeProviders() }, { asyncMode: true, maxConcurrent: 2, worker: { pollIntervalMs: 200 } });
+  const locker = await (await pgBackend.pool()).connect();
+  try {
+    await locker.query('BEGIN');
+    await locker.query(`LOCK TABLE ${store.tables.memories} IN ACCESS EXCLUSIVE MODE`);
+    const started = performance.now();
+    const answers = await Promise.allSettled([
+      jobs.memories.getAll({ scope: { userId: 'l' }, limit: 5 }, call(1)),
+      jobs.memories.search({ scope: { userId: 'l' }, query: 'x', topK: 5 }, call(1)),
+      jobs.memories.get({ memoryId: randomUUID() }, call(1)),
+    ]);
+    expect(performance.now() - started).toBeLessThan(2000);
+    for (const a of answers) expect(a).toMatchObject({ status: 'rejected', reason: { code: 'timeout' } });
+    // The statements were cancelled on the server: nothing of ours waits on the lock, every connection came back.
+    await eventually(async () => {
+      const waiting = await locker.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND pid <> pg_backend_pid()");
+      const pool = store.database.pool;
+      return waiting.rows[0].n === 0 && pool.waitingCount === 0 && pool.idleCount === pool.totalCount && pool.totalCount <= 3;
+    }, 3000);
+  } finally {
+    await locker.query('ROLLBACK');
+    locker.release();
+  }
+  expect(await jobs.memories.getAll({ scope: { userId: 'l' }, limit: 5 }, call(1))).toEqual([]);
+  await jobs.close(0);
+  await store.close();
+});
+
 it('a handler honours its abort signal (sanity of the fake)', async () => {
   const controller = new AbortController();
   setTimeout(() => controller.abort(), 20);
