@@ -46,7 +46,7 @@ export interface RecallSink {
 
 /** Upserts in flight at once: each holds a pool connection that searches also need. */
 export const DEFAULT_WRITERS = 2;
-/** Searches waiting to be logged beyond this are dropped with a warning (the process keeps bounded memory). */
+/** Searches waiting to be logged (or being written) beyond this are dropped with a warning (bounded memory). */
 export const DEFAULT_MAX_QUEUED = 10_000;
 
 export class AccessLogger implements RecallSink {
@@ -73,8 +73,8 @@ export class AccessLogger implements RecallSink {
    */
   record(scope: Scope, results: readonly (ScoredResult & { id: string })[]): void {
     if (this.closed || results.length === 0) return;
-    if (this.limit.pendingCount >= this.maxQueued) {
-      if (this.dropped++ % 1000 === 0) logger.warn({ dropped: this.dropped, queued: this.limit.pendingCount }, 'access log behind: recalls dropped');
+    if (this.pending.size >= this.maxQueued) {
+      if (this.dropped++ % 1000 === 0) logger.warn({ dropped: this.dropped, queued: this.pending.size }, 'access log behind: recalls dropped');
       return;
     }
     const now = this.clock();
