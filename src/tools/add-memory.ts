@@ -5,13 +5,13 @@
  * @module
  */
 import { z } from 'zod';
-import { asyncModeNote, defineTool, id, jsonObject, optionalId, optionalText, scopeOf, timeout } from './schemas.js';
+import { blankableText, defineTool, id, jsonObject, MAX_MESSAGE_LENGTH, optionalId, optionalText, scopeOf, timeout } from './schemas.js';
 
 export const addMemory = defineTool({
   name: 'add_memory',
   schema: z.object({
-    user: z.string(),
-    assistant: optionalText(),
+    user: blankableText(MAX_MESSAGE_LENGTH),
+    assistant: optionalText(MAX_MESSAGE_LENGTH),
     user_id: id(),
     agent_id: optionalId(),
     run_id: optionalId(),
@@ -21,7 +21,7 @@ export const addMemory = defineTool({
   emptyResults: () => [],
   lenient: ['timeout'],
   keepBlank: ['user'],
-  async run(input, { services, settings, session }) {
+  async run(input, { services, session }) {
     if (input.user.trim() === '' && input.assistant === undefined) {
       return { status: 'SUCCESS', results: [{ id: null, memory: '', event: 'SKIP' }], message: { key: 'ok.add_memory.skip' } };
     }
@@ -35,7 +35,7 @@ export const addMemory = defineTool({
     return {
       status: 'SUCCESS',
       results: events,
-      message: [{ key, params: { count: changed } }, ...asyncModeNote(settings, accepted)],
+      message: { key, params: { count: changed } },
       details: events.filter((e) => e.event !== 'SKIP').map((e) => `${e.event} ${e.memory}`),
     };
   },

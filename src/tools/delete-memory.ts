@@ -3,19 +3,19 @@
  * @module
  */
 import { z } from 'zod';
-import { asyncModeNote, defineTool, optionalId, timeout, uuid } from './schemas.js';
+import { defineTool, optionalId, timeout, uuid } from './schemas.js';
 
 export const deleteMemory = defineTool({
   name: 'delete_memory',
   schema: z.object({ memory_id: uuid(), run_id: optionalId(), timeout: timeout() }),
   emptyResults: () => ({}),
   lenient: ['timeout'],
-  async run(input, { services, settings, session }) {
+  async run(input, { services, session }) {
     const event = await services.memories.delete(
       { memoryId: input.memory_id, runId: input.run_id },
       { timeoutSeconds: input.timeout, signal: session.signal },
     );
     const key = event.event === 'ACCEPT' ? 'ok.delete_memory.accepted' : 'ok.delete_memory';
-    return { status: 'SUCCESS', results: event, message: [{ key, params: { id: input.memory_id } }, ...asyncModeNote(settings, event.event === 'ACCEPT')] };
+    return { status: 'SUCCESS', results: event, message: { key, params: { id: input.memory_id } } };
   },
 });

@@ -87,12 +87,33 @@ export const id = () => rule(z.string(), trimmedId);
 /** An optional identifier (agent_id, run_id, app_id): trimmed; empty means not given. */
 export const optionalId = () => rule(z.string().optional(), (value) => (value === undefined || value.trim() === '' ? undefined : trimmedId(value)));
 
-/** Free text the user wrote (messages, queries): kept as given, must not be only whitespace. */
-export const text = () => rule(z.string(), (value) => (value.trim() === '' ? new Bad('param.required') : value));
-export const optionalText = () => rule(z.string().optional(), (value) => (value?.trim() ? value : undefined));
+/**
+ * Length caps on free text. They keep requests within what the providers accept (an embedding input is at most
+ * 8192 tokens) and keep work bounded: the store's keyword tokeniser (Intl.Segmenter) slows down faster than
+ * linearly with the text's length and runs on the event loop, so a 1 MB query would stall the plugin for minutes.
+ */
+export const MAX_MESSAGE_LENGTH = 100_000;
+/** A search query or a memory's text. */
+export const MAX_SHORT_TEXT_LENGTH = 10_000;
+/** metadata / filters given as JSON text. */
+export const MAX_JSON_LENGTH = 100_000;
 
-/** A secret (an API key): trimmed, required; never shown in messages. */
-export const secret = () => rule(z.string(), (value) => (value.trim() === '' ? new Bad('param.required') : value.trim()));
+function capped(value: string, max: number): string | Bad {
+  return value.length > max ? new Bad('param.too_long', { max }) : value;
+}
+
+/** Free text the user wrote (messages, queries): kept as given, must not be only whitespace, at most `max` long. */
+export const text = (max = MAX_SHORT_TEXT_LENGTH) => rule(z.string(), (value) => (value.trim() === '' ? new Bad('param.required') : capped(value, max)));
+export const optionalText = (max = MAX_SHORT_TEXT_LENGTH) => rule(z.string().optional(), (value) => (value?.trim() ? capped(value, max) : undefined));
+/** Text that may be given blank (the handler decides what blank means), at most `max` long. */
+export const blankableText = (max = MAX_SHORT_TEXT_LENGTH) => rule(z.string(), (value) => capped(value, max));
+
+/** Longest secret accepted (API keys are far shorter; a huge one is a mistake, not a key). */
+const MAX_SECRET_LENGTH = 4096;
+
+/** A secret (an API key): trimmed, required, bounded; never shown in messages. */
+export const secret = () =>
+  rule(z.string(), (value) => (value.trim() === '' ? new Bad('param.required') : capped(value.trim(), MAX_SECRET_LENGTH)));
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -103,6 +124,7 @@ export const uuid = () => rule(z.string(), (value) => (UUID.test(value.trim()) ?
 export const jsonObject = () =>
   rule(z.string().optional(), (value): Record<string, unknown> | undefined | Bad => {
     if (value === undefined || value.trim() === '') return undefined;
+    if (value.length > MAX_JSON_LENGTH) return new Bad('param.too_long', { max: MAX_JSON_LENGTH });
     let parsed: unknown;
     try {
       parsed = JSON.parse(value);
@@ -169,14 +191,6 @@ export const difyBaseUrl = () =>
     if (url.username || url.password) return new Bad('param.url_credentials');
     return url.pathname.endsWith('/v1') ? trimmed : new Bad('param.url_v1', { value: showValue(value) });
   });
-
-/**
- * Writes in async mode: until the durable queue lands they run synchronously, and the answer says so rather than
- * pretending they were queued. An answer that was really accepted (event ACCEPT) needs no note.
- */
-export function asyncModeNote(settings: Settings, accepted: boolean): Text[] {
-  return settings.asyncMode && !accepted ? [{ key: 'note.async_applied_sync' }] : [];
-}
 
 /** The scope fields most memory tools share. */
 export function scopeOf(input: { user_id: string; agent_id?: string | undefined; run_id?: string | undefined }): Scope {

@@ -3,19 +3,19 @@
  * @module
  */
 import { z } from 'zod';
-import { asyncModeNote, defineTool, optionalId, text, timeout, uuid } from './schemas.js';
+import { defineTool, optionalId, text, timeout, uuid } from './schemas.js';
 
 export const updateMemory = defineTool({
   name: 'update_memory',
   schema: z.object({ memory_id: uuid(), text: text(), run_id: optionalId(), timeout: timeout() }),
   emptyResults: () => ({}),
   lenient: ['timeout'],
-  async run(input, { services, settings, session }) {
+  async run(input, { services, session }) {
     const event = await services.memories.update(
       { memoryId: input.memory_id, text: input.text, runId: input.run_id },
       { timeoutSeconds: input.timeout, signal: session.signal },
     );
     const key = event.event === 'ACCEPT' ? 'ok.update_memory.accepted' : 'ok.update_memory';
-    return { status: 'SUCCESS', results: event, message: [{ key, params: { id: input.memory_id } }, ...asyncModeNote(settings, event.event === 'ACCEPT')] };
+    return { status: 'SUCCESS', results: event, message: { key, params: { id: input.memory_id } } };
   },
 });

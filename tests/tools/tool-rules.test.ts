@@ -176,9 +176,7 @@ describe('the rest', () => {
 
   it('get_user_checkpoint and delete_all_memories report their counts', async () => {
     expect((await call('get_user_checkpoint', { user_id: 'u', app_id: 'a' })).answer.messages).toBe('get_user_checkpoint: checkpoint of u: 2 conversations processed');
-    expect((await call('delete_all_memories', { user_id: 'u' })).answer.messages).toBe(
-      'delete_all_memories: memories deleted for u: 3; async mode is not available yet in this version; the write was applied synchronously',
-    );
+    expect((await call('delete_all_memories', { user_id: 'u' })).answer.messages).toBe('delete_all_memories: memories deleted for u: 3');
   });
 
   it('update_memory requires text', async () => {
@@ -187,29 +185,23 @@ describe('the rest', () => {
   });
 });
 
-describe('writes in async mode (the default) until the durable queue lands', () => {
-  const SYNC = { ...CREDENTIALS, async_mode: 'false' };
+describe('text length caps (keep provider limits and the work per call bounded)', () => {
   it.each([
-    ['add_memory', { user: 'I like tea', user_id: 'u' }],
-    ['update_memory', { memory_id: UUID, text: 'likes green tea' }],
-    ['delete_memory', { memory_id: UUID }],
-    ['delete_all_memories', { user_id: 'u' }],
-  ])('%s says the write was applied synchronously, and only in async mode', async (tool, parameters) => {
-    const asyncAnswer = (await call(tool, parameters)).answer;
-    expect(asyncAnswer.status).toBe('SUCCESS');
-    expect(asyncAnswer.messages).toMatch(/; async mode is not available yet in this version; the write was applied synchronously$/);
-    const syncAnswer = (await call(tool, parameters, SYNC)).answer;
-    expect(syncAnswer.status).toBe('SUCCESS');
-    expect(syncAnswer.messages).not.toMatch(/async/);
+    ['add_memory', { user: 'x'.repeat(100_001), user_id: 'u' }, 'user must be at most 100000 characters'],
+    ['add_memory', { user: 'hi', assistant: 'x'.repeat(100_001), user_id: 'u' }, 'assistant must be at most 100000 characters'],
+    ['search_memory', { query: 'x'.repeat(10_001), user_id: 'u' }, 'query must be at most 10000 characters'],
+    ['update_memory', { memory_id: UUID, text: 'x'.repeat(10_001) }, 'text must be at most 10000 characters'],
+    ['get_all_memories', { user_id: 'u', filters: `{"a": "${'x'.repeat(100_000)}"}` }, 'filters must be at most 100000 characters'],
+    ['extract_long_term_memory', { user_ids: 'a', app_id: 'b', dify_base_url: 'https://d.example/v1', dify_api_key: 'k'.repeat(4097) }, 'dify_api_key must be at most 4096 characters'],
+  ])('%s refuses an over-long value without calling the service', async (tool, parameters, message) => {
+    const { answer, call: made } = await call(tool, parameters);
+    expect(answer).toMatchObject({ status: 'ERROR', messages: `${tool}: ${message}` });
+    expect(made).toBeUndefined();
   });
 
-  it.each([
-    ['search_memory', { query: 'tea', user_id: 'u' }],
-    ['get_all_memories', { user_id: 'u' }],
-    ['get_memory', { memory_id: UUID }],
-    ['get_memory_history', { memory_id: UUID }],
-  ])('%s (a read) carries no note', async (tool, parameters) => {
-    expect((await call(tool, parameters)).answer.messages).not.toMatch(/async/);
+  it('the longest accepted values pass', async () => {
+    expect((await call('add_memory', { user: 'x'.repeat(100_000), user_id: 'u' })).answer.status).toBe('SUCCESS');
+    expect((await call('search_memory', { query: 'x'.repeat(10_000), user_id: 'u' })).answer.status).toBe('SUCCESS');
   });
 });
 
