@@ -2,8 +2,10 @@
  * Two stand-ins for the store's `pg.Pool`, so the store's own code (memories.ts) runs unchanged in two situations
  * it was not written for:
  * - {@link transactionPool}: inside a job's completion transaction. Every query goes to that one client, and the
- *   store's BEGIN/COMMIT/ROLLBACK become a savepoint, so its "one transaction" nests in ours and the effect commits
- *   together with the job's `completed` mark, or not at all.
+ *   store's own BEGIN/COMMIT/ROLLBACK are dropped, so its "one transaction" is part of ours and the effect commits
+ *   together with the job's `completed` mark, or not at all. (No savepoint is needed: any failure inside the
+ *   store either propagates to the job's transaction, which then rolls back as a whole, or leaves the transaction
+ *   aborted, which fails its COMMIT. Nothing is kept from a failed part.)
  * - {@link DeadlinePool}: bounded by a deadline. Getting a connection is bounded, every statement carries a server
  *   side `statement_timeout` of the time left (PostgreSQL really cancels the query), and at the deadline the caller
  *   gets a timeout at once while the connection is returned (or destroyed if it does not come back within a second).
@@ -14,19 +16,15 @@ import { EngineError } from '../../memory/errors.js';
 
 type QueryArgs = Parameters<pg.PoolClient['query']>;
 
-const SAVEPOINT = 'mem0_job_effect';
-const NESTED: Record<string, string> = {
-  BEGIN: `SAVEPOINT ${SAVEPOINT}`,
-  COMMIT: `RELEASE SAVEPOINT ${SAVEPOINT}`,
-  ROLLBACK: `ROLLBACK TO SAVEPOINT ${SAVEPOINT}`,
-};
+/** Transaction control the store sends on its own; inside the job's transaction it is already in one. */
+const OUTER_OWNS = new Set(['BEGIN', 'COMMIT', 'ROLLBACK']);
 
-/** A pool whose only client is `client`, already inside a transaction; nested transactions become a savepoint. */
+/** A pool whose only client is `client`, already inside a transaction that the caller commits or rolls back. */
 export function transactionPool(client: pg.PoolClient): pg.Pool {
   const query = ((...args: QueryArgs) => {
-    const [first, ...rest] = args;
-    const nested = typeof first === 'string' ? NESTED[first.trim().toUpperCase()] : undefined;
-    return (client.query as (...a: unknown[]) => unknown)(nested ?? first, ...rest);
+    const [first] = args;
+    if (typeof first === 'string' && OUTER_OWNS.has(first.trim().toUpperCase())) return Promise.resolve({ rows: [], rowCount: null });
+    return (client.query as (...a: unknown[]) => unknown)(...args);
   }) as pg.PoolClient['query'];
   const nestedClient = { query, release: () => {} } as unknown as pg.PoolClient;
   return { query, connect: () => Promise.resolve(nestedClient) } as unknown as pg.Pool;
