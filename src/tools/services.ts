@@ -1,7 +1,7 @@
 /**
- * What the tools need from the memory engine. The engine (memory/, store/, jobs/) arrives with later issues: until
- * then {@link notBuiltServices} answers every call with {@link NotBuiltError}, which tools report as status ERROR.
- * A later engineer implements this interface and passes a factory to `createPluginApp`.
+ * What the tools need from the memory engine. `createPluginApp` builds them per credential set with
+ * `engineServices()` (engine-services.ts) unless a factory is passed in; {@link notBuiltServices} answers every
+ * call with {@link NotBuiltError} (status ERROR) and is what the tool-layer tests use.
  * @module
  */
 import type { Settings } from '../memory/settings.js';

@@ -77,6 +77,35 @@ describe('ServicesCache', () => {
     expect(closed).toHaveLength(10);
   });
 
+  it('app.close() waits for a running call before closing its services', async () => {
+    const events: string[] = [];
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const recorder = recordingServices();
+    const factory = (): MemoryServices => {
+      const services = recorder.factory();
+      return {
+        ...services,
+        memories: { ...services.memories, getAll: async (input, options) => (await gate, events.push('call finished'), services.memories.getAll(input, options)) },
+        close: async () => void events.push('closed'),
+      };
+    };
+    const app = createPluginApp(declarations(), { services: factory, language: () => undefined });
+    const request = { provider: 'mem0ai', tool: 'get_all_memories', toolParameters: { user_id: 'u' }, credentials: CREDENTIALS };
+    const running = (async () => {
+      for await (const message of app.invokeTool(request, session())) if (message.type === 'json') return message.message.json_object;
+      return null;
+    })();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const closing = app.close();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(events).toEqual([]);
+    release();
+    await closing;
+    expect(events).toEqual(['call finished', 'closed']);
+    expect(await running).toMatchObject({ status: 'SUCCESS' });
+  });
+
   it('a factory that fails is retried on the next call, and the failure is the tool answer', async () => {
     let attempts = 0;
     const recorder = recordingServices();
