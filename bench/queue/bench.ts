@@ -108,9 +108,20 @@ async function main(): Promise<void> {
 
     // 3. Recovery after all backends are terminated (PostgreSQL only), under load.
     if (admin) {
-      // Keep the queue full (a producer that waits on OVERLOAD), then cut every connection.
-      for (let i = 0; i < 2 * CONCURRENCY; i++) await jobs.memories.add({ scope: { userId: `r${i}` }, user: `recovery item ${i}` }, call());
-      await sleep(300);
+      // A producer keeps the queue full (waiting on OVERLOAD) before, during and after the cut.
+      let producing = true;
+      let sent = 0;
+      const producer = (async () => {
+        while (producing) {
+          try {
+            await jobs.memories.add({ scope: { userId: `r${sent}` }, user: `recovery item ${sent}` }, call());
+            sent += 1;
+          } catch {
+            await sleep(20);
+          }
+        }
+      })();
+      await sleep(1000);
       const doneBefore = jobs.worker.processed;
       const killedAt = performance.now();
       const killed = await admin.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'mem0-dify-plugin' AND datname = current_database()");
@@ -127,11 +138,13 @@ async function main(): Promise<void> {
         if (performance.now() - killedAt > 60_000) break;
         await sleep(10);
       }
+      producing = false;
+      await producer;
       while ((await jobs.queue.pending()) > 0) await sleep(50);
       const drainedMs = performance.now() - killedAt;
       const failed = (await jobs.queue.counts()).failed;
       result.recovery = {
-        terminated: killed.rowCount, queued: 2 * CONCURRENCY, firstReadMs: round(readOk, 0), firstJobDoneMs: round(jobOk, 0),
+        terminated: killed.rowCount, accepted: sent, firstReadMs: round(readOk, 0), firstJobDoneMs: round(jobOk, 0),
         allDoneMs: round(drainedMs, 0), failedJobs: failed,
       };
       say(`recovery: ${JSON.stringify(result.recovery)}`);

@@ -10,7 +10,7 @@ import type pg from 'pg';
 import type { Logger } from 'pino';
 import { logger as rootLogger } from '../../log.js';
 import { backoffDelay } from '../../runtime/backoff.js';
-import { classifyError } from './errors.js';
+import { classifyError, isConnectionError } from './errors.js';
 import { LeaseLostError } from './queue.js';
 import type { ClaimedJob, JobQueue } from './queue.js';
 
@@ -180,7 +180,7 @@ export class Worker {
           return result;
         },
       });
-      if (!committed && !(await this.queue.complete(job, output))) throw new LeaseLostError(job.id);
+      if (!committed && !(await settle(() => this.queue.complete(job, output)))) throw new LeaseLostError(job.id);
       this.processed += 1;
       log.debug({ ms: Math.round(performance.now() - started) }, 'job completed');
     } catch (error) {
@@ -194,12 +194,12 @@ export class Worker {
         return;
       }
       if (this.stopping && controller.signal.aborted) {
-        await this.queue.release(job).catch((e: unknown) => log.warn({ err: (e as Error).message }, 'could not hand the job back; its lease will expire'));
+        await settle(() => this.queue.release(job)).catch((e: unknown) => log.warn({ err: (e as Error).message }, 'could not hand the job back; its lease will expire'));
         return;
       }
       const failure = classifyError(error);
       try {
-        const next = await this.queue.fail(job, failure);
+        const next = await settle(() => this.queue.fail(job, failure));
         if (next?.state === 'failed') {
           this.processed += 1;
           log.error({ error: failure }, 'job failed permanently');
@@ -247,6 +247,21 @@ export class Worker {
     if (!this.dbDown) return;
     this.dbDown = false;
     this.log.info('job queue: database reachable again');
+  }
+}
+
+/**
+ * Records a job's end state, trying again briefly when the connection was dropped (a restarted server or a
+ * terminated backend is usually back within a second): otherwise the job would wait for its lease to run out.
+ */
+async function settle<T>(write: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await write();
+    } catch (error) {
+      if (attempt >= 4 || !isConnectionError(error)) throw error;
+      await sleep(backoffDelay(attempt, 100, 2_000));
+    }
   }
 }
 
