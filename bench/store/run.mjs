@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
+import { writeSection } from '../report.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const outDir = path.join(root, '.cache', 'bench-store');
@@ -31,7 +32,12 @@ process.env.BENCH_TMP_DIR = tmp;
 process.env.BENCH_REPO_ROOT = root;
 process.env.LOG_LEVEL ??= 'warn';
 try {
-  await import(pathToFileURL(outfile).href);
+  const bench = await import(pathToFileURL(outfile).href);
+  if (typeof bench.main === 'function') {
+    const section = await bench.main();
+    process.stdout.write(`${section}\n`);
+    if (process.env.BENCH_WRITE !== '0') writeSection(root, 'store', section);
+  }
 } finally {
   await rm(tmp, { recursive: true, force: true });
 }
