@@ -194,7 +194,7 @@ describe.each(BACKENDS)('forgetting end to end on %s', (_name, makeBackend) => {
     expect((await driver.ok<ForgetResults>('forget_memories', { user_id: 'alice' })).deleted_count).toBe(0);
   });
 
-  it('memory_ttl_days forgets by age even when just recalled; empty, zero or invalid means no TTL', async (context) => {
+  it('memory_ttl_days forgets by age even when just recalled; empty, zero or invalid means no TTL', { timeout: 180_000 }, async (context) => {
     for (const [ttl, expectTtl] of [['10', true], ['', false], ['0', false], ['abc', false], ['-3', false]] as const) {
       const { driver, engine } = await setup(context, { memory_ttl_days: ttl });
       const scope = { userId: 'tina', agentId: 'app-t' };
@@ -215,7 +215,7 @@ describe.each(BACKENDS)('forgetting end to end on %s', (_name, makeBackend) => {
     }
   });
 
-  it('cleans extraction checkpoints older than checkpoint_ttl_days (default 90, invalid → 90) in scope; a dry run only counts', async (context) => {
+  it('cleans extraction checkpoints older than checkpoint_ttl_days (default 90, invalid → 90) in scope; a dry run only counts', { timeout: 180_000 }, async (context) => {
     const ages: Array<[string, string, number]> = [['carl', 'app-1', 100], ['carl', 'app-2', 50], ['dora', 'app-1', 100]];
     const arrange = async (engine: Engine) => {
       const checkpoints = new CheckpointStore(engine.store.database.pool, engine.store.tables);

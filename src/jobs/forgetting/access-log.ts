@@ -1,17 +1,15 @@
 /**
- * Records what searches recall, off the search's critical path: `record()` returns at once and the upsert (one
- * statement per search, see {@link recordRecalls}) runs in the background. `flush()` waits for everything started
- * so far; `close()` also refuses new recalls (call it before closing the pool).
+ * Records what searches recall, off the search's critical path: `record()` only queues, and the upserts (one
+ * set-based statement per search, or fewer when searches queue up: see {@link AccessLogger}) run in the background.
+ * `flush()` waits for everything recorded so far; `close()` also refuses new recalls (call it before the pool closes).
  * @module
  */
 import type pg from 'pg';
-import pLimit from 'p-limit';
-import type { LimitFunction } from 'p-limit';
 import { logger } from '../../log.js';
 import type { Scope } from '../../store/queries.js';
 import type { Tables } from '../../store/sql.js';
-import { recordRecalls } from './queries.js';
-import type { Recall } from './queries.js';
+import { foldRecalls, recordFolded } from './queries.js';
+import type { Recall, SearchRecalls } from './queries.js';
 import { qualityOf } from './retention.js';
 import type { ScoredResult } from './retention.js';
 
@@ -33,9 +31,14 @@ export async function logRecalls(
   results: readonly (ScoredResult & { id: string })[],
   now: Date,
 ): Promise<number> {
-  const recalls = recallsOf(results);
-  if (recalls.length === 0) return 0;
-  const res = await db.query(recordRecalls(tables, scope, recalls, now));
+  return logSearches(db, tables, scope, [{ recalls: recallsOf(results), at: now }]);
+}
+
+/** Writes several searches of one scope (oldest first) as one statement; resolves with how many memories were logged. */
+export async function logSearches(db: Pick<pg.Pool, 'query'>, tables: Tables, scope: Scope, searches: readonly SearchRecalls[]): Promise<number> {
+  const folded = foldRecalls(searches);
+  if (folded.length === 0) return 0;
+  const res = await db.query(recordFolded(tables, scope, folded));
   return res.rowCount ?? 0;
 }
 
@@ -44,15 +47,40 @@ export interface RecallSink {
   record(scope: Scope, results: readonly (ScoredResult & { id: string })[]): void;
 }
 
-/** Upserts in flight at once: each holds a pool connection that searches also need. */
+/** Statements in flight at once: each holds a pool connection that searches also need. */
 export const DEFAULT_WRITERS = 2;
-/** Searches waiting to be logged (or being written) beyond this are dropped with a warning (bounded memory). */
+/** Searches waiting beyond this are dropped with a warning (the process keeps bounded memory). */
 export const DEFAULT_MAX_QUEUED = 10_000;
+/** How long a recall may wait for others to share its statement. */
+export const DEFAULT_LINGER_MS = 20;
+/** Searches folded into one write at most. */
+export const MAX_SEARCHES_PER_WRITE = 100;
 
+interface Queued {
+  scope: Scope;
+  search: SearchRecalls;
+}
+
+export interface AccessLoggerOptions {
+  writers?: number;
+  maxQueued?: number;
+  lingerMs?: number;
+}
+
+/**
+ * Write-behind access log. `record()` only queues (the search's time and its counted ids); a write starts after
+ * `lingerMs` or as soon as a writer is free, takes every queued search (up to {@link MAX_SEARCHES_PER_WRITE}) and
+ * writes them with one statement per scope among them, folded in search order ({@link foldRecalls}) — so under
+ * load the database sees fewer, larger upserts, never one per memory, and each search's recalls still count exactly
+ * once and in order. A failed write is logged as a warning (memory count only, never text) and never reaches a search.
+ */
 export class AccessLogger implements RecallSink {
-  private readonly pending = new Set<Promise<void>>();
-  private readonly limit: LimitFunction;
+  private queue: Queued[] = [];
+  private readonly writing = new Set<Promise<void>>();
+  private timer: NodeJS.Timeout | null = null;
+  private readonly writers: number;
   private readonly maxQueued: number;
+  private readonly lingerMs: number;
   private closed = false;
   private dropped = 0;
 
@@ -60,45 +88,78 @@ export class AccessLogger implements RecallSink {
     private readonly pool: Pick<pg.Pool, 'query'>,
     private readonly tables: Tables,
     private readonly clock: () => Date = () => new Date(),
-    options: { writers?: number; maxQueued?: number } = {},
+    options: AccessLoggerOptions = {},
   ) {
-    this.limit = pLimit(options.writers ?? DEFAULT_WRITERS);
+    this.writers = options.writers ?? DEFAULT_WRITERS;
     this.maxQueued = options.maxQueued ?? DEFAULT_MAX_QUEUED;
+    this.lingerMs = options.lingerMs ?? DEFAULT_LINGER_MS;
   }
 
-  /**
-   * Logs one search's results in the background: the time is taken now, the statement is built and sent after the
-   * caller's turn of the event loop (setImmediate), at most `writers` at a time. A failure cannot reach the search
-   * (it already answered); it is logged as a warning with the memory count, never with the memories' text.
-   */
   record(scope: Scope, results: readonly (ScoredResult & { id: string })[]): void {
     if (this.closed || results.length === 0) return;
-    if (this.pending.size >= this.maxQueued) {
-      if (this.dropped++ % 1000 === 0) logger.warn({ dropped: this.dropped, queued: this.pending.size }, 'access log behind: recalls dropped');
+    const recalls = recallsOf(results);
+    if (recalls.length === 0) return;
+    if (this.queue.length >= this.maxQueued) {
+      if (this.dropped++ % 1000 === 0) logger.warn({ dropped: this.dropped, queued: this.queue.length }, 'access log behind: recalls dropped');
       return;
     }
-    const now = this.clock();
-    const copy = results.map((r) => ({ id: r.id, score: r.score, rerankScore: r.rerankScore, rerank_score: r.rerank_score }));
-    const task = new Promise<void>((resolve) => setImmediate(resolve))
-      .then(() => this.limit(() => logRecalls(this.pool, this.tables, scope, copy, now)))
-      .then(
-        () => undefined,
-        (error: unknown) => {
-          logger.warn({ err: (error as Error).message, results: copy.length }, 'recording recalls failed');
-        },
-      );
-    this.pending.add(task);
-    void task.finally(() => this.pending.delete(task));
+    this.queue.push({ scope: { userId: scope.userId, agentId: scope.agentId ?? undefined }, search: { recalls, at: this.clock() } });
+    this.schedule(this.lingerMs);
   }
 
   /** Resolves when every recall recorded so far is written (or has failed). */
   async flush(): Promise<void> {
-    while (this.pending.size > 0) await Promise.all([...this.pending]);
+    while (this.queue.length > 0 || this.writing.size > 0) {
+      this.drain();
+      await Promise.all([...this.writing]);
+    }
   }
 
-  /** Stops taking recalls and waits for those already taken (call before the pool closes). */
+  /** Stops taking recalls and writes those already taken (call before the pool closes). */
   async close(): Promise<void> {
     this.closed = true;
     await this.flush();
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.timer || this.queue.length === 0 || this.writing.size >= this.writers) return;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.drain();
+    }, delayMs);
+    this.timer.unref();
+  }
+
+  private drain(): void {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    while (this.queue.length > 0 && this.writing.size < this.writers) {
+      const batch = this.queue.splice(0, MAX_SEARCHES_PER_WRITE);
+      const task = this.write(batch).finally(() => {
+        this.writing.delete(task);
+        // What queued up meanwhile goes at once: it has already waited for a writer.
+        this.schedule(0);
+      });
+      this.writing.add(task);
+    }
+  }
+
+  private async write(batch: Queued[]): Promise<void> {
+    const byScope = new Map<string, { scope: Scope; searches: SearchRecalls[] }>();
+    for (const { scope, search } of batch) {
+      const key = JSON.stringify([scope.userId, scope.agentId ?? null]);
+      const group = byScope.get(key) ?? { scope, searches: [] };
+      group.searches.push(search);
+      byScope.set(key, group);
+    }
+    for (const { scope, searches } of byScope.values()) {
+      try {
+        await logSearches(this.pool, this.tables, scope, searches);
+      } catch (error) {
+        logger.warn({ err: (error as Error).message, searches: searches.length }, 'recording recalls failed');
+      }
+    }
   }
 }

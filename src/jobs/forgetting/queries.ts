@@ -61,44 +61,99 @@ export interface Recall {
   q: number;
 }
 
+/** One search's counted recalls, at the time it answered. */
+export interface SearchRecalls {
+  recalls: readonly Recall[];
+  at: Date;
+}
+
 /**
- * Records one search's recalls in ONE statement. Concurrent searches never lose an update: the conflicting row is
- * locked and the SET re-reads the committed values, so every recall is applied on top of the one before.
- * - the same id twice in one search counts once (its best quality): one statement may not touch a row twice;
- * - rows are taken in id order, so two searches over overlapping memories lock in the same order (no deadlock);
- * - only memories that exist in the searcher's scope are logged (join + scope), each locked FOR KEY SHARE until the
+ * The net effect on one memory's log row of several searches' recalls, in search order: a row written fresh gets
+ * `ema`/`count`; an existing row becomes `quality_ema = a × previous + b`, `recall_count = min(n + count, 6)`.
+ * Applying them one at a time gives the same figures (same order of operations for a single recall).
+ */
+export interface FoldedRecall {
+  id: string;
+  count: number;
+  ema: number;
+  a: number;
+  b: number;
+  at: Date;
+}
+
+/**
+ * Folds searches (oldest first) into one entry per memory. Within one search an id counts once, with its best
+ * quality; across searches every recall counts, in order.
+ */
+export function foldRecalls(searches: readonly SearchRecalls[]): FoldedRecall[] {
+  const byId = new Map<string, FoldedRecall>();
+  for (const search of searches) {
+    const best = new Map<string, number>();
+    for (const r of search.recalls) best.set(r.id, Math.max(best.get(r.id) ?? 0, Math.min(1, r.q)));
+    for (const [id, q] of best) {
+      if (q < MIN_QUALITY) continue;
+      const f = byId.get(id);
+      if (!f) {
+        // One recall on an existing row: 0.7 × previous + 0.3 q (a = 0.7, b = 0.3 q).
+        byId.set(id, { id, count: 1, ema: q, a: 1 - EMA_ALPHA, b: EMA_ALPHA * q, at: search.at });
+        continue;
+      }
+      f.count += 1;
+      f.ema = EMA_ALPHA * q + (1 - EMA_ALPHA) * f.ema;
+      f.a *= 1 - EMA_ALPHA;
+      f.b = EMA_ALPHA * q + (1 - EMA_ALPHA) * f.b;
+      if (search.at > f.at) f.at = search.at;
+    }
+  }
+  return [...byId.values()];
+}
+
+/**
+ * Records the folded recalls of one scope's searches in ONE statement. Concurrent statements never lose an update:
+ * the conflicting row is locked and the SET re-reads the committed values, so each batch applies on top of the last.
+ * - only memories that exist in the searchers' scope are logged (join + scope), each locked FOR KEY SHARE until the
  *   upsert commits, so a delete of it waits for the recall and then drops its log row ({@link deleteAccessRows}):
  *   our deletes leave no orphan. SKIP LOCKED: a memory being deleted (or locked FOR UPDATE by forgetting's
  *   re-check) is skipped, never waited for, so a recall waits on nothing but log rows, which every writer takes
  *   in id order: no deadlock with writers that lock memories in any order. Plain updates (FOR NO KEY UPDATE) do
  *   not conflict, so a recall of a memory being edited still counts;
- * - `last_recalled_at` never moves backwards (two searches may commit out of clock order).
+ * - rows are taken in id order, so two statements over overlapping memories lock in the same order (no deadlock);
+ * - `last_recalled_at` never moves backwards (statements may commit out of clock order).
  */
-export function recordRecalls(t: Tables, scope: Scope, recalls: readonly Recall[], now: Date): SqlQuery {
+export function recordFolded(t: Tables, scope: Scope, folded: readonly FoldedRecall[]): SqlQuery {
   const p = new Params();
   const log = accessLogTable(t);
-  const ids = p.add(recalls.map((r) => r.id));
-  const qs = p.add(recalls.map((r) => r.q));
-  const at = p.add(now.toISOString());
-  const min = p.add(MIN_QUALITY);
+  const ids = p.add(folded.map((f) => f.id));
+  const counts = p.add(folded.map((f) => f.count));
+  const emas = p.add(folded.map((f) => f.ema));
+  const as = p.add(folded.map((f) => f.a));
+  const bs = p.add(folded.map((f) => f.b));
+  const ats = p.add(folded.map((f) => f.at.toISOString()));
   const s = scopeSql(scope, p);
+  // The conflicting row's own entry (ids are unique here): a C-level array search, no per-row subquery.
+  const at = `array_position(${ids}::uuid[], l.memory_id)`;
   return {
-    text: `INSERT INTO ${log} AS l (memory_id, user_id, app_id, recall_count, quality_ema, last_recalled_at)
-      SELECT m.id, m.user_id, m.agent_id, 1, r.q, ${at}::timestamptz
-        FROM (SELECT DISTINCT ON (u.id) u.id, least(u.q, 1) AS q
-                FROM unnest(${ids}::uuid[], ${qs}::float8[]) AS u(id, q)
-               WHERE u.q >= ${min}::float8
-               ORDER BY u.id, u.q DESC) AS r
-        JOIN ${t.memories} m ON m.id = r.id
+    text: `WITH r AS (
+        SELECT * FROM unnest(${ids}::uuid[], ${counts}::int[], ${emas}::float8[], ${as}::float8[], ${bs}::float8[],
+                             ${ats}::timestamptz[]) AS r(id, k, ema, a, b, at)
+      )
+      INSERT INTO ${log} AS l (memory_id, user_id, app_id, recall_count, quality_ema, last_recalled_at)
+      SELECT m.id, m.user_id, m.agent_id, least(r.k, ${MAX_RECALL_COUNT}), least(1, greatest(0, r.ema)), r.at
+        FROM r JOIN ${t.memories} m ON m.id = r.id
        WHERE ${s}
        ORDER BY m.id
        FOR KEY SHARE OF m SKIP LOCKED
       ON CONFLICT (memory_id) DO UPDATE SET
-        quality_ema = ${EMA_ALPHA} * excluded.quality_ema + ${1 - EMA_ALPHA} * l.quality_ema,
-        recall_count = least(l.recall_count + 1, ${MAX_RECALL_COUNT}),
+        quality_ema = least(1, greatest(0, (${as}::float8[])[${at}] * l.quality_ema + (${bs}::float8[])[${at}])),
+        recall_count = least(l.recall_count + (${counts}::int[])[${at}], ${MAX_RECALL_COUNT}),
         last_recalled_at = greatest(l.last_recalled_at, excluded.last_recalled_at)`,
     values: p.values,
   };
+}
+
+/** One search's recalls as one statement (see {@link recordFolded}). */
+export function recordRecalls(t: Tables, scope: Scope, recalls: readonly Recall[], now: Date): SqlQuery {
+  return recordFolded(t, scope, foldRecalls([{ recalls, at: now }]));
 }
 
 /** What forgetting reads per memory: the memory's own fields plus its access-log row (nulls when never recalled). */
