@@ -6,7 +6,7 @@
  *
  * Operational knobs (environment, all optional): MEM0_JOB_LEASE_MS (60000), MEM0_JOB_RETRY_LIMIT (10),
  * MEM0_JOB_RETRY_DELAY_MS (2000), MEM0_JOB_RETRY_DELAY_MAX_MS (300000), MEM0_JOB_POLL_MS (1000),
- * MEM0_JOB_SUPERVISE_MS (15000), MEM0_JOB_RETENTION_HOURS (168), MEM0_JOB_GRACE_MS (10000).
+ * MEM0_JOB_SUPERVISE_MS (15000), MEM0_JOB_RETENTION_HOURS (168), MEM0_JOB_GRACE_MS (7000).
  * @module
  */
 import type { Logger } from 'pino';
@@ -36,7 +36,8 @@ export interface MemoryJobsOptions {
   logger?: Logger;
 }
 
-export const DEFAULT_GRACE_MS = 10_000;
+/** Below the runtime's 10 s limit for app.close(), leaving time to hand unfinished jobs back. */
+export const DEFAULT_GRACE_MS = 7_000;
 
 export function openMemoryJobs(engine: JobEngine, options: MemoryJobsOptions): MemoryJobs {
   const env = jobOptionsFromEnv();

@@ -210,7 +210,7 @@ describe.skipIf(!url)('the plugin process under faults (PostgreSQL)', () => {
     expect((await third.proc.stop(15_000)).signal).toBeNull();
   }, 300_000);
 
-  it('10x capacity: the excess answers OVERLOAD at once and nothing of it is queued; accepted adds complete', async () => {
+  it('10x capacity: the excess answers OVERLOAD at once, nothing of it is queued; SIGTERM mid-work loses nothing; accepted adds complete', async () => {
     fake.reset();
     // A slow LLM keeps the workers busy, so the queue fills up.
     slowModel(fake, 300);
@@ -233,10 +233,19 @@ describe.skipIf(!url)('the plugin process under faults (PostgreSQL)', () => {
     const ms = refused.map((a) => a.ms).sort((a, b) => a - b);
     expect(ms[Math.floor(ms.length / 2)]).toBeLessThan(1500);
     expect(ms.at(-1)).toBeLessThan(4000);
+    // SIGTERM while jobs run: running ones finish (or are handed back) within the grace period, the rest stay queued.
+    driver.proc.child.kill('SIGTERM');
+    const exit = await driver.proc.stop(15_000);
+    expect(exit.signal).toBeNull();
+    const active = await admin.query(`SELECT count(*)::int AS n FROM ${jobsTable(t())} WHERE state = 'active'`);
+    expect(active.rows[0].n).toBe(0);
+    // The next start finishes what was accepted.
+    const next = spawn();
+    expect((await next.call('get_all_memories', { user_id: 'warm-up' }))?.status).toBe('SUCCESS');
     await drained(120_000);
     const stored = await admin.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${t().memories} WHERE payload->>'data' LIKE 'burst item %'`);
     expect(stored.rows[0]!.n).toBe(ok.length);
-    driver.proc.closeStdin();
-    await driver.proc.stop(15_000);
+    next.proc.closeStdin();
+    await next.proc.stop(15_000);
   }, 240_000);
 });
