@@ -121,12 +121,15 @@ export class MemoryStore {
     private readonly capabilities: SearchCapabilities,
   ) {}
 
-  /** Inserts memories for one scope with an ADD history row each, all in one transaction. */
+  /**
+   * Inserts memories for one scope with an ADD history row each, all in one statement (one round trip; a single
+   * statement is its own transaction, so no BEGIN/COMMIT).
+   */
   async insert(scope: Scope, items: readonly NewMemory[]): Promise<MemoryRecord[]> {
     checkScope(scope);
     const prepared = this.prepareInserts(scope, items);
     if (prepared.rows.length === 0) return [];
-    return withTransaction(this.pool, (client) => this.insertWith(client, prepared));
+    return this.insertWith(this.pool, prepared);
   }
 
   /**
@@ -169,6 +172,11 @@ export class MemoryStore {
     const updates = (changes.updates ?? []).map((u) => ({ change: u, vector: this.checkChange(u.id, u) }));
     const deletes = changes.deletes ?? [];
     deletes.forEach(checkUuid);
+    // Inserts only (the common add): one statement, no explicit transaction.
+    if (updates.length === 0 && deletes.length === 0) {
+      const inserted = prepared.rows.length ? await this.insertWith(this.pool, prepared) : [];
+      return { inserted, updated: [], deleted: [] };
+    }
     return withTransaction(this.pool, async (client) => {
       const inserted = prepared.rows.length ? await this.insertWith(client, prepared) : [];
       const updated: MemoryRecord[] = [];
@@ -220,12 +228,12 @@ export class MemoryStore {
     return { rows, history };
   }
 
+  /** The memories and their ADD history rows in one statement (atomic on its own, or part of the caller's transaction). */
   private async insertWith(
-    client: pg.PoolClient,
+    db: Queryable,
     prepared: { rows: q.InsertRow[]; history: q.HistoryRow[] },
   ): Promise<MemoryRecord[]> {
-    const inserted = await client.query<MemoryRow>(q.insertMemories(this.tables, prepared.rows));
-    await client.query(q.insertHistory(this.tables, prepared.history));
+    const inserted = await db.query<MemoryRow>(q.insertMemoriesWithHistory(this.tables, prepared.rows, prepared.history));
     return inserted.rows.map(toRecord);
   }
 

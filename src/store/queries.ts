@@ -46,18 +46,34 @@ export interface InsertRow {
 
 export function insertMemories(t: Tables, rows: InsertRow[]): SqlQuery {
   const p = new Params();
+  return { text: insertMemoriesParts(t, rows, p), values: p.values };
+}
+
+function insertMemoriesParts(t: Tables, rows: InsertRow[], p: Params): string {
   const ids = p.add(rows.map((r) => r.id));
   const vectors = p.add(rows.map((r) => r.vector));
   const payloads = p.add(rows.map((r) => r.payload));
   const created = p.add(rows.map((r) => r.createdAt));
   const updated = p.add(rows.map((r) => r.updatedAt));
   const tokens = p.add(rows.map((r) => r.tokens));
-  return {
-    text: `INSERT INTO ${t.memories} AS m (id, vector, payload, created_at, updated_at, keywords, keywords_hash)
+  return `INSERT INTO ${t.memories} AS m (id, vector, payload, created_at, updated_at, keywords, keywords_hash)
       SELECT r.id, r.v::vector, r.p, r.c, r.u, ${KEYWORDS_FROM('r.k')}, r.p->>'hash'
         FROM unnest(${ids}::uuid[], ${vectors}::text[], ${payloads}::jsonb[], ${created}::timestamptz[],
                     ${updated}::timestamptz[], ${tokens}::text[]) AS r(id, v, p, c, u, k)
-      RETURNING ${MEMORY_COLUMNS}`,
+      RETURNING ${MEMORY_COLUMNS}`;
+}
+
+/**
+ * Memories and their ADD history rows in ONE statement (data-modifying CTEs): one round trip, one implicit
+ * transaction, no BEGIN/COMMIT needed. Returns the inserted memories.
+ */
+export function insertMemoriesWithHistory(t: Tables, rows: InsertRow[], history: HistoryRow[]): SqlQuery {
+  const p = new Params();
+  const ins = insertMemoriesParts(t, rows, p);
+  const hist = insertHistoryParts(t, history, p);
+  return {
+    text: `WITH ins AS (${ins}), hist AS (${hist})
+      SELECT * FROM ins`,
     values: p.values,
   };
 }
@@ -78,19 +94,20 @@ export interface HistoryRow {
 
 export function insertHistory(t: Tables, rows: HistoryRow[]): SqlQuery {
   const p = new Params();
+  return { text: insertHistoryParts(t, rows, p), values: p.values };
+}
+
+function insertHistoryParts(t: Tables, rows: HistoryRow[], p: Params): string {
   const col = <K extends keyof HistoryRow>(k: K) => p.add(rows.map((r) => r[k]));
   const [mid, oldM, newM, ev, ca, ua, del, actor, role, uid, aid] = [
     col('memoryId'), col('oldMemory'), col('newMemory'), col('event'), col('createdAt'), col('updatedAt'),
     col('isDeleted'), col('actorId'), col('role'), col('userId'), col('agentId'),
   ];
-  return {
-    text: `INSERT INTO ${t.history}
+  return `INSERT INTO ${t.history}
         (memory_id, old_memory, new_memory, event, created_at, updated_at, is_deleted, actor_id, role, user_id, agent_id)
       SELECT * FROM unnest(${mid}::uuid[], ${oldM}::text[], ${newM}::text[], ${ev}::text[], ${ca}::timestamptz[],
                            ${ua}::timestamptz[], ${del}::boolean[], ${actor}::text[], ${role}::text[], ${uid}::text[],
-                           ${aid}::text[])`,
-    values: p.values,
-  };
+                           ${aid}::text[])`;
 }
 
 /**
