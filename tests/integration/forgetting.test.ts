@@ -243,8 +243,8 @@ describe.each(BACKENDS)('forgetting end to end on %s', (_name, makeBackend) => {
     expect(await left()).toEqual(['dora/app-1']);
   });
 
-  it('delete_memory and delete_all_memories drop the access-log rows of what they delete; other scopes keep theirs', async (context) => {
-    const { driver, engine } = await setup(context);
+  it.for([['sync', 'false'], ['async', 'true']] as const)('delete_memory and delete_all_memories drop the access-log rows of what they delete (%s mode); other scopes keep theirs', async ([, asyncMode], context) => {
+    const { driver, engine } = await setup(context, { async_mode: asyncMode });
     const texts = ['first remembered fact about owls', 'second remembered fact about owls', 'third remembered fact about owls'];
     const ids = await seed(engine, { userId: 'erin', agentId: 'app-d' }, texts.map((data) => ({ data })));
     const [theirs] = await seed(engine, { userId: 'finn', agentId: 'app-d' }, [{ data: texts[0]! }]);
@@ -252,10 +252,16 @@ describe.each(BACKENDS)('forgetting end to end on %s', (_name, makeBackend) => {
     await driver.ok('search_memory', { query: texts[0], user_id: 'finn', agent_id: 'app-d', top_k: 1 });
     await waitFor(() => logRows(engine), (rows) => rows.length === 4, 'four log rows');
 
+    // Async mode answers ACCEPT and a worker applies the delete (inside the job's transaction): wait for it.
     await driver.ok('delete_memory', { memory_id: ids[0] });
+    await waitFor(() => logRows(engine), (rows) => rows.length === 3, 'the delete');
     expect(await logRows(engine)).toEqual([ids[1]!, ids[2]!, theirs!].sort());
-    expect(await driver.ok<{ deleted_count: number }>('delete_all_memories', { user_id: 'erin', agent_id: 'app-d' })).toMatchObject({ deleted_count: 2 });
+    expect((await driver.call('get_memory', { memory_id: ids[0]! })).status).toBe('NOT_FOUND');
+    const all = await driver.ok<{ deleted_count: number | null }>('delete_all_memories', { user_id: 'erin', agent_id: 'app-d' });
+    if (asyncMode === 'false') expect(all).toMatchObject({ deleted_count: 2 });
+    await waitFor(() => logRows(engine), (rows) => rows.length === 1, 'the delete-all');
     expect(await logRows(engine)).toEqual([theirs!]);
+    expect(await driver.ok<unknown[]>('get_all_memories', { user_id: 'erin', agent_id: 'app-d' })).toEqual([]);
   });
 
   it('recording is off the caller\'s path: a blocked or failing access log neither delays nor fails search_memory', async (context) => {
