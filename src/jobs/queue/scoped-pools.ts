@@ -87,6 +87,8 @@ export class DeadlinePool {
       client.release(destroy);
     };
     const query = (async (...args: unknown[]) => {
+      // Past the deadline nothing more is sent (on PGlite a statement once sent cannot be stopped).
+      if (this.signal.aborted) throw reason(this.signal);
       // Each statement gets the time that is left, enforced by the server: a blocked or slow query is cancelled there.
       const running = (async () => {
         if (this.serverTimeouts) await client.query("SELECT set_config('statement_timeout', $1, false)", [`${this.remaining()}ms`]);
