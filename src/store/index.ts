@@ -10,7 +10,7 @@ import { StoreError } from './errors.js';
 import { MemoryStore } from './memories.js';
 import { migrate } from './migrations.js';
 import type { MigrationResult } from './migrations.js';
-import { openDatabase } from './pool.js';
+import { openDatabase, SESSION_SETTINGS_SQL } from './pool.js';
 import type { Database, PoolTuning } from './pool.js';
 import { refreshDerivedColumns } from './refresh.js';
 import type { Tables } from './sql.js';
@@ -57,6 +57,8 @@ export async function openStore(config: StoreConfig, options: OpenStoreOptions =
     await checkDims(database, tables, config.dims);
     const refreshed = await refreshDerivedColumns(database.pool, tables);
     if (refreshed > 0) logger.info({ refreshed, collection: config.collectionName }, 'derived columns refreshed');
+    // Connections opened before the extension existed (a new database) missed the settings; an idle one gets them now.
+    await database.pool.query(SESSION_SETTINGS_SQL).catch(() => {});
     const memories = new MemoryStore(database.pool, tables, config.dims, {
       iterativeScan: versionAtLeast(pgvectorVersion, 0, 8),
     });

@@ -369,6 +369,20 @@ export class MemoryStore {
     const sql = q.searchMemories(this.tables, scope, {
       vector, tsquery: tsqueryText(tokens), topK, candidates, filters: options.filters,
     });
+    // Fast path, one round trip: the connection's own settings (pool.ts applies `hnsw.iterative_scan` when a
+    // connection opens) and the default ef_search, which is enough up to 40 candidates.
+    if (candidates <= DEFAULT_EF_SEARCH) {
+      const res = await this.pool.query<HitRow>(sql);
+      const stats = res.rows[0];
+      const vectorHits = stats?.vectorHits ?? 0;
+      // Short only when the vector side found fewer than the candidates AND fewer than the rows that match.
+      if (!(vectorHits < candidates && (stats?.scopeRows ?? 0) > vectorHits)) {
+        this.lastSearch = { exactFallback: false, vectorHits };
+        return hitsOf(res.rows);
+      }
+    }
+    // The index scan came back short (or the caller wants more candidates than the default ef_search): settings
+    // for this transaction only, then an exact scan if the index scan is still short.
     return withTransaction(this.pool, async (client) => {
       if (this.capabilities.iterativeScan) {
         await client.query("SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true)");
@@ -377,17 +391,14 @@ export class MemoryStore {
       let res = await client.query<HitRow>(sql);
       let vectorHits = res.rows[0]?.vectorHits ?? 0;
       let exactFallback = false;
-      if (vectorHits < candidates) {
-        const counted = await client.query<{ n: number }>(q.countMemories(this.tables, scope, options.filters, true));
-        if ((counted.rows[0]?.n ?? 0) > vectorHits) {
-          await client.query("SELECT set_config('enable_indexscan', 'off', true)");
-          res = await client.query<HitRow>(sql);
-          vectorHits = res.rows[0]?.vectorHits ?? 0;
-          exactFallback = true;
-        }
+      if (vectorHits < candidates && (res.rows[0]?.scopeRows ?? 0) > vectorHits) {
+        await client.query("SELECT set_config('enable_indexscan', 'off', true)");
+        res = await client.query<HitRow>(sql);
+        vectorHits = res.rows[0]?.vectorHits ?? 0;
+        exactFallback = true;
       }
       this.lastSearch = { exactFallback, vectorHits };
-      return res.rows.map(toHit);
+      return hitsOf(res.rows);
     });
   }
 
@@ -405,12 +416,25 @@ export class MemoryStore {
   }
 }
 
-interface HitRow extends MemoryRow {
+/** A search row; `id` is null on the one row that comes back when nothing matched (statistics only). */
+interface HitRow extends Omit<MemoryRow, 'id'> {
+  id: string | null;
   distance: number | null;
   vectorRank: number | null;
   keywordRank: number | null;
   fused: number;
   vectorHits: number;
+  /** Rows with a vector in scope and filter, counted up to the candidate count; null when not counted. */
+  scopeRows: number | null;
+}
+
+/** pgvector's default `hnsw.ef_search` (the fast path leaves it alone). */
+const DEFAULT_EF_SEARCH = 40;
+
+function hitsOf(rows: HitRow[]): SearchHit[] {
+  const hits: SearchHit[] = [];
+  for (const row of rows) if (row.id !== null) hits.push(toHit({ ...row, id: row.id }));
+  return hits;
 }
 
 function toRecord(row: MemoryRow): MemoryRecord {
@@ -431,7 +455,7 @@ function toRecord(row: MemoryRow): MemoryRecord {
   };
 }
 
-function toHit(row: HitRow): SearchHit {
+function toHit(row: HitRow & { id: string }): SearchHit {
   const d = row.distance;
   const score = d === null || !Number.isFinite(d) ? 0 : Math.min(1, Math.max(0, 1 - d));
   return {

@@ -76,6 +76,7 @@ function openPostgres(config: Extract<StoreConfig, { kind: 'postgres' }>, t: Poo
   // broken client is discarded when released.
   pool.on('connect', (client) => {
     client.on('error', (error) => logger.warn({ err: error.message }, 'PostgreSQL connection failed while in use; it will be replaced'));
+    applySessionSettings(client);
   });
   return onceClosable('postgres', pool, async () => {});
 }
@@ -100,6 +101,7 @@ async function openPglite(dataDir: string): Promise<Database> {
   // One client: callers queue for it; the wait is bounded like a PostgreSQL connect so nothing hangs forever.
   const pool = new pg.Pool({ Client: PgliteClient, max: 1, idleTimeoutMillis: 0, connectionTimeoutMillis: 60_000 });
   pool.on('error', (error) => logger.warn({ err: error.message }, 'embedded database client failed'));
+  pool.on('connect', (client) => applySessionSettings(client));
   return onceClosable('pglite', pool, () => db.close());
 }
 
@@ -113,6 +115,28 @@ function onceClosable(kind: Database['kind'], pool: pg.Pool, after: () => Promis
       return closing;
     },
   };
+}
+
+/**
+ * Session settings for searches, set once per connection (not per search): `hnsw.iterative_scan = relaxed_order`,
+ * so a filtered HNSW scan keeps going until enough rows pass the filter. Only where pgvector is at least 0.8 (older
+ * versions reject the name); a connection opened before the extension exists gets nothing, and searches stay
+ * correct without it (they fall back to per-transaction settings and an exact scan). Session level, not `SET LOCAL`:
+ * a plain value that outlives transactions, so the queue's job transactions and PGlite's one client are unaffected.
+ */
+export const SESSION_SETTINGS_SQL = `SELECT set_config('hnsw.iterative_scan', 'relaxed_order', false)
+  FROM pg_extension
+  WHERE extname = 'vector' AND (regexp_match(extversion, '^(\\d+)\\.(\\d+)'))::int[] >= ARRAY[0, 8]`;
+
+/**
+ * Applies {@link SESSION_SETTINGS_SQL} on `db` (queued before anything else the new connection runs). A failure is
+ * logged, not thrown: the settings only make searches faster.
+ */
+export function applySessionSettings(db: Queryable): void {
+  db.query(SESSION_SETTINGS_SQL).then(
+    () => {},
+    (error: unknown) => logger.debug({ err: (error as Error).message }, 'search session settings not applied'),
+  );
 }
 
 /** Anything that runs a query: the pool or a checked-out client. */

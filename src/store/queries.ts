@@ -228,9 +228,19 @@ export interface SearchSqlOptions {
 export const RRF_K = 60;
 
 /**
- * Hybrid search: nearest neighbours by cosine distance and keyword matches (same scope and filter), fused by
- * reciprocal rank. Also returns how many rows the vector side produced, so the caller can tell an index scan that
- * stopped short from a scope that simply has few rows.
+ * A scope at most this big ranks its keyword matches by reading the scope's own rows (scope index) instead of the
+ * keyword GIN index, which would visit every matching row of every user.
+ */
+export const SMALL_SCOPE_ROWS = 500;
+
+/**
+ * Hybrid search in ONE statement: nearest neighbours by cosine distance and keyword matches (same scope and filter),
+ * fused by reciprocal rank. Every row also carries:
+ * - `vectorHits`: how many rows the vector side produced;
+ * - `scopeRows`: only when `vectorHits` is below the candidate count, how many rows with a vector match the scope
+ *   and filter, counted up to the candidate count (null otherwise; the count is not run then).
+ * Together they tell an index scan that stopped short from a scope that simply has few rows. When nothing matches
+ * at all, one row comes back with a null `id` and only these two columns set.
  */
 export function searchMemories(t: Tables, scope: Scope, o: SearchSqlOptions): SqlQuery {
   const p = new Params();
@@ -239,28 +249,54 @@ export function searchMemories(t: Tables, scope: Scope, o: SearchSqlOptions): Sq
   const f = compileFilter(o.filters, p, 'm.payload');
   const n = `${p.add(o.candidates)}::int`;
   const tsq = o.tsquery === null ? null : `${p.add(o.tsquery)}::tsquery`;
+  // Two plans for the keyword side, one of which runs (the other is cut by its one-time filter): a small scope
+  // reads its rows through the scope index and tests them (ts_match_vq is @@ without the index); a big one uses
+  // the GIN index. The scope size is counted only up to the threshold.
+  const sizeCte = tsq
+    ? `sz AS MATERIALIZED (
+        SELECT count(*) <= ${SMALL_SCOPE_ROWS} AS small
+          FROM (SELECT 1 FROM ${t.memories} m WHERE ${s} LIMIT ${SMALL_SCOPE_ROWS + 1}) z
+      ), `
+    : '';
+  const small = '(SELECT small FROM sz)';
   const keywordCte = tsq
-    ? `SELECT m.id, row_number() OVER (ORDER BY ts_rank(m.keywords, ${tsq}) DESC, m.id) AS r
-         FROM ${t.memories} m WHERE ${s} AND ${f} AND m.keywords @@ ${tsq}
-         ORDER BY ts_rank(m.keywords, ${tsq}) DESC, m.id LIMIT ${n}`
+    ? `SELECT k.id, row_number() OVER (ORDER BY k.rank DESC, k.id) AS r FROM (
+           SELECT m.id, ts_rank(m.keywords, ${tsq}) AS rank
+             FROM ${t.memories} m WHERE ${small} AND ${s} AND ${f} AND ts_match_vq(m.keywords, ${tsq})
+           UNION ALL
+           SELECT m.id, ts_rank(m.keywords, ${tsq}) AS rank
+             FROM ${t.memories} m WHERE NOT ${small} AND ${s} AND ${f} AND m.keywords @@ ${tsq}
+         ) k
+         ORDER BY k.rank DESC, k.id LIMIT ${n}`
     : `SELECT NULL::uuid AS id, NULL::bigint AS r WHERE false`;
   return {
-    text: `WITH vec AS MATERIALIZED (
+    text: `WITH ${sizeCte}vec AS MATERIALIZED (
         SELECT m.id, m.vector <=> ${q} AS distance
           FROM ${t.memories} m WHERE ${s} AND ${f} AND m.vector IS NOT NULL
           ORDER BY m.vector <=> ${q} LIMIT ${n}
       ), vr AS (
         SELECT id, row_number() OVER (ORDER BY distance, id) AS r FROM vec
       ), kr AS MATERIALIZED (${keywordCte}),
-      cand AS (SELECT id FROM vr UNION SELECT id FROM kr)
-      SELECT ${MEMORY_COLUMNS}, (m.vector <=> ${q})::float8 AS distance,
-             vr.r::int AS "vectorRank", kr.r::int AS "keywordRank",
-             (COALESCE(1.0 / (${RRF_K} + vr.r), 0) + COALESCE(1.0 / (${RRF_K} + kr.r), 0))::float8 AS fused,
-             (SELECT count(*) FROM vec)::int AS "vectorHits"
-        FROM cand JOIN ${t.memories} m ON m.id = cand.id
-        LEFT JOIN vr ON vr.id = m.id LEFT JOIN kr ON kr.id = m.id
-       ORDER BY fused DESC, distance ASC NULLS LAST, m.id
-       LIMIT ${p.add(o.topK)}::int`,
+      cand AS (SELECT id FROM vr UNION SELECT id FROM kr),
+      hits AS (
+        SELECT ${MEMORY_COLUMNS}, (m.vector <=> ${q})::float8 AS distance,
+               vr.r::int AS "vectorRank", kr.r::int AS "keywordRank",
+               (COALESCE(1.0 / (${RRF_K} + vr.r), 0) + COALESCE(1.0 / (${RRF_K} + kr.r), 0))::float8 AS fused
+          FROM cand JOIN ${t.memories} m ON m.id = cand.id
+          LEFT JOIN vr ON vr.id = m.id LEFT JOIN kr ON kr.id = m.id
+         ORDER BY fused DESC, distance ASC NULLS LAST, m.id
+         LIMIT ${p.add(o.topK)}::int
+      ), stats AS (
+        SELECT v.n::int AS "vectorHits",
+               CASE WHEN v.n < ${n} THEN (
+                 SELECT count(*) FROM (
+                   SELECT 1 FROM ${t.memories} m WHERE ${s} AND ${f} AND m.vector IS NOT NULL LIMIT ${n}
+                 ) c
+               ) END::int AS "scopeRows"
+          FROM (SELECT count(*) AS n FROM vec) v
+      )
+      SELECT hits.*, stats.* FROM stats LEFT JOIN hits ON true
+       ORDER BY hits.fused DESC, hits.distance ASC NULLS LAST, hits.id`,
     values: p.values,
   };
 }

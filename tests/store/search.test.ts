@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Store } from '../../src/store/index.js';
 import { MemoryStore } from '../../src/store/memories.js';
+import { SESSION_SETTINGS_SQL } from '../../src/store/pool.js';
 import { tsqueryText, wordTokens } from '../../src/store/tokens.js';
 import { backends, DIMS, randomVector, vec } from './backends.js';
 
@@ -109,6 +110,8 @@ describe.each(backends())('search on $name', (backend) => {
         await client.query('BEGIN');
         await client.query("SELECT set_config('enable_seqscan', 'off', true)");
         await client.query("SELECT set_config('hnsw.ef_search', '40', true)");
+        // The store's connections scan iteratively (pool.ts sets it per connection; PGlite shares its one client).
+        await client.query("SELECT set_config('hnsw.iterative_scan', 'off', true)");
         const q = `[${randomVector(999_999).join(',')}]`;
         const res = await client.query(
           `SELECT id FROM ${store.tables.memories} WHERE payload->>'bucket' = 'rare' ORDER BY vector <=> $1::vector LIMIT 10`,
@@ -137,10 +140,19 @@ describe.each(backends())('search on $name', (backend) => {
 
     it('falls back to an exact scan when the index cannot scan iteratively (pgvector < 0.8)', async () => {
       const pool = await backend.pool();
-      const old = new MemoryStore(pool, store.tables, DIMS, { iterativeScan: false });
-      const hits = await old.search(scope, { vector: randomVector(999_999), topK: 10, filters: { bucket: 'rare' } });
-      expect(hits).toHaveLength(10);
-      expect(old.lastSearch?.exactFallback).toBe(true);
+      const client = await pool.connect();
+      try {
+        // Such a server has no iterative scan on its connections (PGlite's one client has it: turn it off here).
+        await client.query("SELECT set_config('hnsw.iterative_scan', 'off', false)");
+        const onClient = { query: client.query.bind(client), connect: async () => ({ query: client.query.bind(client), release: () => {} }) };
+        const old = new MemoryStore(onClient as unknown as typeof pool, store.tables, DIMS, { iterativeScan: false });
+        const hits = await old.search(scope, { vector: randomVector(999_999), topK: 10, filters: { bucket: 'rare' } });
+        expect(hits).toHaveLength(10);
+        expect(old.lastSearch?.exactFallback).toBe(true);
+      } finally {
+        await client.query(SESSION_SETTINGS_SQL);
+        client.release();
+      }
     });
 
     it('returns every match when fewer than top_k rows match', async () => {
