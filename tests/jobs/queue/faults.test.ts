@@ -81,13 +81,26 @@ describe.skipIf(!url)('the plugin process under faults (PostgreSQL)', () => {
   let schema: TestSchema;
   let creds: Record<string, unknown>;
   const spawned: PluginProcess[] = [];
+  // A database of this file's own: terminating "every backend of the plugin" must not hit the other test files'
+  // pools, which run at the same time on the shared server under the same application_name.
+  const database = `mem0_faults_${randomUUID().replace(/-/g, '').slice(0, 12)}`;
+  const dbUrl = (() => {
+    const u = new URL(url ?? 'postgres://unused/x');
+    u.pathname = `/${database}`;
+    return u.toString();
+  })();
 
   beforeAll(async () => {
     fake = await FakeOpenAI.start({ dims: DIMS });
     plainModel(fake);
-    admin = new pg.Pool({ connectionString: url, max: 3 });
+    const bootstrap = new pg.Client({ connectionString: url });
+    await bootstrap.connect();
+    await bootstrap.query(`CREATE DATABASE ${database}`);
+    await bootstrap.end();
+    admin = new pg.Pool({ connectionString: dbUrl, max: 3 });
+    await admin.query('CREATE EXTENSION IF NOT EXISTS vector');
     schema = await freshSchema(admin, 'queue faults');
-    creds = credentials(fake, { provider: 'pgvector', config: { connection_string: url, schema_name: schema.name, embedding_model_dims: DIMS, maxconn: 6 } }, {
+    creds = credentials(fake, { provider: 'pgvector', config: { connection_string: dbUrl, schema_name: schema.name, embedding_model_dims: DIMS, maxconn: 6 } }, {
       async_mode: 'true',
       max_concurrent_memory_operations: String(MAX_CONCURRENT),
     });
@@ -96,6 +109,10 @@ describe.skipIf(!url)('the plugin process under faults (PostgreSQL)', () => {
     for (const p of spawned) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
     await schema.drop();
     await admin.end();
+    const bootstrap = new pg.Client({ connectionString: url });
+    await bootstrap.connect();
+    await bootstrap.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+    await bootstrap.end();
     await fake.close();
   });
 
