@@ -1,7 +1,8 @@
 /**
  * Credentials → {@link Settings}: parses the five JSON provider blocks (Mem0's Python config format, snake_case keys)
  * and the plain fields, checks what we know about each provider's keys, and names the field and the problem when
- * something is wrong, without ever repeating a secret value. Unknown config keys are kept: Mem0 has many.
+ * something is wrong, without ever repeating a secret value. Unknown keys are kept in the LLM, embedder and reranker
+ * blocks (Mem0 has many); the vector-store block is checked strictly by the store's own parser.
  * @module
  */
 import type { z } from 'zod';

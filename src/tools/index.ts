@@ -23,7 +23,7 @@ import type { ServicesFactory } from './services.js';
 export type CredentialCheck = (settings: Settings, signal: AbortSignal) => Promise<unknown>;
 
 export interface PluginAppOptions {
-  /** Builds the memory services for a credential set; defaults to the memory engine (sync mode). */
+  /** Builds the memory services for a credential set; defaults to the engine with the durable queue (engine-services.ts). */
   services?: ServicesFactory;
   /** The credential round trip; defaults to the engine's check (database, pgvector, embedder dimension; no LLM). */
   checkCredentials?: CredentialCheck;

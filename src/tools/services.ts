@@ -62,7 +62,7 @@ export interface ExtractionRequest {
 }
 
 export interface ExtractionService {
-  /** Queues a run; throws OverloadError when the queue is full. */
+  /** Queues a run; throws OverloadError when too many users are already waiting or running. */
   start(request: ExtractionRequest, signal: AbortSignal): Promise<JsonObject & { task_id: string }>;
   /** Throws NotFoundError for an unknown task. */
   status(taskId: string, signal: AbortSignal): Promise<JsonObject>;
