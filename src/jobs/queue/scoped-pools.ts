@@ -142,12 +142,17 @@ export class DeadlinePool {
         },
         (error: unknown) => {
           this.signal.removeEventListener('abort', onAbort);
-          reject(this.signal.aborted ? reason(this.signal) : error);
+          // The server's statement_timeout (57014) can fire a hair before our own timer: that is the same deadline.
+          const serverDeadline = (error as { code?: string } | null)?.code === '57014' && Date.now() >= this.at - SERVER_CLOCK_SLACK_MS;
+          reject(this.signal.aborted || serverDeadline ? reason(this.signal) : error);
         },
       );
     });
   }
 }
+
+/** How early the server may report our deadline (its timer starts when the statement arrives, ours before). */
+const SERVER_CLOCK_SLACK_MS = 50;
 
 function reason(signal: AbortSignal): unknown {
   return signal.reason instanceof Error ? signal.reason : new EngineError('timeout', 'the operation ran out of time');
