@@ -361,11 +361,11 @@ Reading the rows:
   makes the row estimate tiny) the result is exact but every row of the table is read. Its keyword side
   (\`to_tsvector(payload->>'textLemmatized')\` computed per row, no index) is a sequential scan of the whole table on
   every search. Its 8 concurrent callers share one \`pg.Client\`, so they queue.
-- Ours reads the user's rows through the scope index (or the HNSW index with iterative scans when that is cheaper),
-  has a GIN index for the keyword side, and falls back to an exact scan when the index comes back short — hence the
-  full top 5 everywhere — over a pool of connections.
-- Add: ours does an exact-duplicate check and writes memory + history row in one PostgreSQL transaction (5 round
-  trips); mem0ai writes the row (1 statement) and a history row into a local SQLite file (fsync per add). Both pay the
+- Ours searches in one statement: the user's rows through the scope index (or the HNSW index with iterative scans
+  when that is cheaper), the keyword side through the scope's own rows for small scopes or a GIN index for big ones,
+  and an exact scan only when the index still comes back short — hence the full top 5 everywhere — over a pool of
+  connections.
+- Add: ours does an exact-duplicate check, then writes memory + history row in one statement (2 round trips); mem0ai writes the row (1 statement) and a history row into a local SQLite file (fsync per add). Both pay the
   same HNSW insert. mem0ai's SQLite history commits with an fsync per add (its defaults); the ratio moves with the
   machine's I/O and CPU load (see the load average above).
 
