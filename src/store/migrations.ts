@@ -34,6 +34,11 @@ export interface Migration {
   version: number;
   name: string;
   up(ctx: MigrationContext): Promise<void>;
+  /**
+   * Puts back what this migration added to the memories table when that table was dropped and re-created outside the
+   * plugin (Mem0's Python store resets a collection that way). Migrations that only touch other tables have none.
+   */
+  readopt?(ctx: MigrationContext): Promise<void>;
 }
 
 /** One key for every migration of every collection: DDL is rare, and one lock keeps CREATE EXTENSION serial too. */
@@ -42,8 +47,13 @@ const MIGRATION_LOCK_KEY = '7236828793451218944';
 /** HNSW on `vector` supports at most 2000 dimensions (pgvector); above that searches are exact scans. */
 export const HNSW_MAX_DIMS = 2000;
 
+/** Migrations 1–3 build the memories table itself, so putting them back is running them again. */
+function onMemoriesTable(migration: Migration): Migration {
+  return { ...migration, readopt: migration.up };
+}
+
 export const MIGRATIONS: readonly Migration[] = [
-  {
+  onMemoriesTable({
     version: 1,
     name: 'memories_table',
     async up({ client, tables, collection }) {
@@ -57,8 +67,8 @@ export const MIGRATIONS: readonly Migration[] = [
         `CREATE TABLE ${tables.memories} (id uuid PRIMARY KEY, vector vector(${collection.dims}), payload jsonb)`,
       );
     },
-  },
-  {
+  }),
+  onMemoriesTable({
     version: 2,
     name: 'derived_columns',
     async up({ client, tables }) {
@@ -74,8 +84,8 @@ export const MIGRATIONS: readonly Migration[] = [
         ADD COLUMN keywords_hash text`);
       await refreshDerivedColumns(client, tables);
     },
-  },
-  {
+  }),
+  onMemoriesTable({
     version: 3,
     name: 'memory_indexes',
     async up({ client, tables, collection }) {
@@ -92,7 +102,7 @@ export const MIGRATIONS: readonly Migration[] = [
         );
       }
     },
-  },
+  }),
   {
     version: 4,
     name: 'history_table',
@@ -140,6 +150,7 @@ export async function migrate(
 ): Promise<MigrationResult> {
   const tables = tablesFor(collection);
   const applied: number[] = [];
+  let readopted = false;
   for (;;) {
     const step = await withTransaction(pool, async (client) => {
       await client.query('SELECT pg_advisory_xact_lock($1::bigint)', [MIGRATION_LOCK_KEY]);
@@ -149,19 +160,41 @@ export async function migrate(
         [collection.collectionName],
       );
       assertPrefix(done.rows, migrations, collection.collectionName);
+      // From version 2 on the table has our columns; without them it was re-created (readopted at most once per call).
+      if (!readopted && done.rows.length >= 2 && !(await memoriesTableIntact(client, tables))) {
+        // Dropped and re-created (or just dropped) outside the plugin, e.g. by Mem0 Python's reset(): adopt it again.
+        for (const migration of migrations.slice(0, done.rows.length)) await migration.readopt?.({ client, tables, collection });
+        return { version: done.rows.length, ran: null, readopted: true };
+      }
       const next = migrations[done.rows.length];
-      if (!next) return { version: done.rows.length, ran: null };
+      if (!next) return { version: done.rows.length, ran: null, readopted: false };
       await next.up({ client, tables, collection });
       await client.query(`INSERT INTO ${tables.migrations} (collection, version, name) VALUES ($1, $2, $3)`, [
         collection.collectionName,
         next.version,
         next.name,
       ]);
-      return { version: next.version, ran: next.version };
+      return { version: next.version, ran: next.version, readopted: false };
     });
+    if (step.readopted) {
+      readopted = true;
+      continue; // re-read under the lock: later versions may still be missing
+    }
     if (step.ran === null) return { applied, version: step.version };
     applied.push(step.ran);
   }
+}
+
+/**
+ * Whether the memories table still carries our columns (migration 2's `keywords` stands for them all). After migration
+ * 2 it always should; a missing table or a bare Mem0 one means someone else re-created it.
+ */
+async function memoriesTableIntact(client: pg.PoolClient, tables: Tables): Promise<boolean> {
+  const res = await client.query<{ intact: boolean }>(
+    `SELECT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass($1) AND attname = 'keywords' AND NOT attisdropped) AS intact`,
+    [tables.memories],
+  );
+  return res.rows[0]?.intact === true;
 }
 
 /** The version table is the mechanism itself, so it alone is created on demand (under the lock). */

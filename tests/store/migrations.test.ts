@@ -158,5 +158,34 @@ describe.each(backends())('migrations on $name', (backend) => {
       expect((await store.memories.get(scope, theirs))?.createdAt).toBe('2025-01-01T00:00:00.000Z');
       expect(await store.refreshDerived()).toBe(0);
     });
+
+    it('is adopted again after Mem0 Python reset() dropped and re-created it', async () => {
+      const config = await backend.freshConfig();
+      const { pool, t, pyInsert } = await mem0Collection(config);
+      const first = await open(config);
+      await first.memories.insert({ userId: 'dave' }, [{ data: 'gone with the reset', vector: vec(3) }]);
+      await first.close();
+      opened.splice(opened.indexOf(first), 1);
+      // reset(): delete_col() is a plain DROP TABLE, create_col() makes a bare Mem0 table again.
+      await pool.query(`DROP TABLE ${t.memories}`);
+      await mem0Collection(config);
+      const after = randomUUID();
+      await pyInsert(after, vec(6), { user_id: 'dave', data: '重置之后的新记忆', hash: md5('重置之后的新记忆') });
+
+      const store = await open(config);
+      expect(store.migration).toEqual({ applied: [], version: MIGRATIONS.length });
+      expect((await store.memories.list({ userId: 'dave' })).map((m) => m.id)).toEqual([after]);
+      expect((await store.memories.search({ userId: 'dave' }, { vector: vec(7, 6, 0), query: '记忆', topK: 1 }))[0]?.id).toBe(after);
+      const indexes = await pool.query<{ indexname: string }>(
+        'SELECT indexname FROM pg_indexes WHERE schemaname = $1 AND tablename = $2 ORDER BY indexname',
+        [config.schemaName, config.collectionName],
+      );
+      expect(indexes.rows.map((r) => r.indexname).sort()).toEqual(
+        [`${config.collectionName}_hnsw_idx`, `${config.collectionName}_keywords_idx`, `${config.collectionName}_pkey`,
+          `${config.collectionName}_scope_id_idx`, `${config.collectionName}_scope_idx`].sort(),
+      );
+      const [written] = await store.memories.insert({ userId: 'dave' }, [{ data: 'and ours work again', vector: vec(2) }]);
+      expect(await store.memories.history(null, written!.id)).toHaveLength(1);
+    });
   });
 });

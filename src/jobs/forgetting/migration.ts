@@ -4,12 +4,16 @@
  * @module
  */
 import type { Migration } from '../../store/migrations.js';
-import { createAccessLog } from './queries.js';
+import { createAccessLog, memoriesScopeIdIndex } from './queries.js';
 
 export const accessLogMigration: Migration = {
   version: 5,
   name: 'memory_access_log',
   async up({ client, tables }) {
     for (const statement of createAccessLog(tables)) await client.query(statement);
+  },
+  // The one thing this migration puts on the memories table itself.
+  async readopt({ client, tables }) {
+    await client.query(memoriesScopeIdIndex(tables, { ifNotExists: true }));
   },
 };

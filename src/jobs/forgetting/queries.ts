@@ -39,9 +39,13 @@ export function createAccessLog(t: Tables): string[] {
     )`,
     // The orphan sweep reads one scope's log rows.
     `CREATE INDEX ${indexName(t, 'access_log_scope_idx')} ON ${log} (user_id, app_id)`,
-    // Forgetting walks one scope in id order (keyset pagination); without this it re-sorts the scope per batch.
-    `CREATE INDEX ${indexName(t, 'scope_id_idx')} ON ${t.memories} (user_id, id)`,
+    memoriesScopeIdIndex(t),
   ];
+}
+
+/** Forgetting walks one scope in id order (keyset pagination); without this it re-sorts the scope per batch. */
+export function memoriesScopeIdIndex(t: Tables, options: { ifNotExists?: boolean } = {}): string {
+  return `CREATE INDEX ${options.ifNotExists ? 'IF NOT EXISTS ' : ''}${indexName(t, 'scope_id_idx')} ON ${t.memories} (user_id, id)`;
 }
 
 function scopeSql(scope: Scope, p: Params, alias = 'm'): string {
