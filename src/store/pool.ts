@@ -68,7 +68,9 @@ function openPostgres(config: Extract<StoreConfig, { kind: 'postgres' }>, t: Poo
     // Client-side backstop for a server that stops answering (statement_timeout needs a live server).
     query_timeout: t.statementTimeoutMs + 5_000,
     application_name: t.applicationName,
-  });
+    // Awaited by pg-pool before the client is handed out, so the settings never overlap the caller's first query.
+    onConnect: applySessionSettings,
+  } as pg.PoolConfig);
   // An idle client can die (server restart, network): pg emits 'error' on the pool; without a listener Node exits.
   pool.on('error', (error) => logger.warn({ err: error.message }, 'idle PostgreSQL client failed; it will be replaced'));
   // A checked-out client can fail between two queries (backend terminated, server restart): pg then emits 'error' on
@@ -76,7 +78,6 @@ function openPostgres(config: Extract<StoreConfig, { kind: 'postgres' }>, t: Poo
   // broken client is discarded when released.
   pool.on('connect', (client) => {
     client.on('error', (error) => logger.warn({ err: error.message }, 'PostgreSQL connection failed while in use; it will be replaced'));
-    applySessionSettings(client);
   });
   return onceClosable('postgres', pool, async () => {});
 }
@@ -99,9 +100,10 @@ async function openPglite(dataDir: string): Promise<Database> {
     }
   }
   // One client: callers queue for it; the wait is bounded like a PostgreSQL connect so nothing hangs forever.
-  const pool = new pg.Pool({ Client: PgliteClient, max: 1, idleTimeoutMillis: 0, connectionTimeoutMillis: 60_000 });
+  const pool = new pg.Pool({
+    Client: PgliteClient, max: 1, idleTimeoutMillis: 0, connectionTimeoutMillis: 60_000, onConnect: applySessionSettings,
+  } as pg.PoolConfig);
   pool.on('error', (error) => logger.warn({ err: error.message }, 'embedded database client failed'));
-  pool.on('connect', (client) => applySessionSettings(client));
   return onceClosable('pglite', pool, () => db.close());
 }
 
@@ -129,14 +131,15 @@ export const SESSION_SETTINGS_SQL = `SELECT set_config('hnsw.iterative_scan', 'r
   WHERE extname = 'vector' AND (regexp_match(extversion, '^(\\d+)\\.(\\d+)'))::int[] >= ARRAY[0, 8]`;
 
 /**
- * Applies {@link SESSION_SETTINGS_SQL} on `db` (queued before anything else the new connection runs). A failure is
- * logged, not thrown: the settings only make searches faster.
+ * Applies {@link SESSION_SETTINGS_SQL} on `db`. A failure is logged, not thrown (the settings only make searches
+ * faster), so the returned promise always resolves.
  */
-export function applySessionSettings(db: Queryable): void {
-  db.query(SESSION_SETTINGS_SQL).then(
-    () => {},
-    (error: unknown) => logger.debug({ err: (error as Error).message }, 'search session settings not applied'),
-  );
+export async function applySessionSettings(db: Queryable): Promise<void> {
+  try {
+    await db.query(SESSION_SETTINGS_SQL);
+  } catch (error) {
+    logger.debug({ err: (error as Error).message }, 'search session settings not applied');
+  }
 }
 
 /** Anything that runs a query: the pool or a checked-out client. */
