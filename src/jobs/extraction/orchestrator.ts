@@ -37,6 +37,7 @@ import type { TaskCounters, TaskParams, TaskRow, UserReport } from './tasks.js';
 import { loadTokenizer, tokenCap } from './tokens.js';
 import type { Tokenizer } from './tokens.js';
 import { emptyUserCheckpoint, extractUser } from './user.js';
+import type { ExtractionRequest } from '../../tools/services.js';
 import type { UserCheckpoint } from './user.js';
 import { extractionWindow, resolveTimeZone } from './window.js';
 import { checkpointView, finalReport, localIso, statusView } from './views.js';
@@ -44,18 +45,8 @@ import { checkpointView, finalReport, localIso, statusView } from './views.js';
 /** This process, as task owner: tasks of any other id were accepted by another (possibly dead) process. */
 export const PROCESS_ID = `${process.pid}-${randomBytes(4).toString('hex')}`;
 
-/** What a task is asked to do (the tools' `ExtractionRequest`). */
-export interface TaskRequest {
-  userIds: string[];
-  appId: string;
-  runId?: string | undefined;
-  daysBack: number;
-  conversationsLimit: number;
-  maxTokensPerConversationK: number;
-  timeBudgetMinutes: number;
-  difyBaseUrl: string;
-  difyApiKey: string;
-}
+/** What a task is asked to do: exactly the tools' request. */
+export type TaskRequest = ExtractionRequest;
 
 /** The Dify reader a task uses; the real client by default. */
 export type DifyReaderWithStats = DifyReader & { stats(): DifyClientStats };
