@@ -141,10 +141,12 @@ export function updateMemory(
   };
 }
 
-/** Deletes matching memories and records a DELETE history row for each, in one statement. */
-function deleteWithHistory(t: Tables, where: string, p: Params): SqlQuery {
-  return {
-    text: `WITH gone AS (
+/**
+ * The two CTEs `gone` (memories matching `where`, deleted) and `logged` (a DELETE history row each), for a statement
+ * that starts `WITH ${...}` and may add CTEs of its own that read `gone`.
+ */
+export function deleteWithHistoryCtes(t: Tables, where: string): string {
+  return `gone AS (
         DELETE FROM ${t.memories} m WHERE ${where}
         RETURNING m.id, m.payload, m.created_at, m.user_id, m.agent_id
       ), logged AS (
@@ -152,10 +154,12 @@ function deleteWithHistory(t: Tables, where: string, p: Params): SqlQuery {
                                   actor_id, role, user_id, agent_id)
         SELECT id, payload->>'data', NULL, 'DELETE', created_at, clock_timestamp(), true,
                payload->>'actor_id', payload->>'role', user_id, agent_id FROM gone
-      )
-      SELECT id::text AS id FROM gone`,
-    values: p.values,
-  };
+      )`;
+}
+
+/** Deletes matching memories and records a DELETE history row for each, in one statement. */
+function deleteWithHistory(t: Tables, where: string, p: Params): SqlQuery {
+  return { text: `WITH ${deleteWithHistoryCtes(t, where)}\n      SELECT id::text AS id FROM gone`, values: p.values };
 }
 
 export function deleteMemory(t: Tables, id: string, scope: Scope | null): SqlQuery {

@@ -17,6 +17,7 @@
 import { Params } from '../../store/sql.js';
 import type { SqlQuery, Tables } from '../../store/sql.js';
 import { indexName } from '../../store/tables.js';
+import { deleteWithHistoryCtes } from '../../store/queries.js';
 import type { Scope } from '../../store/queries.js';
 import { EMA_ALPHA, MAX_RECALL_COUNT, MIN_QUALITY } from './retention.js';
 
@@ -227,15 +228,7 @@ export function deleteForgotten(t: Tables, scope: Scope, ids: readonly string[])
   const p = new Params();
   const where = `m.id = ANY(${p.add(ids)}::uuid[]) AND ${scopeSql(scope, p)}`;
   return {
-    text: `WITH gone AS (
-        DELETE FROM ${t.memories} m WHERE ${where}
-        RETURNING m.id, m.payload, m.created_at, m.user_id, m.agent_id
-      ), logged AS (
-        INSERT INTO ${t.history} (memory_id, old_memory, new_memory, event, created_at, updated_at, is_deleted,
-                                  actor_id, role, user_id, agent_id)
-        SELECT id, payload->>'data', NULL, 'DELETE', created_at, clock_timestamp(), true,
-               payload->>'actor_id', payload->>'role', user_id, agent_id FROM gone
-      ), unlogged AS (
+    text: `WITH ${deleteWithHistoryCtes(t, where)}, unlogged AS (
         DELETE FROM ${accessLogTable(t)} l USING gone WHERE l.memory_id = gone.id
       )
       SELECT id::text AS id FROM gone`,
