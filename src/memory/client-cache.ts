@@ -1,12 +1,16 @@
 /**
  * One client per credential set, keyed by the settings hash. A client that is replaced (evicted because newer
- * credential sets arrived) is closed once its in-flight calls have finished, never under a running call.
+ * credential sets arrived) is closed once its in-flight calls have finished, never under a running call, and once
+ * its own background work has drained (`drain`, e.g. extraction tasks it started). Closing the cache does not wait
+ * for that background work: it closes every client as soon as their calls have finished.
  * A client that fails to build is forgotten, so the next call tries again.
  * @module
  */
 
 export interface Closable {
   close(): Promise<void>;
+  /** Optional: settles when work the client runs in the background has finished (bounded by that work's own limits). */
+  drain?(): Promise<void>;
 }
 
 interface Entry<T> {
@@ -28,6 +32,9 @@ export class ClientCache<S, T extends Closable> {
   private readonly retiring = new Set<Entry<T>>();
   private readonly capacity: number;
   private readonly onCloseError: (error: unknown) => void;
+  /** Resolved by close(): retired clients still draining stop waiting and close. */
+  private readonly shutdown: Promise<void>;
+  private endDrains: () => void = () => {};
 
   constructor(
     private readonly build: (settings: S) => Promise<T>,
@@ -36,6 +43,7 @@ export class ClientCache<S, T extends Closable> {
   ) {
     this.capacity = Math.max(1, options.capacity ?? 4);
     this.onCloseError = options.onCloseError ?? (() => {});
+    this.shutdown = new Promise((resolve) => (this.endDrains = resolve));
   }
 
   /** Runs `work` with the client for these settings; the client stays open at least until `work` settles. */
@@ -57,6 +65,7 @@ export class ClientCache<S, T extends Closable> {
 
   /** Closes every client, waiting for running calls first. */
   async close(): Promise<void> {
+    this.endDrains();
     const all = [...this.entries.values()];
     this.entries.clear();
     for (const entry of all) this.retire(entry);
@@ -93,7 +102,11 @@ export class ClientCache<S, T extends Closable> {
 
   private closeEntry(entry: Entry<T>): Promise<void> {
     entry.closing ??= entry.client
-      .then((client) => client.close(), () => undefined)
+      .then(async (client) => {
+        // Evicted: background work (an extraction run) finishes first, unless the whole cache is closing.
+        if (client.drain) await Promise.race([client.drain().catch(() => undefined), this.shutdown]);
+        await client.close();
+      }, () => undefined)
       .catch(this.onCloseError)
       .finally(() => this.retiring.delete(entry));
     return entry.closing;

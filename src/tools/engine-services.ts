@@ -35,6 +35,8 @@ export function engineServices(options: EngineOptions = {}): ServicesFactory {
       memories: jobs.memories,
       extraction: extraction.service,
       forgetting: openForgetting(engine, settings),
+      // An evicted credential set lets its running extraction tasks finish (each within its time budget) first.
+      drain: () => extraction.idle(),
       // Running extraction tasks are ended first (recorded as interrupted); queue workers get their grace period
       // (unfinished jobs stay queued for the next start); then the store is released.
       close: () => {

@@ -80,6 +80,8 @@ export interface MemoryServices {
   forgetting: ForgettingService;
   /** Releases pools, timers and workers; called when the credential set is replaced and on shutdown. */
   close(): Promise<void>;
+  /** Optional: settles when background work (running extraction tasks) has finished; awaited before an evicted set closes. */
+  drain?(): Promise<void>;
 }
 
 /** Builds the services for one credential set; `createPluginApp` caches the result by the settings hash. */

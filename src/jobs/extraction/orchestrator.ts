@@ -268,6 +268,11 @@ export class ExtractionOrchestrator {
     await this.#running.get(taskId)?.done;
   }
 
+  /** Settles once no task of this orchestrator is running (each is bounded by its time budget). */
+  async idle(): Promise<void> {
+    while (this.#running.size > 0) await Promise.allSettled([...this.#running.values()].map((t) => t.done));
+  }
+
   /**
    * Stops accepting, aborts the running tasks and waits up to `graceMs` for them to record their end (failed,
    * "interrupted"). Leases are released by each user as it stops.

@@ -32,6 +32,8 @@ export interface ExtractionEngine {
 export interface Extraction {
   readonly service: ExtractionService;
   readonly orchestrator: ExtractionOrchestrator;
+  /** Settles when no extraction task of this engine is running. */
+  idle(): Promise<void>;
   close(graceMs?: number): Promise<void>;
 }
 
@@ -60,7 +62,7 @@ export function openExtraction(
     status: (taskId) => orchestrator.status(taskId),
     checkpoint: (input) => orchestrator.checkpoint(input.userId, input.appId),
   };
-  return { service, orchestrator, close: (graceMs) => orchestrator.close(graceMs) };
+  return { service, orchestrator, idle: () => orchestrator.idle(), close: (graceMs) => orchestrator.close(graceMs) };
 }
 
 /**

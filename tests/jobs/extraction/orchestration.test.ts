@@ -49,7 +49,8 @@ describe.each(backends())('extraction orchestration on $name', (backend) => {
     expect(raw.rows).toHaveLength(1);
     expect(raw.rows[0].j).not.toContain(w.key);
 
-    await o.settled(accepted.task_id);
+    // idle(): what an evicted credential set waits for before it closes.
+    await o.idle();
     const status = await o.status(accepted.task_id);
     expect(status).toMatchObject({
       task_status: 'completed', progress: 1, user_count: 3, processed_users: 2, skipped_users: 1, failed_users: 0,

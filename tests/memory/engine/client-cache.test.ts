@@ -92,4 +92,36 @@ describe('ClientCache', () => {
     await closing;
     expect(client!.closed).toBe(true);
   });
+
+  it('an evicted client with background work closes only after it has drained', async () => {
+    const background = deferred();
+    class Busy extends Client {
+      drain(): Promise<void> {
+        return background.promise;
+      }
+    }
+    const cache = new ClientCache<string, Client>(async (k) => (k === 'old' ? new Busy(k) : new Client(k)), (k) => k, { capacity: 1 });
+    const old = await cache.use('old', async (c) => c);
+    await cache.use('new', async () => {});
+    await tick();
+    expect(old.closed).toBe(false);
+    background.resolve();
+    await tick();
+    expect(old.closed).toBe(true);
+  });
+
+  it('close() does not wait for an evicted client to drain', async () => {
+    class Endless extends Client {
+      drain(): Promise<void> {
+        return new Promise(() => {});
+      }
+    }
+    const cache = new ClientCache<string, Client>(async (k) => (k === 'old' ? new Endless(k) : new Client(k)), (k) => k, { capacity: 1 });
+    const old = await cache.use('old', async (c) => c);
+    const fresh = await cache.use('new', async (c) => c);
+    await tick();
+    expect(old.closed).toBe(false);
+    await cache.close();
+    expect([old.closed, fresh.closed]).toEqual([true, true]);
+  });
 });
