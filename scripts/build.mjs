@@ -1,5 +1,5 @@
 // Bundles the plugin into one ESM file (dist/plugin.js) so a packaged plugin needs no node_modules.
-import { copyFile, mkdir } from 'node:fs/promises';
+import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { existsSync, readFileSync } from 'node:fs';
@@ -46,4 +46,16 @@ for (const { pkg, files } of PGLITE_ASSETS) {
   // Each package's main entry lives in its dist/ folder, next to the assets.
   const dir = path.dirname(require.resolve(pkg));
   for (const file of files) await copyFile(path.join(dir, file), path.join('dist', file));
+}
+
+// A freshly initialised, empty data directory (src/store/pool.ts: PGLITE_TEMPLATE). A first start unpacks it instead of
+// running initdb in a second WASM instance: about 300 MiB less peak memory and half the start time.
+const { PGlite } = await import('@electric-sql/pglite');
+const template = await PGlite.create('memory://');
+try {
+  await template.exec('CHECKPOINT');
+  const tarball = await template.dumpDataDir('gzip');
+  await writeFile('dist/pglite-template.tar.gz', Buffer.from(await tarball.arrayBuffer()));
+} finally {
+  await template.close();
 }

@@ -81,8 +81,9 @@ export async function main(): Promise<string> {
 
 The built bundle, started as Dify starts it (stdio), validates its credentials, then answers ${ADDS} add_memory calls
 (sync mode, inference through the loopback fake OpenAI, ${DIMS}-dimension embeddings) and ${SEARCHES} search_memory
-calls. Peak is VmHWM from /proc. The manifest's \`resource.memory\` covers the largest peak (PGlite's first start, when it creates its database: PGlite
-runs initdb in a second in-process instance) with a margin.
+calls. Peak is VmHWM from /proc. The manifest's \`resource.memory\` covers the largest peak with a margin. A first start
+unpacks the empty database the build ships (dist/pglite-template.tar.gz) instead of running PGlite's initdb in a second
+in-process instance, which used to peak at 779–884 MiB; runs vary by ~±100 MiB with garbage-collection timing.
 
 Machine: ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB RAM, Node ${process.version}.
 Date: ${new Date().toISOString()}.

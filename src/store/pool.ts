@@ -6,7 +6,9 @@
  * The rest of the store only ever sees `pg.Pool` / `pg.PoolClient`, so the same SQL runs on both.
  * @module
  */
-import { mkdir } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
 import pg from 'pg';
 import { PGlite } from '@electric-sql/pglite';
 import { PglitePgConnection } from '@electric-sql/pglite/node-postgres';
@@ -68,6 +70,10 @@ function openPostgres(config: Extract<StoreConfig, { kind: 'postgres' }>, t: Poo
     // Client-side backstop for a server that stops answering (statement_timeout needs a live server).
     query_timeout: t.statementTimeoutMs + 5_000,
     application_name: t.applicationName,
+    // Statements queued on one client go out without waiting for each answer (node-postgres pipeline mode). Code
+    // that awaits each query behaves exactly as before; the queue sends a few statements together on purpose
+    // (src/jobs/queue/pipeline.ts) and so saves round trips.
+    pipeline: true,
     // Awaited by pg-pool before the client is handed out, so the settings never overlap the caller's first query.
     onConnect: applySessionSettings,
   } as pg.PoolConfig);
@@ -82,11 +88,30 @@ function openPostgres(config: Extract<StoreConfig, { kind: 'postgres' }>, t: Poo
   return onceClosable('postgres', pool, async () => {});
 }
 
+/**
+ * An empty data directory made by the build next to the bundle (scripts/build.mjs). Unpacking it on a first start
+ * replaces PGlite's initdb, which runs in a second WASM instance and roughly doubles the start's peak memory.
+ * Running from sources there is none, and PGlite runs initdb as usual.
+ */
+export const PGLITE_TEMPLATE = new URL('./pglite-template.tar.gz', import.meta.url);
+
+async function newDatabaseTemplate(dataDir: string): Promise<Blob | undefined> {
+  const inMemory = dataDir.startsWith('memory://');
+  if (!inMemory && existsSync(path.join(dataDir, 'PG_VERSION'))) return undefined;
+  try {
+    return new Blob([await readFile(PGLITE_TEMPLATE)]);
+  } catch {
+    return undefined;
+  }
+}
+
 async function openPglite(dataDir: string): Promise<Database> {
   if (!dataDir.startsWith('memory://')) await mkdir(dataDir, { recursive: true });
   let db: PGlite;
   try {
-    db = await PGlite.create(dataDir, { extensions: { vector } });
+    const template = await newDatabaseTemplate(dataDir);
+    logger.debug({ dataDir, from: template ? 'template' : 'existing or initdb' }, 'starting the embedded database');
+    db = await PGlite.create(dataDir, { extensions: { vector }, ...(template ? { loadDataDir: template } : {}) });
   } catch (error) {
     throw new StoreError('unavailable', `embedded database failed to start in ${dataDir}: ${(error as Error).message}`, {
       cause: error,

@@ -12,7 +12,7 @@ import { copyDeclarations, FrameCollector, REPO_ROOT, requestFrame } from '../he
 import type { Frame } from '../helpers/plugin-process.js';
 import { credentials, DIMS, EMBEDDER_KEY, LLM_KEY, plainModel } from './app.js';
 
-const ASSETS = ['plugin.js', 'pglite.wasm', 'pglite.data', 'initdb.wasm', 'vector.tar.gz'];
+const ASSETS = ['plugin.js', 'pglite.wasm', 'pglite.data', 'initdb.wasm', 'vector.tar.gz', 'pglite-template.tar.gz'];
 
 let fake: FakeOpenAI;
 let root: string;

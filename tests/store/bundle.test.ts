@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { build } from 'esbuild';
 
 const repo = path.resolve(import.meta.dirname, '../..');
-const ASSETS = ['pglite.wasm', 'pglite.data', 'initdb.wasm', 'vector.tar.gz'];
+const ASSETS = ['pglite.wasm', 'pglite.data', 'initdb.wasm', 'vector.tar.gz', 'pglite-template.tar.gz'];
 
 describe('PGlite inside a bundle without node_modules', () => {
   let tmp: string;
@@ -64,6 +64,23 @@ describe('PGlite inside a bundle without node_modules', () => {
     const second = run(dataDir);
     expect(second.status, second.stderr).toBe(0);
     expect(JSON.parse(second.stdout).count).toBe(2);
+  }, 180_000);
+
+  it('a first start unpacks the empty-database template beside the bundle and never needs initdb', async () => {
+    await rm(path.join(app, 'initdb.wasm'));
+    for (const dataDir of [path.join(tmp, 'from-template'), 'memory://']) {
+      const res = run(dataDir);
+      expect(res.status, res.stderr).toBe(0);
+      expect(JSON.parse(res.stdout).count).toBe(1);
+    }
+  }, 180_000);
+
+  it('without the template a first start runs initdb instead', async () => {
+    await copyFile(path.join(repo, 'dist', 'initdb.wasm'), path.join(app, 'initdb.wasm'));
+    await rm(path.join(app, 'pglite-template.tar.gz'));
+    const res = run(path.join(tmp, 'from-initdb'));
+    expect(res.status, res.stderr).toBe(0);
+    expect(JSON.parse(res.stdout).count).toBe(1);
   }, 180_000);
 
   it('fails without the pgvector tarball (the bundle really loads it from beside itself)', async () => {
