@@ -30,7 +30,12 @@ const NestedBlockSchema = z.object({
 });
 
 export interface MappedProvider {
+  /** The provider the user named (lower case), for messages. */
   provider: string;
+  /** The `mem0ai` factory provider that serves it, when that is another one (ollama → openai). */
+  factoryProvider?: string;
+  /** The `embedding_dims` the user configured, also when it is not passed on to the provider. */
+  embeddingDims?: number;
   config: Record<string, unknown>;
   /** Keys we accepted but cannot use with `mem0ai` (names only; never values). */
   ignored: string[];
@@ -102,7 +107,7 @@ export function mapProviderConfig(role: ProviderRole, block: ProviderBlock, time
       const nested = NestedBlockSchema.safeParse(value);
       if (!nested.success) throw new EngineError('config', 'reranker.config.llm must be {"provider": ..., "config": {...}}', { role });
       const mapped = mapProviderConfig('llm', nested.data, timeoutMs);
-      config.llm = { provider: mapped.provider, config: mapped.config };
+      config.llm = { provider: mapped.factoryProvider ?? mapped.provider, config: mapped.config };
       ignored.push(...mapped.ignored.map((k) => `llm.${k}`));
       continue;
     }
@@ -125,7 +130,32 @@ export function mapProviderConfig(role: ProviderRole, block: ProviderBlock, time
   if (config.embeddingDims !== undefined && !(Number.isInteger(config.embeddingDims) && (config.embeddingDims as number) > 0)) {
     throw new EngineError('config', 'embedding_dims must be a positive integer', { role, provider });
   }
-  return { provider, config, ignored };
+  if (provider === 'ollama' && (role === 'llm' || role === 'embedder')) return ollamaOverOpenAi(role, config, ignored);
+  return { provider, config, ignored, ...(config.embeddingDims !== undefined && { embeddingDims: config.embeddingDims as number }) };
+}
+
+/**
+ * Ollama is served through its OpenAI-compatible API (`<host>/v1`) by the bundled OpenAI SDK, so it needs no extra
+ * package, our deadlines and error mapping apply, and no model is pulled behind the user's back (mem0ai's own Ollama
+ * path downloads a missing model). `embedding_dims` is not sent (Ollama's API may refuse `dimensions`); it is still
+ * compared with real embeddings by the credential check.
+ */
+function ollamaOverOpenAi(role: ProviderRole, config: Record<string, unknown>, ignored: string[]): MappedProvider {
+  const host = typeof config.baseURL === 'string' ? config.baseURL.replace(/\/+$/, '') : 'http://localhost:11434';
+  const baseURL = host.endsWith('/v1') ? host : `${host}/v1`;
+  const { embeddingDims, ...rest } = config;
+  return {
+    provider: 'ollama',
+    factoryProvider: 'openai',
+    config: {
+      ...rest, baseURL, url: baseURL,
+      // Ollama ignores the key, but the SDK refuses to start without one.
+      apiKey: rest.apiKey ?? 'ollama',
+      model: rest.model ?? (role === 'llm' ? 'llama3.1:8b' : 'nomic-embed-text'),
+    },
+    ignored,
+    ...(embeddingDims !== undefined && { embeddingDims: embeddingDims as number }),
+  };
 }
 
 function mapAzure(value: unknown, role: ProviderRole): Record<string, unknown> {

@@ -82,10 +82,10 @@ export async function createProviders(settings: ProviderSettings, options: Provi
   const guard = new CallGuard(options.timeoutMs, secrets);
 
   const llmCfg = mapProviderConfig('llm', settings.llm, options.timeoutMs);
-  const llm = construct('llm', llmCfg, () => mem0.LLMFactory.create(llmCfg.provider, llmCfg.config), secrets) as Mem0Llm;
+  const llm = construct('llm', llmCfg, () => mem0.LLMFactory.create(llmCfg.factoryProvider ?? llmCfg.provider, llmCfg.config), secrets) as Mem0Llm;
 
   const embCfg = mapProviderConfig('embedder', settings.embedder, options.timeoutMs);
-  const embedder = construct('embedder', embCfg, () => mem0.EmbedderFactory.create(embCfg.provider, embCfg.config), secrets) as Mem0Embedder;
+  const embedder = construct('embedder', embCfg, () => mem0.EmbedderFactory.create(embCfg.factoryProvider ?? embCfg.provider, embCfg.config), secrets) as Mem0Embedder;
 
   let reranker: Reranker | null = null;
   if (settings.reranker) {
@@ -95,7 +95,7 @@ export async function createProviders(settings: ProviderSettings, options: Provi
   }
   return {
     llm: wrapLlm(llmCfg.provider, llm, guard),
-    embedder: wrapEmbedder(embCfg.provider, embCfg.config.embeddingDims as number | undefined, embedder, guard),
+    embedder: wrapEmbedder(embCfg.provider, embCfg.embeddingDims, embedder, guard),
     reranker,
   };
 }

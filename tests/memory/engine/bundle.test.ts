@@ -56,8 +56,12 @@ describe('bundled mem0ai', () => {
       out.after = m.telemetryFlagAtLoad();
       out.llm = await p.llm.completeJson([{ role: 'user', content: 'hi' }]);
       out.dims = (await p.embedder.embed('hello', 'search')).length;
-      const o = await m.createProviders({ llm: { provider: 'openai', config: { api_key: 'k' } }, embedder: { provider: 'ollama', config: {} } }, { timeoutMs: 2000 });
-      out.ollama = await o.embedder.embed('x', 'add').then(() => 'ok', (e) => e.code + ': ' + e.message);
+      const o = await m.createProviders({ llm: { provider: 'openai', config: { api_key: 'k' } }, embedder: { provider: 'gemini', config: { api_key: 'k' } } }, { timeoutMs: 2000 });
+      out.gemini = await o.embedder.embed('x', 'add').then(() => 'ok', (e) => e.code + ': ' + e.message);
+      // Ollama needs no package of its own: it is reached through its OpenAI-compatible API.
+      const host = ${JSON.stringify(fake.baseURL.replace(/\/v1$/, ''))};
+      const l = await m.createProviders({ llm: { provider: 'ollama', config: { ollama_base_url: host } }, embedder: { provider: 'ollama', config: { ollama_base_url: host } } }, { timeoutMs: 5000 });
+      out.ollama = (await l.embedder.embed('hello', 'search')).length;
       process.stdout.write(JSON.stringify(out));
     `;
     fake.reply('{"facts": []}');
@@ -68,7 +72,8 @@ describe('bundled mem0ai', () => {
       after: 'false',
       llm: '{"facts": []}',
       dims: 8,
-      ollama: 'missing_package: embedder provider ollama needs package ollama which this build does not include',
+      gemini: 'missing_package: embedder provider gemini needs package @google/genai which this build does not include',
+      ollama: fake.dims,
     });
     expect(fake.chatCalls()[0]!.model).toBe('gpt-b');
   }, 90_000);

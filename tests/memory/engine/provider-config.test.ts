@@ -27,6 +27,17 @@ describe('mapProviderConfig: Mem0 Python keys → mem0ai config', () => {
     expect(mapped.config.url).toBe('http://h:1/v1');
   });
 
+  it('ollama is mapped onto the openai factory at <host>/v1, with default models and no dimensions sent', () => {
+    const llm = mapProviderConfig('llm', { provider: 'Ollama', config: {} });
+    expect(llm).toMatchObject({ provider: 'ollama', factoryProvider: 'openai', config: { baseURL: 'http://localhost:11434/v1', apiKey: 'ollama', model: 'llama3.1:8b' } });
+    const emb = mapProviderConfig('embedder', { provider: 'ollama', config: { ollama_base_url: 'http://gpu:11434/', model: 'bge-m3', embedding_dims: 1024 } });
+    expect(emb).toMatchObject({ factoryProvider: 'openai', embeddingDims: 1024, config: { baseURL: 'http://gpu:11434/v1', url: 'http://gpu:11434/v1', model: 'bge-m3' } });
+    expect(emb.config).not.toHaveProperty('embeddingDims');
+    // Inside llm_reranker too: the nested block names the factory that serves it.
+    const rr = mapProviderConfig('reranker', { provider: 'llm_reranker', config: { llm: { provider: 'ollama', config: { model: 'qwen2.5:7b' } } } });
+    expect(rr.config.llm).toMatchObject({ provider: 'openai', config: { baseURL: 'http://localhost:11434/v1', model: 'qwen2.5:7b' } });
+  });
+
   it('vllm and huggingface get their own base URL keys too', () => {
     expect(mapProviderConfig('llm', { provider: 'vllm', config: { vllm_base_url: 'http://v/v1' } }).config.vllmBaseURL).toBe('http://v/v1');
     expect(mapProviderConfig('embedder', { provider: 'huggingface', config: { huggingface_base_url: 'http://t' } }).config.huggingfaceBaseUrl).toBe('http://t');

@@ -141,6 +141,42 @@ describe('openai provider through mem0ai', () => {
   });
 });
 
+describe('ollama through its OpenAI-compatible API', () => {
+  // Mem0 Python style: the host without /v1, no key, embedding_dims given.
+  const ollama = (): ProviderSettings => {
+    const host = fake.baseURL.replace(/\/v1$/, '');
+    return {
+      llm: { provider: 'ollama', config: { model: 'qwen2.5:7b', ollama_base_url: host, temperature: 0 } },
+      embedder: { provider: 'ollama', config: { model: 'nomic-embed-text', ollama_base_url: `${host}/`, embedding_dims: 16 } },
+    };
+  };
+
+  it('chat and embeddings go to <host>/v1 with the configured models, without dimensions', async () => {
+    const { llm, embedder } = await createProviders(ollama(), { timeoutMs: 5000 });
+    expect([llm.provider, embedder.provider, embedder.dims]).toEqual(['ollama', 'ollama', 16]);
+    fake.reply('{"facts": []}');
+    expect(await llm.completeJson([{ role: 'user', content: '你好' }])).toBe('{"facts": []}');
+    expect(await embedder.embed('你好', 'search')).toHaveLength(16);
+    const [chat] = fake.calls('/v1/chat/completions');
+    expect(chat!.body).toMatchObject({ model: 'qwen2.5:7b', response_format: { type: 'json_object' } });
+    const [embedding] = fake.calls('/v1/embeddings');
+    expect(embedding!.body).toMatchObject({ model: 'nomic-embed-text', input: '你好' });
+    expect(embedding!.body).not.toHaveProperty('dimensions');
+    // Nothing asks Ollama to list or pull models.
+    expect(fake.requests.map((r) => r.path).sort()).toEqual(['/v1/chat/completions', '/v1/embeddings']);
+  });
+
+  it('a host already ending in /v1 is used as it is; errors keep their status', async () => {
+    const settings = ollama();
+    settings.llm.config.ollama_base_url = fake.baseURL;
+    const { llm } = await createProviders(settings, { timeoutMs: 5000 });
+    fake.fail({ path: '/v1/chat/completions', status: 404, rawBody: JSON.stringify({ error: { message: 'model "qwen2.5:7b" not found, try pulling it first' } }) });
+    const error = await failure(llm.completeJson([{ role: 'user', content: 'x' }]));
+    expect(error).toMatchObject({ status: 404, retryable: false });
+    expect(error.message).toContain('not found');
+  });
+});
+
 describe('provider construction', () => {
   it('an unknown provider is a config error', async () => {
     const error = await failure(createProviders(settings({ llm: { provider: 'nope', config: {} } }), { timeoutMs: 1000 }));
@@ -149,11 +185,12 @@ describe('provider construction', () => {
   });
 
   it('a provider whose SDK is not installed says which package is missing', async () => {
-    const { embedder } = await createProviders(settings({ embedder: { provider: 'ollama', config: { model: 'nomic', ollama_base_url: 'http://127.0.0.1:9' } } }), { timeoutMs: 2000 });
+    const { embedder } = await createProviders(settings({ embedder: { provider: 'gemini', config: { model: 'g', api_key: 'k' } } }), { timeoutMs: 2000 });
     const error = await failure(embedder.embed('x', 'add'));
     expect(error.code).toBe('missing_package');
-    expect(error.message).toBe('embedder provider ollama needs package ollama which this build does not include');
+    expect(error.message).toBe('embedder provider gemini needs package @google/genai which this build does not include');
   });
+
 });
 
 describe('telemetry', () => {
