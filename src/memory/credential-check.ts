@@ -1,6 +1,6 @@
 /**
  * The settings page's real round trip: open the engine for a credential set, check that the database answers with
- * pgvector installed and that the embedder answers with the configured dimension (no LLM tokens are spent), close
+ * pgvector installed (with a mem0ai vector store: that store answers a one-row list, and the state database answers) and that the embedder answers with the configured dimension (no LLM tokens are spent), close
  * it again. Any failure becomes a `PluginError(CredentialValidationError)` that names the credential field at fault
  * and says what went wrong in words an operator can act on, e.g.
  * `local_vector_db_json_secret: cannot connect to 127.0.0.1:5432 (ECONNREFUSED)`. Never a secret value.
@@ -14,7 +14,7 @@ import { checkEngine } from './engine.js';
 import type { EngineOptions } from './engine.js';
 import { EngineError } from './errors.js';
 import type { ProviderRole } from './errors.js';
-import type { Settings } from './settings.js';
+import type { PgvectorConfig, Settings } from './settings.js';
 
 /** The whole check (engine start, database round trip, one embedding) gives up after this. */
 export const CREDENTIAL_CHECK_TIMEOUT_MS = 30_000;
@@ -127,9 +127,19 @@ function databaseMessage(sqlState: string, error: unknown): string {
 
 /** host:port (or the embedded database's folder) for messages; never a user name or password. */
 export function databaseTarget(settings: Settings): string {
-  const store = settings.vectorStore;
-  if (store.provider === 'pglite') return `the embedded database ${store.config.path ?? '(default folder)'}`;
-  const c = store.config;
+  const vs = settings.vectorStore;
+  if (vs.external) {
+    const state = vs.external.stateStore;
+    const where = state.provider === 'pglite'
+      ? `the embedded database ${typeof state.config.path === 'string' ? state.config.path : '(default folder)'}`
+      : postgresTarget(state.config as PgvectorConfig);
+    return `the ${vs.provider} vector store or the state database (${where})`;
+  }
+  if (vs.provider === 'pglite') return `the embedded database ${vs.config.path ?? '(default folder)'}`;
+  return postgresTarget(vs.config);
+}
+
+function postgresTarget(c: PgvectorConfig): string {
   if (c.connection_string) {
     try {
       const url = new URL(c.connection_string);

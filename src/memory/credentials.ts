@@ -12,7 +12,9 @@ import { parseStoreConfig } from '../store/config.js';
 import { StoreError } from '../store/errors.js';
 import { DEFAULTS, LOG_LEVELS, settingsHash } from './settings.js';
 import type { LogLevelName, PgvectorConfig, ProviderBlock, Settings, VectorStoreSettings } from './settings.js';
-import { boolLike, describeJsonError, embedderConfig, graphConfig, intLike, llmConfig, pgliteConfig, pgvectorConfig, rerankerConfig } from './settings-schemas.js';
+import { boolLike, describeJsonError, embedderConfig, externalVectorConfig, graphConfig, intLike, llmConfig, pgliteConfig, pgvectorConfig, rerankerConfig } from './settings-schemas.js';
+import { collectionOf, EXTERNAL_VECTOR_STORES, isExternalVectorStore, stateStoreConfig } from './vector-store-config.js';
+import type { StateStoreBlock } from './vector-store-config.js';
 
 export const BLOCK_FIELDS = {
   llm: 'local_llm_json_secret',
@@ -37,8 +39,8 @@ export function stripCodeFence(text: string): string {
   return (fenced?.[1] ?? trimmed).trim();
 }
 
-/** Reads one block; `null` when an optional block is empty. */
-function readBlock(field: string, raw: unknown, required: boolean): ProviderBlock | null {
+/** Reads one block; `null` when an optional block is empty. `extraKeys`: top-level keys allowed besides provider/config. */
+function readBlock(field: string, raw: unknown, required: boolean, extraKeys: readonly string[] = []): (ProviderBlock & { extra: Record<string, unknown> }) | null {
   const text = typeof raw === 'string' ? stripCodeFence(raw) : raw;
   if (isBlank(text)) return required ? fail(`${field} is required`, field) : null;
   let value: unknown = text;
@@ -53,7 +55,7 @@ function readBlock(field: string, raw: unknown, required: boolean): ProviderBloc
     fail(`${field} must be a JSON object like {"provider": "...", "config": {...}}`, field);
   }
   const block = value as Record<string, unknown>;
-  const extra = Object.keys(block).filter((key) => key !== 'provider' && key !== 'config');
+  const extra = Object.keys(block).filter((key) => key !== 'provider' && key !== 'config' && !extraKeys.includes(key));
   if (extra.length > 0) {
     const keys = extra.map((key) => JSON.stringify(key.slice(0, 40))).join(', ');
     fail(`${field} has unknown top-level key(s) ${keys}: only "provider" and "config" belong there; put provider settings inside "config"`, field);
@@ -63,7 +65,8 @@ function readBlock(field: string, raw: unknown, required: boolean): ProviderBloc
   }
   const config = block.config ?? {};
   if (typeof config !== 'object' || config === null || Array.isArray(config)) fail(`${field}.config must be a JSON object`, field);
-  return { provider: block.provider.trim().toLowerCase(), config: config as Record<string, unknown> };
+  const kept = Object.fromEntries(extraKeys.filter((key) => block[key] !== undefined).map((key) => [key, block[key]]));
+  return { provider: block.provider.trim().toLowerCase(), config: config as Record<string, unknown>, extra: kept };
 }
 
 /** Applies a provider's config schema; issues become `field.config.key must …` messages (values never shown). */
@@ -86,12 +89,16 @@ function providerBlock(field: string, raw: unknown, required: boolean, schema: z
  */
 function vectorStore(raw: unknown, embedderDims: unknown): VectorStoreSettings {
   const field = BLOCK_FIELDS.vectorStore;
-  const read = readBlock(field, raw, false);
+  const read = readBlock(field, raw, false, ['state_store']);
   // No vector DB block: memories go to the embedded PGlite database (nothing to run or configure).
   if (!read) return { provider: 'pglite', config: {}, isDefault: true };
   if (read.provider !== 'pgvector' && read.provider !== 'pglite') {
+    if (isExternalVectorStore(read.provider)) return externalVectorStore(read, embedderDims);
     const shown = JSON.stringify(read.provider.slice(0, 40));
-    fail(`${field}.provider ${shown} is not supported: memories are stored in PostgreSQL; use "pgvector" (your own PostgreSQL) or "pglite" (embedded)`, field);
+    fail(`${field}.provider ${shown} is not supported: use "pgvector" (your own PostgreSQL), "pglite" (embedded) or one of mem0ai's vector stores (${EXTERNAL_VECTOR_STORES.join(', ')})`, field);
+  }
+  if (read.extra.state_store !== undefined) {
+    fail(`${field}.state_store belongs only to other vector stores (qdrant, chroma, …): with "${read.provider}" the state tables live next to the memories`, field);
   }
   const store: VectorStoreSettings =
     read.provider === 'pglite'
@@ -110,6 +117,38 @@ function vectorStore(raw: unknown, embedderDims: unknown): VectorStoreSettings {
     fail(`${field}.config.embedding_model_dims (${given}) must equal ${BLOCK_FIELDS.embedder}.config.embedding_dims (${embedderDims})`, field);
   }
   return store;
+}
+
+/**
+ * A `mem0ai` vector store (src/memory/vector-store-config.ts). Its config keys are the store's own and pass through;
+ * `collection_name` and `embedding_model_dims` are checked here. `state_store` (optional) is a pgvector or pglite
+ * block, checked like the vector store block itself.
+ */
+function externalVectorStore(read: ProviderBlock & { extra: Record<string, unknown> }, embedderDims: unknown): VectorStoreSettings {
+  const field = BLOCK_FIELDS.vectorStore;
+  const config = checkConfig(field, externalVectorConfig, read.config);
+  let stateStore: StateStoreBlock = { provider: 'pglite', config: {}, isDefault: true };
+  if (read.extra.state_store !== undefined && read.extra.state_store !== null) {
+    const inner = readBlock(`${field}.state_store`, read.extra.state_store, true);
+    if (!inner || (inner.provider !== 'pgvector' && inner.provider !== 'pglite')) {
+      return fail(`${field}.state_store.provider must be "pgvector" or "pglite"`, field);
+    }
+    const schema = inner.provider === 'pglite' ? pgliteConfig : pgvectorConfig;
+    stateStore = { provider: inner.provider, config: checkConfig(`${field}.state_store`, schema as z.ZodType<Record<string, unknown>>, inner.config), isDefault: false };
+  }
+  const settings = { provider: read.provider, config, external: { stateStore } };
+  const { dims } = collectionOf(config);
+  try {
+    parseStoreConfig(stateStoreConfig({ provider: read.provider, config, stateStore }));
+  } catch (error) {
+    if (error instanceof StoreError) fail(`${field}.state_store: ${error.message}`, field);
+    throw error;
+  }
+  if (typeof embedderDims === 'number' && embedderDims !== dims) {
+    const given = config.embedding_model_dims === undefined ? `${dims} by default` : String(dims);
+    fail(`${field}.config.embedding_model_dims (${given}) must equal ${BLOCK_FIELDS.embedder}.config.embedding_dims (${embedderDims})`, field);
+  }
+  return settings;
 }
 
 function wholeNumber(field: string, raw: unknown, fallback: number, min: number, max: number): number {

@@ -1,11 +1,14 @@
 /**
  * One engine per credential set: the providers (LLM, embedder, optional reranker), the store, and the memory
- * service over them. `openEngine` builds it, `checkEngine` is the credential round trip (database reachable,
+ * service over them. With a `mem0ai` vector store (qdrant, chroma, …) the memories live there and the store holds
+ * only the state tables; the store is then bound to it (vector-store-external.ts) and every repository built over
+ * the store serves the external memories. `openEngine` builds it, `checkEngine` is the credential round trip (database reachable,
  * pgvector present, embedder answers with the configured dimension; no LLM tokens), `close` releases the store.
  * @module
  */
 import type { Logger } from 'pino';
 import { AccessLogger } from '../jobs/forgetting/access-log.js';
+import { ExternalAccessLog } from '../jobs/forgetting/external.js';
 import { openStore, parseStoreConfig } from '../store/index.js';
 import type { Store } from '../store/index.js';
 import { borrowDatabase } from './embedded-databases.js';
@@ -14,6 +17,9 @@ import type { Providers } from './providers.js';
 import { MemoryService } from './service.js';
 import type { Settings } from './settings.js';
 import { storeRepository } from './store-repository.js';
+import { stateStoreConfig } from './vector-store-config.js';
+import { bindExternal, openExternalStore } from './vector-store-external.js';
+import { ensurePlanTable } from './vector-store-plans.js';
 
 export interface Engine {
   readonly settingsHash: string;
@@ -34,7 +40,15 @@ export interface EngineOptions {
 export async function openEngine(settings: Settings, options: EngineOptions = {}): Promise<Engine> {
   // Providers first: a bad provider block fails before a database pool is opened.
   const providers = await createProviders(settings, { timeoutMs: options.providerTimeoutMs ?? DEFAULT_PROVIDER_TIMEOUT_MS });
-  const storeConfig = parseStoreConfig({ provider: settings.vectorStore.provider, config: settings.vectorStore.config }, { baseDir: options.baseDir });
+  const vs = settings.vectorStore;
+  // A mem0ai vector store holds the memories; our store then only holds the state tables (its memories table stays empty).
+  const storeBlock = vs.external
+    ? stateStoreConfig({ provider: vs.provider, config: vs.config, stateStore: vs.external.stateStore })
+    : { provider: vs.provider, config: vs.config };
+  const storeConfig = parseStoreConfig(storeBlock, { baseDir: options.baseDir });
+  const external = vs.external
+    ? await openExternalStore({ provider: vs.provider, config: vs.config }, { timeoutMs: options.providerTimeoutMs ?? DEFAULT_PROVIDER_TIMEOUT_MS })
+    : undefined;
   // An embedded database directory may already be open for another credential set: share it, never open it twice.
   const borrowed = await borrowDatabase(storeConfig);
   let opened: Store;
@@ -44,8 +58,18 @@ export async function openEngine(settings: Settings, options: EngineOptions = {}
     await borrowed.release();
     throw error;
   }
+  if (external) {
+    try {
+      await ensurePlanTable(opened.database.pool, opened.tables);
+    } catch (error) {
+      await opened.close().catch(() => {});
+      await borrowed.release();
+      throw error;
+    }
+    bindExternal(opened.tables, external);
+  }
   // Searches over this store (through any repository built on it) note their recalls here, in the background.
-  const accessLog = new AccessLogger(opened.database.pool, opened.tables);
+  const accessLog = external ? new ExternalAccessLog(opened.database.pool, opened.tables) : new AccessLogger(opened.database.pool, opened.tables);
   const store: Store = { ...opened, accessLog };
   const service = new MemoryService({ repository: storeRepository(store), providers, logger: options.logger });
   let closing: Promise<void> | undefined;

@@ -118,6 +118,12 @@ export const pgliteConfig = z.looseObject({
   hnsw: bool(),
 });
 
+/** A `mem0ai` vector store's block (qdrant, chroma, …): its own keys pass through; the collection keys are checked. */
+export const externalVectorConfig = z.looseObject({
+  collection_name: nonEmpty(),
+  embedding_model_dims: integer(1, MAX_DIMS),
+});
+
 /**
  * Describes a JSON.parse failure without quoting the text: Node's messages can include a slice of the input, and
  * the input is a secret. Gives a line/column when the parser reports a position, and a hint for Python-style quotes.

@@ -4,6 +4,7 @@
  * @module
  */
 import { createHash } from 'node:crypto';
+import type { StateStoreBlock } from './vector-store-config.js';
 
 export const LOG_LEVELS = ['INFO', 'DEBUG', 'WARNING', 'ERROR'] as const;
 export type LogLevelName = (typeof LOG_LEVELS)[number];
@@ -41,9 +42,21 @@ export interface PgliteConfig extends Record<string, unknown> {
 }
 
 export type VectorStoreSettings =
-  | { provider: 'pgvector'; config: PgvectorConfig }
+  | { provider: 'pgvector'; config: PgvectorConfig; external?: undefined }
   /** `isDefault`: no vector DB block was given, so the embedded PGlite database is used. */
-  | { provider: 'pglite'; config: PgliteConfig; isDefault: boolean };
+  | { provider: 'pglite'; config: PgliteConfig; isDefault: boolean; external?: undefined }
+  | ExternalVectorStoreSettings;
+
+/**
+ * One of `mem0ai`'s vector stores (qdrant, chroma, …; src/memory/vector-store-config.ts) holds the memories; the
+ * state tables (history, queue, checkpoints, access log) live in `external.stateStore`.
+ */
+export interface ExternalVectorStoreSettings {
+  provider: string;
+  /** Mem0's Python keys, as given. */
+  config: Record<string, unknown>;
+  external: { stateStore: StateStoreBlock };
+}
 
 export interface Settings {
   /** Writes return at once (ACCEPT) and run in the background; reads always wait, bounded by a timeout. */
@@ -97,6 +110,7 @@ export function describeSettings(settings: Settings): Record<string, unknown> {
     llm: settings.llm.provider,
     embedder: settings.embedder.provider,
     vectorStore: settings.vectorStore.provider,
+    stateStore: settings.vectorStore.external?.stateStore.provider ?? null,
     graphStore: settings.graphStore?.provider ?? null,
     reranker: settings.reranker?.provider ?? null,
     maxConcurrentMemoryOperations: settings.maxConcurrentMemoryOperations,

@@ -6,8 +6,13 @@
 import type { Store } from '../store/index.js';
 import { StoreError } from '../store/errors.js';
 import type { MemoryRepository } from './repository.js';
+import { externalOf } from './vector-store-external.js';
+import { vectorStoreRepository } from './vector-store-repository.js';
 
 export function storeRepository(store: Store): MemoryRepository {
+  // A store bound to a mem0ai vector store holds only state tables: its memories are served from there.
+  const external = externalOf(store);
+  if (external) return vectorStoreRepository(external, store);
   const memories = store.memories;
   return {
     search: (scope, options) => memories.search(scope, { vector: options.vector, query: options.query, topK: options.topK, filters: options.filters }),

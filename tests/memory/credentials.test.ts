@@ -165,9 +165,26 @@ describe('vector DB block', () => {
     );
   });
 
-  it('refuses other vector stores: memories live in PostgreSQL', () => {
-    const text = JSON.stringify({ provider: 'qdrant', config: { url: 'http://qdrant:6333', api_key: SECRET } });
-    expect(rejection(base({ local_vector_db_json_secret: text }))).toMatch(/^local_vector_db_json_secret.provider "qdrant" is not supported: .*use "pgvector".*or "pglite"/);
+  it('refuses vector stores mem0ai does not have, naming the ones it does', () => {
+    const text = JSON.stringify({ provider: 'faiss', config: { path: '/tmp/x', api_key: SECRET } });
+    expect(rejection(base({ local_vector_db_json_secret: text }))).toMatch(/^local_vector_db_json_secret.provider "faiss" is not supported: .*use "pgvector".*"pglite".*qdrant, chroma, redis/);
+  });
+
+  it("accepts mem0ai's vector stores, with the state tables in embedded PGlite unless state_store says otherwise", () => {
+    const qdrant = { provider: 'qdrant', config: { url: 'http://qdrant:6333', api_key: SECRET, embedding_model_dims: 1536 } };
+    const plain = parseCredentials(base({ local_vector_db_json_secret: JSON.stringify(qdrant) })).vectorStore;
+    expect(plain).toMatchObject({ provider: 'qdrant', config: { url: 'http://qdrant:6333' }, external: { stateStore: { provider: 'pglite', isDefault: true } } });
+    const withState = parseCredentials(base({ local_vector_db_json_secret: JSON.stringify({ ...qdrant, state_store: PGVECTOR }) })).vectorStore;
+    expect(withState.external?.stateStore).toMatchObject({ provider: 'pgvector', isDefault: false, config: { host: PGVECTOR.config.host } });
+    expect(rejection(base({ local_vector_db_json_secret: JSON.stringify({ ...qdrant, state_store: { provider: 'redis', config: {} } }) })))
+      .toBe('local_vector_db_json_secret.state_store.provider must be "pgvector" or "pglite"');
+    expect(rejection(base({ local_vector_db_json_secret: JSON.stringify({ ...qdrant, state_store: { provider: 'pgvector', config: { port: 'x' } } }) })))
+      .toMatch(/^local_vector_db_json_secret.state_store.config.port must be an integer/);
+    expect(rejection(base({ local_vector_db_json_secret: JSON.stringify({ ...qdrant, config: { ...qdrant.config, embedding_model_dims: 768 } }) })))
+      .toMatch(/embedding_model_dims \(768\) must equal local_embedder_json_secret.config.embedding_dims \(1536\)/);
+    // state_store belongs only to external stores; other top-level keys stay refused.
+    expect(rejection(base({ local_vector_db_json_secret: JSON.stringify({ ...PGVECTOR, state_store: { provider: 'pglite' } }) }))).toMatch(/state_store belongs only to other vector stores/);
+    expect(rejection(base({ local_vector_db_json_secret: JSON.stringify({ ...qdrant, extra: 1 }) }))).toMatch(/unknown top-level key\(s\) "extra"/);
   });
 
   it('embedder and vector dimensions must agree', () => {

@@ -6,7 +6,10 @@
  */
 import type { Settings } from '../../memory/settings.js';
 import type { Store } from '../../store/index.js';
+import { externalOf } from '../../memory/vector-store-external.js';
+import { vectorStoreRepository } from '../../memory/vector-store-repository.js';
 import { extractionCleaners } from '../extraction/service.js';
+import { forgetExternal } from './external.js';
 import { ForgettingService } from './service.js';
 
 export function openForgetting(
@@ -17,7 +20,11 @@ export function openForgetting(
   const pool = engine.store.database.pool;
   const tables = engine.store.tables;
   const { cleanCheckpoints, housekeeping } = extractionCleaners(pool, tables);
+  // Memories in a mem0ai vector store: listed and deleted through the repository; the access log stays in SQL.
+  const external = externalOf(engine.store);
+  const repository = external && vectorStoreRepository(external, { ...engine.store, ping: () => Promise.reject(new Error('unused')), accessLog: undefined });
   return new ForgettingService({
+    forgetMemories: repository && ((options) => forgetExternal(repository, pool, tables, options)),
     pool,
     tables,
     memoryTtlDays: settings.memoryTtlDays,
@@ -30,6 +37,7 @@ export function openForgetting(
 }
 
 export { AccessLogger } from './access-log.js';
+export { ExternalAccessLog } from './external.js';
 export type { RecallSink } from './access-log.js';
 export { ForgettingService, checkpointTtl, DEFAULT_CHECKPOINT_TTL_DAYS } from './service.js';
 export type { ForgetResult, Cleaner, CleanupRequest } from './service.js';

@@ -10,7 +10,7 @@ import { logger } from '../../log.js';
 import type { Scope } from '../../store/queries.js';
 import type { Tables } from '../../store/sql.js';
 import { forgetMemories } from './forget.js';
-import type { ForgetReport } from './forget.js';
+import type { ForgetOptions, ForgetReport } from './forget.js';
 
 export const DEFAULT_CHECKPOINT_TTL_DAYS = 90;
 const MS_PER_DAY = 86_400_000;
@@ -42,6 +42,8 @@ export interface ForgettingDeps {
   housekeeping?: readonly Cleaner[] | undefined;
   clock?: (() => Date) | undefined;
   batchSize?: number | undefined;
+  /** Replaces the SQL walk when the memories live elsewhere (an external vector store: external.ts). */
+  forgetMemories?: ((options: ForgetOptions) => Promise<ForgetReport>) | undefined;
 }
 
 export type ForgetResult = {
@@ -64,9 +66,8 @@ export class ForgettingService {
   async forget(input: { userId: string; appId?: string | undefined; dryRun: boolean }, signal: AbortSignal): Promise<ForgetResult> {
     const now = (this.deps.clock ?? (() => new Date()))();
     const scope: Scope = { userId: input.userId, agentId: input.appId };
-    const report = await forgetMemories(this.deps.pool, this.deps.tables, {
-      scope, dryRun: input.dryRun, now, ttlDays: this.deps.memoryTtlDays, batchSize: this.deps.batchSize, signal,
-    });
+    const options: ForgetOptions = { scope, dryRun: input.dryRun, now, ttlDays: this.deps.memoryTtlDays, batchSize: this.deps.batchSize, signal };
+    const report = this.deps.forgetMemories ? await this.deps.forgetMemories(options) : await forgetMemories(this.deps.pool, this.deps.tables, options);
     const request: CleanupRequest = {
       userId: input.userId,
       appId: input.appId,

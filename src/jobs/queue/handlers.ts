@@ -7,6 +7,11 @@
  * update/delete/delete-all: one statement group). That write runs in the transaction that also locks the attempt's
  * job row and marks it `completed`, so the effect is durable if and only if the job is recorded as done. A process
  * killed before that COMMIT leaves nothing behind and the job is re-run; killed after it, the job is not re-run.
+ *
+ * With an external (mem0ai) vector store the write cannot join that transaction. The job's one write is planned
+ * first and the plan stored under the job id (write-ahead), then applied to the vector store idempotently, then its
+ * history rows, the completion and the plan's removal commit together. A re-run finds the stored plan and applies
+ * it again instead of running the service: the memories end as planned once, with one history row each.
  * @module
  */
 import type pg from 'pg';
@@ -15,6 +20,11 @@ import type { Providers } from '../../memory/providers.js';
 import type { AppliedChanges, MemoryRepository } from '../../memory/repository.js';
 import { MemoryService } from '../../memory/service.js';
 import { storeRepository } from '../../memory/store-repository.js';
+import { externalOf } from '../../memory/vector-store-external.js';
+import type { ExternalStore } from '../../memory/vector-store-external.js';
+import { deletePlan, loadPlan, savePlan } from '../../memory/vector-store-plans.js';
+import { executePlan, planningRepository, planResult, recordPlan } from '../../memory/vector-store-repository.js';
+import type { WritePlan } from '../../memory/vector-store-repository.js';
 import type { Store } from '../../store/index.js';
 import { versionAtLeast } from '../../store/index.js';
 import { MemoryStore } from '../../store/memories.js';
@@ -80,11 +90,66 @@ function jobRepository(store: Store, context: JobContext): MemoryRepository {
   };
 }
 
+/**
+ * The repository of one job over an external (mem0ai) vector store: each write is planned, the plan stored under
+ * the job's id, applied to the vector store, and its history rows committed with the job's completion (see
+ * src/memory/vector-store-plans.ts). Reads go to the vector store directly.
+ */
+function externalJobRepository(store: Store, external: ExternalStore, job: ClaimedJob, context: JobContext): MemoryRepository {
+  const reads = storeRepository(store);
+  const planner = planningRepository(external);
+  const pool = store.database.pool;
+  const run = async (plan: WritePlan): Promise<AppliedChanges> => {
+    const stored = await savePlan(pool, store.tables, job.id, plan);
+    return applyStoredPlan(store, external, job, context, stored.plan, stored.replay);
+  };
+  return {
+    ...reads,
+    apply: async (scope, changes) => run(await planner.planApply(scope, changes)),
+    update: async (change) => {
+      const plan = await planner.planUpdate(change);
+      // A memory gone by now fails the job (nothing written) rather than completing it as if updated.
+      if (!plan) throw new EngineError('not_found', `memory ${change.id} not found`);
+      const done = await run(plan);
+      const updated = done.updated[0];
+      if (!updated) throw new EngineError('not_found', `memory ${change.id} not found`);
+      return updated;
+    },
+    delete: async (id) => {
+      const plan = await planner.planDelete(id);
+      if (!plan) return false;
+      return (await run(plan)).deleted.length > 0;
+    },
+    deleteAll: async (scope) => (await run(await planner.planDeleteAll(scope))).deleted.length,
+  };
+}
+
+/** Applies a stored plan to the vector store, then commits its history rows, the job's completion and the plan's removal. */
+async function applyStoredPlan(store: Store, external: ExternalStore, job: ClaimedJob, context: JobContext, plan: WritePlan, replay: boolean): Promise<AppliedChanges> {
+  await executePlan(external, plan, replay);
+  const result = planResult(plan);
+  return context.commit(async (client) => {
+    await recordPlan(client, store.tables, plan);
+    await deletePlan(client, store.tables, job.id);
+    return result;
+  }, (r) => ({ inserted: r.inserted.map((m) => m.id), updated: r.updated.map((m) => m.id), deleted: r.deleted, ...(replay ? { replayed: true } : {}) }));
+}
+
 export function memoryJobHandler(engine: JobEngine | (() => JobEngine)): JobHandler {
   const current = typeof engine === 'function' ? engine : () => engine;
   return async (job: ClaimedJob, context: JobContext) => {
     const { store, providers } = current();
-    const service = new MemoryService({ repository: jobRepository(store, context), providers });
+    const external = externalOf(store);
+    if (external) {
+      // A re-run of a job whose plan was stored: apply THAT plan (never a new one) and complete.
+      const stored = await loadPlan(store.database.pool, store.tables, job.id);
+      if (stored) {
+        const done = await applyStoredPlan(store, external, job, context, stored, true);
+        return { inserted: done.inserted.length, updated: done.updated.length, deleted: done.deleted.length };
+      }
+    }
+    const repository = external ? externalJobRepository(store, external, job, context) : jobRepository(store, context);
+    const service = new MemoryService({ repository, providers });
     const signal = context.signal;
     switch (job.kind) {
       case 'add': {

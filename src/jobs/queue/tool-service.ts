@@ -99,7 +99,7 @@ export function toolMemoryService(deps: ToolServiceDeps): ToolMemoryService {
   /** The memory's own scope (update/delete are ordered with the other writes of its owner); NOT_FOUND if none. */
   async function ownerOf(options: CallOptions, memoryId: string): Promise<{ scope: JobScope; memory: string }> {
     return bounded(options, async (_service, _signal, { store }) => {
-      const record = await store.memories.get(null, memoryId);
+      const record = await storeRepository(store).get(memoryId);
       if (!record) throw new EngineError('not_found', `memory ${memoryId} not found`);
       return { scope: { userId: record.userId ?? '', agentId: record.agentId }, memory: record.data };
     });

@@ -1,0 +1,109 @@
+/**
+ * Vector stores other than our own PostgreSQL ones: the block `{"provider": "qdrant", "config": {...},
+ * "state_store": {...}}` names one of `mem0ai`'s vector stores (reached through its `VectorStoreFactory`) for the
+ * memories, and where the plugin's state tables live (history, job queue, extraction checkpoints and tasks, access
+ * log): `state_store` takes the same blocks as the vector store itself, `pgvector` or `pglite`; without it the
+ * embedded PGlite database in its default folder is used.
+ *
+ * Config keys are Mem0's Python ones (snake_case), mapped onto `mem0ai`'s camelCase names: `collection_name` →
+ * `collectionName`, `embedding_model_dims` → `dimension` (and `embeddingModelDims`, which some stores read), every
+ * other key camelCased (`api_key` → `apiKey`, `redis_url` → `redisUrl`, `db_path` → `dbPath`). Pure: no I/O.
+ * @module
+ */
+import { camelCase } from './provider-config.js';
+
+/** `mem0ai` 3.3 vector stores this plugin passes a block to (`pgvector` and `pglite` are served by our own store). */
+export const EXTERNAL_VECTOR_STORES = [
+  'memory', 'qdrant', 'chroma', 'redis', 'valkey', 'supabase', 'milvus', 'weaviate', 'elasticsearch', 'opensearch',
+  'mongodb', 'pinecone', 'azure-ai-search', 'upstash_vector', 'turbopuffer', 'cassandra', 's3_vectors', 's3-vectors',
+  'baidu', 'vectorize', 'databricks', 'neptune', 'azure_mysql', 'oracledb', 'vertex_ai_vector_search',
+] as const;
+
+/**
+ * Stores whose `mem0ai` search score is NOT already a 0–1 similarity, and how to turn it into one. Chroma reports
+ * `1 / (1 + distance)`: the distance is recovered and scored `max(0, 1 - distance)` like every distance backend.
+ * Every other store in `mem0ai` 3.3 already returns a similarity (cosine, or `1 - distance` for redis/valkey/
+ * pgvector-like stores); those are clamped to [0, 1].
+ */
+const SCORE_FROM_MEM0: Record<string, (score: number) => number> = {
+  chroma: (s) => (s > 0 ? 1 - (1 / s - 1) : 0),
+};
+
+/** The 0–1 similarity of a `mem0ai` search score for `provider`. */
+export function normalizeScore(provider: string, score: number | undefined | null): number {
+  if (typeof score !== 'number' || !Number.isFinite(score)) return 0;
+  const convert = SCORE_FROM_MEM0[provider];
+  const value = convert ? convert(score) : score;
+  return Number.isFinite(value) ? Math.min(1, Math.max(0, value)) : 0;
+}
+
+/** Where the state tables live for an external vector store. */
+export interface StateStoreBlock {
+  provider: 'pgvector' | 'pglite';
+  config: Record<string, unknown>;
+  /** No `state_store` was given: embedded PGlite in its default folder. */
+  isDefault: boolean;
+}
+
+export function isExternalVectorStore(provider: string): boolean {
+  return (EXTERNAL_VECTOR_STORES as readonly string[]).includes(provider);
+}
+
+/** Mem0's defaults for the collection keys every store shares. */
+export const DEFAULT_COLLECTION = 'mem0';
+export const DEFAULT_DIMS = 1536;
+
+/** The collection name and vector size of an external block (Mem0's defaults when absent). */
+export function collectionOf(config: Record<string, unknown>): { collectionName: string; dims: number } {
+  const name = config.collection_name;
+  const dims = config.embedding_model_dims;
+  return {
+    collectionName: typeof name === 'string' && name.trim() !== '' ? name.trim() : DEFAULT_COLLECTION,
+    dims: typeof dims === 'number' && Number.isInteger(dims) && dims > 0 ? dims : DEFAULT_DIMS,
+  };
+}
+
+/**
+ * The state store's block for the store parser: a collection named after the external one
+ * ({@link stateCollectionName}) whose (unused, empty) memories table has the external store's vector size; the state
+ * tables are `<that name>_history`, `<that name>_jobs`, ….
+ */
+export function stateStoreConfig(external: { provider: string; config: Record<string, unknown>; stateStore: StateStoreBlock }): {
+  provider: 'pgvector' | 'pglite';
+  config: Record<string, unknown>;
+} {
+  const { collectionName, dims } = collectionOf(external.config);
+  return {
+    provider: external.stateStore.provider,
+    config: { collection_name: stateCollectionName(external.provider, collectionName), embedding_model_dims: dims, ...external.stateStore.config },
+  };
+}
+
+/**
+ * The state tables' collection name: `<collection_name>_<provider>` as a plain SQL name (e.g. `mem0_qdrant`), so an
+ * external store never shares its queue or history with a pgvector/pglite collection of the same name in the same
+ * database. A `collection_name` inside `state_store.config` overrides it.
+ */
+export function stateCollectionName(provider: string, collectionName: string): string {
+  const plain = (text: string) => text.replace(/[^A-Za-z0-9_]/g, '_');
+  let name = `${plain(collectionName).slice(0, 40)}_${plain(provider).slice(0, 20)}`;
+  if (!/^[A-Za-z_]/.test(name)) name = `c_${name}`;
+  return name.slice(0, 63);
+}
+
+/** Python keys → `mem0ai` config for `VectorStoreFactory.create(provider, config)`. */
+export function mapVectorStoreConfig(provider: string, config: Record<string, unknown>): Record<string, unknown> {
+  const { collectionName, dims } = collectionOf(config);
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(config)) {
+    if (value === undefined || value === null) continue;
+    if (key === 'embedding_model_dims' || key === 'collection_name') continue;
+    out[camelCase(key)] = value;
+  }
+  out.collectionName = collectionName;
+  out.dimension = dims;
+  out.embeddingModelDims = dims;
+  // The memory store's file: Mem0 Python calls it `path`, mem0ai `dbPath`.
+  if (provider === 'memory' && out.dbPath === undefined && typeof out.path === 'string') out.dbPath = out.path;
+  return out;
+}

@@ -1,0 +1,58 @@
+/**
+ * Write-ahead plans of queued jobs over an external vector store, in the state database: `<collection>_job_plans`,
+ * one row per job (`job_id` is the queue's job id). The queue's exactly-once guarantee (effect and completion in one
+ * transaction) cannot cover a write to another system, so a job over an external store:
+ * 1. stores its plan (ids, vectors, payloads, history rows) with {@link savePlan}: `ON CONFLICT DO NOTHING`, then
+ *    reads the row back, so a re-run of the job gets the plan of its first attempt, never a new one;
+ * 2. applies it to the vector store (idempotent: see `executePlan`);
+ * 3. commits history rows + job completion + {@link deletePlan} in the job's completion transaction.
+ * A crash anywhere before 3 leaves the plan row; the re-run applies the stored plan again and completes.
+ *
+ * The table is created when an engine with an external store opens (`CREATE TABLE IF NOT EXISTS`), not by a
+ * numbered migration: it is only ever used with external stores.
+ * @module
+ */
+import type pg from 'pg';
+import type { Queryable } from '../store/pool.js';
+import type { Tables } from '../store/sql.js';
+import { indexName } from '../store/tables.js';
+import type { WritePlan } from './vector-store-repository.js';
+
+export function plansTable(t: Tables): string {
+  return `${t.schema}.${indexName(t, 'job_plans')}`;
+}
+
+export async function ensurePlanTable(pool: Pick<pg.Pool, 'query'>, t: Tables): Promise<void> {
+  const sql = `CREATE TABLE IF NOT EXISTS ${plansTable(t)} (
+    job_id uuid PRIMARY KEY,
+    plan jsonb NOT NULL,
+    created_on timestamptz NOT NULL DEFAULT now()
+  )`;
+  try {
+    await pool.query(sql);
+  } catch (error) {
+    // Two processes creating it at once: one loses on the catalog's unique index; the table exists either way.
+    if ((error as { code?: string }).code !== '23505' && (error as { code?: string }).code !== '42P07') throw error;
+  }
+}
+
+/** Stores `plan` for the job unless one is stored already; returns the stored one and whether it was already there. */
+export async function savePlan(db: Queryable, t: Tables, jobId: string, plan: WritePlan): Promise<{ plan: WritePlan; replay: boolean }> {
+  const inserted = await db.query(
+    `INSERT INTO ${plansTable(t)} (job_id, plan) VALUES ($1::uuid, $2::jsonb) ON CONFLICT (job_id) DO NOTHING`,
+    [jobId, JSON.stringify(plan)],
+  );
+  if (inserted.rowCount === 1) return { plan, replay: false };
+  const stored = await loadPlan(db, t, jobId);
+  if (!stored) throw new Error(`the plan of job ${jobId} vanished while it was being stored`);
+  return { plan: stored, replay: true };
+}
+
+export async function loadPlan(db: Queryable, t: Tables, jobId: string): Promise<WritePlan | null> {
+  const res = await db.query<{ plan: WritePlan }>(`SELECT plan FROM ${plansTable(t)} WHERE job_id = $1::uuid`, [jobId]);
+  return res.rows[0]?.plan ?? null;
+}
+
+export async function deletePlan(db: Queryable, t: Tables, jobId: string): Promise<void> {
+  await db.query(`DELETE FROM ${plansTable(t)} WHERE job_id = $1::uuid`, [jobId]);
+}

@@ -1,0 +1,264 @@
+// The repository over a mem0ai vector store, on mem0ai's real "memory" store (SQLite through better-sqlite3, from
+// node_modules) with the state tables in embedded PGlite: scope, filters, scores, top_k, history, update/delete,
+// Mem0's payload keys, forgetting, and async exactly-once across a crash between the external write and the job's
+// completion. The LLM and embedder are the loopback fake OpenAI server.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { memoryJobHandler } from '../../src/jobs/queue/handlers.js';
+import { JobQueue } from '../../src/jobs/queue/queue.js';
+import type { ClaimedJob } from '../../src/jobs/queue/queue.js';
+import { openForgetting } from '../../src/jobs/forgetting/index.js';
+import { parseCredentials } from '../../src/memory/credentials.js';
+import { openEngine } from '../../src/memory/engine.js';
+import type { Engine } from '../../src/memory/engine.js';
+import { storeRepository } from '../../src/memory/store-repository.js';
+import { plansTable } from '../../src/memory/vector-store-plans.js';
+import { FakeOpenAI } from '../helpers/fake-openai.js';
+import { credentials, DIMS, plainModel } from '../integration/app.js';
+
+interface Row { id: string; payload: string }
+interface Statement { all(...args: unknown[]): unknown[]; get(...args: unknown[]): unknown; run(...args: unknown[]): unknown }
+/** The native SQLite module mem0ai's "memory" store writes with, used here to read what it stored. */
+const Database = createRequire(import.meta.url)('better-sqlite3') as new (file: string, options?: { readonly?: boolean }) => {
+  prepare(sql: string): Statement;
+  close(): void;
+};
+
+describe('vector store repository over mem0ai "memory" (SQLite) + PGlite state', () => {
+  let fake: FakeOpenAI;
+  let engine: Engine;
+  let dbPath: string;
+  let creds: Record<string, unknown>;
+
+  beforeAll(async () => {
+    fake = await FakeOpenAI.start({ dims: DIMS });
+    plainModel(fake);
+    const dir = mkdtempSync(path.join(tmpdir(), 'mem0-vs-'));
+    dbPath = path.join(dir, 'vectors.db');
+    creds = credentials(fake, {
+      provider: 'memory',
+      config: { db_path: dbPath, embedding_model_dims: DIMS, collection_name: 'vs_test' },
+      state_store: { provider: 'pglite', config: { path: path.join(dir, 'state') } },
+    });
+    engine = await openEngine(parseCredentials(creds));
+  });
+  afterAll(async () => {
+    await engine?.close();
+    await fake?.close();
+  });
+
+  const raw = (): Row[] => {
+    const db = new Database(dbPath, { readonly: true });
+    try {
+      return db.prepare('SELECT id, payload FROM vectors').all() as Row[];
+    } finally {
+      db.close();
+    }
+  };
+
+  async function addVerbatim(userId: string, agentId: string | undefined, text: string, metadata?: Record<string, unknown>): Promise<string> {
+    const events = await engine.service.add({ userId, agentId, user: text, infer: false, metadata });
+    expect(events).toHaveLength(1);
+    return events[0]!.id;
+  }
+
+  it('writes Mem0 payload keys into the external store and keeps the state tables elsewhere', async () => {
+    const id = await addVerbatim('pay-u', 'pay-a', 'I like green tea', { topic: 'drinks' });
+    const row = raw().find((r) => r.id === id)!;
+    const payload = JSON.parse(row.payload) as Record<string, unknown>;
+    expect(Object.keys(payload).sort()).toEqual(['agent_id', 'created_at', 'data', 'hash', 'role', 'topic', 'updated_at', 'user_id']);
+    expect(payload.data).toBe('I like green tea');
+    expect(payload.hash).toMatch(/^[0-9a-f]{32}$/);
+    expect(payload.created_at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+00:00$/);
+    // The state store's own memories table stays empty; its history has the ADD.
+    const count = await engine.store.database.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${engine.store.tables.memories}`);
+    expect(count.rows[0]!.n).toBe(0);
+    const history = await engine.service.history({ memoryId: id });
+    expect(history.map((h) => h.event)).toEqual(['ADD']);
+    expect(engine.store.tables.memories).toContain('vs_test_memory');
+  });
+
+  it('enforces the scope: user_id required, agent_id narrows, a filter cannot widen it', async () => {
+    await addVerbatim('scope-u1', 'app-1', 'Scope test alpha');
+    await addVerbatim('scope-u1', 'app-2', 'Scope test beta');
+    await addVerbatim('scope-u2', 'app-1', 'Scope test gamma');
+    const mine = await engine.service.search({ userId: 'scope-u1', query: 'Scope test', topK: 10 });
+    expect(mine.map((h) => h.memory).sort()).toEqual(['Scope test alpha', 'Scope test beta']);
+    const narrowed = await engine.service.search({ userId: 'scope-u1', agentId: 'app-1', query: 'Scope test', topK: 10 });
+    expect(narrowed.map((h) => h.memory)).toEqual(['Scope test alpha']);
+    for (const filters of [{ user_id: 'scope-u2' }, { OR: [{ user_id: 'scope-u2' }, { user_id: 'scope-u1' }] }, { NOT: { user_id: 'scope-u1' } }]) {
+      const widened = await engine.service.search({ userId: 'scope-u1', query: 'Scope test', topK: 10, filters });
+      expect(widened.every((h) => !h.memory.includes('gamma'))).toBe(true);
+    }
+    const listed = await engine.service.getAll({ userId: 'scope-u1', filters: { agent_id: 'app-2' } });
+    expect(listed.map((m) => m.memory)).toEqual(['Scope test beta']);
+    await expect(engine.service.search({ userId: '', query: 'x' })).rejects.toThrow(/user_id is required/);
+  });
+
+  it('filters with every operator and AND/OR/NOT, and refuses an invalid filter clearly', async () => {
+    const user = 'filter-u';
+    const items = [
+      { text: 'Filter memory one', meta: { n: 1, color: 'Red', tags: ['a', 'b'] } },
+      { text: 'Filter memory two', meta: { n: 2, color: 'green', tags: ['b'] } },
+      { text: 'Filter memory three', meta: { n: 3, color: 'blue' } },
+    ];
+    for (const i of items) await addVerbatim(user, undefined, i.text, i.meta);
+    const names = async (filters: unknown): Promise<string[]> =>
+      (await engine.service.getAll({ userId: user, filters })).map((m) => m.memory.replace('Filter memory ', '')).sort();
+    expect(await names({ n: 2 })).toEqual(['two']);
+    expect(await names({ n: { eq: 2 } })).toEqual(['two']);
+    expect(await names({ n: { ne: 2 } })).toEqual(['one', 'three']);
+    expect(await names({ n: { gt: 1 } })).toEqual(['three', 'two']);
+    expect(await names({ n: { gte: 2, lte: 2 } })).toEqual(['two']);
+    expect(await names({ n: { lt: 2 } })).toEqual(['one']);
+    expect(await names({ color: { in: ['Red', 'blue'] } })).toEqual(['one', 'three']);
+    expect(await names({ color: { nin: ['Red', 'blue'] } })).toEqual(['two']);
+    expect(await names({ color: ['green'] })).toEqual(['two']);
+    expect(await names({ tags: { contains: 'a' } })).toEqual(['one']);
+    expect(await names({ color: { icontains: 'RE' } })).toEqual(['one', 'two']);
+    expect(await names({ color: { contains: 'Re' } })).toEqual(['one']);
+    expect(await names({ tags: '*' })).toEqual(['one', 'two']);
+    expect(await names({ AND: [{ n: { gte: 2 } }, { color: 'blue' }] })).toEqual(['three']);
+    expect(await names({ OR: [{ n: 1 }, { color: 'blue' }] })).toEqual(['one', 'three']);
+    expect(await names({ NOT: { n: 1 } })).toEqual(['three', 'two']);
+    expect(await names({ NOT: [{ n: { gte: 2 } }, { color: 'green' }] })).toEqual(['one', 'three']);
+    expect(await names('{"n": {"lte": 1}}')).toEqual(['one']);
+    await expect(engine.service.getAll({ userId: user, filters: { n: { like: 1 } } })).rejects.toThrow(/unknown filter operator "like"/);
+    await expect(engine.service.search({ userId: user, query: 'x', filters: { and: [] } })).rejects.toThrow(/must be written 'AND'/);
+    await expect(engine.service.search({ userId: user, query: 'x', filters: '{not json' })).rejects.toThrow(/filters is not valid JSON/);
+  });
+
+  it('returns top_k results whenever at least top_k memories match, best first, scores 0-1', async () => {
+    const user = 'topk-u';
+    // 30 memories; only those with n >= 25 match the filter, and they are not the nearest to the query.
+    for (let n = 0; n < 30; n++) {
+      const text = n < 25 ? `Coffee beans roast number ${n}` : `Mountain hiking trail number ${n}`;
+      await addVerbatim(user, undefined, text, { n });
+    }
+    const hits = await engine.service.search({ userId: user, query: 'Coffee beans roast', topK: 4, filters: { n: { gte: 25 } } });
+    expect(hits).toHaveLength(4);
+    expect(hits.every((h) => (h.metadata.n as number) >= 25)).toBe(true);
+    const all = await engine.service.search({ userId: user, query: 'Coffee beans roast number 3', topK: 10 });
+    expect(all).toHaveLength(10);
+    expect(all[0]!.memory).toBe('Coffee beans roast number 3');
+    expect(all[0]!.score).toBeGreaterThan(0.99);
+    for (let i = 0; i < all.length; i++) {
+      expect(all[i]!.score).toBeGreaterThanOrEqual(0);
+      expect(all[i]!.score).toBeLessThanOrEqual(1);
+      if (i > 0) expect(all[i]!.score).toBeLessThanOrEqual(all[i - 1]!.score);
+    }
+    expect(await engine.service.getAll({ userId: user, limit: 7 })).toHaveLength(7);
+    expect(await engine.service.getAll({ userId: user, limit: 100, filters: { n: { lt: 3 } } })).toHaveLength(3);
+  });
+
+  it('update and delete keep history in the state database', async () => {
+    const id = await addVerbatim('hist-u', undefined, 'My car is blue');
+    const updated = await engine.service.update({ memoryId: id, text: 'My car is red' });
+    expect(updated).toMatchObject({ event: 'UPDATE', memory: 'My car is red', previous_memory: 'My car is blue' });
+    expect((await engine.service.get({ memoryId: id })).memory).toBe('My car is red');
+    const payload = JSON.parse(raw().find((r) => r.id === id)!.payload) as Record<string, unknown>;
+    expect(payload.data).toBe('My car is red');
+    await engine.service.delete({ memoryId: id });
+    await expect(engine.service.get({ memoryId: id })).rejects.toThrow(/not found/);
+    const history = await engine.service.history({ memoryId: id });
+    expect(history.map((h) => [h.event, h.old_memory, h.new_memory, h.is_deleted])).toEqual([
+      ['ADD', null, 'My car is blue', false],
+      ['UPDATE', 'My car is blue', 'My car is red', false],
+      ['DELETE', 'My car is red', null, true],
+    ]);
+    await addVerbatim('hist-u', 'x', 'One');
+    await addVerbatim('hist-u', 'y', 'Two');
+    expect((await engine.service.deleteAll({ userId: 'hist-u', agentId: 'x' })).deleted_count).toBe(1);
+    expect((await engine.service.getAll({ userId: 'hist-u' })).map((m) => m.memory)).toEqual(['Two']);
+  });
+
+  it('the credential round trip reaches the vector store and the state database', async () => {
+    await expect(engine.service.checkConnection()).resolves.toMatchObject({ dims: DIMS });
+  });
+
+  it('forget_memories lists, evaluates and deletes through the repository (dry run first)', async () => {
+    const user = 'forget-u';
+    const old = await addVerbatim(user, 'app', 'An old episodic thing', { memory_subtype: 'episodic' });
+    const fresh = await addVerbatim(user, 'app', 'A fresh semantic thing', { memory_subtype: 'semantic' });
+    // Age the first memory by rewriting its payload's created_at straight in the store.
+    const db = new Database(dbPath);
+    const row = db.prepare('SELECT payload FROM vectors WHERE id = ?').get(old) as { payload: string };
+    const payload = JSON.parse(row.payload) as Record<string, unknown>;
+    payload.created_at = '2020-01-01T00:00:00.000000+00:00';
+    db.prepare('UPDATE vectors SET payload = ? WHERE id = ?').run(JSON.stringify(payload), old);
+    db.close();
+    // A recall of the fresh one is logged in the access log (SQL).
+    await engine.service.search({ userId: user, agentId: 'app', query: 'A fresh semantic thing', topK: 1 });
+    await (engine.store.accessLog as unknown as { flush(): Promise<void> }).flush();
+    const log = await engine.store.database.pool.query<{ id: string; n: number; app: string | null }>(
+      `SELECT memory_id::text AS id, recall_count AS n, app_id AS app FROM ${engine.store.tables.schema}."vs_test_memory_access_log" WHERE user_id = $1`, [user],
+    );
+    expect(log.rows).toEqual([{ id: fresh, n: 1, app: 'app' }]);
+
+    const forgetting = openForgetting(engine, { memoryTtlDays: null, checkpointTtlDays: 90 });
+    const dry = await forgetting.forget({ userId: user, appId: 'app', dryRun: true }, new AbortController().signal);
+    expect(dry).toMatchObject({ deleted_count: 1, retained_count: 1, dry_run: true });
+    expect(dry.would_delete?.map((w) => w.id)).toEqual([old]);
+    expect(await engine.service.get({ memoryId: old })).toBeTruthy();
+    const real = await forgetting.forget({ userId: user, appId: 'app', dryRun: false }, new AbortController().signal);
+    expect(real).toMatchObject({ deleted_count: 1, retained_count: 1, dry_run: false });
+    await expect(engine.service.get({ memoryId: old })).rejects.toThrow(/not found/);
+    expect((await engine.service.history({ memoryId: old })).map((h) => h.event)).toEqual(['ADD', 'DELETE']);
+  });
+
+  it('async jobs: a crash between the external write and the completion re-applies the stored plan, exactly once', async () => {
+    const queue = new JobQueue(engine.store.database.pool, engine.store.tables, { retryDelayMs: 0, retryDelayMaxMs: 0 });
+    const handler = memoryJobHandler({ store: engine.store, providers: engine.providers });
+    const accepted = await queue.enqueue({
+      id: '6f1d7a3c-1111-4222-8333-444455556666', kind: 'add', scope: { userId: 'job-u', agentId: 'job-a' },
+      payload: { userId: 'job-u', agentId: 'job-a', user: 'I live in Lisbon. I play the cello.', assistant: null, metadata: {} },
+    }, 100);
+    expect(accepted.id).not.toBeNull();
+    const chatsBefore = fake.requests.filter((r) => r.path === '/v1/chat/completions').length;
+
+    // Attempt 1: the plan is stored and applied to the vector store, then the completion commit "crashes".
+    const [first] = await queue.claim(1);
+    const crash = handler(first!, {
+      signal: new AbortController().signal,
+      commit: () => Promise.reject(new Error('simulated crash before COMMIT')),
+    });
+    await expect(crash).rejects.toThrow(/simulated crash/);
+    const afterCrash = await storeRepository(engine.store).list({ userId: 'job-u', agentId: 'job-a' }, { limit: 10 });
+    expect(afterCrash.map((m) => m.data).sort()).toEqual(['I live in Lisbon.', 'I play the cello.']);
+    const planRows = await engine.store.database.pool.query(`SELECT job_id FROM ${plansTable(engine.store.tables)}`);
+    expect(planRows.rowCount).toBe(1);
+    await queue.fail(first!, { code: 'crash', message: 'simulated', retryable: true });
+    const chatsAfterFirst = fake.requests.filter((r) => r.path === '/v1/chat/completions').length;
+    expect(chatsAfterFirst).toBeGreaterThan(chatsBefore);
+
+    // Attempt 2 (the re-run): the stored plan is applied again (no new LLM call) and completes with its history.
+    const [second] = await waitClaim(queue);
+    expect(second!.id).toBe(first!.id);
+    await handler(second!, {
+      signal: new AbortController().signal,
+      commit: (effect, out) => queue.commitWith(second!, effect, out),
+    });
+    expect(fake.requests.filter((r) => r.path === '/v1/chat/completions').length).toBe(chatsAfterFirst);
+    const after = await storeRepository(engine.store).list({ userId: 'job-u', agentId: 'job-a' }, { limit: 10 });
+    expect(after.map((m) => m.id).sort()).toEqual(afterCrash.map((m) => m.id).sort());
+    expect(raw().filter((r) => (JSON.parse(r.payload) as { user_id: string }).user_id === 'job-u')).toHaveLength(2);
+    for (const m of after) expect((await engine.service.history({ memoryId: m.id })).map((h) => h.event)).toEqual(['ADD']);
+    expect((await engine.store.database.pool.query(`SELECT 1 FROM ${plansTable(engine.store.tables)}`)).rowCount).toBe(0);
+    const job = await queue.get(first!.id);
+    expect(job?.state).toBe('completed');
+    expect((job?.output as { inserted: string[]; replayed?: boolean }).inserted.sort()).toEqual(after.map((m) => m.id).sort());
+    expect((job?.output as { replayed?: boolean }).replayed).toBe(true);
+  });
+});
+
+async function waitClaim(queue: JobQueue): Promise<ClaimedJob[]> {
+  for (let i = 0; i < 100; i++) {
+    const jobs = await queue.claim(1);
+    if (jobs.length > 0) return jobs;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error('the failed job was not claimable again');
+}
