@@ -100,8 +100,9 @@ export function storeFailure(provider: string, error: unknown, secrets: string[]
   if (missing) {
     return new StoreError('config', `vector store ${provider} needs package ${missing} which this build does not include`, { cause: error });
   }
-  // better-sqlite3 (mem0ai's "memory" store) is a native module: bundled, its binary cannot be found.
-  if (/bindings file|better_sqlite3\.node|better-sqlite3/i.test(message)) {
+  // better-sqlite3 (mem0ai's "memory" store) is a native module: bundled, its loader cannot find the binary (it looks
+  // for it next to its own file, through __filename, which an ESM bundle does not have).
+  if (/bindings file|better_sqlite3\.node|better-sqlite3/i.test(message) || (provider === 'memory' && /__filename is not defined/.test(message))) {
     return new StoreError('config', `vector store ${provider} needs package better-sqlite3 (a native module) which this build does not include`, { cause: error });
   }
   if (/^Unsupported vector store provider/i.test(message)) {
