@@ -58,6 +58,7 @@ export async function openEngine(settings: Settings, options: EngineOptions = {}
     await borrowed.release();
     throw error;
   }
+  let unbind = (): void => {};
   if (external) {
     try {
       await ensurePlanTable(opened.database.pool, opened.tables);
@@ -66,7 +67,7 @@ export async function openEngine(settings: Settings, options: EngineOptions = {}
       await borrowed.release();
       throw error;
     }
-    bindExternal(opened.tables, external);
+    unbind = bindExternal(opened.tables, opened.database, external);
   }
   // Searches over this store (through any repository built on it) note their recalls here, in the background.
   const accessLog = external ? new ExternalAccessLog(opened.database.pool, opened.tables) : new AccessLogger(opened.database.pool, opened.tables);
@@ -79,7 +80,10 @@ export async function openEngine(settings: Settings, options: EngineOptions = {}
     store,
     service,
     // Recalls still being written go first: the pool they need closes with the store.
-    close: () => (closing ??= accessLog.close().then(() => store.close()).finally(() => borrowed.release())),
+    close: () => (closing ??= accessLog.close().then(() => store.close()).finally(() => {
+      unbind();
+      return borrowed.release();
+    })),
   };
 }
 

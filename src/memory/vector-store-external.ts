@@ -135,10 +135,23 @@ function scrub(text: string, secrets: string[]): string {
 // ── Store ↔ external binding ────────────────────────────────────────────────────────────────────────────────────────
 
 const bindings = new WeakMap<Tables, ExternalStore>();
+/** By state database (one embedded database may serve several collections): what the keep-alive also pings. */
+const byDatabase = new WeakMap<object, Set<ExternalStore>>();
 
-/** Marks the state store with these tables as the state side of `external`. */
-export function bindExternal(tables: Tables, external: ExternalStore): void {
+/** Marks the state store with these tables (in `database`) as the state side of `external`; returns the unbinding. */
+export function bindExternal(tables: Tables, database: object, external: ExternalStore): () => void {
   bindings.set(tables, external);
+  const set = byDatabase.get(database) ?? new Set<ExternalStore>();
+  set.add(external);
+  byDatabase.set(database, set);
+  return () => {
+    set.delete(external);
+  };
+}
+
+/** The external vector stores whose state lives in `database` (the keep-alive's extra round trips). */
+export function externalsOfDatabase(database: object): ExternalStore[] {
+  return [...(byDatabase.get(database) ?? [])];
 }
 
 /** The external vector store whose state tables these are; undefined for a store that holds its own memories. */

@@ -9,6 +9,9 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { KeepAlive, ProviderActivity } from '../../src/jobs/keepalive/index.js';
+import { parseCredentials } from '../../src/memory/credentials.js';
+import { openEngine } from '../../src/memory/engine.js';
 import { loadMem0 } from '../../src/memory/mem0.js';
 import { FakeOpenAI } from '../helpers/fake-openai.js';
 import { AppDriver, credentials, DIMS, plainModel } from './app.js';
@@ -158,7 +161,7 @@ describe.skipIf(!CHROMA)(`tools over a real Chroma server${CHROMA ? '' : ` (skip
     expect((await d.ok<Array<{ event: string }>>('get_memory_history', { memory_id: target.id })).map((h) => h.event)).toEqual(['ADD', 'UPDATE', 'DELETE']);
   });
 
-  it('forget_memories over Chroma: a dry run lists, a real run deletes nothing that is fresh', async () => {
+  it('forget_memories over Chroma: fresh memories are retained, the hard TTL deletes them through the repository', async () => {
     const d = driver('forget_tools');
     await d.ok('add_memory', { user: 'I collect stamps.', user_id: 'lee', agent_id: 'app' });
     const dry = await d.ok<{ deleted_count: number; retained_count: number; dry_run: boolean }>('forget_memories', { user_id: 'lee', app_id: 'app', dry_run: true });
@@ -168,5 +171,23 @@ describe.skipIf(!CHROMA)(`tools over a real Chroma server${CHROMA ? '' : ` (skip
     const real = await ttl.ok<{ deleted_count: number; retained_count: number }>('forget_memories', { user_id: 'lee', app_id: 'app', dry_run: false });
     expect(real).toMatchObject({ deleted_count: 1, retained_count: 0 });
     expect(await d.ok('get_all_memories', { user_id: 'lee' })).toEqual([]);
+  });
+
+  // Last: it stops the server.
+  it('the keep-alive makes a round trip to Chroma as well as the state database, and notices Chroma going away', async () => {
+    const settings = parseCredentials(credentials(fake, store('keepalive')));
+    const engine = await openEngine(settings);
+    try {
+      const keepAlive = new KeepAlive({
+        database: engine.store.database, llm: settings.llm, embedder: settings.embedder, activity: new ProviderActivity(), intervalSeconds: 30,
+      });
+      expect((await keepAlive.tick()).database).toBe('up');
+      const exited = new Promise((resolve) => server!.once('exit', resolve));
+      server!.kill('SIGTERM');
+      await exited;
+      expect((await keepAlive.tick()).database).toBe('down');
+    } finally {
+      await engine.close();
+    }
   });
 });

@@ -13,6 +13,7 @@ import type { Logger } from 'pino';
 import { logger as rootLogger } from '../../log.js';
 import type { Providers } from '../../memory/providers.js';
 import type { ProviderBlock } from '../../memory/settings.js';
+import { externalsOfDatabase } from '../../memory/vector-store-external.js';
 import type { Database } from '../../store/index.js';
 import { isConnectionError } from '../queue/errors.js';
 
@@ -130,6 +131,14 @@ export class KeepAlive {
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
         await withTimeout(pool.query('SELECT 1'), PROBE_TIMEOUT_MS);
+        // Memories in a mem0ai vector store (qdrant, chroma, …) whose state lives here: one-row list round trip.
+        for (const external of externalsOfDatabase(this.options.database)) {
+          try {
+            await withTimeout(external.store.list(undefined, 1), PROBE_TIMEOUT_MS);
+          } catch (error) {
+            return { state: 'down', detail: `vector store ${external.provider}: ${(error as Error).message}` };
+          }
+        }
         return { state: 'up' };
       } catch (error) {
         if (attempt === 1 || !isConnectionError(error)) return { state: 'down', detail: (error as Error).message };
