@@ -72,6 +72,8 @@ export async function verifyCredentials(settings: Settings, options: CredentialC
 /** Maps a failure of the round trip onto the credential field it concerns. */
 export function credentialError(error: unknown, settings: Settings, logger?: Logger): PluginError {
   const fail = (field: string, message: string): PluginError => new PluginError(CREDENTIAL_VALIDATION_ERROR, `${field}: ${message}`, { field });
+  // A mem0ai vector store that did not answer in time (vector-store-external.ts) concerns the vector store field.
+  if (error instanceof EngineError && !error.role && error.message.startsWith('vector store ')) return fail(BLOCK_FIELDS.vectorStore, error.message);
   if (error instanceof EngineError) {
     const field = error.role ? ROLE_FIELDS[error.role] : BLOCK_FIELDS.embedder;
     const who = error.role ? `the ${error.role}${error.provider ? ` (${error.provider})` : ''}` : 'the provider';
