@@ -142,7 +142,9 @@ export class MemoryService {
       );
       plan = planChanges(candidates, actions);
     }
-    const adds = await this.unknownTexts(scope, plan.adds);
+    // After a reconciliation (an LLM call, time in which others may have written) the texts to add are checked again;
+    // without one they are the facts that were just found unknown.
+    const adds = candidates.length === 0 ? plan.adds : await this.unknownTexts(scope, plan.adds);
     const known = new Map(facts.map((f, i) => [f, vectors[i]!]));
     const toEmbed = [...adds.filter((t) => !known.has(t)), ...plan.updates.map((u) => u.text).filter((t) => !known.has(t))];
     const fresh = await this.providers.embedder.embedBatch(toEmbed, 'add', call);

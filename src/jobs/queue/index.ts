@@ -12,10 +12,11 @@
 import type { Logger } from 'pino';
 import { logger as rootLogger } from '../../log.js';
 import type { MemoryService as ToolMemoryService } from '../../tools/services.js';
-import { memoryJobHandler } from './handlers.js';
+import { memoryJobHandler, storeOnClient } from './handlers.js';
 import type { JobEngine } from './handlers.js';
 import { DEFAULT_QUEUE_OPTIONS, JobQueue } from './queue.js';
 import type { QueueOptions } from './queue.js';
+import { GatedPool, workerShare } from './scoped-pools.js';
 import { toolMemoryService } from './tool-service.js';
 import { DEFAULT_WORKER_OPTIONS, Worker } from './worker.js';
 import type { WorkerOptions } from './worker.js';
@@ -42,8 +43,18 @@ export const DEFAULT_GRACE_MS = 7_000;
 export function openMemoryJobs(engine: JobEngine, options: MemoryJobsOptions): MemoryJobs {
   const env = jobOptionsFromEnv();
   const log = (options.logger ?? rootLogger).child({ component: 'jobs', collection: engine.store.collection.collectionName });
-  const queue = new JobQueue(engine.store.database.pool, engine.store.tables, { ...env.queue, ...options.queue });
-  const worker = new Worker(queue, memoryJobHandler(engine), { ...env.worker, ...options.worker, concurrency: options.maxConcurrent, logger: log });
+  const pool = engine.store.database.pool;
+  const queueOptions = { ...env.queue, ...options.queue };
+  const queue = new JobQueue(pool, engine.store.tables, queueOptions);
+  // The workers use part of the pool, so accepts and reads never wait behind background jobs for a connection.
+  const max = (pool as { options?: { max?: number } }).options?.max ?? 1;
+  const share = workerShare(max);
+  const workerPool = share < max ? new GatedPool(pool, share).asPool() : pool;
+  const workerEngine: JobEngine = workerPool === pool
+    ? engine
+    : { ...engine, store: { ...engine.store, memories: storeOnClient(engine.store, workerPool) } };
+  const workerQueue = workerPool === pool ? queue : new JobQueue(workerPool, engine.store.tables, queueOptions);
+  const worker = new Worker(workerQueue, memoryJobHandler(workerEngine), { ...env.worker, ...options.worker, concurrency: options.maxConcurrent, logger: log });
   worker.start();
   const memories = toolMemoryService({
     store: engine.store, providers: engine.providers, queue, asyncMode: options.asyncMode, maxConcurrent: options.maxConcurrent,

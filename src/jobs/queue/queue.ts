@@ -7,6 +7,7 @@
 import type pg from 'pg';
 import { withTransaction } from '../../store/pool.js';
 import type { Tables } from '../../store/sql.js';
+import { pipelined, sendTogether } from './pipeline.js';
 import * as plans from './plans.js';
 import type { ClaimedJobRow, JobKind, JobRow, JobState } from './plans.js';
 
@@ -118,13 +119,36 @@ export class JobQueue {
    * {@link LeaseLostError} (writing nothing) when the attempt no longer owns the job.
    */
   async commitWith<T>(job: ClaimedJob, effect: (client: pg.PoolClient) => Promise<T>, output: (result: T) => unknown): Promise<T> {
-    return withTransaction(this.pool, async (client) => {
-      const held = await client.query(plans.lockAttempt(this.tables, job.attempt.id, job.attempt.retryCount));
-      if (held.rowCount === 0) throw new LeaseLostError(job.id);
-      const result = await effect(client);
-      await client.query(plans.completeJob(this.tables, job.attempt.id, job.attempt.retryCount, output(result)));
+    const { id, retryCount } = job.attempt;
+    const client = await this.pool.connect();
+    let broken = false;
+    try {
+      // BEGIN and the attempt's row lock come first. Holding that lock, nobody else can change the row (the lease
+      // reaper waits for us), so the completion below is certain to find it as it was checked there. On a
+      // pipelining connection the effect's statements follow without waiting for the lock's answer (the server
+      // still runs them after it): when the answer says the lease is gone, everything is rolled back below.
+      const locking = sendTogether(client, ['BEGIN', plans.lockAttempt(this.tables, id, retryCount)]);
+      if (!pipelined(client)) await locking;
+      const [lock, effected] = await Promise.allSettled([locking, effect(client)]);
+      if (lock.status === 'rejected') throw lock.reason;
+      if (lock.value[1]!.rowCount === 0) throw new LeaseLostError(job.id);
+      if (effected.status === 'rejected') throw effected.reason;
+      const result = effected.value;
+      // Last round trip: the completion mark and COMMIT. A COMMIT of a transaction that an error inside the effect
+      // left aborted answers ROLLBACK instead of failing: that must not pass as done.
+      const [, commit] = await sendTogether(client, [plans.completeJob(this.tables, id, retryCount, output(result)), 'COMMIT']);
+      if (commit!.command !== 'COMMIT') throw new Error(`job ${job.id}: the completion transaction was rolled back`);
       return result;
-    });
+    } catch (error) {
+      try {
+        await client.query('ROLLBACK');
+      } catch {
+        broken = true;
+      }
+      throw error;
+    } finally {
+      client.release(broken);
+    }
   }
 
   /** Marks the attempt completed (for jobs whose effect wrote nothing); false when it was no longer ours. */

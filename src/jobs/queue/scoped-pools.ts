@@ -1,6 +1,6 @@
 /**
- * Two stand-ins for the store's `pg.Pool`, so the store's own code (memories.ts) runs unchanged in two situations
- * it was not written for:
+ * Three stand-ins for the store's `pg.Pool`, so the store's own code (memories.ts) runs unchanged in situations it
+ * was not written for:
  * - {@link transactionPool}: inside a job's completion transaction. Every query goes to that one client, and the
  *   store's own BEGIN/COMMIT/ROLLBACK are dropped, so its "one transaction" is part of ours and the effect commits
  *   together with the job's `completed` mark, or not at all. (No savepoint is needed: any failure inside the
@@ -9,10 +9,12 @@
  * - {@link DeadlinePool}: bounded by a deadline. Getting a connection is bounded, every statement carries a server
  *   side `statement_timeout` of the time left (PostgreSQL really cancels the query), and at the deadline the caller
  *   gets a timeout at once while the connection is returned (or destroyed if it does not come back within a second).
+ * - {@link GatedPool}: the workers' share of the connections, so the tools' calls find one free.
  * @module
  */
 import type pg from 'pg';
 import { EngineError } from '../../memory/errors.js';
+import { pipelined } from './pipeline.js';
 
 type QueryArgs = Parameters<pg.PoolClient['query']>;
 
@@ -91,8 +93,20 @@ export class DeadlinePool {
       if (this.signal.aborted) throw reason(this.signal);
       // Each statement gets the time that is left, enforced by the server: a blocked or slow query is cancelled there.
       const running = (async () => {
-        if (this.serverTimeouts) await client.query("SELECT set_config('statement_timeout', $1, false)", [`${this.remaining()}ms`]);
-        return (client.query as (...a: unknown[]) => Promise<unknown>)(...args);
+        if (!this.serverTimeouts) return (client.query as (...a: unknown[]) => Promise<unknown>)(...args);
+        const timeout = { text: "SELECT set_config('statement_timeout', $1, false)", values: [`${this.remaining()}ms`] };
+        if (!pipelined(client)) {
+          await client.query(timeout);
+          return (client.query as (...a: unknown[]) => Promise<unknown>)(...args);
+        }
+        // One round trip: the setting and the statement travel together and run in that order. The statement's own
+        // outcome is the answer: if the setting failed, so did the connection, and the statement with it.
+        const [, statement] = await Promise.allSettled([
+          client.query(timeout),
+          (client.query as (...a: unknown[]) => Promise<unknown>)(...args),
+        ]);
+        if (statement.status === 'rejected') throw statement.reason;
+        return statement.value;
       })();
       inFlight = running.then(() => {}, () => {});
       return this.race(running, () => {});
@@ -149,6 +163,83 @@ export class DeadlinePool {
       );
     });
   }
+}
+
+/**
+ * The workers' share of the pool: they hold at most `limit` connections at once, so the rest stay free for the
+ * tools' calls (accepts, reads), which use the pool directly and so never queue behind background jobs for a
+ * connection. Workers past the limit wait here, first come first served, for one of the workers' own connections.
+ * Nothing waits forever: every holder runs bounded statements and gives its connection back.
+ */
+export class GatedPool {
+  private inUse = 0;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(
+    private readonly pool: pg.Pool,
+    readonly limit: number,
+  ) {
+    if (!Number.isInteger(limit) || limit < 1) throw new RangeError('limit must be an integer >= 1');
+  }
+
+  asPool(): pg.Pool {
+    return { query: (...args: QueryArgs) => this.query(...args), connect: () => this.connect() } as unknown as pg.Pool;
+  }
+
+  async query(...args: QueryArgs): Promise<pg.QueryResult> {
+    await this.acquire();
+    try {
+      return await (this.pool.query as (...a: unknown[]) => Promise<pg.QueryResult>)(...args);
+    } finally {
+      this.handOn();
+    }
+  }
+
+  async connect(): Promise<pg.PoolClient> {
+    await this.acquire();
+    let client: pg.PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (error) {
+      this.handOn();
+      throw error;
+    }
+    // The pool gives every checkout a fresh release(); this one also frees the workers' slot (once).
+    const release = client.release.bind(client);
+    let released = false;
+    client.release = (destroy?: boolean | Error) => {
+      if (!released) {
+        released = true;
+        this.handOn();
+      }
+      release(destroy);
+    };
+    return client;
+  }
+
+  private acquire(): Promise<void> {
+    if (this.inUse < this.limit) {
+      this.inUse += 1;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  /** A finished holder's slot goes straight to the next waiting worker, else back to the free count. */
+  private handOn(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.inUse -= 1;
+  }
+}
+
+/**
+ * How many of a pool's `max` connections the workers may hold: all but a fifth (at least one) kept for the tools'
+ * calls. A pool of one connection (PGlite) is not split.
+ */
+export function workerShare(max: number): number {
+  if (max <= 1) return max;
+  return max - Math.max(1, Math.floor(max / 5));
 }
 
 /** How early the server may report our deadline (its timer starts when the statement arrives, ours before). */
