@@ -29,8 +29,9 @@ export function classifyError(error: unknown): JobError {
   }
   const code = (error as { code?: unknown } | null)?.code;
   if (typeof code === 'string') {
-    if (/^[0-9A-Z]{5}$/.test(code)) return { code: `sql_${code}`, message, retryable: TRANSIENT_SQLSTATE.test(code) };
+    // Node's codes first: EPIPE has the shape of a SQLSTATE (five capitals) but is a dropped connection.
     if (TRANSIENT_NODE_CODES.has(code)) return { code: code.toLowerCase(), message, retryable: true };
+    if (/^[0-9A-Z]{5}$/.test(code)) return { code: `sql_${code}`, message, retryable: TRANSIENT_SQLSTATE.test(code) };
   }
   if (TRANSIENT_MESSAGE.test(message)) return { code: 'connection', message, retryable: true };
   return { code: 'unknown', message, retryable: true };

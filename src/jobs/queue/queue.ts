@@ -128,7 +128,7 @@ export class JobQueue {
       // pipelining connection the effect's statements follow without waiting for the lock's answer (the server
       // still runs them after it): when the answer says the lease is gone, everything is rolled back below.
       const locking = sendTogether(client, ['BEGIN', plans.lockAttempt(this.tables, id, retryCount)]);
-      if (!pipelined(client)) await locking;
+      if (!pipelined(client) && (await locking)[1]!.rowCount === 0) throw new LeaseLostError(job.id);
       const [lock, effected] = await Promise.allSettled([locking, effect(client)]);
       if (lock.status === 'rejected') throw lock.reason;
       if (lock.value[1]!.rowCount === 0) throw new LeaseLostError(job.id);

@@ -1,7 +1,9 @@
 /**
- * The workers of one queue: a poll loop claims up to `concurrency` jobs at a time, runs each with an AbortSignal,
- * renews the leases of running jobs, and supervises (lease expiry + retention) on a timer. Stopping is graceful:
- * no new claims, running jobs get `graceMs` to finish, then they are aborted and handed back for the next start.
+ * The workers of one queue: a poll loop claims up to `concurrency` jobs at a time and runs each with an AbortSignal;
+ * it keeps a few more claimed and ready (`prefetch`), so a finished job's slot starts the next one at once instead of
+ * after a claim's round trip. Leases of running and ready jobs are renewed, and lease expiry + retention run on a
+ * timer. Stopping is graceful: no new claims, ready jobs are handed back unstarted, running jobs get `graceMs` to
+ * finish, then they are aborted and handed back for the next start.
  * A database outage is logged once when it starts and once when it ends; the loop backs off meanwhile and never
  * needs a restart.
  * @module
@@ -29,6 +31,12 @@ export type JobHandler = (job: ClaimedJob, context: JobContext) => Promise<unkno
 
 export interface WorkerOptions {
   concurrency: number;
+  /**
+   * Jobs claimed ahead and held ready (leases renewed) while all `concurrency` slots are busy, so a slot that frees
+   * starts its next job without waiting for a claim. Default: a tenth of `concurrency`, at least one. Handed back
+   * unstarted at shutdown.
+   */
+  prefetch?: number | undefined;
   /** How often an idle worker looks for jobs other processes queued (in-process enqueues wake it at once). */
   pollIntervalMs: number;
   /** How often lease expiry and retention run. */
@@ -53,6 +61,9 @@ interface Running {
 export class Worker {
   private readonly options: WorkerOptions;
   private readonly running = new Map<string, Running>();
+  /** Claimed, not started yet (oldest first). */
+  private readonly ready: ClaimedJob[] = [];
+  private readonly prefetch: number;
   private readonly log: Logger;
   private loop: Promise<void> | null = null;
   private stopping = false;
@@ -73,6 +84,8 @@ export class Worker {
     this.options = { ...DEFAULT_WORKER_OPTIONS, logger: rootLogger, ...options };
     if (!Number.isInteger(this.options.concurrency) || this.options.concurrency < 1) throw new RangeError('concurrency must be an integer >= 1');
     this.log = this.options.logger;
+    this.prefetch = this.options.prefetch ?? Math.max(1, Math.ceil(this.options.concurrency / 10));
+    if (!Number.isInteger(this.prefetch) || this.prefetch < 0) throw new RangeError('prefetch must be an integer >= 0');
   }
 
   get active(): number {
@@ -108,6 +121,7 @@ export class Worker {
     if (this.renewTimer) clearInterval(this.renewTimer);
     if (this.superviseTimer) clearInterval(this.superviseTimer);
     await this.loop;
+    await this.handBack(this.ready.splice(0));
     const all = () => Promise.all([...this.running.values()].map((r) => r.done));
     const graceOver = await Promise.race([all().then(() => false), sleep(graceMs).then(() => true)]);
     if (graceOver && this.running.size > 0) {
@@ -119,23 +133,40 @@ export class Worker {
 
   private async poll(): Promise<void> {
     while (!this.stopping) {
-      const free = this.options.concurrency - this.running.size;
+      const wanted = this.options.concurrency + this.prefetch - this.running.size - this.ready.length;
       let claimed = 0;
-      if (free > 0) {
+      if (wanted > 0) {
         try {
-          const jobs = await this.queue.claim(free);
+          const jobs = await this.queue.claim(wanted);
           this.databaseUp();
           claimed = jobs.length;
-          for (const job of jobs) this.run(job);
+          this.ready.push(...jobs);
+          this.startReady();
         } catch (error) {
           this.databaseDown(error);
           await this.idle(backoffDelay(this.failures++, 200, 5_000));
           continue;
         }
       }
-      if (claimed > 0 && claimed === free) continue;
+      if (claimed > 0 && claimed === wanted) continue;
       await this.idle(this.options.pollIntervalMs);
     }
+  }
+
+  /** Starts ready jobs while slots are free (never once stopping: those are handed back). */
+  private startReady(): void {
+    while (!this.stopping && this.running.size < this.options.concurrency) {
+      const job = this.ready.shift();
+      if (!job) return;
+      this.run(job);
+    }
+  }
+
+  /** Puts claimed jobs that never started back to be claimed again at once. */
+  private async handBack(jobs: ClaimedJob[]): Promise<void> {
+    await Promise.all(jobs.map((job) =>
+      settle(() => this.queue.release(job)).catch((e: unknown) =>
+        this.log.warn({ jobId: job.id, err: (e as Error).message }, 'could not hand an unstarted job back; its lease will expire'))));
   }
 
   /** Waits for a wake-up (enqueue, job finished, stop) or `ms`, whichever comes first. */
@@ -161,6 +192,7 @@ export class Worker {
     const entry: Running = { job, controller, done: Promise.resolve() };
     entry.done = this.execute(job, controller).finally(() => {
       this.running.delete(job.id);
+      this.startReady();
       this.notify();
     });
     this.running.set(job.id, entry);
@@ -214,11 +246,17 @@ export class Worker {
 
   private async renew(): Promise<void> {
     const held = [...this.running.values()];
-    if (held.length === 0) return;
+    const waiting = [...this.ready];
+    if (held.length === 0 && waiting.length === 0) return;
     try {
-      const still = await this.queue.renew(held.map((r) => r.job));
+      const still = await this.queue.renew([...held.map((r) => r.job), ...waiting]);
       for (const r of held) {
         if (!still.has(r.job.id) && this.running.has(r.job.id)) r.controller.abort(new LeaseLostError(r.job.id));
+      }
+      // A ready job whose lease was lost is someone else's now: it must not start here.
+      for (const job of waiting) {
+        const at = this.ready.indexOf(job);
+        if (!still.has(job.id) && at >= 0) this.ready.splice(at, 1);
       }
     } catch (error) {
       this.databaseDown(error);

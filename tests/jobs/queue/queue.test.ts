@@ -138,6 +138,48 @@ describe.each(all.map((b) => [b.name, b] as const))('job queue on %s', (_name, b
     expect((await queue.get(bad!.id))?.state).toBe('active');
   });
 
+  it('writes nothing when the lease was lost, even though the effect already ran in the transaction', async () => {
+    const { store, queue } = await fresh({ leaseMs: 1000, retryLimit: 1 });
+    await store.database.pool.query(`CREATE TABLE ${store.tables.schema}."effects_${store.tables.collection}" (job uuid PRIMARY KEY)`);
+    const effects = `${store.tables.schema}."effects_${store.tables.collection}"`;
+    await add(queue, 'u', 1);
+    const [old] = await queue.claim(1);
+    await sleep(1100);
+    expect((await queue.supervise(60_000))?.expired).toEqual([{ id: old!.id, state: 'retry' }]);
+    let ran = false;
+    await expect(
+      queue.commitWith(old!, async (client) => {
+        await client.query(`INSERT INTO ${effects} VALUES ($1)`, [old!.id]);
+        ran = true;
+      }, () => null),
+    ).rejects.toBeInstanceOf(LeaseLostError);
+    // PostgreSQL pipelines: the effect was sent behind the lock without waiting for its answer, and rolled back.
+    // PGlite waits for the lock's answer, so the effect never ran there.
+    expect(ran).toBe(backend.name === 'postgres');
+    expect((await store.database.pool.query(`SELECT count(*)::int AS n FROM ${effects}`)).rows[0].n).toBe(0);
+    expect((await queue.get(old!.id))?.state).toBe('retry');
+  });
+
+  it('does not complete a job whose effect left the transaction aborted, even if the effect swallowed the error', async () => {
+    const { store, queue } = await fresh();
+    await store.database.pool.query(`CREATE TABLE ${store.tables.schema}."effects_${store.tables.collection}" (job uuid PRIMARY KEY)`);
+    const effects = `${store.tables.schema}."effects_${store.tables.collection}"`;
+    await add(queue, 'u', 1);
+    const [job] = await queue.claim(1);
+    await expect(
+      queue.commitWith(job!, async (client) => {
+        await client.query(`INSERT INTO ${effects} VALUES ($1)`, [job!.id]);
+        await client.query('SELECT 1/0').catch(() => null);
+        return 'looks fine';
+      }, () => ({ done: true })),
+    ).rejects.toThrow();
+    expect((await store.database.pool.query(`SELECT count(*)::int AS n FROM ${effects}`)).rows[0].n).toBe(0);
+    expect((await queue.get(job!.id))?.state).toBe('active');
+    // The attempt still holds its job and can finish it properly.
+    await queue.commitWith(job!, (client) => client.query(`INSERT INTO ${effects} VALUES ($1)`, [job!.id]), () => ({ done: true }));
+    expect(await queue.get(job!.id)).toMatchObject({ state: 'completed', output: { done: true } });
+  });
+
   it('hands a running job back at shutdown without spending a retry', async () => {
     const { queue } = await fresh({ retryLimit: 0 });
     await add(queue, 'u', 1);

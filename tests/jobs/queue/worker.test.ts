@@ -10,7 +10,7 @@ import type { Store } from '../../../src/store/index.js';
 import { OverloadError } from '../../../src/tools/errors.js';
 import type { CallOptions } from '../../../src/tools/services.js';
 import { backends } from '../../store/backends.js';
-import { abortableSleep, eventually, fakeProviders } from './fakes.js';
+import { abortableSleep, echoFacts, eventually, fakeProviders } from './fakes.js';
 import type { FakeProviders } from './fakes.js';
 
 const all = backends();
@@ -172,6 +172,32 @@ describe.each(all.map((b) => [b.name, b] as const))('workers on %s', (_name, bac
     opened.push(next);
     await eventually(async () => (await next.queue.get(event!.id!))?.state === 'completed', 10_000);
     expect((await store.memories.list({ userId: 'g' }, { limit: 10 })).map((m) => m.data)).toEqual(['slow to embed']);
+  });
+
+  it('keeps one job claimed ahead while its slot is busy, starts it when the slot frees, and hands it back unstarted at stop', async () => {
+    const providers = fakeProviders();
+    const seen: string[] = [];
+    providers.answer = (messages) => {
+      seen.push(messages.at(-1)?.content ?? '');
+      return echoFacts(messages);
+    };
+    providers.embedDelayMs = 400;
+    const { jobs } = await setup({ providers, maxConcurrent: 1 });
+    const ids: string[] = [];
+    for (const user of ['p1', 'p2', 'p3']) ids.push((await jobs.memories.add({ scope: { userId: user }, user: `prefetched ${user}` }, call()))[0]!.id!);
+    // One running, one ready (claimed: active with a lease), one still waiting.
+    await eventually(async () => (await jobs.queue.counts()).active === 2, 5000, 10);
+    expect(jobs.worker.active).toBe(1);
+    expect((await jobs.queue.counts()).created).toBe(1);
+    // When the first is done the ready one runs and the last one is claimed ahead in its turn.
+    await eventually(async () => (await jobs.queue.get(ids[0]!))?.state === 'completed', 5000, 10);
+    await eventually(async () => (await jobs.queue.counts()).active === 2, 5000, 10);
+    await jobs.close(0);
+    // Stopped at once: the running job and the ready one are handed back; the ready one never reached the LLM.
+    expect(await jobs.queue.get(ids[2]!)).toMatchObject({ state: 'retry', error: { code: 'released' } });
+    expect(seen.some((text) => text.includes('prefetched p2'))).toBe(true);
+    expect(seen.some((text) => text.includes('prefetched p3'))).toBe(false);
+    expect((await jobs.queue.counts()).active).toBe(0);
   });
 
   it('reads wait and are bounded: a slow embedder answers TIMEOUT at the deadline', async () => {

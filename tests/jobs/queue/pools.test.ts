@@ -1,0 +1,87 @@
+// The queue's connection plumbing on the real databases: the workers' share of the pool (accepts find a connection
+// while workers queue for theirs), statements sent together (one round trip on PostgreSQL, in order everywhere), and
+// which failures count as a dropped connection.
+import { afterAll, describe, expect, it } from 'vitest';
+import { classifyError, isConnectionError } from '../../../src/jobs/queue/errors.js';
+import { pipelined, sendTogether } from '../../../src/jobs/queue/pipeline.js';
+import { GatedPool, workerShare } from '../../../src/jobs/queue/scoped-pools.js';
+import { backends } from '../../store/backends.js';
+
+const all = backends();
+afterAll(async () => {
+  for (const b of all) await b.close();
+});
+
+describe.each(all.map((b) => [b.name, b] as const))('queue connections on %s', (name, backend) => {
+  it('sends statements together: in order, one result each, the first failure reported after all answered', async () => {
+    const store = await backend.open(await backend.freshConfig());
+    const client = await store.database.pool.connect();
+    try {
+      expect(pipelined(client)).toBe(name === 'postgres');
+      const results = await sendTogether(client, [
+        'BEGIN',
+        { text: 'CREATE TEMP TABLE together (n int) ON COMMIT DROP', values: [] },
+        { text: 'INSERT INTO together VALUES ($1), ($2)', values: [1, 2] },
+        { text: 'SELECT sum(n)::int AS s FROM together', values: [] },
+        'COMMIT',
+      ]);
+      expect(results.map((r) => r.command)).toEqual(['BEGIN', 'CREATE', 'INSERT', 'SELECT', 'COMMIT']);
+      expect(results[3]!.rows).toEqual([{ s: 3 }]);
+      await expect(sendTogether(client, ['BEGIN', { text: 'SELECT 1/0', values: [] }, 'COMMIT'])).rejects.toMatchObject({ code: '22012' });
+      // The connection is idle and usable again (no transaction left open behind the failure).
+      await client.query('ROLLBACK').catch(() => null);
+      expect((await client.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+    } finally {
+      client.release();
+    }
+  });
+});
+
+it.skipIf(!process.env.TEST_DATABASE_URL)('workers hold at most their share; a tool call finds a free connection while they queue', async () => {
+  const pgBackend = all.find((b) => b.name === 'postgres')!;
+  const store = await pgBackend.open(await pgBackend.freshConfig({ maxconn: 3 }));
+  try {
+    const pool = store.database.pool;
+    const share = workerShare(3);
+    expect(share).toBe(2);
+    const gate = new GatedPool(pool, share).asPool();
+    // Five worker statements that each hold a connection for 300 ms.
+    let most = 0;
+    let holding = 0;
+    const worker = async () => {
+      const client = await gate.connect();
+      holding += 1;
+      most = Math.max(most, holding);
+      try {
+        await client.query('SELECT pg_sleep(0.3)');
+      } finally {
+        holding -= 1;
+        client.release();
+      }
+    };
+    const workers = Array.from({ length: 5 }, worker);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const started = performance.now();
+    expect((await pool.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+    expect(performance.now() - started).toBeLessThan(200); // not behind the workers' 300 ms statements
+    await Promise.all(workers);
+    expect(most).toBe(2);
+    // gate.query() is counted the same way.
+    const queries = await Promise.all(Array.from({ length: 4 }, () => gate.query('SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1 AND state = $2', ['mem0-dify-plugin', 'active'])));
+    for (const r of queries) expect(r.rows[0].n).toBeLessThanOrEqual(2);
+  } finally {
+    await store.close();
+  }
+});
+
+it('splits a pool: all but a fifth (at least one) for the workers; a single connection is not split', () => {
+  expect([1, 2, 5, 6, 10, 20].map(workerShare)).toEqual([1, 1, 4, 5, 8, 16]);
+});
+
+it("counts Node's socket errors as a dropped connection, also EPIPE (which looks like a SQLSTATE)", () => {
+  const epipe = Object.assign(new Error('write EPIPE'), { code: 'EPIPE' });
+  expect(classifyError(epipe)).toMatchObject({ code: 'epipe', retryable: true });
+  expect(isConnectionError(epipe)).toBe(true);
+  expect(classifyError(Object.assign(new Error('division by zero'), { code: '22012' }))).toMatchObject({ code: 'sql_22012', retryable: false });
+  expect(isConnectionError(Object.assign(new Error('terminating connection'), { code: '57P01' }))).toBe(true);
+});
