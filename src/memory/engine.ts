@@ -19,7 +19,6 @@ import type { Settings } from './settings.js';
 import { storeRepository } from './store-repository.js';
 import { stateStoreConfig } from './vector-store-config.js';
 import { bindExternal, openExternalStore } from './vector-store-external.js';
-import { ensurePlanTable } from './vector-store-plans.js';
 
 export interface Engine {
   readonly settingsHash: string;
@@ -58,17 +57,7 @@ export async function openEngine(settings: Settings, options: EngineOptions = {}
     await borrowed.release();
     throw error;
   }
-  let unbind = (): void => {};
-  if (external) {
-    try {
-      await ensurePlanTable(opened.database.pool, opened.tables);
-    } catch (error) {
-      await opened.close().catch(() => {});
-      await borrowed.release();
-      throw error;
-    }
-    unbind = bindExternal(opened.tables, opened.database, external);
-  }
+  const unbind = external ? bindExternal(opened.tables, opened.database, external) : () => {};
   // Searches over this store (through any repository built on it) note their recalls here, in the background.
   const accessLog = external ? new ExternalAccessLog(opened.database.pool, opened.tables) : new AccessLogger(opened.database.pool, opened.tables);
   const store: Store = { ...opened, accessLog };

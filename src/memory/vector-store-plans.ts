@@ -8,11 +8,12 @@
  * 3. commits history rows + job completion + {@link deletePlan} in the job's completion transaction.
  * A crash anywhere before 3 leaves the plan row; the re-run applies the stored plan again and completes.
  *
- * The table is created when an engine with an external store opens (`CREATE TABLE IF NOT EXISTS`), not by a
- * numbered migration: it is only ever used with external stores.
+ * The table is numbered migration 8 of every collection (it stays empty unless the memories live in an external
+ * store), so it is created under the migration lock like every other table.
  * @module
  */
-import type pg from 'pg';
+import { jobsTable } from '../jobs/queue/plans.js';
+import type { Migration } from '../store/migrations.js';
 import type { Queryable } from '../store/pool.js';
 import type { Tables } from '../store/sql.js';
 import { indexName } from '../store/tables.js';
@@ -22,19 +23,18 @@ export function plansTable(t: Tables): string {
   return `${t.schema}.${indexName(t, 'job_plans')}`;
 }
 
-export async function ensurePlanTable(pool: Pick<pg.Pool, 'query'>, t: Tables): Promise<void> {
-  const sql = `CREATE TABLE IF NOT EXISTS ${plansTable(t)} (
-    job_id uuid PRIMARY KEY,
-    plan jsonb NOT NULL,
-    created_on timestamptz NOT NULL DEFAULT now()
-  )`;
-  try {
-    await pool.query(sql);
-  } catch (error) {
-    // Two processes creating it at once: one loses on the catalog's unique index; the table exists either way.
-    if ((error as { code?: string }).code !== '23505' && (error as { code?: string }).code !== '42P07') throw error;
-  }
-}
+export const jobPlansMigration: Migration = {
+  version: 8,
+  name: 'job_plans',
+  async up({ client, tables }) {
+    // A plan left by a job that failed for good goes when the queue prunes that job.
+    await client.query(`CREATE TABLE ${plansTable(tables)} (
+      job_id uuid PRIMARY KEY REFERENCES ${jobsTable(tables)} (id) ON DELETE CASCADE,
+      plan jsonb NOT NULL,
+      created_on timestamptz NOT NULL DEFAULT now()
+    )`);
+  },
+};
 
 /** Stores `plan` for the job unless one is stored already; returns the stored one and whether it was already there. */
 export async function savePlan(db: Queryable, t: Tables, jobId: string, plan: WritePlan): Promise<{ plan: WritePlan; replay: boolean }> {

@@ -17,6 +17,7 @@ import type pg from 'pg';
 import { extractionMigration } from '../jobs/extraction/migration.js';
 import { accessLogMigration } from '../jobs/forgetting/migration.js';
 import { jobQueueMigration } from '../jobs/queue/migration.js';
+import { jobPlansMigration } from '../memory/vector-store-plans.js';
 import type { CollectionConfig } from './config.js';
 import { StoreError } from './errors.js';
 import { withTransaction } from './pool.js';
@@ -133,6 +134,8 @@ export const MIGRATIONS: readonly Migration[] = [
   jobQueueMigration,
   // 7: extraction checkpoints, per-(user, app) leases and task records (defined next to their SQL in jobs/extraction).
   extractionMigration,
+  // 8: write-ahead plans of queued jobs over an external vector store (defined next to their SQL in memory/).
+  jobPlansMigration,
 ];
 
 export interface MigrationResult {
