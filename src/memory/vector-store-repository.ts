@@ -21,7 +21,7 @@ import { withTransaction } from '../store/pool.js';
 import type { Queryable } from '../store/pool.js';
 import { insertHistory, selectHistory } from '../store/queries.js';
 import type { HistoryRow } from '../store/queries.js';
-import { md5, pythonIso, RESERVED_PAYLOAD_KEYS } from '../store/memories.js';
+import { md5, newMemoryPayload, pythonIso, RESERVED_PAYLOAD_KEYS } from '../store/memories.js';
 import type { Store } from '../store/index.js';
 import type { Tables } from '../store/sql.js';
 import { deleteAccessRows } from '../jobs/forgetting/queries.js';
@@ -69,15 +69,7 @@ export async function planChanges(external: ExternalStore, scope: Scope, changes
   const stamp = pythonIso(now);
   for (const item of changes.inserts) {
     const id = randomUUID();
-    const payload: Record<string, unknown> = { ...(item.metadata ?? {}) };
-    payload.data = item.data;
-    payload.hash = md5(item.data);
-    payload.user_id = scope.userId;
-    if (scope.agentId) payload.agent_id = scope.agentId;
-    if (item.runId) payload.run_id = item.runId;
-    if (item.role) payload.role = item.role;
-    payload.created_at = stamp;
-    payload.updated_at = stamp;
+    const payload = newMemoryPayload(scope, item, stamp);
     plan.inserts.push({ id, vector: [...item.vector], payload });
     plan.history.push(historyRow(id, null, item.data, 'ADD', payload, now));
   }

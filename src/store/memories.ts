@@ -111,6 +111,25 @@ export interface SearchTrace {
   vectorHits: number;
 }
 
+/** Mem0's payload of a new memory: the user's metadata, with the reserved keys written over it. */
+export function newMemoryPayload(
+  scope: Scope,
+  item: { data: string; metadata?: Record<string, unknown> | null | undefined; runId?: string | null | undefined; actorId?: string | null | undefined; role?: string | null | undefined },
+  stamp: string,
+): Record<string, unknown> {
+  const payload: Record<string, unknown> = { ...(item.metadata ?? {}) };
+  payload.data = item.data;
+  payload.hash = md5(item.data);
+  payload.user_id = scope.userId;
+  if (scope.agentId) payload.agent_id = scope.agentId;
+  if (item.runId) payload.run_id = item.runId;
+  if (item.actorId) payload.actor_id = item.actorId;
+  if (item.role) payload.role = item.role;
+  payload.created_at = stamp;
+  payload.updated_at = stamp;
+  return payload;
+}
+
 export class MemoryStore {
   lastSearch: SearchTrace | null = null;
 
@@ -201,16 +220,7 @@ export class MemoryStore {
       checkUuid(id);
       const created = item.createdAt ?? new Date();
       const stamp = pythonIso(created);
-      const payload: Record<string, unknown> = { ...(item.metadata ?? {}) };
-      payload.data = item.data;
-      payload.hash = md5(item.data);
-      payload.user_id = scope.userId;
-      if (scope.agentId) payload.agent_id = scope.agentId;
-      if (item.runId) payload.run_id = item.runId;
-      if (item.actorId) payload.actor_id = item.actorId;
-      if (item.role) payload.role = item.role;
-      payload.created_at = stamp;
-      payload.updated_at = stamp;
+      const payload = newMemoryPayload(scope, item, stamp);
       rows.push({
         id,
         vector: this.vectorText(item.vector),
