@@ -28,8 +28,28 @@ export async function sendTogether(client: pg.ClientBase, statements: readonly S
     for (const statement of statements) results.push(await client.query(statement));
     return results;
   }
-  const settled = await Promise.allSettled(statements.map((statement) => client.query(statement)));
+  const settled = await Promise.allSettled(corked(client, () => statements.map((statement) => client.query(statement))));
   const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
   if (failed) throw failed.reason;
   return settled.map((s) => (s as PromiseFulfilledResult<pg.QueryResult>).value);
+}
+
+interface Corkable {
+  cork(): void;
+  uncork(): void;
+}
+
+/**
+ * Runs `send` (which must queue its statements synchronously, as a pipelining client does) with the connection's
+ * socket corked, so the statements leave in one write instead of one system call each.
+ */
+export function corked<T>(client: pg.ClientBase, send: () => T): T {
+  const stream = (client as { connection?: { stream?: Partial<Corkable> } }).connection?.stream;
+  const socket = typeof stream?.cork === 'function' && typeof stream.uncork === 'function' ? (stream as Corkable) : null;
+  socket?.cork();
+  try {
+    return send();
+  } finally {
+    socket?.uncork();
+  }
 }

@@ -14,7 +14,7 @@
  */
 import type pg from 'pg';
 import { EngineError } from '../../memory/errors.js';
-import { pipelined } from './pipeline.js';
+import { corked, pipelined } from './pipeline.js';
 
 type QueryArgs = Parameters<pg.PoolClient['query']>;
 
@@ -71,7 +71,7 @@ export class DeadlinePool {
   }
 
   async query(...args: QueryArgs): Promise<pg.QueryResult> {
-    const client = await this.connect();
+    const client = await this.connect(true);
     try {
       return (await (client.query as (...a: unknown[]) => Promise<pg.QueryResult>)(...args));
     } finally {
@@ -79,10 +79,12 @@ export class DeadlinePool {
     }
   }
 
-  async connect(): Promise<pg.PoolClient> {
+  /** `oneShot`: the caller sends one statement and releases (the timeout is reset in the same round trip). */
+  async connect(oneShot = false): Promise<pg.PoolClient> {
     const client = await this.race(this.pool.connect(), (late) => late.then((c) => c.release(), () => {}));
     let inFlight: Promise<unknown> | null = null;
     let released = false;
+    let resetSent = false;
     const giveBack = (destroy: boolean): void => {
       if (released) return;
       released = true;
@@ -99,12 +101,17 @@ export class DeadlinePool {
           await client.query(timeout);
           return (client.query as (...a: unknown[]) => Promise<unknown>)(...args);
         }
-        // One round trip: the setting and the statement travel together and run in that order. The statement's own
-        // outcome is the answer: if the setting failed, so did the connection, and the statement with it.
-        const [, statement] = await Promise.allSettled([
+        // One round trip: the setting and the statement (and for a one-shot query the reset of the setting) leave in
+        // one write and run in that order. The statement's own outcome is the answer: if the setting failed, so did
+        // the connection, and the statement with it.
+        resetSent = false;
+        const sent = corked(client, () => [
           client.query(timeout),
           (client.query as (...a: unknown[]) => Promise<unknown>)(...args),
-        ]);
+          oneShot ? client.query('RESET statement_timeout') : Promise.resolve(),
+        ] as const);
+        const [, statement, resetting] = await Promise.allSettled(sent);
+        resetSent = oneShot && resetting.status === 'fulfilled';
         if (statement.status === 'rejected') throw statement.reason;
         return statement.value;
       })();
@@ -118,7 +125,7 @@ export class DeadlinePool {
         : Promise.resolve(true);
       void settle.then(async (settled) => {
         if (!settled) return giveBack(true);
-        if (!this.serverTimeouts) return giveBack(false);
+        if (!this.serverTimeouts || resetSent) return giveBack(false);
         try {
           await client.query('RESET statement_timeout');
           giveBack(false);

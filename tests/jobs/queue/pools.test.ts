@@ -4,8 +4,9 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { classifyError, isConnectionError } from '../../../src/jobs/queue/errors.js';
 import { pipelined, sendTogether } from '../../../src/jobs/queue/pipeline.js';
-import { GatedPool, workerShare } from '../../../src/jobs/queue/scoped-pools.js';
+import { DeadlinePool, GatedPool, workerShare } from '../../../src/jobs/queue/scoped-pools.js';
 import { backends } from '../../store/backends.js';
+import { eventually } from './fakes.js';
 
 const all = backends();
 afterAll(async () => {
@@ -69,6 +70,27 @@ it.skipIf(!process.env.TEST_DATABASE_URL)('workers hold at most their share; a t
     // gate.query() is counted the same way.
     const queries = await Promise.all(Array.from({ length: 4 }, () => gate.query('SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1 AND state = $2', ['mem0-dify-plugin', 'active'])));
     for (const r of queries) expect(r.rows[0].n).toBeLessThanOrEqual(2);
+  } finally {
+    await store.close();
+  }
+});
+
+it.skipIf(!process.env.TEST_DATABASE_URL)('a bounded statement carries its deadline to the server and leaves the connection with the default timeout', async () => {
+  const pgBackend = all.find((b) => b.name === 'postgres')!;
+  const store = await pgBackend.open(await pgBackend.freshConfig({ minconn: 1, maxconn: 1 }));
+  try {
+    const bounded = (ms: number) => new DeadlinePool(store.database.pool, new AbortController().signal, Date.now() + ms, true).asPool();
+    const seen = await bounded(5000).query('SHOW statement_timeout');
+    const ms = Number.parseInt(String(seen.rows[0].statement_timeout), 10);
+    expect(ms).toBeGreaterThan(4000);
+    expect(ms).toBeLessThanOrEqual(5000);
+    // One connection: the next user gets the same one, back at the pool's default.
+    await eventually(() => store.database.pool.idleCount === 1, 2000, 10);
+    expect((await store.database.pool.query('SHOW statement_timeout')).rows[0].statement_timeout).toBe('30s');
+    // A statement that outlives its deadline is cancelled by the server, and the connection comes back clean.
+    await expect(bounded(300).query('SELECT pg_sleep(5)')).rejects.toMatchObject({ code: 'timeout' });
+    await eventually(() => store.database.pool.idleCount === 1, 3000, 10);
+    expect((await store.database.pool.query('SHOW statement_timeout')).rows[0].statement_timeout).toBe('30s');
   } finally {
     await store.close();
   }
