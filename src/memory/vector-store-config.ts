@@ -20,20 +20,64 @@ export const EXTERNAL_VECTOR_STORES = [
 ] as const;
 
 /**
- * Stores whose `mem0ai` search score is NOT already a 0–1 similarity, and how to turn it into one. Chroma reports
- * `1 / (1 + distance)`: the distance is recovered and scored `max(0, 1 - distance)` like every distance backend.
- * Every other store in `mem0ai` 3.3 already returns a similarity (cosine, or `1 - distance` for redis/valkey/
- * pgvector-like stores); those are clamped to [0, 1].
+ * How a `mem0ai` 3.3 store turned its search result into `score`, per store and metric, read from its own code:
+ * - `inverse`: a distance `d` reported as `1 / (1 + d)` (Chroma always; Milvus and Baidu with their default `L2`;
+ *   Turbopuffer `euclidean_squared`; S3 Vectors `euclidean`; Neptune Analytics always; Oracle `EUCLIDEAN`, `HAMMING`,
+ *   `MANHATTAN`). The distance is recovered and scored `max(0, 1 - d)` like every distance backend.
+ * - `inverse_sqrt`: Oracle `EUCLIDEAN_SQUARED`, reported as `1 / (1 + sqrt(d))`.
+ * - `distance`: the raw distance passed through (Milvus/Baidu with an L2 metric not spelled exactly `L2`, which
+ *   `mem0ai` compares case-sensitively while the server does not).
+ * - `similarity`: already a similarity (cosine, inner product, `1 - distance`, vendor scores): clamped to [0, 1].
  */
-const SCORE_FROM_MEM0: Record<string, (score: number) => number> = {
-  chroma: (s) => (s > 0 ? 1 - (1 / s - 1) : 0),
-};
+type ScoreKind = 'inverse' | 'inverse_sqrt' | 'distance' | 'similarity';
 
-/** The 0–1 similarity of a `mem0ai` search score for `provider`. */
-export function normalizeScore(provider: string, score: number | undefined | null): number {
+function scoreKind(provider: string, config: Record<string, unknown>): ScoreKind {
+  const text = (key: string, fallback: string): string => (typeof config[key] === 'string' ? (config[key] as string) : fallback);
+  switch (provider) {
+    case 'chroma':
+    case 'neptune':
+      return 'inverse';
+    case 'milvus':
+    case 'baidu': {
+      const metric = text('metricType', 'L2');
+      if (metric === 'L2') return 'inverse';
+      return metric.toUpperCase() === 'L2' ? 'distance' : 'similarity';
+    }
+    case 'turbopuffer':
+      return text('distanceMetric', 'cosine_distance') === 'euclidean_squared' ? 'inverse' : 'similarity';
+    case 's3_vectors':
+    case 's3-vectors':
+      return text('distanceMetric', 'cosine') === 'euclidean' ? 'inverse' : 'similarity';
+    case 'oracledb': {
+      const metric = text('distanceMetric', 'COSINE').toUpperCase();
+      if (metric === 'EUCLIDEAN_SQUARED') return 'inverse_sqrt';
+      return metric === 'EUCLIDEAN' || metric === 'HAMMING' || metric === 'MANHATTAN' ? 'inverse' : 'similarity';
+    }
+    default:
+      return 'similarity';
+  }
+}
+
+/**
+ * The 0–1 similarity of a `mem0ai` search score for `provider`; `config` is the store's config as passed to
+ * `mem0ai` ({@link mapVectorStoreConfig}: camelCase keys), which decides the metric.
+ */
+export function normalizeScore(provider: string, score: number | undefined | null, config: Record<string, unknown> = {}): number {
   if (typeof score !== 'number' || !Number.isFinite(score)) return 0;
-  const convert = SCORE_FROM_MEM0[provider];
-  const value = convert ? convert(score) : score;
+  let value: number;
+  switch (scoreKind(provider, config)) {
+    case 'inverse':
+      value = score > 0 ? 1 - (1 / score - 1) : 0;
+      break;
+    case 'inverse_sqrt':
+      value = score > 0 ? 1 - (1 / score - 1) ** 2 : 0;
+      break;
+    case 'distance':
+      value = 1 - score;
+      break;
+    default:
+      value = score;
+  }
   return Number.isFinite(value) ? Math.min(1, Math.max(0, value)) : 0;
 }
 

@@ -13,7 +13,7 @@ import { EngineError } from './errors.js';
 import { loadMem0 } from './mem0.js';
 import { StoreError } from '../store/errors.js';
 import type { Tables } from '../store/sql.js';
-import { collectionOf, mapVectorStoreConfig } from './vector-store-config.js';
+import { collectionOf, mapVectorStoreConfig, normalizeScore } from './vector-store-config.js';
 
 /** What we call on a `mem0ai` VectorStore (its `VectorStoreResult` is `{id, payload, score?}`). */
 export interface VectorStoreResult {
@@ -35,6 +35,8 @@ export interface ExternalStore {
   readonly provider: string;
   readonly collectionName: string;
   readonly dims: number;
+  /** A search result's `score` as a 0–1 similarity (the store's metric decides how: {@link normalizeScore}). */
+  score(raw: number | undefined | null): number;
   /** The store, every call bounded by the deadline and its errors mapped. */
   readonly store: VectorStoreLike;
 }
@@ -50,13 +52,18 @@ export async function openExternalStore(
   const secrets = secretsOf(block.config);
   const provider = block.provider;
   const { collectionName, dims } = collectionOf(block.config);
+  const config = mapVectorStoreConfig(provider, block.config);
   let inner: VectorStoreLike;
   try {
-    inner = mem0.VectorStoreFactory.create(provider, mapVectorStoreConfig(provider, block.config) as never) as unknown as VectorStoreLike;
+    inner = mem0.VectorStoreFactory.create(provider, config as never) as unknown as VectorStoreLike;
   } catch (error) {
     throw storeFailure(provider, error, secrets);
   }
-  return { provider, collectionName, dims, store: guard(provider, inner, options.timeoutMs ?? DEFAULT_VECTOR_STORE_TIMEOUT_MS, secrets) };
+  return {
+    provider, collectionName, dims,
+    score: (raw) => normalizeScore(provider, raw, config),
+    store: guard(provider, inner, options.timeoutMs ?? DEFAULT_VECTOR_STORE_TIMEOUT_MS, secrets),
+  };
 }
 
 function guard(provider: string, inner: VectorStoreLike, timeoutMs: number, secrets: string[]): VectorStoreLike {

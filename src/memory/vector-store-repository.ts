@@ -8,7 +8,7 @@
  *   store that ignores filters) can never widen it. Our filter JSON is evaluated here (vector-store-filters.ts); when
  *   it drops results the store is asked again for more (×4, up to {@link MAX_FETCH}), so a search or list is short
  *   only when fewer memories match.
- * - Scores: 0–1 similarities ({@link normalizeScore}).
+ * - Scores: 0–1 similarities (`ExternalStore.score`, by the store's metric).
  * - Writes are planned first ({@link planChanges}: ids, payloads, history rows), then applied to the store
  *   ({@link executePlan}), then the history rows are written ({@link recordPlan}). The external write and the SQL
  *   write cannot share a transaction: a crash between them leaves the memory changed without its history row. Queued
@@ -27,7 +27,6 @@ import type { Tables } from '../store/sql.js';
 import { deleteAccessRows } from '../jobs/forgetting/queries.js';
 import { EngineError } from './errors.js';
 import type { AppliedChanges, ChangeSet, MemoryRecord, MemoryRepository, MemoryUpdate, Scope, SearchHit } from './repository.js';
-import { normalizeScore } from './vector-store-config.js';
 import type { ExternalStore, VectorStoreResult } from './vector-store-external.js';
 import { checkFilter, matchesFilter } from './vector-store-filters.js';
 import type { Filter } from './vector-store-filters.js';
@@ -212,7 +211,7 @@ export function vectorStoreRepository(external: ExternalStore, state: Pick<Store
       const filter = checkFilter(options.filters);
       if (options.topK <= 0) return [];
       const rows = await scopeResults(external, scope, filter, options.topK, (n) => external.store.search([...options.vector], n, scopeFilter(scope)));
-      const hits: SearchHit[] = rows.map((r) => ({ ...toRecord(r.id, r.payload), score: normalizeScore(external.provider, r.score) }));
+      const hits: SearchHit[] = rows.map((r) => ({ ...toRecord(r.id, r.payload), score: external.score(r.score) }));
       hits.sort((a, b) => b.score - a.score);
       owners.clear();
       for (const h of hits) owners.set(h.id, h.agentId);
