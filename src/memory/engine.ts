@@ -49,12 +49,20 @@ export async function openEngine(settings: Settings, options: EngineOptions = {}
     ? await openExternalStore({ provider: vs.provider, config: vs.config }, { timeoutMs: options.providerTimeoutMs ?? DEFAULT_PROVIDER_TIMEOUT_MS })
     : undefined;
   // An embedded database directory may already be open for another credential set: share it, never open it twice.
-  const borrowed = await borrowDatabase(storeConfig);
+  // A state database that fails to open closes the vector store opened for it.
+  let borrowed: Awaited<ReturnType<typeof borrowDatabase>>;
+  try {
+    borrowed = await borrowDatabase(storeConfig);
+  } catch (error) {
+    await external?.close();
+    throw error;
+  }
   let opened: Store;
   try {
     opened = await openStore(storeConfig, borrowed.database ? { database: borrowed.database } : {});
   } catch (error) {
     await borrowed.release();
+    await external?.close();
     throw error;
   }
   const unbind = external ? bindExternal(opened.tables, opened.database, external) : () => {};
@@ -71,7 +79,7 @@ export async function openEngine(settings: Settings, options: EngineOptions = {}
     // Recalls still being written go first: the pool they need closes with the store.
     close: () => (closing ??= accessLog.close().then(() => store.close()).finally(() => {
       unbind();
-      return borrowed.release();
+      return Promise.all([borrowed.release(), external?.close()]).then(() => undefined);
     })),
   };
 }

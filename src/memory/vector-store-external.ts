@@ -9,6 +9,7 @@
  * {@link externalOf} whether its memories live elsewhere.
  * @module
  */
+import { logger } from '../log.js';
 import { EngineError } from './errors.js';
 import { loadMem0 } from './mem0.js';
 import { StoreError } from '../store/errors.js';
@@ -39,6 +40,11 @@ export interface ExternalStore {
   score(raw: number | undefined | null): number;
   /** The store, every call bounded by the deadline and its errors mapped. */
   readonly store: VectorStoreLike;
+  /**
+   * Releases the store's connections or files (the `close()` of stores that have one: redis, valkey, mongodb, …; the
+   * SQLite handle of the "memory" store). Bounded by the deadline; never throws; later calls do nothing.
+   */
+  close(): Promise<void>;
 }
 
 export const DEFAULT_VECTOR_STORE_TIMEOUT_MS = 30_000;
@@ -63,7 +69,33 @@ export async function openExternalStore(
     provider, collectionName, dims,
     score: (raw) => normalizeScore(provider, raw, config),
     store: guard(provider, inner, options.timeoutMs ?? DEFAULT_VECTOR_STORE_TIMEOUT_MS, secrets),
+    close: once(() => closeInner(provider, inner, options.timeoutMs ?? DEFAULT_VECTOR_STORE_TIMEOUT_MS, secrets)),
   };
+}
+
+function once(work: () => Promise<void>): () => Promise<void> {
+  let done: Promise<void> | undefined;
+  return () => (done ??= work());
+}
+
+async function closeInner(provider: string, inner: VectorStoreLike, timeoutMs: number, secrets: string[]): Promise<void> {
+  const closable = inner as unknown as { close?: () => unknown; db?: { open?: boolean; close?: () => unknown } };
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    let closing: Promise<unknown> | undefined;
+    if (typeof closable.close === 'function') closing = Promise.resolve(closable.close());
+    // mem0ai's "memory" store has no close(); its better-sqlite3 handle does.
+    else if (provider === 'memory' && closable.db?.open === true && typeof closable.db.close === 'function') closable.db.close();
+    if (!closing) return;
+    closing.catch(() => {});
+    await Promise.race([closing, new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => reject(new Error(`did not close within ${timeoutMs} ms`)), timeoutMs);
+    })]);
+  } catch (error) {
+    logger.warn({ err: storeFailure(provider, error, secrets).message }, 'closing the vector store failed');
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 function guard(provider: string, inner: VectorStoreLike, timeoutMs: number, secrets: string[]): VectorStoreLike {
