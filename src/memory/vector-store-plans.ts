@@ -4,9 +4,10 @@
  * transaction) cannot cover a write to another system, so a job over an external store:
  * 1. stores its plan (ids, vectors, payloads, history rows) with {@link savePlan}: `ON CONFLICT DO NOTHING`, then
  *    reads the row back, so a re-run of the job gets the plan of its first attempt, never a new one;
- * 2. applies it to the vector store (idempotent: see `executePlan`);
+ * 2. applies it to the vector store (`executePlan`);
  * 3. commits history rows + job completion + {@link deletePlan} in the job's completion transaction.
- * A crash anywhere before 3 leaves the plan row; the re-run applies the stored plan again and completes.
+ * A crash anywhere before 3 leaves the plan row; the re-run applies the stored plan again (`replayPlan`: completes
+ * what is missing, never resurrects a memory deleted meanwhile nor overwrites a later change) and completes.
  *
  * The table is numbered migration 8 of every collection (it stays empty unless the memories live in an external
  * store), so it is created under the migration lock like every other table.

@@ -114,25 +114,88 @@ function historyRow(id: string, oldMemory: string | null, newMemory: string | nu
   };
 }
 
-/**
- * Writes a plan to the store. `replay`: the plan may have been applied (partly) before, so each insert checks
- * whether its id exists and updates it instead (a store's insert of an existing id may be ignored, not replaced).
- * Updates set the planned payload; deletes of ids already gone are no-ops. Applying a plan twice ends in the same state.
- */
-export async function executePlan(external: ExternalStore, plan: WritePlan, replay: boolean): Promise<void> {
+/** Writes a plan to the store, for the first time. */
+export async function executePlan(external: ExternalStore, plan: WritePlan): Promise<void> {
   const store = external.store;
   if (plan.inserts.length > 0) {
-    if (!replay) {
-      await store.insert(plan.inserts.map((i) => i.vector), plan.inserts.map((i) => i.id), plan.inserts.map((i) => i.payload));
-    } else {
-      for (const item of plan.inserts) {
-        if (await store.get(item.id)) await store.update(item.id, item.vector, item.payload);
-        else await store.insert([item.vector], [item.id], [item.payload]);
-      }
-    }
+    await store.insert(plan.inserts.map((i) => i.vector), plan.inserts.map((i) => i.id), plan.inserts.map((i) => i.payload));
   }
   for (const item of plan.updates) await store.update(item.id, item.vector, item.payload);
   for (const item of plan.deletes) await store.delete(item.id);
+}
+
+/** What history already says about a plan's memories (see {@link replayPlan}); written by others only. */
+export interface RecordedChanges {
+  /** Ids with a DELETE row. */
+  deleted: ReadonlySet<string>;
+  /** `${id} ${old_memory}` of every UPDATE/DELETE row: the texts each memory was changed away from. */
+  changedFrom: ReadonlySet<string>;
+}
+
+/**
+ * Applies a stored plan again: its first attempt may have written all, part or none of it, and other writers (jobs
+ * of other scopes, sync calls, forget_memories) may have changed the store since. A replay completes what is
+ * missing and never undoes a later change. `recorded` comes from history, where this plan's own rows appear only
+ * when it completes, so whatever is there was written by someone else.
+ * - insert: present → already written, left as it is; absent and deleted since → not resurrected (its ADD row
+ *   stays); absent otherwise → inserted.
+ * - update: the memory holds the text the plan started from → updated; holds the planned text → already written;
+ *   gone or holding another text → changed since: not written, and its UPDATE row is kept only if history shows
+ *   the memory was changed away from the planned text (the first attempt's update did land).
+ * - delete: present → deleted; absent and deleted by someone else → its DELETE row is dropped (that one is recorded).
+ * Returns the plan as applied (what to record and report).
+ */
+export async function replayPlan(external: ExternalStore, plan: WritePlan, recorded: RecordedChanges): Promise<WritePlan> {
+  const store = external.store;
+  const dropped = new Set<string>();
+  const out: WritePlan = { inserts: plan.inserts, updates: [], deletes: [], history: [] };
+  for (const item of plan.inserts) {
+    if (recorded.deleted.has(item.id) || (await store.get(item.id))) continue;
+    await store.insert([item.vector], [item.id], [item.payload]);
+  }
+  for (const item of plan.updates) {
+    const current = await store.get(item.id);
+    const before = plan.history.find((h) => h.memoryId === item.id && h.event === 'UPDATE')?.oldMemory ?? null;
+    const planned = item.payload.data;
+    if (current && current.payload.data === planned) {
+      out.updates.push(item);
+    } else if (current && current.payload.data === before) {
+      await store.update(item.id, item.vector, item.payload);
+      out.updates.push(item);
+    } else if (!recorded.changedFrom.has(`${item.id} ${String(planned)}`)) {
+      dropped.add(`UPDATE ${item.id}`);
+    }
+  }
+  for (const item of plan.deletes) {
+    if (await store.get(item.id)) {
+      await store.delete(item.id);
+      out.deletes.push(item);
+    } else if (recorded.deleted.has(item.id)) {
+      dropped.add(`DELETE ${item.id}`);
+    } else {
+      out.deletes.push(item);
+    }
+  }
+  out.history = plan.history.filter((h) => !dropped.has(`${h.event} ${h.memoryId}`));
+  return out;
+}
+
+/** What history says about the plan's memories ({@link RecordedChanges}). */
+export async function recordedChanges(db: Queryable, tables: Tables, plan: WritePlan): Promise<RecordedChanges> {
+  const ids = [...new Set([...plan.inserts, ...plan.updates, ...plan.deletes].map((i) => i.id))];
+  const deleted = new Set<string>();
+  const changedFrom = new Set<string>();
+  if (ids.length === 0) return { deleted, changedFrom };
+  const res = await db.query<{ id: string; event: string; old: string | null }>(
+    `SELECT memory_id::text AS id, event, old_memory AS old FROM ${tables.history}
+      WHERE memory_id = ANY($1::uuid[]) AND event IN ('UPDATE', 'DELETE')`,
+    [ids],
+  );
+  for (const row of res.rows) {
+    if (row.event === 'DELETE') deleted.add(row.id);
+    if (row.old !== null) changedFrom.add(`${row.id} ${row.old}`);
+  }
+  return { deleted, changedFrom };
 }
 
 /** The SQL side of a plan: its history rows, and the access-log rows of what it deleted. */
@@ -201,7 +264,7 @@ export function vectorStoreRepository(external: ExternalStore, state: Pick<Store
   const owners = new Map<string, string | null>();
 
   const run = async (plan: WritePlan): Promise<AppliedChanges> => {
-    await executePlan(external, plan, false);
+    await executePlan(external, plan);
     await withTransaction(pool, (client) => recordPlan(client, state.tables, plan));
     return planResult(plan);
   };

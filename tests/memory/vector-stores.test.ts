@@ -15,7 +15,9 @@ import { parseCredentials } from '../../src/memory/credentials.js';
 import { openEngine } from '../../src/memory/engine.js';
 import type { Engine } from '../../src/memory/engine.js';
 import { storeRepository } from '../../src/memory/store-repository.js';
-import { plansTable } from '../../src/memory/vector-store-plans.js';
+import { externalOf } from '../../src/memory/vector-store-external.js';
+import { plansTable, savePlan } from '../../src/memory/vector-store-plans.js';
+import { planningRepository } from '../../src/memory/vector-store-repository.js';
 import { FakeOpenAI } from '../helpers/fake-openai.js';
 import { credentials, DIMS, plainModel } from '../integration/app.js';
 
@@ -252,7 +254,79 @@ describe('vector store repository over mem0ai "memory" (SQLite) + PGlite state',
     expect((job?.output as { inserted: string[]; replayed?: boolean }).inserted.sort()).toEqual(after.map((m) => m.id).sort());
     expect((job?.output as { replayed?: boolean }).replayed).toBe(true);
   });
+  /** Runs a job whose completion "crashes" after its external write, then `between`, then the re-run (which completes). */
+  async function crashThenRerun(job: { id: string; kind: 'add' | 'update'; scope: { userId: string; agentId?: string }; payload: Record<string, unknown> }, between: () => Promise<void>): Promise<void> {
+    const queue = new JobQueue(engine.store.database.pool, engine.store.tables, { retryDelayMs: 0, retryDelayMaxMs: 0 });
+    const handler = memoryJobHandler({ store: engine.store, providers: engine.providers });
+    expect((await queue.enqueue(job, 100)).id).toBe(job.id);
+    const [first] = await waitClaim(queue);
+    expect(first!.id).toBe(job.id);
+    await expect(handler(first!, {
+      signal: new AbortController().signal,
+      commit: () => Promise.reject(new Error('simulated crash before COMMIT')),
+    })).rejects.toThrow(/simulated crash/);
+    await queue.fail(first!, { code: 'crash', message: 'simulated', retryable: true });
+    await between();
+    const [second] = await waitClaim(queue);
+    expect(second!.id).toBe(job.id);
+    await handler(second!, { signal: new AbortController().signal, commit: (effect, out) => queue.commitWith(second!, effect, out) });
+    expect((await queue.get(job.id))?.state).toBe('completed');
+  }
+
+  it('a replayed plan does not resurrect a memory deleted meanwhile (delete_all of the whole user runs in another queue scope)', async () => {
+    const scope = { userId: 'replay-u1', agentId: 'replay-a' };
+    let added = '';
+    await crashThenRerun({
+      id: '7a2e0c4d-2222-4333-8444-555566667777', kind: 'add', scope,
+      payload: { userId: scope.userId, agentId: scope.agentId, user: 'I collect stamps', assistant: null, metadata: {}, infer: false },
+    }, async () => {
+      const written = await storeRepository(engine.store).list(scope, { limit: 10 });
+      expect(written.map((m) => m.data)).toEqual(['I collect stamps']);
+      added = written[0]!.id;
+      expect(await engine.service.deleteAll({ userId: scope.userId })).toEqual({ deleted_count: 1 });
+    });
+    expect(await storeRepository(engine.store).list(scope, { limit: 10 })).toEqual([]);
+    expect(raw().some((r) => r.id === added)).toBe(false);
+    expect((await engine.service.history({ memoryId: added })).map((h) => h.event).sort()).toEqual(['ADD', 'DELETE']);
+  });
+
+  it('a replayed update does not overwrite a later update, and keeps its own history row', async () => {
+    const id = await addVerbatim('replay-u2', 'replay-a', 'My bike is green');
+    await crashThenRerun({
+      id: '8b3f1d5e-3333-4444-8555-666677778888', kind: 'update', scope: { userId: 'replay-u2', agentId: 'replay-a' },
+      payload: { memoryId: id, text: 'My bike is black' },
+    }, async () => {
+      expect((await engine.service.get({ memoryId: id })).memory).toBe('My bike is black');
+      await engine.service.update({ memoryId: id, text: 'My bike is white' });
+    });
+    expect((await engine.service.get({ memoryId: id })).memory).toBe('My bike is white');
+    const history = await engine.service.history({ memoryId: id });
+    expect(history.map((h) => `${h.event} ${h.old_memory ?? ''} -> ${h.new_memory ?? ''}`).sort()).toEqual([
+      'ADD  -> My bike is green',
+      'UPDATE My bike is black -> My bike is white',
+      'UPDATE My bike is green -> My bike is black',
+    ]);
+  });
+
+  it('a replayed delete does not record a second DELETE when someone else deleted the memory first', async () => {
+    const id = await addVerbatim('replay-u3', 'replay-a', 'I own a kayak');
+    // The plan is stored and the crash happens before the store is touched: the job's first attempt dies in executePlan.
+    const queue = new JobQueue(engine.store.database.pool, engine.store.tables, { retryDelayMs: 0, retryDelayMaxMs: 0 });
+    const handler = memoryJobHandler({ store: engine.store, providers: engine.providers });
+    const job = { id: '9c4a2e6f-4444-4555-8666-777788889999', kind: 'delete' as const, scope: { userId: 'replay-u3', agentId: 'replay-a' }, payload: { memoryId: id } };
+    await queue.enqueue(job, 100);
+    const [first] = await waitClaim(queue);
+    const plan = await planningRepository(externalOf(engine.store)!).planDelete(id);
+    await savePlan(engine.store.database.pool, engine.store.tables, first!.id, plan!);
+    await queue.fail(first!, { code: 'crash', message: 'simulated', retryable: true });
+    await engine.service.delete({ memoryId: id });
+    const [second] = await waitClaim(queue);
+    await handler(second!, { signal: new AbortController().signal, commit: (effect, out) => queue.commitWith(second!, effect, out) });
+    expect((await queue.get(job.id))?.state).toBe('completed');
+    expect((await engine.service.history({ memoryId: id })).map((h) => h.event)).toEqual(['ADD', 'DELETE']);
+  });
 });
+
 
 async function waitClaim(queue: JobQueue): Promise<ClaimedJob[]> {
   for (let i = 0; i < 100; i++) {

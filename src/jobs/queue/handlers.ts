@@ -23,7 +23,7 @@ import { storeRepository } from '../../memory/store-repository.js';
 import { externalOf } from '../../memory/vector-store-external.js';
 import type { ExternalStore } from '../../memory/vector-store-external.js';
 import { deletePlan, loadPlan, savePlan } from '../../memory/vector-store-plans.js';
-import { executePlan, planningRepository, planResult, recordPlan } from '../../memory/vector-store-repository.js';
+import { executePlan, planningRepository, planResult, recordedChanges, recordPlan, replayPlan } from '../../memory/vector-store-repository.js';
 import type { WritePlan } from '../../memory/vector-store-repository.js';
 import type { Store } from '../../store/index.js';
 import { versionAtLeast } from '../../store/index.js';
@@ -125,8 +125,11 @@ function externalJobRepository(store: Store, external: ExternalStore, job: Claim
 }
 
 /** Applies a stored plan to the vector store, then commits its history rows, the job's completion and the plan's removal. */
-async function applyStoredPlan(store: Store, external: ExternalStore, job: ClaimedJob, context: JobContext, plan: WritePlan, replay: boolean): Promise<AppliedChanges> {
-  await executePlan(external, plan, replay);
+async function applyStoredPlan(store: Store, external: ExternalStore, job: ClaimedJob, context: JobContext, stored: WritePlan, replay: boolean): Promise<AppliedChanges> {
+  let plan = stored;
+  // A replay completes what the first attempt left undone, never undoing what others changed since (replayPlan).
+  if (replay) plan = await replayPlan(external, stored, await recordedChanges(store.database.pool, store.tables, stored));
+  else await executePlan(external, stored);
   const result = planResult(plan);
   return context.commit(async (client) => {
     await recordPlan(client, store.tables, plan);
