@@ -33,6 +33,8 @@ import type { Filter } from './vector-store-filters.js';
 
 /** The most results one search or list asks the store for. */
 export const MAX_FETCH = 10_000;
+/** Hits whose owner a repository remembers for the access log. */
+const MAX_OWNERS = 10_000;
 /** Payload keys `mem0ai` itself adds that are not user metadata. */
 const INTERNAL_KEYS = new Set(['textLemmatized', 'text_lemmatized']);
 
@@ -260,7 +262,10 @@ export function planningRepository(external: ExternalStore): PlanningRepository 
 export function vectorStoreRepository(external: ExternalStore, state: Pick<Store, 'database' | 'tables' | 'ping' | 'accessLog'>): MemoryRepository {
   const planner = planningRepository(external);
   const pool: pg.Pool = state.database.pool;
-  /** Owners (agent_id) of the last search's hits, for the access log's app_id. */
+  /**
+   * Owners (agent_id) of recent searches' hits, for the access log's app_id. Kept across searches (a memory's owner
+   * never changes) and bounded: concurrent searches may each note their recalls after another search ran.
+   */
   const owners = new Map<string, string | null>();
 
   const run = async (plan: WritePlan): Promise<AppliedChanges> => {
@@ -276,8 +281,14 @@ export function vectorStoreRepository(external: ExternalStore, state: Pick<Store
       const rows = await scopeResults(external, scope, filter, options.topK, (n) => external.store.search([...options.vector], n, scopeFilter(scope)));
       const hits: SearchHit[] = rows.map((r) => ({ ...toRecord(r.id, r.payload), score: external.score(r.score) }));
       hits.sort((a, b) => b.score - a.score);
-      owners.clear();
-      for (const h of hits) owners.set(h.id, h.agentId);
+      for (const h of hits) {
+        owners.delete(h.id);
+        owners.set(h.id, h.agentId);
+      }
+      for (const oldest of owners.keys()) {
+        if (owners.size <= MAX_OWNERS) break;
+        owners.delete(oldest);
+      }
       return hits;
     },
     async list(scope, options) {

@@ -177,6 +177,24 @@ describe('vector store repository over mem0ai "memory" (SQLite) + PGlite state',
     expect((await engine.service.getAll({ userId: 'hist-u' })).map((m) => m.memory)).toEqual(['Two']);
   });
 
+  it('the access log gets the own app of each recalled memory even when another search ran before the recalls were noted', async () => {
+    const id = await addVerbatim('owner-u', 'owner-app', 'I sail on weekends');
+    await addVerbatim('owner-other', 'other-app', 'I sail on weekdays');
+    const repo = storeRepository(engine.store);
+    const vector = await engine.providers.embedder.embed('I sail on weekends', 'search');
+    // A search without agent_id finds the memory of app "owner-app"; a second search (another user) runs before the
+    // first one's recalls are noted, as it does when a reranker is awaited in between.
+    const hits = await repo.search({ userId: 'owner-u' }, { vector, query: 'sail', topK: 5 });
+    expect(hits.map((h) => h.id)).toEqual([id]);
+    await repo.search({ userId: 'owner-other' }, { vector, query: 'sail', topK: 5 });
+    repo.recordRecalls!({ userId: 'owner-u' }, hits.map((h) => ({ id: h.id, score: 0.9 })));
+    await (engine.store.accessLog as unknown as { flush(): Promise<void> }).flush();
+    const log = await engine.store.database.pool.query<{ user: string; app: string | null }>(
+      `SELECT user_id AS user, app_id AS app FROM ${engine.store.tables.schema}."vs_test_memory_access_log" WHERE memory_id = $1::uuid`, [id],
+    );
+    expect(log.rows).toEqual([{ user: 'owner-u', app: 'owner-app' }]);
+  });
+
   it('the credential round trip reaches the vector store and the state database', async () => {
     await expect(engine.service.checkConnection()).resolves.toMatchObject({ dims: DIMS });
   });
