@@ -14,6 +14,7 @@
  * @module
  */
 import { jobsTable } from '../jobs/queue/plans.js';
+import { LeaseLostError } from '../jobs/queue/queue.js';
 import type { Migration } from '../store/migrations.js';
 import type { Queryable } from '../store/pool.js';
 import type { Tables } from '../store/sql.js';
@@ -37,15 +38,32 @@ export const jobPlansMigration: Migration = {
   },
 };
 
-/** Stores `plan` for the job unless one is stored already; returns the stored one and whether it was already there. */
-export async function savePlan(db: Queryable, t: Tables, jobId: string, plan: WritePlan): Promise<{ plan: WritePlan; replay: boolean }> {
-  const inserted = await db.query(
-    `INSERT INTO ${plansTable(t)} (job_id, plan) VALUES ($1::uuid, $2::jsonb) ON CONFLICT (job_id) DO NOTHING`,
-    [jobId, JSON.stringify(plan)],
-  );
+/**
+ * Stores `plan` for the job unless one is stored already; returns the stored one and whether it was already there.
+ * `attempt` fences the insert like every write of a job attempt: it is stored only while this attempt still holds
+ * the job (`retry_count`, state `active`). An attempt that lost its lease (its job re-run, perhaps completed, by
+ * another worker) gets {@link LeaseLostError} here, before it can write a plan of its own to the vector store.
+ */
+export async function savePlan(
+  db: Queryable, t: Tables, jobId: string, plan: WritePlan, attempt?: { retryCount: number },
+): Promise<{ plan: WritePlan; replay: boolean }> {
+  const inserted = attempt
+    ? await db.query(
+      `INSERT INTO ${plansTable(t)} (job_id, plan)
+        SELECT $1::uuid, $2::jsonb WHERE EXISTS (SELECT 1 FROM ${jobsTable(t)} WHERE id = $1::uuid AND retry_count = $3 AND state = 'active')
+        ON CONFLICT (job_id) DO NOTHING`,
+      [jobId, JSON.stringify(plan), attempt.retryCount],
+    )
+    : await db.query(
+      `INSERT INTO ${plansTable(t)} (job_id, plan) VALUES ($1::uuid, $2::jsonb) ON CONFLICT (job_id) DO NOTHING`,
+      [jobId, JSON.stringify(plan)],
+    );
   if (inserted.rowCount === 1) return { plan, replay: false };
   const stored = await loadPlan(db, t, jobId);
-  if (!stored) throw new Error(`the plan of job ${jobId} vanished while it was being stored`);
+  if (!stored) {
+    if (attempt) throw new LeaseLostError(jobId);
+    throw new Error(`the plan of job ${jobId} vanished while it was being stored`);
+  }
   return { plan: stored, replay: true };
 }
 

@@ -291,6 +291,39 @@ describe('vector store repository over mem0ai "memory" (SQLite) + PGlite state',
     expect((await queue.get(job.id))?.state).toBe('completed');
   }
 
+  it('an attempt that lost its lease writes nothing to the vector store, even when its LLM answers differently', async () => {
+    const scope = { userId: 'stale-u', agentId: 'stale-a' };
+    const queue = new JobQueue(engine.store.database.pool, engine.store.tables, { retryDelayMs: 0, retryDelayMaxMs: 0 });
+    const handler = memoryJobHandler({ store: engine.store, providers: engine.providers });
+    const job = { id: 'a1b2c3d4-5555-4666-8777-88889999aaaa', kind: 'add' as const, scope, payload: { userId: scope.userId, agentId: scope.agentId, user: 'I live in Porto.', assistant: null, metadata: {} } };
+    await queue.enqueue(job, 100);
+    // Attempt 1 is claimed, then loses its lease (here: its attempt is ended and the job claimed again as attempt 2).
+    const [stale] = await waitClaim(queue);
+    await queue.fail(stale!, { code: 'lease', message: 'lease expired', retryable: true });
+    const [current] = await waitClaim(queue);
+    await handler(current!, { signal: new AbortController().signal, commit: (effect, out) => queue.commitWith(current!, effect, out) });
+    expect((await queue.get(job.id))?.state).toBe('completed');
+    const before = raw().filter((r) => (JSON.parse(r.payload) as { user_id: string }).user_id === scope.userId).map((r) => r.id);
+    expect(before).toHaveLength(1);
+    // Attempt 1 wakes up and runs; its LLM now phrases the fact differently.
+    fake.onChat((body) => {
+      const system = body.messages[0]?.content ?? '';
+      if (system.includes('long-term notes')) return JSON.stringify({ facts: ['I reside in Porto'] });
+      const user = body.messages[1]?.content ?? '';
+      const facts = JSON.parse(user.slice(user.indexOf('New facts:\n') + 'New facts:\n'.length)) as string[];
+      return JSON.stringify({ actions: facts.map((text) => ({ event: 'ADD', text })) });
+    });
+    try {
+      await expect(handler(stale!, { signal: new AbortController().signal, commit: (effect, out) => queue.commitWith(stale!, effect, out) }))
+        .rejects.toThrow(/no longer held/);
+    } finally {
+      plainModel(fake);
+    }
+    const after = raw().filter((r) => (JSON.parse(r.payload) as { user_id: string }).user_id === scope.userId).map((r) => r.id);
+    expect(after).toEqual(before);
+    expect((await engine.store.database.pool.query(`SELECT 1 FROM ${plansTable(engine.store.tables)} WHERE job_id = $1`, [job.id])).rowCount).toBe(0);
+  });
+
   it('a replayed plan does not resurrect a memory deleted meanwhile (delete_all of the whole user runs in another queue scope)', async () => {
     const scope = { userId: 'replay-u1', agentId: 'replay-a' };
     let added = '';

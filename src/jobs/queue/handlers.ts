@@ -100,7 +100,8 @@ function externalJobRepository(store: Store, external: ExternalStore, job: Claim
   const planner = planningRepository(external);
   const pool = store.database.pool;
   const run = async (plan: WritePlan): Promise<AppliedChanges> => {
-    const stored = await savePlan(pool, store.tables, job.id, plan);
+    // Fenced: an attempt that lost its lease stops here, before writing to the vector store.
+    const stored = await savePlan(pool, store.tables, job.id, plan, job.attempt);
     return applyStoredPlan(store, external, job, context, stored.plan, stored.replay);
   };
   return {
