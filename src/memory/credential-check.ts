@@ -15,6 +15,7 @@ import type { EngineOptions } from './engine.js';
 import { EngineError } from './errors.js';
 import type { ProviderRole } from './errors.js';
 import type { PgvectorConfig, Settings } from './settings.js';
+import type { StateStoreBlock } from './vector-store-config.js';
 
 /** The whole check (engine start, database round trip, one embedding) gives up after this. */
 export const CREDENTIAL_CHECK_TIMEOUT_MS = 30_000;
@@ -84,16 +85,23 @@ export function credentialError(error: unknown, settings: Settings, logger?: Log
     return fail(field, error.message);
   }
   const field = BLOCK_FIELDS.vectorStore;
-  if (error instanceof StoreError) return fail(field, error.message);
+  // With a mem0ai vector store, every failure of that store arrives as an error whose message starts with "vector
+  // store" (vector-store-external.ts); the rest comes from the state database, named as `….state_store`.
+  const external = settings.vectorStore.external;
+  if (error instanceof StoreError && (!external || error.message.startsWith('vector store '))) return fail(field, error.message);
+  const where = external ? `${field}.state_store` : field;
+  const target = external ? stateTarget(external.stateStore) : databaseTarget(settings);
+  const failHere = (message: string): PluginError => new PluginError(CREDENTIAL_VALIDATION_ERROR, `${where}: ${message}`, { field });
+  if (error instanceof StoreError) return failHere(error.message);
   const network = networkCode(error);
-  if (network) return fail(field, `cannot connect to ${databaseTarget(settings)} (${network})`);
+  if (network) return failHere(`cannot connect to ${target} (${network})`);
   if (error instanceof Error && /timeout exceeded when trying to connect|Connection terminated/i.test(error.message)) {
-    return fail(field, `cannot connect to ${databaseTarget(settings)} (no answer in time)`);
+    return failHere(`cannot connect to ${target} (no answer in time)`);
   }
   const sqlState = sqlStateOf(error);
-  if (sqlState) return fail(field, `the database refused the check: ${databaseMessage(sqlState, error)}`);
+  if (sqlState) return failHere(`the database refused the check: ${databaseMessage(sqlState, error)}`);
   logger?.error({ err: error }, 'credential check failed with an unexpected error');
-  return fail(field, 'the database check failed with an unexpected error (details are in the plugin log)');
+  return failHere('the database check failed with an unexpected error (details are in the plugin log)');
 }
 
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNRESET', 'EPIPE']);
@@ -130,15 +138,16 @@ function databaseMessage(sqlState: string, error: unknown): string {
 /** host:port (or the embedded database's folder) for messages; never a user name or password. */
 export function databaseTarget(settings: Settings): string {
   const vs = settings.vectorStore;
-  if (vs.external) {
-    const state = vs.external.stateStore;
-    const where = state.provider === 'pglite'
-      ? `the embedded database ${typeof state.config.path === 'string' ? state.config.path : '(default folder)'}`
-      : postgresTarget(state.config as PgvectorConfig);
-    return `the ${vs.provider} vector store or the state database (${where})`;
-  }
+  if (vs.external) return `the ${vs.provider} vector store or the state database (${stateTarget(vs.external.stateStore)})`;
   if (vs.provider === 'pglite') return `the embedded database ${vs.config.path ?? '(default folder)'}`;
   return postgresTarget(vs.config);
+}
+
+/** Where an external store's state database is, for messages. */
+function stateTarget(state: StateStoreBlock): string {
+  return state.provider === 'pglite'
+    ? `the embedded database ${typeof state.config.path === 'string' ? state.config.path : '(default folder)'}`
+    : postgresTarget(state.config as PgvectorConfig);
 }
 
 function postgresTarget(c: PgvectorConfig): string {
