@@ -150,17 +150,18 @@ export function storeFailure(provider: string, error: unknown, secrets: string[]
   return new StoreError('unavailable', `vector store ${provider} failed: ${scrub(message, secrets).slice(0, 300)}`, { cause: error });
 }
 
-const SECRET_KEY = /key|password|secret|token|url|uri|connection|credential/i;
+const SECRET_KEY = /key|pass|secret|token|url|uri|connection|credential|auth|dsn|cert|private/i;
 
 /** String values of the block that may be secret (API keys, passwords, URLs that can carry credentials). */
 export function secretsOf(config: Record<string, unknown>): string[] {
   const out: string[] = [];
-  const walk = (value: unknown, key: string, depth: number): void => {
-    if (depth > 3) return;
-    if (typeof value === 'string' && SECRET_KEY.test(key) && value.length >= 4) out.push(value);
-    else if (value && typeof value === 'object') for (const [k, v] of Object.entries(value)) walk(v, k, depth + 1);
+  // Everything under a secret-looking key is secret (`"auth": {"bearer": "…"}`).
+  const walk = (value: unknown, secret: boolean, depth: number): void => {
+    if (depth > 4) return;
+    if (typeof value === 'string' && secret && value.length >= 4) out.push(value);
+    else if (value && typeof value === 'object') for (const [k, v] of Object.entries(value)) walk(v, secret || SECRET_KEY.test(k), depth + 1);
   };
-  walk(config, '', 0);
+  walk(config, false, 0);
   return out;
 }
 

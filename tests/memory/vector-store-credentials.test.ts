@@ -8,6 +8,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyCredentials } from '../../src/memory/credential-check.js';
 import { parseCredentials } from '../../src/memory/credentials.js';
+import { secretsOf, storeFailure } from '../../src/memory/vector-store-external.js';
 import { FakeOpenAI } from '../helpers/fake-openai.js';
 import { credentials, DIMS, plainModel } from '../integration/app.js';
 
@@ -65,5 +66,16 @@ describe('credential check of an external vector store', () => {
   it('a state store config error names its key', () => {
     expect(() => parseCredentials(credentials(fake, memoryStore({ provider: 'pgvector', config: { host: '127.0.0.1', port: 70000, password: SECRET } }))))
       .toThrow(/^local_vector_db_json_secret\.state_store\.config\.port /);
+  });
+
+  it('errors of the store never echo a secret of its block', () => {
+    const config = {
+      host: 'db.internal', user: 'scott', passwd: 'tiger-9q', dsn: 'scott/tiger-9q@db.internal:1521/ORCL',
+      auth: { bearer: 'bearer-77x' }, headers: { Authorization: 'Basic c2VjcmV0' }, api_key: 'key-abcdef', url: 'https://u:p4ss@host',
+    };
+    const message = 'failed for scott/tiger-9q@db.internal:1521/ORCL with tiger-9q, bearer-77x, Basic c2VjcmV0, key-abcdef at https://u:p4ss@host';
+    const error = storeFailure('oracledb', new Error(message), secretsOf(config));
+    for (const secret of ['tiger-9q', 'bearer-77x', 'c2VjcmV0', 'key-abcdef', 'p4ss']) expect(error.message).not.toContain(secret);
+    expect(error.message).toMatch(/^vector store oracledb failed: /);
   });
 });
