@@ -10,6 +10,7 @@
  * other key camelCased (`api_key` → `apiKey`, `redis_url` → `redisUrl`, `db_path` → `dbPath`). Pure: no I/O.
  * @module
  */
+import { createHash } from 'node:crypto';
 import { camelCase } from './provider-config.js';
 
 /** `mem0ai` 3.3 vector stores this plugin passes a block to (`pgvector` and `pglite` are served by our own store). */
@@ -126,13 +127,17 @@ export function stateStoreConfig(external: { provider: string; config: Record<st
 /**
  * The state tables' collection name: `<collection_name>_<provider>` as a plain SQL name (e.g. `mem0_qdrant`), so an
  * external store never shares its queue or history with a pgvector/pglite collection of the same name in the same
- * database. A `collection_name` inside `state_store.config` overrides it.
+ * database. When that spelling loses something (characters other than letters, digits and `_`, or a name too long),
+ * a hash of the exact names is added, so two different collections never share state tables (their queues would
+ * apply each other's jobs to the wrong store). A `collection_name` inside `state_store.config` overrides it.
  */
 export function stateCollectionName(provider: string, collectionName: string): string {
   const plain = (text: string) => text.replace(/[^A-Za-z0-9_]/g, '_');
-  let name = `${plain(collectionName).slice(0, 40)}_${plain(provider).slice(0, 20)}`;
-  if (!/^[A-Za-z_]/.test(name)) name = `c_${name}`;
-  return name.slice(0, 63);
+  const name = `${plain(collectionName)}_${plain(provider)}`;
+  const lossless = name.length <= 63 && /^[A-Za-z_]/.test(name) && plain(collectionName) === collectionName && plain(provider) === provider;
+  if (lossless) return name;
+  const hash = createHash('sha256').update(`${provider}\0${collectionName}`).digest('hex').slice(0, 10);
+  return `${/^[A-Za-z_]/.test(name) ? '' : 'c_'}${name}`.slice(0, 52) + `_${hash}`;
 }
 
 /** Python keys → `mem0ai` config for `VectorStoreFactory.create(provider, config)`. */

@@ -7,6 +7,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseCredentials } from '../../src/memory/credentials.js';
 import { openEngine } from '../../src/memory/engine.js';
+import { JobQueue } from '../../src/jobs/queue/queue.js';
+import { stateCollectionName } from '../../src/memory/vector-store-config.js';
 import { FakeOpenAI } from '../helpers/fake-openai.js';
 import { credentials, DIMS, plainModel } from '../integration/app.js';
 
@@ -68,5 +70,34 @@ describe.skipIf(process.platform !== 'linux')('external vector store lifecycle',
     }));
     await expect(openEngine(settings)).rejects.toThrow();
     expect(openHandles(dbPath)).toBe(0);
+  });
+
+  it('collections whose names differ only in characters SQL names cannot hold never share state tables (nor a queue)', async () => {
+    const state = path.join(dir, 'shared-state');
+    const open = (collection: string) => openEngine(parseCredentials(credentials(fake, {
+      provider: 'memory',
+      config: { db_path: path.join(dir, `${collection}.db`), embedding_model_dims: DIMS, collection_name: collection },
+      state_store: { provider: 'pglite', config: { path: state } },
+    })));
+    const a = await open('team-a');
+    const b = await open('team_a');
+    try {
+      expect(a.store.tables.history).not.toBe(b.store.tables.history);
+      // A job accepted for one collection is never claimed by the other collection's workers.
+      const queueA = new JobQueue(a.store.database.pool, a.store.tables);
+      const queueB = new JobQueue(b.store.database.pool, b.store.tables);
+      await queueA.enqueue({ id: 'c0ffee00-1111-4222-8333-444455556666', kind: 'delete_all', scope: { userId: 'u' }, payload: { userId: 'u' } }, 100);
+      expect(await queueB.claim(10)).toEqual([]);
+      expect((await queueA.claim(10)).map((j) => j.id)).toEqual(['c0ffee00-1111-4222-8333-444455556666']);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+    // Plain names keep their readable form; long or lossy ones get a hash and stay valid SQL names.
+    expect(stateCollectionName('chroma', 'mem0')).toBe('mem0_chroma');
+    const long = 'customer_support_assistant_memories_production_eu_west';
+    const names = [stateCollectionName('chroma', `${long}_1`), stateCollectionName('chroma', `${long}_2`), stateCollectionName('chroma', '1abc'), stateCollectionName('chroma', 'c_1abc'), stateCollectionName('s3-vectors', 'mem0'), stateCollectionName('s3_vectors', 'mem0')];
+    expect(new Set(names).size).toBe(names.length);
+    for (const n of names) expect(n).toMatch(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/);
   });
 });
