@@ -120,23 +120,38 @@ export function stateStoreConfig(external: { provider: string; config: Record<st
   const { collectionName, dims } = collectionOf(external.config);
   return {
     provider: external.stateStore.provider,
-    config: { collection_name: stateCollectionName(external.provider, collectionName), embedding_model_dims: dims, ...external.stateStore.config },
+    config: { collection_name: stateCollectionName(external.provider, collectionName, external.config), embedding_model_dims: dims, ...external.stateStore.config },
   };
 }
 
 /**
+ * Config keys (Mem0's Python names) that say WHERE a store is, as opposed to how to log in or tune it. Two blocks
+ * that differ in one of these are different stores and must not share state tables.
+ */
+const LOCATION_KEYS = [
+  'host', 'port', 'url', 'uri', 'path', 'db_path', 'endpoint', 'cluster_url', 'redis_url', 'valkey_url', 'mongo_uri',
+  'connection_string', 'tenant', 'database', 'database_name', 'db_name', 'dbname', 'account', 'index_name', 'table_name',
+  'vector_bucket_name', 'namespace', 'graph_identifier', 'project_id', 'region', 'cloud_id', 'environment', 'dsn',
+] as const;
+
+/**
  * The state tables' collection name: `<collection_name>_<provider>` as a plain SQL name (e.g. `mem0_qdrant`), so an
  * external store never shares its queue or history with a pgvector/pglite collection of the same name in the same
- * database. When that spelling loses something (characters other than letters, digits and `_`, or a name too long),
- * a hash of the exact names is added, so two different collections never share state tables (their queues would
- * apply each other's jobs to the wrong store). A `collection_name` inside `state_store.config` overrides it.
+ * database. Two different stores must never share state tables either (one credential set's queue workers would
+ * claim the other's jobs and write them, with their own LLM, into their own store; extraction checkpoints would mix),
+ * and several credential sets often share one state database (the default embedded one). So a hash is added of the
+ * exact provider, collection name and the store's location keys ({@link LOCATION_KEYS}: host, port, url, path, …)
+ * whenever there are any, or when the plain spelling loses something (characters other than letters, digits and
+ * `_`, a leading digit, a name too long). Changing an API key keeps the name; moving the store to another host does
+ * not. A `collection_name` inside `state_store.config` overrides all this.
  */
-export function stateCollectionName(provider: string, collectionName: string): string {
+export function stateCollectionName(provider: string, collectionName: string, config: Record<string, unknown> = {}): string {
   const plain = (text: string) => text.replace(/[^A-Za-z0-9_]/g, '_');
   const name = `${plain(collectionName)}_${plain(provider)}`;
+  const location = LOCATION_KEYS.filter((k) => config[k] !== undefined && config[k] !== null && config[k] !== '').map((k) => [k, config[k]]);
   const lossless = name.length <= 63 && /^[A-Za-z_]/.test(name) && plain(collectionName) === collectionName && plain(provider) === provider;
-  if (lossless) return name;
-  const hash = createHash('sha256').update(`${provider}\0${collectionName}`).digest('hex').slice(0, 10);
+  if (lossless && location.length === 0) return name;
+  const hash = createHash('sha256').update(JSON.stringify([provider, collectionName, location])).digest('hex').slice(0, 10);
   return `${/^[A-Za-z_]/.test(name) ? '' : 'c_'}${name}`.slice(0, 52) + `_${hash}`;
 }
 

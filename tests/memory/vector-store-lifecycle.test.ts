@@ -100,4 +100,30 @@ describe.skipIf(process.platform !== 'linux')('external vector store lifecycle',
     expect(new Set(names).size).toBe(names.length);
     for (const n of names) expect(n).toMatch(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/);
   });
+
+  it('two stores with the same collection name in one state database never share state tables (nor a queue)', async () => {
+    const state = path.join(dir, 'shared-state-2');
+    const open = (file: string) => openEngine(parseCredentials(credentials(fake, {
+      provider: 'memory',
+      config: { db_path: path.join(dir, file), embedding_model_dims: DIMS },
+      state_store: { provider: 'pglite', config: { path: state } },
+    })));
+    const a = await open('tenant-a.db');
+    const b = await open('tenant-b.db');
+    const again = await open('tenant-a.db');
+    try {
+      expect(a.store.tables.history).not.toBe(b.store.tables.history);
+      expect(again.store.tables.history).toBe(a.store.tables.history);
+      const queueA = new JobQueue(a.store.database.pool, a.store.tables);
+      const queueB = new JobQueue(b.store.database.pool, b.store.tables);
+      await queueB.enqueue({ id: 'c0ffee00-7777-4222-8333-444455556666', kind: 'delete_all', scope: { userId: 'u' }, payload: { userId: 'u' } }, 100);
+      expect(await queueA.claim(10)).toEqual([]);
+      expect((await queueB.claim(10)).map((j) => j.id)).toEqual(['c0ffee00-7777-4222-8333-444455556666']);
+    } finally {
+      await Promise.all([a.close(), b.close(), again.close()]);
+    }
+    // Where the store is decides; how to log in does not.
+    expect(stateCollectionName('chroma', 'mem0', { host: 'chroma-a', port: 8000 })).not.toBe(stateCollectionName('chroma', 'mem0', { host: 'chroma-b', port: 8000 }));
+    expect(stateCollectionName('qdrant', 'mem0', { url: 'http://q:6333', api_key: 'one' })).toBe(stateCollectionName('qdrant', 'mem0', { url: 'http://q:6333', api_key: 'two' }));
+  });
 });

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { accessLogTable } from '../../src/jobs/forgetting/queries.js';
 import { memoryJobHandler } from '../../src/jobs/queue/handlers.js';
 import { JobQueue } from '../../src/jobs/queue/queue.js';
 import type { ClaimedJob } from '../../src/jobs/queue/queue.js';
@@ -190,7 +191,7 @@ describe('vector store repository over mem0ai "memory" (SQLite) + PGlite state',
     repo.recordRecalls!({ userId: 'owner-u' }, hits.map((h) => ({ id: h.id, score: 0.9 })));
     await (engine.store.accessLog as unknown as { flush(): Promise<void> }).flush();
     const log = await engine.store.database.pool.query<{ user: string; app: string | null }>(
-      `SELECT user_id AS user, app_id AS app FROM ${engine.store.tables.schema}."vs_test_memory_access_log" WHERE memory_id = $1::uuid`, [id],
+      `SELECT user_id AS user, app_id AS app FROM ${accessLogTable(engine.store.tables)} WHERE memory_id = $1::uuid`, [id],
     );
     expect(log.rows).toEqual([{ user: 'owner-u', app: 'owner-app' }]);
   });
@@ -214,7 +215,7 @@ describe('vector store repository over mem0ai "memory" (SQLite) + PGlite state',
     await engine.service.search({ userId: user, agentId: 'app', query: 'A fresh semantic thing', topK: 1 });
     await (engine.store.accessLog as unknown as { flush(): Promise<void> }).flush();
     const log = await engine.store.database.pool.query<{ id: string; n: number; app: string | null }>(
-      `SELECT memory_id::text AS id, recall_count AS n, app_id AS app FROM ${engine.store.tables.schema}."vs_test_memory_access_log" WHERE user_id = $1`, [user],
+      `SELECT memory_id::text AS id, recall_count AS n, app_id AS app FROM ${accessLogTable(engine.store.tables)} WHERE user_id = $1`, [user],
     );
     expect(log.rows).toEqual([{ id: fresh, n: 1, app: 'app' }]);
 
