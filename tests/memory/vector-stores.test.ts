@@ -274,7 +274,7 @@ describe('vector store repository over mem0ai "memory" (SQLite) + PGlite state',
     expect((job?.output as { replayed?: boolean }).replayed).toBe(true);
   });
   /** Runs a job whose completion "crashes" after its external write, then `between`, then the re-run (which completes). */
-  async function crashThenRerun(job: { id: string; kind: 'add' | 'update'; scope: { userId: string; agentId?: string }; payload: Record<string, unknown> }, between: () => Promise<void>): Promise<void> {
+  async function crashThenRerun(job: { id: string; kind: 'add' | 'update' | 'delete' | 'delete_all'; scope: { userId: string; agentId?: string }; payload: Record<string, unknown> }, between: () => Promise<void>): Promise<void> {
     const queue = new JobQueue(engine.store.database.pool, engine.store.tables, { retryDelayMs: 0, retryDelayMaxMs: 0 });
     const handler = memoryJobHandler({ store: engine.store, providers: engine.providers });
     expect((await queue.enqueue(job, 100)).id).toBe(job.id);
@@ -323,6 +323,20 @@ describe('vector store repository over mem0ai "memory" (SQLite) + PGlite state',
     const after = raw().filter((r) => (JSON.parse(r.payload) as { user_id: string }).user_id === scope.userId).map((r) => r.id);
     expect(after).toEqual(before);
     expect((await engine.store.database.pool.query(`SELECT 1 FROM ${plansTable(engine.store.tables)} WHERE job_id = $1`, [job.id])).rowCount).toBe(0);
+  });
+
+  it('update, delete and delete_all jobs are applied exactly once across a crash after their external write', async () => {
+    const user = 'once-u';
+    const scope = { userId: user, agentId: 'once-a' };
+    const [kept, gone, a, b] = [await addVerbatim(user, 'once-a', 'I drink oolong'), await addVerbatim(user, 'once-a', 'I drink sencha'),
+      await addVerbatim(user, 'once-b', 'I bake bread'), await addVerbatim(user, 'once-b', 'I bake pies')];
+    await crashThenRerun({ id: 'd1000000-0000-4000-8000-000000000001', kind: 'update', scope, payload: { memoryId: kept, text: 'I drink puer' } }, async () => {});
+    await crashThenRerun({ id: 'd1000000-0000-4000-8000-000000000002', kind: 'delete', scope, payload: { memoryId: gone } }, async () => {});
+    await crashThenRerun({ id: 'd1000000-0000-4000-8000-000000000003', kind: 'delete_all', scope: { userId: user, agentId: 'once-b' }, payload: { userId: user, agentId: 'once-b' } }, async () => {});
+    expect((await engine.service.getAll({ userId: user })).map((m) => m.memory)).toEqual(['I drink puer']);
+    const events = async (id: string) => (await engine.service.history({ memoryId: id })).map((h) => `${h.event} ${h.new_memory ?? ''}`);
+    expect(await events(kept)).toEqual(['ADD I drink oolong', 'UPDATE I drink puer']);
+    for (const id of [gone, a, b]) expect((await events(id)).map((e) => e.split(' ')[0])).toEqual(['ADD', 'DELETE']);
   });
 
   it('a replayed plan does not resurrect a memory deleted meanwhile (delete_all of the whole user runs in another queue scope)', async () => {
