@@ -127,11 +127,15 @@ export class JobQueue {
       // reaper waits for us), so the completion below is certain to find it as it was checked there. On a
       // pipelining connection the effect's statements follow without waiting for the lock's answer (the server
       // still runs them after it): when the answer says the lease is gone, everything is rolled back below.
-      const locking = sendTogether(client, ['BEGIN', plans.lockAttempt(this.tables, id, retryCount)]);
-      if (!pipelined(client) && (await locking)[1]!.rowCount === 0) throw new LeaseLostError(job.id);
+      //
+      // The commit does not wait for its WAL flush (synchronous_commit off for this transaction only): a server crash
+      // can lose only a suffix of such commits, effect and completion together, and the job, accepted by a flushed
+      // commit, is then simply run again. Waiting for the flush here would make every accept queue behind it.
+      const locking = sendTogether(client, ['BEGIN', 'SET LOCAL synchronous_commit = off', plans.lockAttempt(this.tables, id, retryCount)]);
+      if (!pipelined(client) && (await locking)[2]!.rowCount === 0) throw new LeaseLostError(job.id);
       const [lock, effected] = await Promise.allSettled([locking, effect(client)]);
       if (lock.status === 'rejected') throw lock.reason;
-      if (lock.value[1]!.rowCount === 0) throw new LeaseLostError(job.id);
+      if (lock.value[2]!.rowCount === 0) throw new LeaseLostError(job.id);
       if (effected.status === 'rejected') throw effected.reason;
       const result = effected.value;
       // Last round trip: the completion mark and COMMIT. A COMMIT of a transaction that an error inside the effect
