@@ -6,7 +6,8 @@
  * `created < retry < active < completed < failed`. ENUM ORDER MATTERS: `state < 'active'` means "waiting",
  * `state < 'completed'` means "unfinished" (waiting or running), `state > 'active'` means "finished".
  *
- * Ordering: a job is claimable only when no unfinished job of the same scope (user + agent) has a smaller `seq`.
+ * Ordering: a job is claimable only when no unfinished job of the same scope (its user: see `scopeKey`) has a smaller
+ * `seq`.
  * The partial index on (scope, seq) over unfinished rows makes that NOT EXISTS probe one index lookup.
  * Leases: a claimed job carries `expire_at`; the worker renews it while running; a job whose lease ran out (its
  * process died) is put back to `retry` (or `failed` when out of attempts) by {@link expireLeases}.

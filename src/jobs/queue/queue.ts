@@ -34,9 +34,14 @@ export interface JobScope {
   agentId?: string | null | undefined;
 }
 
-/** The ordering key of a scope: unambiguous for any user/agent strings. */
+/**
+ * The ordering key of a scope: its user, whatever the agent. A user-wide job (delete_all without an app, an add
+ * without an app whose reconciliation sees every app's memories) must not overtake or be overtaken by the same user's
+ * jobs in one app, so all jobs of a user apply in acceptance order. (Keys written by earlier versions also named the
+ * agent; such jobs still run, ordered among themselves.)
+ */
 export function scopeKey(scope: JobScope): string {
-  return JSON.stringify([scope.userId, scope.agentId ?? null]);
+  return JSON.stringify([scope.userId]);
 }
 
 export interface ClaimedJob extends ClaimedJobRow {

@@ -144,6 +144,18 @@ describe.each(all.map((b) => [b.name, b] as const))('workers on %s', (_name, bac
     await expect(jobs.memories.delete({ memoryId: memory!.id }, call())).rejects.toMatchObject({ code: 'not_found' });
   });
 
+  it('orders a user-wide delete_all with the same user\'s jobs in an app, both ways', async () => {
+    const providers = fakeProviders();
+    providers.embedDelayMs = 200; // without the ordering, the delete_all would finish before the slower adds
+    const { store, jobs, drained } = await setup({ providers });
+    await jobs.memories.add({ scope: { userId: 'w', agentId: 'app-1' }, user: 'before the wipe' }, call());
+    await jobs.memories.add({ scope: { userId: 'w', agentId: 'app-2' }, user: 'also before the wipe' }, call());
+    await jobs.memories.deleteAll({ scope: { userId: 'w' } }, call());
+    await jobs.memories.add({ scope: { userId: 'w', agentId: 'app-1' }, user: 'after the wipe' }, call());
+    await drained();
+    expect((await store.memories.list({ userId: 'w' }, { limit: 10 })).map((m) => m.data)).toEqual(['after the wipe']);
+  });
+
   it('answers SKIP for empty content and OVERLOAD beyond 2 × max_concurrent pending jobs, queueing nothing', async () => {
     const providers = fakeProviders();
     providers.embedDelayMs = 60_000; // the worker stays busy: jobs pile up
