@@ -46,12 +46,16 @@ export class ClientCache<S, T extends Closable> {
     this.shutdown = new Promise((resolve) => (this.endDrains = resolve));
   }
 
-  /** Runs `work` with the client for these settings; the client stays open at least until `work` settles. */
-  async use<R>(settings: S, work: (client: T) => Promise<R>): Promise<R> {
+  /**
+   * Runs `work` with the client for these settings; the client stays open at least until `work` settles. With
+   * `openWithin`, a client still being built after `ms` fails the call with `error()`; the build goes on, and the
+   * next call gets the client (or builds anew if it failed).
+   */
+  async use<R>(settings: S, work: (client: T) => Promise<R>, openWithin?: { ms: number; error: () => Error }): Promise<R> {
     const entry = this.entryFor(settings);
     entry.inFlight += 1;
     try {
-      return await work(await entry.client);
+      return await work(await (openWithin ? withDeadline(entry.client, openWithin.ms, openWithin.error) : entry.client));
     } finally {
       entry.inFlight -= 1;
       if (entry.retired && entry.inFlight === 0) void this.closeEntry(entry);
@@ -121,4 +125,10 @@ export class ClientCache<S, T extends Closable> {
       check();
     });
   }
+}
+
+function withDeadline<T>(work: Promise<T>, ms: number, error: () => Error): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_resolve, reject) => (timer = setTimeout(() => reject(error()), ms)));
+  return Promise.race([work, late]).finally(() => clearTimeout(timer));
 }

@@ -10,9 +10,10 @@ import type { Settings } from '../memory/settings.js';
 import type { InvokeToolRequest, SessionContext } from '../runtime/contract.js';
 import { coerceParameters } from './coerce.js';
 import type { BoundTool } from './registry.js';
+import { TimeoutError } from './errors.js';
 import { outcomeFromError } from './result.js';
 import type { ToolOutcome } from './result.js';
-import { parseInput } from './schemas.js';
+import { DEFAULT_TIMEOUT_SECONDS, parseInput } from './schemas.js';
 import type { MemoryServices, ServicesFactory } from './services.js';
 
 /** How many credential sets keep their services open at once (one per Dify workspace using the plugin). */
@@ -41,7 +42,12 @@ export async function runTool(bound: BoundTool, request: InvokeToolRequest, sess
     const input = parseInput(definition.schema, values);
     const settings = parseCredentials(request.credentials ?? {});
     applyLogLevel(settings.logLevel);
-    outcome = await cache.use(settings, (services) => definition.run(input, { services, settings, session }));
+    // Opening a credential set's services (database, migrations) on its first call counts against the call's timeout.
+    const seconds = openTimeoutSeconds(input);
+    outcome = await cache.use(settings, (services) => definition.run(input, { services, settings, session }), {
+      ms: seconds * 1000,
+      error: () => new TimeoutError(seconds),
+    });
   } catch (error) {
     outcome = outcomeFromError(error, definition.emptyResults(), session.logger);
   }
@@ -51,4 +57,10 @@ export async function runTool(bound: BoundTool, request: InvokeToolRequest, sess
     'tool finished',
   );
   return outcome;
+}
+
+/** The call's own `timeout` (already defaulted and capped by its schema), else the default. */
+function openTimeoutSeconds(input: unknown): number {
+  const given = (input as { timeout?: unknown } | null)?.timeout;
+  return typeof given === 'number' && given > 0 ? given : DEFAULT_TIMEOUT_SECONDS;
 }

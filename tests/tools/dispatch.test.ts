@@ -30,6 +30,22 @@ describe('credentials during a tool call', () => {
     expect(answer.messages).toBe('get_all_memories: o armazenamento de memórias ainda não está disponível nesta versão');
   });
 
+  it('a credential set whose services take longer to open than the call\'s timeout answers TIMEOUT in time', async () => {
+    let opened = 0;
+    const slow = async (): Promise<MemoryServices> => {
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      opened += 1;
+      return recordingServices().factory();
+    };
+    const started = performance.now();
+    const answer = await invoke('search_memory', { query: 'q', user_id: 'u', timeout: 1 }, { services: slow });
+    // Without the open deadline the services would have opened at 1.5 s and the search answered SUCCESS.
+    expect(answer.status).toBe('TIMEOUT');
+    // invoke() also closes the app, which lets the opening finish first.
+    expect(opened).toBe(1);
+    expect(performance.now() - started).toBeGreaterThan(1400);
+  });
+
   it('logs the tool, status and run_id, not the parameters', async () => {
     const lines: string[] = [];
     const app = createPluginApp(declarations(), { language: () => undefined, services: notBuiltServices });

@@ -124,4 +124,18 @@ describe('ClientCache', () => {
     await cache.close();
     expect([old.closed, fresh.closed]).toEqual([true, true]);
   });
+
+  it('openWithin: a client still being built fails the call in time; the build goes on and serves the next call', async () => {
+    let builds = 0;
+    const cache = new ClientCache<string, Client>(async (k) => {
+      builds += 1;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      return new Client(k);
+    }, (k) => k);
+    const deadline = { ms: 20, error: () => new Error('not open in time') };
+    await expect(cache.use('k', async (c) => c, deadline)).rejects.toThrow('not open in time');
+    await new Promise((resolve) => setTimeout(resolve, 120));
+    expect((await cache.use('k', async (c) => c, deadline)).key).toBe('k');
+    expect(builds).toBe(1);
+  });
 });
