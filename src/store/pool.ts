@@ -174,14 +174,24 @@ export type Queryable = Pick<pg.Pool, 'query'> | Pick<pg.PoolClient, 'query'>;
  * Runs `fn` inside BEGIN/COMMIT on one client, rolling back on any error. Everything inside must use the client it
  * is given (never the pool: with PGlite's single client that would wait forever).
  */
-export async function withTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-  const client = await pool.connect();
-  let broken = false;
-  try {
+export function withTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  return withClient(pool, async (client) => {
     await client.query('BEGIN');
     const result = await fn(client);
     await client.query('COMMIT');
     return result;
+  });
+}
+
+/**
+ * Runs `fn` on one client of its own, which opens and ends its transaction itself. When `fn` fails, whatever it
+ * left open is rolled back; a client that cannot even do that is destroyed instead of going back to the pool.
+ */
+export async function withClient<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  let broken = false;
+  try {
+    return await fn(client);
   } catch (error) {
     try {
       await client.query('ROLLBACK');

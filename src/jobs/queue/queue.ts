@@ -5,7 +5,7 @@
  * @module
  */
 import type pg from 'pg';
-import { withTransaction } from '../../store/pool.js';
+import { withClient, withTransaction } from '../../store/pool.js';
 import type { Tables } from '../../store/sql.js';
 import { pipelined, sendTogether } from './pipeline.js';
 import * as plans from './plans.js';
@@ -125,9 +125,7 @@ export class JobQueue {
    */
   async commitWith<T>(job: ClaimedJob, effect: (client: pg.PoolClient) => Promise<T>, output: (result: T) => unknown): Promise<T> {
     const { id, retryCount } = job.attempt;
-    const client = await this.pool.connect();
-    let broken = false;
-    try {
+    return withClient(this.pool, async (client) => {
       // BEGIN and the attempt's row lock come first. Holding that lock, nobody else can change the row (the lease
       // reaper waits for us), so the completion below is certain to find it as it was checked there. On a
       // pipelining connection the effect's statements follow without waiting for the lock's answer (the server
@@ -148,16 +146,7 @@ export class JobQueue {
       const [, commit] = await sendTogether(client, [plans.completeJob(this.tables, id, retryCount, output(result)), 'COMMIT']);
       if (commit!.command !== 'COMMIT') throw new Error(`job ${job.id}: the completion transaction was rolled back`);
       return result;
-    } catch (error) {
-      try {
-        await client.query('ROLLBACK');
-      } catch {
-        broken = true;
-      }
-      throw error;
-    } finally {
-      client.release(broken);
-    }
+    });
   }
 
   /** Marks the attempt completed (for jobs whose effect wrote nothing); false when it was no longer ours. */
