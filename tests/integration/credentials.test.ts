@@ -8,6 +8,7 @@ import { openEmbeddedDatabases } from '../../src/memory/embedded-databases.js';
 import { FakeOpenAI } from '../helpers/fake-openai.js';
 import { testDatabaseUrl } from '../helpers/postgres.js';
 import { AppDriver, credentials, DB_PASSWORD, DIMS, EMBEDDER_KEY, LLM_KEY, pgliteFolder, plainModel, postgresBackend } from './app.js';
+import { freePort } from '../helpers/ports.js';
 
 const SECRETS = [LLM_KEY, EMBEDDER_KEY, DB_PASSWORD];
 
@@ -23,13 +24,6 @@ async function refusal(run: () => Promise<unknown>): Promise<{ errorType: string
 }
 
 /** A port nothing listens on (bound, then released). */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 const pgvectorBlock = (port: number) => ({
   provider: 'pgvector',
@@ -77,7 +71,7 @@ describe('validateCredentials through the app', () => {
   });
 
   it('database unreachable: names the vector DB field, host and port, and the reason', async () => {
-    const port = await closedPort();
+    const port = await freePort();
     const driver = new AppDriver(credentials(fake, pgvectorBlock(port)));
     try {
       const error = await refusal(() => driver.validate());

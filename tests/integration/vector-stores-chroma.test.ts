@@ -5,7 +5,6 @@
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,6 +14,7 @@ import { openEngine } from '../../src/memory/engine.js';
 import { loadMem0 } from '../../src/memory/mem0.js';
 import { FakeOpenAI } from '../helpers/fake-openai.js';
 import { AppDriver, credentials, DIMS, plainModel } from './app.js';
+import { freePort } from '../helpers/ports.js';
 
 const found = spawnSync('bash', [path.resolve('scripts/chroma-server.sh'), 'bin'], { encoding: 'utf8' });
 const CHROMA = found.status === 0 ? found.stdout.trim() : '';
@@ -24,16 +24,6 @@ interface Hit { id: string; memory: string; score: number; metadata: Record<stri
 interface Item { id: string; memory: string; metadata: Record<string, unknown> }
 interface Event { id: string; memory: string; event: string }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const port = (server.address() as { port: number }).port;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 async function waitFor<T>(read: () => Promise<T>, done: (value: T) => boolean, what: string, ms = 20_000): Promise<T> {
   const until = Date.now() + ms;

@@ -7,12 +7,12 @@
  */
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { build } from 'esbuild';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../helpers/ports.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 let dir: string;
@@ -56,12 +56,7 @@ describe('external vector stores in the bundle', () => {
   });
 
   it('the Chroma client is bundled: a dead server is a connection failure', async () => {
-    const port = await new Promise<number>((resolve) => {
-      const s = createServer().listen(0, '127.0.0.1', () => {
-        const p = (s.address() as { port: number }).port;
-        s.close(() => resolve(p));
-      });
-    });
+    const port = await freePort();
     const out = await run(`await open({ provider: 'chroma', config: { host: '127.0.0.1', port: ${port}, ssl: false, embedding_model_dims: 3 } }).then((s) => s.store.list(undefined, 1))${CATCH}`);
     expect(out).toMatch(/^StoreError: vector store chroma failed: .*connect/i);
     expect(out).not.toMatch(/needs package/);

@@ -2,7 +2,6 @@
 // `local_vector_db_json_secret.state_store`) and never echoes a secret. mem0ai's real "memory" store (SQLite);
 // PostgreSQL state stores on a loopback port nobody listens on, or the test database with a wrong password.
 import { mkdtempSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,16 +10,10 @@ import { parseCredentials } from '../../src/memory/credentials.js';
 import { secretsOf, storeFailure } from '../../src/memory/vector-store-external.js';
 import { FakeOpenAI } from '../helpers/fake-openai.js';
 import { credentials, DIMS, plainModel } from '../integration/app.js';
+import { freePort } from '../helpers/ports.js';
 
 const SECRET = 'pw-SECRET-state-5151';
 
-async function deadPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 describe('credential check of an external vector store', () => {
   let fake: FakeOpenAI;
@@ -42,7 +35,7 @@ describe('credential check of an external vector store', () => {
   });
 
   it('an unreachable state database is named as the state store, with its address and no secret', async () => {
-    const port = await deadPort();
+    const port = await freePort();
     for (const config of [
       { host: '127.0.0.1', port, user: 'mem0', password: SECRET },
       { connection_string: `postgresql://mem0:${SECRET}@127.0.0.1:${port}/mem0` },

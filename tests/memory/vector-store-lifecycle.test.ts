@@ -1,7 +1,6 @@
 // The engine releases its mem0ai vector store: on close, and when the state database then fails to open. Seen on
 // mem0ai's real "memory" store (SQLite through better-sqlite3): its database file must not stay open in this process.
 import { mkdtempSync, readdirSync, readlinkSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,6 +10,7 @@ import { JobQueue } from '../../src/jobs/queue/queue.js';
 import { stateCollectionName } from '../../src/memory/vector-store-config.js';
 import { FakeOpenAI } from '../helpers/fake-openai.js';
 import { credentials, DIMS, plainModel } from '../integration/app.js';
+import { freePort } from '../helpers/ports.js';
 
 /** Open file descriptors of this process that point at `file`. */
 function openHandles(file: string): number {
@@ -26,13 +26,6 @@ function openHandles(file: string): number {
 }
 
 /** A loopback port nobody listens on. */
-async function deadPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 describe.skipIf(process.platform !== 'linux')('external vector store lifecycle', () => {
   let fake: FakeOpenAI;
@@ -62,7 +55,7 @@ describe.skipIf(process.platform !== 'linux')('external vector store lifecycle',
 
   it('a state database that fails to open closes the vector store opened for it', async () => {
     const dbPath = path.join(dir, 'state-fails.db');
-    const port = await deadPort();
+    const port = await freePort();
     const settings = parseCredentials(credentials(fake, {
       provider: 'memory',
       config: { db_path: dbPath, embedding_model_dims: DIMS, collection_name: 'life' },
