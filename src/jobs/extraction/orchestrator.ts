@@ -36,7 +36,7 @@ import { emptyCounters, INTERRUPTED_ERROR, TaskStore } from './tasks.js';
 import type { TaskCounters, TaskParams, TaskRow, UserReport } from './tasks.js';
 import { loadTokenizer, tokenCap } from './tokens.js';
 import type { Tokenizer } from './tokens.js';
-import { emptyUserCheckpoint, extractUser } from './user.js';
+import { emptyUserCheckpoint, emptyUserCounts, extractUser, USER_COUNT_KEYS, userCounts } from './user.js';
 import type { ExtractionRequest } from '../../tools/services.js';
 import type { UserCheckpoint } from './user.js';
 import { extractionWindow, resolveTimeZone } from './window.js';
@@ -423,11 +423,8 @@ export class ExtractionOrchestrator {
         },
       );
       await save(result.checkpoint);
-      const { status, stop_reason, error, scanned_conversations, processed_conversations, failed_conversations, scanned_messages, processed_messages, written_memories, kinds } = result;
-      return {
-        user_id: user, status, reason: stop_reason, error, scanned_conversations, processed_conversations, failed_conversations,
-        scanned_messages, processed_messages, written_memories, kinds, finished_at: this.#now().toISOString(),
-      };
+      const { status, stop_reason, error, kinds } = result;
+      return { user_id: user, status, reason: stop_reason, error, ...userCounts(result), kinds, finished_at: this.#now().toISOString() };
     } catch (error) {
       const reason = error instanceof CheckpointConflictError ? `checkpoint_${error.reason}` : 'error';
       return report(user, 'ERROR', reason, describe(error), this.#now());
@@ -444,12 +441,7 @@ export class ExtractionOrchestrator {
     if (user.status === 'SKIPPED') c.skipped_users += 1;
     else if (user.status === 'ERROR') c.failed_users += 1;
     else c.processed_users += 1;
-    c.scanned_conversations += user.scanned_conversations;
-    c.processed_conversations += user.processed_conversations;
-    c.failed_conversations += user.failed_conversations;
-    c.scanned_messages += user.scanned_messages;
-    c.processed_messages += user.processed_messages;
-    c.written_memories += user.written_memories;
+    for (const key of USER_COUNT_KEYS) c[key] += user[key];
     this.#log.info({ task_id: task.taskId, user_id: user.user_id, status: user.status, reason: user.reason }, 'extraction user finished');
     task.writes = task.writes
       .then(() => this.tasks.update({ taskId: task.taskId, owner: this.processId, progress: this.#progress(task), counters: this.#counters(task), results: task.results }))
@@ -469,10 +461,7 @@ export class ExtractionOrchestrator {
 }
 
 function report(user: string, status: UserReport['status'], reason: string, error: string, now: Date): UserReport {
-  return {
-    user_id: user, status, reason, error, scanned_conversations: 0, processed_conversations: 0, failed_conversations: 0,
-    scanned_messages: 0, processed_messages: 0, written_memories: 0, kinds: {}, finished_at: now.toISOString(),
-  };
+  return { user_id: user, status, reason, error, ...emptyUserCounts(), kinds: {}, finished_at: now.toISOString() };
 }
 
 function describe(error: unknown): string {

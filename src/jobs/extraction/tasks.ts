@@ -14,44 +14,30 @@ import type pg from 'pg';
 import type { SqlQuery, Tables } from '../../store/sql.js';
 import { extractionTables } from './tables.js';
 import type { TaskStatus } from './tables.js';
-import type { UserStatus } from './user.js';
+import { emptyUserCounts } from './user.js';
+import type { UserCounts, UserStatus } from './user.js';
 
 /** Why a task whose process stopped is failed (the key lived only in that process, so it cannot be resumed). */
 export const INTERRUPTED_ERROR = 'interrupted: the plugin restarted; run the extraction again — checkpoints keep what was done';
 
-export interface TaskCounters {
+export interface TaskCounters extends UserCounts {
   processed_users: number;
   skipped_users: number;
   failed_users: number;
-  scanned_conversations: number;
-  processed_conversations: number;
-  failed_conversations: number;
-  scanned_messages: number;
-  processed_messages: number;
-  written_memories: number;
   /** HTTP requests sent to the Dify Service API (retries included). */
   dify_calls: number;
 }
 
 export function emptyCounters(): TaskCounters {
-  return {
-    processed_users: 0, skipped_users: 0, failed_users: 0, scanned_conversations: 0, processed_conversations: 0,
-    failed_conversations: 0, scanned_messages: 0, processed_messages: 0, written_memories: 0, dify_calls: 0,
-  };
+  return { processed_users: 0, skipped_users: 0, failed_users: 0, ...emptyUserCounts(), dify_calls: 0 };
 }
 
 /** One user's outcome as the task keeps it. `reason` is the stop reason or why the user was skipped. */
-export interface UserReport {
+export interface UserReport extends UserCounts {
   user_id: string;
   status: UserStatus;
   reason: string;
   error: string | null;
-  scanned_conversations: number;
-  processed_conversations: number;
-  failed_conversations: number;
-  scanned_messages: number;
-  processed_messages: number;
-  written_memories: number;
   kinds: Record<string, number>;
   finished_at: string;
 }

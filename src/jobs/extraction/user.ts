@@ -85,18 +85,37 @@ export interface UserRunOptions {
   onProgress?: ((checkpoint: UserCheckpoint) => Promise<void>) | undefined;
 }
 
-export interface UserRunResult {
-  user: string;
-  status: UserStatus;
-  stop_reason: UserStopReason;
-  /** Why the user failed or stopped early, for the report; never contains secrets. */
-  error: string | null;
+/** What one user's run counts; a task's counters are their sums over its users. */
+export interface UserCounts {
   scanned_conversations: number;
   processed_conversations: number;
   failed_conversations: number;
   scanned_messages: number;
   processed_messages: number;
   written_memories: number;
+}
+
+export const USER_COUNT_KEYS = [
+  'scanned_conversations', 'processed_conversations', 'failed_conversations', 'scanned_messages', 'processed_messages', 'written_memories',
+] as const satisfies ReadonlyArray<keyof UserCounts>;
+
+export function emptyUserCounts(): UserCounts {
+  return { scanned_conversations: 0, processed_conversations: 0, failed_conversations: 0, scanned_messages: 0, processed_messages: 0, written_memories: 0 };
+}
+
+/** The counts alone, out of anything that carries them. */
+export function userCounts(from: UserCounts): UserCounts {
+  const counts = emptyUserCounts();
+  for (const key of USER_COUNT_KEYS) counts[key] = from[key];
+  return counts;
+}
+
+export interface UserRunResult extends UserCounts {
+  user: string;
+  status: UserStatus;
+  stop_reason: UserStopReason;
+  /** Why the user failed or stopped early, for the report; never contains secrets. */
+  error: string | null;
   kinds: Partial<Record<MemoryKind, number>>;
   /** What to store for this user+app (always, also after a failure: it keeps the progress made). */
   checkpoint: UserCheckpoint;
@@ -116,12 +135,7 @@ export async function extractUser(deps: ConversationDeps, options: UserRunOption
     status: 'SUCCESS',
     stop_reason: 'completed',
     error: null,
-    scanned_conversations: 0,
-    processed_conversations: 0,
-    failed_conversations: 0,
-    scanned_messages: 0,
-    processed_messages: 0,
-    written_memories: 0,
+    ...emptyUserCounts(),
     kinds: {},
     checkpoint: previous,
   };
