@@ -113,7 +113,8 @@ export function countPending(t: Tables, cap: number): SqlQuery {
   };
 }
 
-export interface ClaimedJobRow {
+/** What every read of a job row carries. */
+interface JobFields {
   id: string;
   seq: string;
   scope: string;
@@ -122,8 +123,11 @@ export interface ClaimedJobRow {
   runId: string | null;
   retryCount: number;
   retryLimit: number;
-  leaseMs: number;
   createdOn: Date;
+}
+
+export interface ClaimedJobRow extends JobFields {
+  leaseMs: number;
 }
 
 const CLAIMED_COLUMNS = `j.id::text AS id, j.seq::text AS seq, j.scope, j.kind, j.payload, j.run_id AS "runId",
@@ -276,18 +280,9 @@ export function supervisorLock(t: Tables): SqlQuery {
   return { text: `SELECT pg_try_advisory_xact_lock(hashtext($1)) AS locked`, values: [`mem0-ts-jobs:${jobsTable(t)}`] };
 }
 
-export interface JobRow {
-  id: string;
-  seq: string;
-  scope: string;
-  kind: JobKind;
-  payload: Record<string, unknown>;
-  runId: string | null;
+export interface JobRow extends JobFields {
   state: JobState;
-  retryCount: number;
-  retryLimit: number;
   startAfter: Date;
-  createdOn: Date;
   startedOn: Date | null;
   completedOn: Date | null;
   output: unknown;
