@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { afterAll } from 'vitest';
 import { openDatabase, openStore, parseStoreConfig } from '../../src/store/index.js';
 import type { Database, Store, StoreConfig } from '../../src/store/index.js';
 import { freshSchema, testDatabaseUrl } from '../helpers/postgres.js';
@@ -105,4 +106,21 @@ export function randomVector(seed: number): number[] {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
   return Array.from({ length: DIMS }, () => next() * 2 - 1);
+}
+
+/**
+ * Opens a store on a fresh collection per call (`defaults` and `extra` go into its config); every store it opened,
+ * and then the backend, are closed after the tests of the enclosing describe.
+ */
+export function freshStores(backend: Backend, defaults: Record<string, unknown> = {}): (extra?: Record<string, unknown>) => Promise<Store> {
+  const opened: Store[] = [];
+  afterAll(async () => {
+    for (const s of opened) await s.close();
+    await backend.close();
+  });
+  return async (extra = {}) => {
+    const store = await backend.open(await backend.freshConfig({ ...defaults, ...extra }));
+    opened.push(store);
+    return store;
+  };
 }

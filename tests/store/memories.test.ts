@@ -1,20 +1,10 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { StoreError } from '../../src/store/index.js';
-import type { Store } from '../../src/store/index.js';
 import { md5, pythonIso } from '../../src/store/memories.js';
-import { backends, DIMS, randomVector, vec } from './backends.js';
+import { backends, DIMS, freshStores, randomVector, vec } from './backends.js';
 
 describe.each(backends())('memories on $name', (backend) => {
-  const opened: Store[] = [];
-  const open = async (extra?: Record<string, unknown>) => {
-    const store = await backend.open(await backend.freshConfig(extra));
-    opened.push(store);
-    return store;
-  };
-  afterAll(async () => {
-    for (const s of opened) await s.close();
-    await backend.close();
-  });
+  const open = freshStores(backend);
 
   it('writes Mem0-shaped payloads and an ADD history row per memory', async () => {
     const store = await open();

@@ -3,11 +3,10 @@
  * of a small scope is one statement (settings were applied when the connection opened). The pool is the store's
  * real one, wrapped only to count the statements that pass through it.
  */
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type pg from 'pg';
-import type { Store } from '../../src/store/index.js';
 import { MemoryStore } from '../../src/store/memories.js';
-import { backends, DIMS, randomVector, vec } from './backends.js';
+import { backends, DIMS, freshStores, randomVector, vec } from './backends.js';
 
 /** The pool with every statement recorded (by its first line), through `query` and through checked-out clients. */
 function counting(pool: pg.Pool): { pool: pg.Pool; sent: string[] } {
@@ -35,16 +34,7 @@ function counting(pool: pg.Pool): { pool: pg.Pool; sent: string[] } {
 }
 
 describe.each(backends())('round trips on $name', (backend) => {
-  const opened: Store[] = [];
-  const open = async () => {
-    const store = await backend.open(await backend.freshConfig());
-    opened.push(store);
-    return store;
-  };
-  afterAll(async () => {
-    for (const s of opened) await s.close();
-    await backend.close();
-  });
+  const open = freshStores(backend);
 
   it('adds new memories with their history in one statement, atomically', async () => {
     const store = await open();

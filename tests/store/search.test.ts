@@ -1,9 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { Store } from '../../src/store/index.js';
 import { MemoryStore } from '../../src/store/memories.js';
 import { SESSION_SETTINGS_SQL } from '../../src/store/pool.js';
 import { tsqueryText, wordTokens } from '../../src/store/tokens.js';
-import { backends, DIMS, randomVector, vec } from './backends.js';
+import { backends, DIMS, freshStores, randomVector, vec } from './backends.js';
 
 describe('wordTokens', () => {
   it('splits Chinese and Japanese into words, not one giant token', () => {
@@ -24,16 +24,7 @@ describe('wordTokens', () => {
 });
 
 describe.each(backends())('search on $name', (backend) => {
-  const opened: Store[] = [];
-  const open = async () => {
-    const store = await backend.open(await backend.freshConfig());
-    opened.push(store);
-    return store;
-  };
-  afterAll(async () => {
-    for (const s of opened) await s.close();
-    await backend.close();
-  });
+  const open = freshStores(backend);
 
   it('finds Chinese and Japanese memories by a word inside a sentence', async () => {
     const store = await open();

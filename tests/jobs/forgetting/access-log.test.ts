@@ -1,25 +1,16 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { AccessLogger, logRecalls } from '../../../src/jobs/forgetting/access-log.js';
 import { accessLogTable, selectAccess } from '../../../src/jobs/forgetting/queries.js';
 import { nextAccess } from '../../../src/jobs/forgetting/retention.js';
 import type { AccessRecord } from '../../../src/jobs/forgetting/retention.js';
 import type { Store } from '../../../src/store/index.js';
-import { backends, vec } from '../../store/backends.js';
+import { backends, freshStores, vec } from '../../store/backends.js';
 
 const NOW = new Date('2026-03-01T12:00:00.000Z');
 const later = (s: number) => new Date(NOW.getTime() + s * 1000);
 
 describe.each(backends())('access log on $name', (backend) => {
-  const opened: Store[] = [];
-  const open = async () => {
-    const store = await backend.open(await backend.freshConfig({ ...(backend.name === 'postgres' ? { maxconn: 20 } : {}) }));
-    opened.push(store);
-    return store;
-  };
-  afterAll(async () => {
-    for (const s of opened) await s.close();
-    await backend.close();
-  });
+  const open = freshStores(backend, backend.name === 'postgres' ? { maxconn: 20 } : {});
 
   const seed = async (store: Store, scope: { userId: string; agentId?: string }, n: number) =>
     (await store.memories.insert(scope, Array.from({ length: n }, (_, i) => ({ data: `fact ${i}`, vector: vec(i) })))).map((m) => m.id);

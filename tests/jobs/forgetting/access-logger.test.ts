@@ -3,13 +3,13 @@
 // (writers at once, searches queued); close() waits for what was taken and refuses the rest. Real store (PGlite;
 // PostgreSQL too with TEST_DATABASE_URL); the pool is only wrapped to count statements.
 import type pg from 'pg';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { AccessLogger } from '../../../src/jobs/forgetting/access-log.js';
 import { selectAccess } from '../../../src/jobs/forgetting/queries.js';
 import { nextAccess } from '../../../src/jobs/forgetting/retention.js';
 import type { AccessRecord } from '../../../src/jobs/forgetting/retention.js';
 import type { Store } from '../../../src/store/index.js';
-import { backends, vec } from '../../store/backends.js';
+import { backends, freshStores, vec } from '../../store/backends.js';
 
 const NOW = new Date('2026-03-01T12:00:00.000Z');
 
@@ -32,16 +32,7 @@ function counted(pool: pg.Pool): { pool: Pick<pg.Pool, 'query'>; sent: () => num
 }
 
 describe.each(backends())('AccessLogger on $name', (backend) => {
-  const opened: Store[] = [];
-  const open = async () => {
-    const store = await backend.open(await backend.freshConfig());
-    opened.push(store);
-    return store;
-  };
-  afterAll(async () => {
-    for (const s of opened) await s.close();
-    await backend.close();
-  });
+  const open = freshStores(backend);
   const seed = async (store: Store, userId: string, n: number) =>
     (await store.memories.insert({ userId }, Array.from({ length: n }, (_, i) => ({ data: `fact ${i}`, vector: vec(i) })))).map((m) => m.id);
   const access = async (store: Store, id: string) =>

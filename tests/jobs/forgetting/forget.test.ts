@@ -6,7 +6,7 @@ import { ForgettingService, checkpointTtl } from '../../../src/jobs/forgetting/s
 import type { CleanupRequest } from '../../../src/jobs/forgetting/service.js';
 import type { Store } from '../../../src/store/index.js';
 import type { ForgettingService as ToolForgettingService } from '../../../src/tools/services.js';
-import { backends, vec } from '../../store/backends.js';
+import { backends, freshStores, vec } from '../../store/backends.js';
 
 const DAY = 86_400_000;
 const NOW = new Date('2026-03-01T12:00:00.000Z');
@@ -15,16 +15,7 @@ const ago = (ms: number) => new Date(NOW.getTime() - ms);
 const edge = (s0: number) => s0 * Math.log(20) * DAY;
 
 describe.each(backends())('forgetting on $name', (backend) => {
-  const opened: Store[] = [];
-  const open = async () => {
-    const store = await backend.open(await backend.freshConfig());
-    opened.push(store);
-    return store;
-  };
-  afterAll(async () => {
-    for (const s of opened) await s.close();
-    await backend.close();
-  });
+  const open = freshStores(backend);
 
   type Scope = { userId: string; agentId?: string };
   const add = async (store: Store, scope: Scope, data: string, createdAt: Date, memorySubtype?: string) => {

@@ -1,25 +1,16 @@
 // The access log has no foreign key to the memories table (Mem0's Python store must be able to DROP it): our own
 // delete paths drop log rows in the same transaction, and forgetting sweeps the rows whose memory went another way.
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { logRecalls } from '../../../src/jobs/forgetting/access-log.js';
 import { forgetMemories } from '../../../src/jobs/forgetting/forget.js';
 import { accessLogTable } from '../../../src/jobs/forgetting/queries.js';
 import type { Store } from '../../../src/store/index.js';
-import { backends, vec } from '../../store/backends.js';
+import { backends, freshStores, vec } from '../../store/backends.js';
 
 const NOW = new Date('2026-03-01T12:00:00.000Z');
 
 describe.each(backends())('access log without a foreign key on $name', (backend) => {
-  const opened: Store[] = [];
-  const open = async () => {
-    const store = await backend.open(await backend.freshConfig({ ...(backend.name === 'postgres' ? { maxconn: 12 } : {}) }));
-    opened.push(store);
-    return store;
-  };
-  afterAll(async () => {
-    for (const s of opened) await s.close();
-    await backend.close();
-  });
+  const open = freshStores(backend, backend.name === 'postgres' ? { maxconn: 12 } : {});
 
   const seed = async (store: Store, scope: { userId: string; agentId?: string }, n: number) =>
     (await store.memories.insert(scope, Array.from({ length: n }, (_, i) => ({ data: `fact ${i}`, vector: vec(i), createdAt: NOW })))).map((m) => m.id);
