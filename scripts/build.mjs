@@ -9,7 +9,7 @@ import { build } from 'esbuild';
 // provider is configured. The ones not installed stay external, so the bundle builds without them and configuring
 // such a provider fails with "needs package X which this build does not include" (src/memory/providers.ts).
 // Vector stores: of mem0ai's store SDKs only `chromadb` (a pure-JS client, tested against a real Chroma server) is a
-// dependency, so only it is bundled; the others stay external the same way (src/memory/vector-store-external.ts).
+// dependency, so only it is bundled; the others stay external the same way (src/memory/external/stores.ts).
 // better-sqlite3 (mem0ai's "memory" store) is a native module: its JS is bundled but its binary cannot load from the
 // bundle, so configuring "memory" fails with a clear message instead of a crash (tests/memory/vector-store-bundle.test.ts).
 function missingMem0Peers() {

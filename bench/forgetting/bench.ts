@@ -14,9 +14,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import os from 'node:os';
 import pg from 'pg';
-import { AccessLogger } from '../../src/jobs/forgetting/access-log.js';
+import { AccessLogger } from '../../src/memory/access-log.js';
 import { openForgetting } from '../../src/jobs/forgetting/index.js';
-import { accessLogTable } from '../../src/jobs/forgetting/queries.js';
+import { accessLogTable } from '../../src/store/access-log.js';
 import type { Providers } from '../../src/memory/providers.js';
 import { MemoryService } from '../../src/memory/service.js';
 import { storeRepository } from '../../src/memory/store-repository.js';

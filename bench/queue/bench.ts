@@ -16,7 +16,7 @@ import os from 'node:os';
 import { createHash, randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { openMemoryJobs } from '../../src/jobs/queue/index.js';
-import { toolMemoryService } from '../../src/jobs/queue/tool-service.js';
+import { toolMemoryService } from '../../src/jobs/queue/writes.js';
 import type { ChatMessage, Providers } from '../../src/memory/providers.js';
 import { openStore, parseStoreConfig } from '../../src/store/index.js';
 

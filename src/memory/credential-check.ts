@@ -9,13 +9,13 @@
 import type { Logger } from 'pino';
 import { CREDENTIAL_VALIDATION_ERROR, PluginError } from '../runtime/contract.js';
 import { StoreError } from '../store/errors.js';
-import { BLOCK_FIELDS } from './credentials.js';
+import { BLOCK_FIELDS } from './config/credentials.js';
 import { checkEngine } from './engine.js';
 import type { EngineOptions } from './engine.js';
-import { EngineError } from './errors.js';
-import type { ProviderRole } from './errors.js';
-import type { PgvectorConfig, Settings } from './settings.js';
-import type { StateStoreBlock } from './vector-store-config.js';
+import { EngineError } from '../errors.js';
+import type { ProviderRole } from '../errors.js';
+import type { PgvectorConfig, Settings } from './config/settings.js';
+import type { StateStoreBlock } from './config/vector-store-config.js';
 
 /** The whole check (engine start, database round trip, one embedding) gives up after this. */
 export const CREDENTIAL_CHECK_TIMEOUT_MS = 30_000;

@@ -7,7 +7,7 @@
  * @module
  */
 import type { Logger } from 'pino';
-import { AccessLogger } from '../jobs/forgetting/access-log.js';
+import { AccessLogger } from './access-log.js';
 import { ExternalAccessLog } from '../jobs/forgetting/external.js';
 import { openStore, parseStoreConfig } from '../store/index.js';
 import type { Store } from '../store/index.js';
@@ -15,10 +15,10 @@ import { borrowDatabase } from './embedded-databases.js';
 import { createProviders, DEFAULT_PROVIDER_TIMEOUT_MS } from './providers.js';
 import type { Providers } from './providers.js';
 import { MemoryService } from './service.js';
-import type { Settings } from './settings.js';
+import type { Settings } from './config/settings.js';
 import { storeRepository } from './store-repository.js';
-import { stateStoreConfig } from './vector-store-config.js';
-import { bindExternal, openExternalStore } from './vector-store-external.js';
+import { stateStoreConfig } from './config/vector-store-config.js';
+import { bindExternal, openExternalStore } from './external/stores.js';
 
 export interface Engine {
   readonly settingsHash: string;

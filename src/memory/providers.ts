@@ -5,12 +5,12 @@
  * request (400) or a bad key (401).
  * @module
  */
-import { EngineError, isEngineError } from './errors.js';
-import type { ProviderRole } from './errors.js';
+import { EngineError, isEngineError } from '../errors.js';
+import type { ProviderRole } from '../errors.js';
 import { loadMem0 } from './mem0.js';
-import { mapProviderConfig, secretValues } from './provider-config.js';
-import type { MappedProvider } from './provider-config.js';
-import type { ProviderBlock, Settings } from './settings.js';
+import { mapProviderConfig, secretValues } from './config/provider-config.js';
+import type { MappedProvider } from './config/provider-config.js';
+import type { ProviderBlock, Settings } from './config/settings.js';
 
 export interface ChatMessage {
   role: 'system' | 'user' | 'assistant';

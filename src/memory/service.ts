@@ -6,7 +6,7 @@
  */
 import type { Logger } from 'pino';
 import { FILTER_KEY_PATTERN } from '../store/filters.js';
-import { EngineError } from './errors.js';
+import { EngineError } from '../errors.js';
 import { factExtractionMessages, reconcileMessages } from './prompts.js';
 import type { ConversationTurn } from './prompts.js';
 import type { CallOptions, Providers } from './providers.js';

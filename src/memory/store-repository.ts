@@ -6,8 +6,8 @@
 import type { Store } from '../store/index.js';
 import { StoreError } from '../store/errors.js';
 import type { MemoryRepository } from './repository.js';
-import { externalOf } from './vector-store-external.js';
-import { vectorStoreRepository } from './vector-store-repository.js';
+import { externalOf } from './external/stores.js';
+import { vectorStoreRepository } from './external/repository.js';
 
 export function storeRepository(store: Store): MemoryRepository {
   // A store bound to a mem0ai vector store holds only state tables: its memories are served from there.

@@ -4,7 +4,7 @@
  * @module
  */
 import { logger } from '../log.js';
-import type { RecallSink } from '../jobs/forgetting/access-log.js';
+import type { RecallSink } from '../memory/access-log.js';
 import type { CollectionConfig, StoreConfig } from './config.js';
 import { StoreError } from './errors.js';
 import { MemoryStore } from './memories.js';

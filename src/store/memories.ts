@@ -7,7 +7,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import type pg from 'pg';
-import { deleteAccessRows } from '../jobs/forgetting/queries.js';
+import { deleteAccessRows } from './access-log.js';
 import { StoreError } from './errors.js';
 import { FILTER_KEY_PATTERN } from './filters.js';
 import { withTransaction } from './pool.js';

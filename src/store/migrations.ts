@@ -14,10 +14,10 @@
  * @module
  */
 import type pg from 'pg';
-import { extractionMigration } from '../jobs/extraction/migration.js';
-import { accessLogMigration } from '../jobs/forgetting/migration.js';
-import { jobQueueMigration } from '../jobs/queue/migration.js';
-import { jobPlansMigration } from '../memory/vector-store-plans.js';
+import { extractionMigration } from './migrations/extraction.js';
+import { accessLogMigration } from './migrations/access-log.js';
+import { jobQueueMigration } from './migrations/jobs.js';
+import { jobPlansMigration } from './job-plans.js';
 import type { CollectionConfig } from './config.js';
 import { StoreError } from './errors.js';
 import { withTransaction } from './pool.js';

@@ -5,8 +5,8 @@
  */
 import { applyLogLevel } from '../log.js';
 import { ClientCache } from '../memory/client-cache.js';
-import { parseCredentials } from '../memory/credentials.js';
-import type { Settings } from '../memory/settings.js';
+import { parseCredentials } from '../memory/config/credentials.js';
+import type { Settings } from '../memory/config/settings.js';
 import type { InvokeToolRequest, SessionContext } from '../runtime/contract.js';
 import { coerceParameters } from './coerce.js';
 import type { BoundTool } from './registry.js';
@@ -14,7 +14,7 @@ import { TimeoutError } from './errors.js';
 import { outcomeFromError } from './result.js';
 import type { ToolOutcome } from './result.js';
 import { DEFAULT_TIMEOUT_SECONDS, parseInput } from './schemas.js';
-import type { MemoryServices, ServicesFactory } from './services.js';
+import type { MemoryServices, ServicesFactory } from '../memory/api.js';
 
 /** How many credential sets keep their services open at once (one per Dify workspace using the plugin). */
 const MAX_OPEN_SERVICE_SETS = 8;

@@ -4,20 +4,20 @@
  * @module
  */
 import { verifyCredentials } from '../memory/credential-check.js';
-import { validateCredentials } from '../memory/credentials.js';
-import { describeSettings } from '../memory/settings.js';
-import type { Settings } from '../memory/settings.js';
+import { validateCredentials } from '../memory/config/credentials.js';
+import { describeSettings } from '../memory/config/settings.js';
+import type { Settings } from '../memory/config/settings.js';
 import { PluginError, TOOL_INVOKE_ERROR } from '../runtime/contract.js';
 import type { PluginHandlers } from '../runtime/contract.js';
 import type { Declarations } from '../runtime/declarations.js';
 import { logger } from '../log.js';
 import { runTool, ServicesCache } from './dispatch.js';
-import { engineServices } from './engine-services.js';
+import { engineServices } from '../app.js';
 import { pickLanguage } from './i18n.js';
 import { bindTools, TOOL_DEFINITIONS } from './registry.js';
 import type { ToolDefinition } from './schemas.js';
 import { buildMessages } from './result.js';
-import type { ServicesFactory } from './services.js';
+import type { ServicesFactory } from '../memory/api.js';
 
 /** The credential round trip: resolves when the settings work, throws PluginError naming the failing part. */
 export type CredentialCheck = (settings: Settings, signal: AbortSignal) => Promise<unknown>;

@@ -5,7 +5,7 @@
  */
 import type { Logger } from 'pino';
 import { PluginError } from '../runtime/contract.js';
-import { EngineError } from '../memory/errors.js';
+import { EngineError } from '../errors.js';
 import { StoreError } from '../store/errors.js';
 import type { ToolMessage } from '../runtime/contract.js';
 import { NotBuiltError, NotFoundError, OverloadError, TimeoutError, ToolError, UpstreamError, ValidationError } from './errors.js';

@@ -5,12 +5,12 @@
  */
 import { z } from 'zod';
 import type { SessionContext } from '../runtime/contract.js';
-import type { Settings } from '../memory/settings.js';
+import type { Settings } from '../memory/config/settings.js';
 import { showValue } from './coerce.js';
 import { ValidationError } from './errors.js';
 import type { Text } from './i18n.js';
 import type { ToolOutcome } from './result.js';
-import type { MemoryServices, Scope } from './services.js';
+import type { MemoryServices, Scope } from '../memory/api.js';
 
 /** Seconds a read or write may take when the caller gives no `timeout` (the seed's code default), and the ceiling. */
 export const DEFAULT_TIMEOUT_SECONDS = 15;

@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const BUNDLE = path.join(REPO_ROOT, 'dist', 'plugin.js');
 /** Small stand-alone declarations for unit tests of registration shapes (the real app refuses them). */
-export const FIXTURE_ROOT = path.join(REPO_ROOT, 'tests', 'protocol', 'fixtures', 'plugin');
+export const FIXTURE_ROOT = path.join(REPO_ROOT, 'tests', 'runtime', 'fixtures', 'plugin');
 
 /** Copies the real declarations (manifest, provider, tools, assets) into a fresh temporary plugin folder. */
 export function copyDeclarations(prefix = 'plugin-root-'): string {

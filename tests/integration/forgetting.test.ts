@@ -5,10 +5,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestContext } from 'vitest';
 import { CheckpointStore } from '../../src/jobs/extraction/checkpoint-store.js';
-import { extractionTables } from '../../src/jobs/extraction/tables.js';
+import { extractionTables } from '../../src/store/extraction-tables.js';
 import { emptyUserCheckpoint } from '../../src/jobs/extraction/user.js';
-import { accessLogTable, selectAccess } from '../../src/jobs/forgetting/queries.js';
-import { parseCredentials } from '../../src/memory/credentials.js';
+import { accessLogTable, selectAccess } from '../../src/store/access-log.js';
+import { parseCredentials } from '../../src/memory/config/credentials.js';
 import { openEngine } from '../../src/memory/engine.js';
 import type { Engine } from '../../src/memory/engine.js';
 import { embedText, FakeOpenAI } from '../helpers/fake-openai.js';

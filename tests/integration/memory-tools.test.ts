@@ -2,7 +2,7 @@
 // sync mode, on embedded PGlite and, when TEST_DATABASE_URL is set, on PostgreSQL.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { openEngine } from '../../src/memory/engine.js';
-import { parseCredentials } from '../../src/memory/credentials.js';
+import { parseCredentials } from '../../src/memory/config/credentials.js';
 import { FakeOpenAI } from '../helpers/fake-openai.js';
 import type { ChatRequestBody } from '../helpers/fake-openai.js';
 import { testDatabaseUrl } from '../helpers/postgres.js';

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KeepAlive, ProviderActivity } from '../../src/jobs/keepalive/index.js';
-import { parseCredentials } from '../../src/memory/credentials.js';
+import { parseCredentials } from '../../src/memory/config/credentials.js';
 import { openEngine } from '../../src/memory/engine.js';
 import { loadMem0 } from '../../src/memory/mem0.js';
 import { FakeOpenAI } from '../helpers/fake-openai.js';

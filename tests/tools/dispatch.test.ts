@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { pino } from 'pino';
-import { parseCredentials } from '../../src/memory/credentials.js';
+import { parseCredentials } from '../../src/memory/config/credentials.js';
 import { ServicesCache } from '../../src/tools/dispatch.js';
-import { notBuiltServices } from '../../src/tools/services.js';
-import type { MemoryServices } from '../../src/tools/services.js';
+import { notBuiltServices } from '../../src/memory/api.js';
+import type { MemoryServices } from '../../src/memory/api.js';
 import { createPluginApp } from '../../src/tools/index.js';
 import { CREDENTIALS, session } from './fixtures.js';
 import { declarations, invoke, recordingServices } from './harness.js';

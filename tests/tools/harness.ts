@@ -3,8 +3,8 @@ import { createPluginApp } from '../../src/tools/index.js';
 import type { PluginAppOptions } from '../../src/tools/index.js';
 import type { ToolMessage } from '../../src/runtime/contract.js';
 import type { Declarations } from '../../src/runtime/declarations.js';
-import { notBuiltServices } from '../../src/tools/services.js';
-import type { MemoryServices } from '../../src/tools/services.js';
+import { notBuiltServices } from '../../src/memory/api.js';
+import type { MemoryServices } from '../../src/memory/api.js';
 import { CREDENTIALS, FIXTURE_TOOLS, session } from './fixtures.js';
 
 export interface Answer {

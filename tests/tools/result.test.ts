@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { PluginError, CREDENTIAL_VALIDATION_ERROR } from '../../src/runtime/contract.js';
-import { EngineError } from '../../src/memory/errors.js';
+import { EngineError } from '../../src/errors.js';
 import { FilterError, StoreError } from '../../src/store/errors.js';
 import { NotBuiltError, NotFoundError, OverloadError, TimeoutError, UpstreamError, ValidationError } from '../../src/tools/errors.js';
 import { buildMessages, outcomeFromError } from '../../src/tools/result.js';

@@ -10,7 +10,7 @@ import { z } from 'zod';
 import { Params } from '../../store/sql.js';
 import type { SqlQuery, Tables } from '../../store/sql.js';
 import type { ConversationCheckpoint } from './checkpoint.js';
-import { extractionTables } from './tables.js';
+import { extractionTables } from '../../store/extraction-tables.js';
 import type { UserCheckpoint } from './user.js';
 
 /** A save lost the race: the row moved on (`version`) or the run no longer holds the user's lease (`lease`). */

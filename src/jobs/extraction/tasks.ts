@@ -12,8 +12,8 @@
  */
 import type pg from 'pg';
 import type { SqlQuery, Tables } from '../../store/sql.js';
-import { extractionTables } from './tables.js';
-import type { TaskStatus } from './tables.js';
+import { extractionTables } from '../../store/extraction-tables.js';
+import type { TaskStatus } from '../../store/extraction-tables.js';
 import { emptyUserCounts } from './user.js';
 import type { UserCounts, UserStatus } from './user.js';
 

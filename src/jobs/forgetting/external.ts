@@ -16,7 +16,7 @@ import { logger } from '../../log.js';
 import type { MemoryRecord, MemoryRepository, Scope } from '../../memory/repository.js';
 import { Params } from '../../store/sql.js';
 import type { SqlQuery, Tables } from '../../store/sql.js';
-import { accessLogTable } from './queries.js';
+import { accessLogTable } from '../../store/access-log.js';
 import type { ForgetOptions, ForgetReport, WouldDelete } from './forget.js';
 import { DEFAULT_MAX_LISTED } from './forget.js';
 import { EMA_ALPHA, MAX_RECALL_COUNT, qualityOf, retention } from './retention.js';

@@ -17,8 +17,8 @@ import type { Scope } from '../../store/queries.js';
 import { withTransaction } from '../../store/pool.js';
 import type { Queryable } from '../../store/pool.js';
 import type { Tables } from '../../store/sql.js';
-import { countOrphans, deleteForgotten, lockMemories, selectRetentionRows, sweepOrphans } from './queries.js';
-import type { RetentionRow } from './queries.js';
+import { countOrphans, deleteForgotten, lockMemories, selectRetentionRows, sweepOrphans } from '../../store/access-log.js';
+import type { RetentionRow } from '../../store/access-log.js';
 import { retention } from './retention.js';
 import type { RetentionFigures } from './retention.js';
 

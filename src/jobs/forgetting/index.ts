@@ -4,10 +4,10 @@
  * plugged into its slots. Recording recalls needs nothing here: the engine gives its store an AccessLogger.
  * @module
  */
-import type { Settings } from '../../memory/settings.js';
+import type { Settings } from '../../memory/config/settings.js';
 import type { Store } from '../../store/index.js';
-import { externalOf } from '../../memory/vector-store-external.js';
-import { vectorStoreRepository } from '../../memory/vector-store-repository.js';
+import { externalOf } from '../../memory/external/stores.js';
+import { vectorStoreRepository } from '../../memory/external/repository.js';
 import { extractionCleaners } from '../extraction/service.js';
 import { forgetExternal } from './external.js';
 import { ForgettingService } from './service.js';
@@ -36,8 +36,8 @@ export function openForgetting(
   });
 }
 
-export { AccessLogger } from './access-log.js';
+export { AccessLogger } from '../../memory/access-log.js';
 export { ExternalAccessLog } from './external.js';
-export type { RecallSink } from './access-log.js';
+export type { RecallSink } from '../../memory/access-log.js';
 export { ForgettingService, checkpointTtl, DEFAULT_CHECKPOINT_TTL_DAYS } from './service.js';
 export type { ForgetResult, Cleaner, CleanupRequest } from './service.js';

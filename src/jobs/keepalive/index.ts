@@ -12,8 +12,8 @@
 import type { Logger } from 'pino';
 import { logger as rootLogger } from '../../log.js';
 import type { Providers } from '../../memory/providers.js';
-import type { ProviderBlock } from '../../memory/settings.js';
-import { externalsOfDatabase } from '../../memory/vector-store-external.js';
+import type { ProviderBlock } from '../../memory/config/settings.js';
+import { externalsOfDatabase } from '../../memory/external/stores.js';
 import type { Database } from '../../store/index.js';
 import { isConnectionError } from '../queue/errors.js';
 

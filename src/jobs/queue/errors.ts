@@ -5,7 +5,7 @@
  * treated as transient: the retry limit still bounds it, and a lost write would be worse than a few extra attempts.
  * @module
  */
-import { EngineError } from '../../memory/errors.js';
+import { EngineError } from '../../errors.js';
 import { StoreError } from '../../store/errors.js';
 import type { JobError } from './queue.js';
 

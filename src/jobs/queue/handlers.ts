@@ -15,21 +15,21 @@
  * @module
  */
 import type pg from 'pg';
-import { EngineError, isEngineError } from '../../memory/errors.js';
+import { EngineError, isEngineError } from '../../errors.js';
 import type { Providers } from '../../memory/providers.js';
 import type { AppliedChanges, MemoryRepository } from '../../memory/repository.js';
 import { MemoryService } from '../../memory/service.js';
 import { storeRepository } from '../../memory/store-repository.js';
-import { externalOf } from '../../memory/vector-store-external.js';
-import type { ExternalStore } from '../../memory/vector-store-external.js';
-import { deletePlan, loadPlan, savePlan } from '../../memory/vector-store-plans.js';
-import { executePlan, planningRepository, planResult, recordedChanges, recordPlan, replayPlan } from '../../memory/vector-store-repository.js';
-import type { WritePlan } from '../../memory/vector-store-repository.js';
+import { externalOf } from '../../memory/external/stores.js';
+import type { ExternalStore } from '../../memory/external/stores.js';
+import { deletePlan, loadPlan, savePlan } from '../../store/job-plans.js';
+import { executePlan, planningRepository, planResult, recordedChanges, recordPlan, replayPlan } from '../../memory/external/repository.js';
+import type { WritePlan } from '../../memory/external/repository.js';
 import type { Store } from '../../store/index.js';
 import { versionAtLeast } from '../../store/index.js';
 import { MemoryStore } from '../../store/memories.js';
 import type { ClaimedJob } from './queue.js';
-import { transactionPool } from './scoped-pools.js';
+import { transactionPool } from '../../store/scoped-pools.js';
 import type { JobContext, JobHandler } from './worker.js';
 
 /** What the worker needs of an engine: its store and providers. */

@@ -11,13 +11,13 @@
  */
 import type { Logger } from 'pino';
 import { logger as rootLogger } from '../../log.js';
-import type { MemoryService as ToolMemoryService } from '../../tools/services.js';
+import type { MemoryService as ToolMemoryService } from '../../memory/api.js';
 import { memoryJobHandler, storeOnClient } from './handlers.js';
 import type { JobEngine } from './handlers.js';
 import { DEFAULT_QUEUE_OPTIONS, JobQueue } from './queue.js';
 import type { QueueOptions } from './queue.js';
-import { GatedPool, workerShare } from './scoped-pools.js';
-import { toolMemoryService } from './tool-service.js';
+import { GatedPool, workerShare } from '../../store/scoped-pools.js';
+import { toolMemoryService } from './writes.js';
 import { DEFAULT_WORKER_OPTIONS, Worker } from './worker.js';
 import type { WorkerOptions } from './worker.js';
 

@@ -7,9 +7,9 @@
 import type pg from 'pg';
 import { withClient, withTransaction } from '../../store/pool.js';
 import type { Tables } from '../../store/sql.js';
-import { pipelined, sendTogether } from './pipeline.js';
-import * as plans from './plans.js';
-import type { ClaimedJobRow, JobKind, JobRow, JobState } from './plans.js';
+import { pipelined, sendTogether } from '../../store/pipeline.js';
+import * as plans from '../../store/jobs.js';
+import type { ClaimedJobRow, JobKind, JobRow, JobState } from '../../store/jobs.js';
 
 export interface QueueOptions {
   /** Retries after the first attempt for transient failures (and lost leases). */

@@ -11,7 +11,7 @@
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import { logger as rootLogger } from '../../log.js';
-import { backoffDelay } from '../../runtime/backoff.js';
+import { backoffDelay } from '../../backoff.js';
 import { classifyError, isConnectionError } from './errors.js';
 import { LeaseLostError } from './queue.js';
 import type { ClaimedJob, JobQueue } from './queue.js';

@@ -7,9 +7,9 @@
 import type pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { CheckpointConflictError, CheckpointStore } from '../../../src/jobs/extraction/checkpoint-store.js';
-import { LeaseStore } from '../../../src/jobs/extraction/leases.js';
+import { LeaseStore } from '../../../src/store/extraction-leases.js';
 import { extractionCleaners } from '../../../src/jobs/extraction/service.js';
-import { extractionTables } from '../../../src/jobs/extraction/tables.js';
+import { extractionTables } from '../../../src/store/extraction-tables.js';
 import { emptyCounters, INTERRUPTED_ERROR } from '../../../src/jobs/extraction/tasks.js';
 import { emptyUserCheckpoint } from '../../../src/jobs/extraction/user.js';
 import type { UserCheckpoint } from '../../../src/jobs/extraction/user.js';

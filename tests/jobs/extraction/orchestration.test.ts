@@ -5,9 +5,9 @@
  * exhausted, lock held by another run, Chinese text, sync mode, overload.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { LeaseStore } from '../../../src/jobs/extraction/leases.js';
+import { LeaseStore } from '../../../src/store/extraction-leases.js';
 import { openExtraction } from '../../../src/jobs/extraction/service.js';
-import { extractionTables } from '../../../src/jobs/extraction/tables.js';
+import { extractionTables } from '../../../src/store/extraction-tables.js';
 import { OverloadError, ValidationError } from '../../../src/tools/errors.js';
 import { FakeDify } from '../../helpers/fake-dify.js';
 import { FakeOpenAI } from '../../helpers/fake-openai.js';

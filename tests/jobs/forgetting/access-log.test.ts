@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { AccessLogger, logRecalls } from '../../../src/jobs/forgetting/access-log.js';
-import { accessLogTable, selectAccess } from '../../../src/jobs/forgetting/queries.js';
+import { AccessLogger, logRecalls } from '../../../src/memory/access-log.js';
+import { accessLogTable, selectAccess } from '../../../src/store/access-log.js';
 import { nextAccess } from '../../../src/jobs/forgetting/retention.js';
 import type { AccessRecord } from '../../../src/jobs/forgetting/retention.js';
 import type { Store } from '../../../src/store/index.js';

@@ -4,8 +4,8 @@
 // PostgreSQL too with TEST_DATABASE_URL); the pool is only wrapped to count statements.
 import type pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { AccessLogger } from '../../../src/jobs/forgetting/access-log.js';
-import { selectAccess } from '../../../src/jobs/forgetting/queries.js';
+import { AccessLogger } from '../../../src/memory/access-log.js';
+import { selectAccess } from '../../../src/store/access-log.js';
 import { nextAccess } from '../../../src/jobs/forgetting/retention.js';
 import type { AccessRecord } from '../../../src/jobs/forgetting/retention.js';
 import type { Store } from '../../../src/store/index.js';

@@ -1,11 +1,11 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { logRecalls } from '../../../src/jobs/forgetting/access-log.js';
+import { logRecalls } from '../../../src/memory/access-log.js';
 import { deleteIfStillForgotten, forgetMemories } from '../../../src/jobs/forgetting/forget.js';
-import { accessLogTable } from '../../../src/jobs/forgetting/queries.js';
+import { accessLogTable } from '../../../src/store/access-log.js';
 import { ForgettingService, checkpointTtl } from '../../../src/jobs/forgetting/service.js';
 import type { CleanupRequest } from '../../../src/jobs/forgetting/service.js';
 import type { Store } from '../../../src/store/index.js';
-import type { ForgettingService as ToolForgettingService } from '../../../src/tools/services.js';
+import type { ForgettingService as ToolForgettingService } from '../../../src/memory/api.js';
 import { backends, freshStores, vec } from '../../store/backends.js';
 
 const DAY = 86_400_000;

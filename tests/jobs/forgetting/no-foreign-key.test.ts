@@ -1,9 +1,9 @@
 // The access log has no foreign key to the memories table (Mem0's Python store must be able to DROP it): our own
 // delete paths drop log rows in the same transaction, and forgetting sweeps the rows whose memory went another way.
 import { describe, expect, it } from 'vitest';
-import { logRecalls } from '../../../src/jobs/forgetting/access-log.js';
+import { logRecalls } from '../../../src/memory/access-log.js';
 import { forgetMemories } from '../../../src/jobs/forgetting/forget.js';
-import { accessLogTable } from '../../../src/jobs/forgetting/queries.js';
+import { accessLogTable } from '../../../src/store/access-log.js';
 import type { Store } from '../../../src/store/index.js';
 import { backends, freshStores, vec } from '../../store/backends.js';
 

@@ -7,7 +7,7 @@ import { runInNewContext } from 'node:vm';
 import type pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { forgetMemories } from '../../../src/jobs/forgetting/forget.js';
-import { accessLogTable, selectRetentionRows } from '../../../src/jobs/forgetting/queries.js';
+import { accessLogTable, selectRetentionRows } from '../../../src/store/access-log.js';
 import type { Store } from '../../../src/store/index.js';
 import { backends } from '../../store/backends.js';
 

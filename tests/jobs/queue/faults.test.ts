@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { jobsTable } from '../../../src/jobs/queue/plans.js';
+import { jobsTable } from '../../../src/store/jobs.js';
 import { tablesFor } from '../../../src/store/tables.js';
 import { FakeOpenAI } from '../../helpers/fake-openai.js';
 import { invokeFrame, PluginProcess } from '../../helpers/plugin-process.js';

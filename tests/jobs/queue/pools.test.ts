@@ -3,8 +3,8 @@
 // which failures count as a dropped connection.
 import { afterAll, describe, expect, it } from 'vitest';
 import { classifyError, isConnectionError } from '../../../src/jobs/queue/errors.js';
-import { pipelined, sendTogether } from '../../../src/jobs/queue/pipeline.js';
-import { DeadlinePool, GatedPool, workerShare } from '../../../src/jobs/queue/scoped-pools.js';
+import { pipelined, sendTogether } from '../../../src/store/pipeline.js';
+import { DeadlinePool, GatedPool, workerShare } from '../../../src/store/scoped-pools.js';
 import { backends } from '../../store/backends.js';
 import { eventually } from './fakes.js';
 

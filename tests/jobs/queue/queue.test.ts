@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { JobQueue, LeaseLostError } from '../../../src/jobs/queue/index.js';
 import type { ClaimedJob } from '../../../src/jobs/queue/index.js';
-import { jobsTable } from '../../../src/jobs/queue/plans.js';
+import { jobsTable } from '../../../src/store/jobs.js';
 import type { Store } from '../../../src/store/index.js';
 import { backends } from '../../store/backends.js';
 import { sleep } from './fakes.js';

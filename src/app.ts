@@ -1,0 +1,48 @@
+/**
+ * The services this version really provides: the memory engine (src/memory) for one credential set, with the
+ * durable write queue (src/jobs/queue): async mode queues writes and answers ACCEPT once the job is committed;
+ * sync mode runs them now; reads and sync writes are bounded by the call's timeout with real cancellation. A
+ * keep-alive (src/jobs/keepalive) checks the pool and the provider endpoints without spending tokens.
+ * Extraction runs through src/jobs/extraction; forget_memories through src/jobs/forgetting (with the extraction cleaners).
+ * @module
+ */
+import { logger } from './log.js';
+import { openExtraction } from './jobs/extraction/service.js';
+import { KeepAlive, ProviderActivity } from './jobs/keepalive/index.js';
+import { openMemoryJobs } from './jobs/queue/index.js';
+import { openForgetting } from './jobs/forgetting/index.js';
+import { openEngine } from './memory/engine.js';
+import type { EngineOptions } from './memory/engine.js';
+import type { MemoryServices, ServicesFactory } from './memory/api.js';
+
+/** Opens the engine, its queue workers and keep-alive for a credential set; `close()` releases them, store last. */
+export function engineServices(options: EngineOptions = {}): ServicesFactory {
+  return async (settings): Promise<MemoryServices> => {
+    const engine = await openEngine(settings, { logger, ...options });
+    const extraction = openExtraction(engine, { asyncMode: settings.asyncMode, logger });
+    // Provider calls are recorded so the keep-alive can skip endpoints that answered recently.
+    const activity = new ProviderActivity();
+    const jobs = openMemoryJobs(
+      { store: engine.store, providers: activity.wrap(engine.providers) },
+      { asyncMode: settings.asyncMode, maxConcurrent: settings.maxConcurrentMemoryOperations, logger },
+    );
+    const keepAlive = new KeepAlive({
+      database: engine.store.database, llm: settings.llm, embedder: settings.embedder, activity,
+      intervalSeconds: settings.heartbeatIntervalSeconds, logger,
+    });
+    keepAlive.start();
+    return {
+      memories: jobs.memories,
+      extraction: extraction.service,
+      forgetting: openForgetting(engine, settings),
+      // An evicted credential set lets its running extraction tasks finish (each within its time budget) first.
+      drain: () => extraction.idle(),
+      // Running extraction tasks are ended first (recorded as interrupted); queue workers get their grace period
+      // (unfinished jobs stay queued for the next start); then the store is released.
+      close: () => {
+        keepAlive.stop();
+        return Promise.allSettled([extraction.close(), jobs.close()]).then(() => engine.close());
+      },
+    };
+  };
+}

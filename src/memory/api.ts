@@ -1,0 +1,103 @@
+/**
+ * What the tools need from the memory engine. `createPluginApp` builds them per credential set with
+ * `engineServices()` (engine-services.ts) unless a factory is passed in; {@link notBuiltServices} answers every
+ * call with {@link NotBuiltError} (status ERROR) and is what the tool-layer tests use.
+ * @module
+ */
+import type { Settings } from './config/settings.js';
+import { NotBuiltError } from '../tools/errors.js';
+import type { Feature } from '../tools/errors.js';
+
+/** Who a memory belongs to. `runId` is a trace id only: it is logged, it never scopes memory. */
+export interface Scope {
+  userId: string;
+  agentId?: string | undefined;
+  runId?: string | undefined;
+}
+
+/** Every call is bounded: the service gives up after `timeoutSeconds` (throwing TimeoutError) or when aborted. */
+export interface CallOptions {
+  timeoutSeconds: number;
+  signal: AbortSignal;
+}
+
+export type JsonObject = Record<string, unknown>;
+export type MemoryEventKind = 'ADD' | 'UPDATE' | 'DELETE' | 'ACCEPT' | 'SKIP';
+export interface MemoryEvent { id: string | null; memory: string; event: MemoryEventKind }
+export interface MemoryRecord { id: string; memory: string; metadata: JsonObject; created_at: string | null; updated_at: string | null }
+export interface SearchHit { id: string; memory: string; score: number; metadata: JsonObject; timestamp: string | null }
+export interface HistoryEntry {
+  memory_id: string;
+  old_memory: string | null;
+  new_memory: string | null;
+  event: string;
+  created_at: string | null;
+  updated_at: string | null;
+  is_deleted: boolean;
+}
+
+export interface MemoryService {
+  add(input: { scope: Scope; user: string; assistant?: string | undefined; metadata?: JsonObject | undefined }, options: CallOptions): Promise<MemoryEvent[]>;
+  search(input: { scope: Scope; query: string; filters?: JsonObject | undefined; topK: number }, options: CallOptions): Promise<SearchHit[]>;
+  getAll(input: { scope: Scope; filters?: JsonObject | undefined; limit: number }, options: CallOptions): Promise<MemoryRecord[]>;
+  /** Throws NotFoundError when there is no such memory. */
+  get(input: { memoryId: string; runId?: string | undefined }, options: CallOptions): Promise<MemoryRecord>;
+  update(input: { memoryId: string; text: string; runId?: string | undefined }, options: CallOptions): Promise<MemoryEvent>;
+  delete(input: { memoryId: string; runId?: string | undefined }, options: CallOptions): Promise<MemoryEvent>;
+  deleteAll(input: { scope: Scope }, options: CallOptions): Promise<{ deleted_count: number | null; accepted: boolean }>;
+  history(input: { memoryId: string; runId?: string | undefined }, options: CallOptions): Promise<HistoryEntry[]>;
+}
+
+export interface ExtractionRequest {
+  userIds: string[];
+  appId: string;
+  runId?: string | undefined;
+  daysBack: number;
+  conversationsLimit: number;
+  /** Thousands of tokens (cl100k_base) kept per conversation. */
+  maxTokensPerConversationK: number;
+  timeBudgetMinutes: number;
+  difyBaseUrl: string;
+  difyApiKey: string;
+}
+
+export interface ExtractionService {
+  /** Queues a run; throws OverloadError when too many users are already waiting or running. */
+  start(request: ExtractionRequest, signal: AbortSignal): Promise<JsonObject & { task_id: string }>;
+  /** Throws NotFoundError for an unknown task. */
+  status(taskId: string, signal: AbortSignal): Promise<JsonObject>;
+  /** Throws NotFoundError when the user has no checkpoint (for that app). */
+  checkpoint(input: { userId: string; appId?: string | undefined }, signal: AbortSignal): Promise<JsonObject>;
+}
+
+export interface ForgettingService {
+  forget(input: { userId: string; appId?: string | undefined; dryRun: boolean }, signal: AbortSignal): Promise<JsonObject>;
+}
+
+export interface MemoryServices {
+  memories: MemoryService;
+  extraction: ExtractionService;
+  forgetting: ForgettingService;
+  /** Releases pools, timers and workers; called when the credential set is replaced and on shutdown. */
+  close(): Promise<void>;
+  /** Optional: settles when background work (running extraction tasks) has finished; awaited before an evicted set closes. */
+  drain?(): Promise<void>;
+}
+
+/** Builds the services for one credential set; `createPluginApp` caches the result by the settings hash. */
+export type ServicesFactory = (settings: Settings) => MemoryServices | Promise<MemoryServices>;
+
+function notBuilt(feature: Feature): () => Promise<never> {
+  return () => Promise.reject(new NotBuiltError(feature));
+}
+
+/** This version's services: every call fails honestly with NotBuiltError. */
+export function notBuiltServices(): MemoryServices {
+  const memory = notBuilt('memory');
+  return {
+    memories: { add: memory, search: memory, getAll: memory, get: memory, update: memory, delete: memory, deleteAll: memory, history: memory },
+    extraction: { start: notBuilt('extraction'), status: notBuilt('extraction'), checkpoint: notBuilt('checkpoint') },
+    forgetting: { forget: notBuilt('forgetting') },
+    close: () => Promise.resolve(),
+  };
+}

@@ -1,0 +1,225 @@
+/**
+ * Credentials → {@link Settings}: parses the five JSON provider blocks (Mem0's Python config format, snake_case keys)
+ * and the plain fields, checks what we know about each provider's keys, and names the field and the problem when
+ * something is wrong, without ever repeating a secret value. Unknown keys are kept in the LLM, embedder and reranker
+ * blocks (Mem0 has many); the vector-store block is checked strictly by the store's own parser.
+ * @module
+ */
+import type { z } from 'zod';
+import { applyLogLevel } from '../../log.js';
+import { CREDENTIAL_VALIDATION_ERROR, PluginError } from '../../runtime/contract.js';
+import { parseStoreConfig } from '../../store/config.js';
+import { StoreError } from '../../store/errors.js';
+import { DEFAULTS, LOG_LEVELS, settingsHash } from './settings.js';
+import type { LogLevelName, PgvectorConfig, ProviderBlock, Settings, VectorStoreSettings } from './settings.js';
+import { boolLike, describeJsonError, embedderConfig, externalVectorConfig, graphConfig, intLike, llmConfig, pgliteConfig, pgvectorConfig, rerankerConfig } from './settings-schemas.js';
+import { collectionOf, EXTERNAL_VECTOR_STORES, isExternalVectorStore, stateStoreConfig } from './vector-store-config.js';
+import type { StateStoreBlock } from './vector-store-config.js';
+
+export const BLOCK_FIELDS = {
+  llm: 'local_llm_json_secret',
+  embedder: 'local_embedder_json_secret',
+  vectorStore: 'local_vector_db_json_secret',
+  graphStore: 'local_graph_db_json_secret',
+  reranker: 'local_reranker_json_secret',
+} as const;
+
+function fail(message: string, field: string): never {
+  throw new PluginError(CREDENTIAL_VALIDATION_ERROR, message, { field });
+}
+
+function isBlank(value: unknown): boolean {
+  return value === undefined || value === null || (typeof value === 'string' && value.trim() === '');
+}
+
+/** Removes one surrounding Markdown code fence (```json … ``` or ``` … ```) and surrounding whitespace. */
+export function stripCodeFence(text: string): string {
+  const trimmed = text.trim();
+  const fenced = /^```[ \t]*(?:json5?|jsonc)?[ \t]*\r?\n?([\s\S]*?)\r?\n?[ \t]*```$/i.exec(trimmed);
+  return (fenced?.[1] ?? trimmed).trim();
+}
+
+/** Reads one block; `null` when an optional block is empty. `extraKeys`: top-level keys allowed besides provider/config. */
+function readBlock(field: string, raw: unknown, required: boolean, extraKeys: readonly string[] = []): (ProviderBlock & { extra: Record<string, unknown> }) | null {
+  const text = typeof raw === 'string' ? stripCodeFence(raw) : raw;
+  if (isBlank(text)) return required ? fail(`${field} is required`, field) : null;
+  let value: unknown = text;
+  if (typeof text === 'string') {
+    try {
+      value = JSON.parse(text);
+    } catch (error) {
+      fail(`${field}: not valid JSON (${describeJsonError(text, error)})`, field);
+    }
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    fail(`${field} must be a JSON object like {"provider": "...", "config": {...}}`, field);
+  }
+  const block = value as Record<string, unknown>;
+  const extra = Object.keys(block).filter((key) => key !== 'provider' && key !== 'config' && !extraKeys.includes(key));
+  if (extra.length > 0) {
+    const keys = extra.map((key) => JSON.stringify(key.slice(0, 40))).join(', ');
+    fail(`${field} has unknown top-level key(s) ${keys}: only "provider" and "config" belong there; put provider settings inside "config"`, field);
+  }
+  if (typeof block.provider !== 'string' || block.provider.trim() === '') {
+    fail(`${field}.provider is required and must be a non-empty string (e.g. "openai")`, field);
+  }
+  const config = block.config ?? {};
+  if (typeof config !== 'object' || config === null || Array.isArray(config)) fail(`${field}.config must be a JSON object`, field);
+  const kept = Object.fromEntries(extraKeys.filter((key) => block[key] !== undefined).map((key) => [key, block[key]]));
+  return { provider: block.provider.trim().toLowerCase(), config: config as Record<string, unknown>, extra: kept };
+}
+
+/** Applies a provider's config schema; issues become `field.config.key must …` messages (values never shown). */
+function checkConfig<T extends Record<string, unknown>>(field: string, schema: z.ZodType<T>, config: Record<string, unknown>): T {
+  const parsed = schema.safeParse(config);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  const where = [field, 'config', ...(issue?.path ?? []).map(String)].join('.');
+  return fail(`${where} ${issue?.message ?? 'is invalid'}`, field);
+}
+
+function providerBlock(field: string, raw: unknown, required: boolean, schema: z.ZodType<Record<string, unknown>>): ProviderBlock | null {
+  const read = readBlock(field, raw, required);
+  return read && { provider: read.provider, config: checkConfig(field, schema, read.config) };
+}
+
+/**
+ * The vector DB block. Our checks give the friendly messages; then the store's own parser (the code that will open
+ * the database) must accept the block too, so the settings page never passes a block the store would refuse.
+ */
+function vectorStore(raw: unknown, embedderDims: unknown): VectorStoreSettings {
+  const field = BLOCK_FIELDS.vectorStore;
+  const read = readBlock(field, raw, false, ['state_store']);
+  // No vector DB block: memories go to the embedded PGlite database (nothing to run or configure).
+  if (!read) return { provider: 'pglite', config: {}, isDefault: true };
+  if (read.provider !== 'pgvector' && read.provider !== 'pglite') {
+    if (isExternalVectorStore(read.provider)) return externalVectorStore(read, embedderDims);
+    const shown = JSON.stringify(read.provider.slice(0, 40));
+    fail(`${field}.provider ${shown} is not supported: use "pgvector" (your own PostgreSQL), "pglite" (embedded) or one of mem0ai's vector stores (${EXTERNAL_VECTOR_STORES.join(', ')})`, field);
+  }
+  if (read.extra.state_store !== undefined) {
+    fail(`${field}.state_store belongs only to other vector stores (qdrant, chroma, …): with "${read.provider}" the state tables live next to the memories`, field);
+  }
+  const store: VectorStoreSettings =
+    read.provider === 'pglite'
+      ? { provider: 'pglite', config: checkConfig(field, pgliteConfig, read.config), isDefault: false }
+      : { provider: 'pgvector', config: checkConfig(field, pgvectorConfig, read.config) as PgvectorConfig };
+  let dims: number;
+  try {
+    dims = parseStoreConfig({ provider: store.provider, config: store.config }).dims;
+  } catch (error) {
+    // StoreError messages name keys, never values.
+    if (error instanceof StoreError) fail(`${field}: ${error.message}`, field);
+    throw error;
+  }
+  if (typeof embedderDims === 'number' && embedderDims !== dims) {
+    const given = store.config.embedding_model_dims === undefined ? `${dims} by default` : String(dims);
+    fail(`${field}.config.embedding_model_dims (${given}) must equal ${BLOCK_FIELDS.embedder}.config.embedding_dims (${embedderDims})`, field);
+  }
+  return store;
+}
+
+/**
+ * A `mem0ai` vector store (src/memory/vector-store-config.ts). Its config keys are the store's own and pass through;
+ * `collection_name` and `embedding_model_dims` are checked here. `state_store` (optional) is a pgvector or pglite
+ * block, checked like the vector store block itself.
+ */
+function externalVectorStore(read: ProviderBlock & { extra: Record<string, unknown> }, embedderDims: unknown): VectorStoreSettings {
+  const field = BLOCK_FIELDS.vectorStore;
+  const config = checkConfig(field, externalVectorConfig, read.config);
+  let stateStore: StateStoreBlock = { provider: 'pglite', config: {}, isDefault: true };
+  if (read.extra.state_store !== undefined && read.extra.state_store !== null) {
+    const inner = readBlock(`${field}.state_store`, read.extra.state_store, true);
+    if (!inner || (inner.provider !== 'pgvector' && inner.provider !== 'pglite')) {
+      return fail(`${field}.state_store.provider must be "pgvector" or "pglite"`, field);
+    }
+    const schema = inner.provider === 'pglite' ? pgliteConfig : pgvectorConfig;
+    stateStore = { provider: inner.provider, config: checkConfig(`${field}.state_store`, schema as z.ZodType<Record<string, unknown>>, inner.config), isDefault: false };
+  }
+  const settings = { provider: read.provider, config, external: { stateStore } };
+  const { dims } = collectionOf(config);
+  try {
+    parseStoreConfig(stateStoreConfig({ provider: read.provider, config, stateStore }));
+  } catch (error) {
+    if (error instanceof StoreError) fail(`${field}.state_store: ${error.message}`, field);
+    throw error;
+  }
+  if (typeof embedderDims === 'number' && embedderDims !== dims) {
+    const given = config.embedding_model_dims === undefined ? `${dims} by default` : String(dims);
+    fail(`${field}.config.embedding_model_dims (${given}) must equal ${BLOCK_FIELDS.embedder}.config.embedding_dims (${embedderDims})`, field);
+  }
+  return settings;
+}
+
+function wholeNumber(field: string, raw: unknown, fallback: number, min: number, max: number): number {
+  if (isBlank(raw)) return fallback;
+  const value = intLike(raw);
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    return fail(`${field} must be a whole number from ${min} to ${max} (default ${fallback})`, field);
+  }
+  return value;
+}
+
+/** Optional days: empty, zero, negative or not a number → `undefined`. */
+function positiveDays(raw: unknown): number | undefined {
+  if (isBlank(raw)) return undefined;
+  const value = typeof raw === 'number' ? raw : Number(String(raw).normalize('NFKC').trim());
+  return Number.isFinite(value) && value > 0 ? value : undefined;
+}
+
+function booleanSetting(field: string, raw: unknown, fallback: boolean): boolean {
+  if (isBlank(raw)) return fallback;
+  const value = boolLike(raw);
+  return typeof value === 'boolean' ? value : fail(`${field} must be true or false`, field);
+}
+
+function logLevel(raw: unknown): LogLevelName {
+  if (isBlank(raw)) return DEFAULTS.logLevel;
+  const wanted = String(raw).trim().toUpperCase();
+  const level = wanted === 'WARN' ? 'WARNING' : wanted;
+  if ((LOG_LEVELS as readonly string[]).includes(level)) return level as LogLevelName;
+  return fail(`log_level must be one of ${LOG_LEVELS.join(', ')}`, 'log_level');
+}
+
+function heartbeat(raw: unknown): number {
+  const seconds = wholeNumber('heartbeat_interval', raw, DEFAULTS.heartbeatIntervalSeconds, 1, 86_400);
+  // Below the minimum is refused, not clamped: an operator who typed 10 should learn that 10 is not what would run.
+  if (seconds < DEFAULTS.minHeartbeatIntervalSeconds) {
+    fail(`heartbeat_interval must be at least ${DEFAULTS.minHeartbeatIntervalSeconds} seconds (got ${seconds})`, 'heartbeat_interval');
+  }
+  return seconds;
+}
+
+/** Credentials → Settings. @throws PluginError(CREDENTIAL_VALIDATION_ERROR) naming the field and the problem. */
+export function parseCredentials(credentials: Record<string, unknown>): Settings {
+  const llm = providerBlock(BLOCK_FIELDS.llm, credentials[BLOCK_FIELDS.llm], true, llmConfig) as ProviderBlock;
+  const embedder = providerBlock(BLOCK_FIELDS.embedder, credentials[BLOCK_FIELDS.embedder], true, embedderConfig) as ProviderBlock;
+  const store = vectorStore(credentials[BLOCK_FIELDS.vectorStore], embedder.config.embedding_dims);
+  const checkpointDays = positiveDays(credentials.checkpoint_ttl_days);
+  const unhashed: Omit<Settings, 'hash'> = {
+    asyncMode: booleanSetting('async_mode', credentials.async_mode, DEFAULTS.asyncMode),
+    llm,
+    embedder,
+    vectorStore: store,
+    graphStore: providerBlock(BLOCK_FIELDS.graphStore, credentials[BLOCK_FIELDS.graphStore], false, graphConfig),
+    reranker: providerBlock(BLOCK_FIELDS.reranker, credentials[BLOCK_FIELDS.reranker], false, rerankerConfig),
+    maxConcurrentMemoryOperations: wholeNumber('max_concurrent_memory_operations', credentials.max_concurrent_memory_operations, DEFAULTS.maxConcurrentMemoryOperations, 1, 1000),
+    heartbeatIntervalSeconds: heartbeat(credentials.heartbeat_interval),
+    // Empty, 0 or not a number: no hard TTL.
+    memoryTtlDays: positiveDays(credentials.memory_ttl_days) ?? null,
+    // Not a number or ≤ 0 → 90 days; otherwise at least 1 day.
+    checkpointTtlDays: checkpointDays === undefined ? DEFAULTS.checkpointTtlDays : Math.max(1, checkpointDays),
+    logLevel: logLevel(credentials.log_level),
+  };
+  return { ...unhashed, hash: settingsHash(unhashed) };
+}
+
+/**
+ * Parses a credential set for the settings page and applies its log level. The round trip (database, pgvector,
+ * embedder dimension) follows in credential-check.ts `verifyCredentials`.
+ */
+export function validateCredentials(credentials: Record<string, unknown>): Settings {
+  const settings = parseCredentials(credentials);
+  applyLogLevel(settings.logLevel);
+  return settings;
+}
