@@ -1,12 +1,18 @@
 /**
- * The services this version really provides: the memory engine (src/memory) for one credential set, with the
- * durable write queue (src/jobs/queue): async mode queues writes and answers ACCEPT once the job is committed;
+ * The wiring: the plugin app of src/tools over the memory engine (src/memory), its queue and background jobs
+ * (src/jobs). The only module that sees every floor; main.ts opens it. Per credential set: the memory engine, with
+ * the durable write queue (src/jobs/queue): async mode queues writes and answers ACCEPT once the job is committed;
  * sync mode runs them now; reads and sync writes are bounded by the call's timeout with real cancellation. A
  * keep-alive (src/jobs/keepalive) checks the pool and the provider endpoints without spending tokens.
  * Extraction runs through src/jobs/extraction; forget_memories through src/jobs/forgetting (with the extraction cleaners).
  * @module
  */
 import { logger } from './log.js';
+import { verifyCredentials } from './memory/credential-check.js';
+import type { PluginHandlers } from './runtime/contract.js';
+import type { Declarations } from './runtime/declarations.js';
+import { createPluginApp } from './tools/index.js';
+import type { PluginAppOptions } from './tools/index.js';
 import { openExtraction } from './jobs/extraction/service.js';
 import { KeepAlive, ProviderActivity } from './jobs/keepalive/index.js';
 import { openMemoryJobs } from './jobs/queue/index.js';
@@ -45,4 +51,16 @@ export function engineServices(options: EngineOptions = {}): ServicesFactory {
       },
     };
   };
+}
+
+/**
+ * The plugin's handlers over the real engine: tool calls run on {@link engineServices}, credential validation on
+ * the engine's round trip. `options` replaces parts (tests pass their own services, check or language).
+ */
+export function createApp(declarations: Declarations, options: Partial<PluginAppOptions> = {}): PluginHandlers {
+  return createPluginApp(declarations, {
+    services: engineServices(),
+    checkCredentials: (settings, signal) => verifyCredentials(settings, { signal, logger }),
+    ...options,
+  });
 }

@@ -1,14 +1,16 @@
 /**
- * The engine's one error family. `code` says what went wrong in a way the tools can map to a status
- * (invalid_params → ERROR with a clear message, not_found → NOT_FOUND, timeout → TIMEOUT, upstream → ERROR, …).
- * Messages never contain credentials: provider errors are summarised, not echoed with their request.
+ * The one error family below the tools: store/, memory/ and jobs/ throw {@link EngineError}, never a wire error or a
+ * tool error. `code` says what went wrong in a way src/tools/result.ts maps to a status and a message in one place
+ * (invalid_params → ERROR with a clear message, not_found → NOT_FOUND, timeout → TIMEOUT, overload → OVERLOAD, …) and
+ * the credential check maps to the daemon's credential error. Messages never contain credentials, values or SQL:
+ * provider errors are summarised, not echoed with their request.
  * @module
  */
 
 export type EngineErrorCode =
   /** A parameter is missing or malformed (bad UUID, empty user_id, metadata not an object…). */
   | 'invalid_params'
-  /** The memory does not exist (in that scope). */
+  /** The memory (task, checkpoint) does not exist (in that scope). */
   | 'not_found'
   /** A provider block cannot be turned into a client (unknown provider, missing field). */
   | 'config'
@@ -19,7 +21,22 @@ export type EngineErrorCode =
   /** A provider call or an operation ran out of time (or was aborted). */
   | 'timeout'
   /** The LLM's answer was not the JSON we asked for, even after one repair and one retry. */
-  | 'llm_output';
+  | 'llm_output'
+  /** Too much pending work: the request was refused and nothing was queued (`load` says how much). */
+  | 'overload'
+  /** The plugin's credentials cannot be used (`field` names the credential at fault). */
+  | 'credentials'
+  /** Store: a value the store will not keep (text not a string, bad identifier, bad filter). */
+  | 'validation'
+  /** Store: the vector store or database configuration is unusable (or the build lacks its package). */
+  | 'store_config'
+  /** Store: the collection's migrations do not match this version. */
+  | 'migration'
+  /** Store: the database or vector store cannot be reached. */
+  | 'unavailable';
+
+/** The codes the store raises: a tool shows them as a storage failure rather than an engine one. */
+export const STORE_CODES: ReadonlySet<EngineErrorCode> = new Set(['validation', 'store_config', 'migration', 'unavailable']);
 
 export type ProviderRole = 'llm' | 'embedder' | 'reranker';
 
@@ -29,6 +46,12 @@ export interface EngineErrorDetails {
   /** Which provider failed. */
   role?: ProviderRole | undefined;
   provider?: string | undefined;
+  /** The parameter or credential field at fault (invalid_params, credentials). */
+  field?: string | undefined;
+  /** What was not found (not_found of a task or a checkpoint; a memory when absent). */
+  missing?: { what: 'memory' | 'task' | 'checkpoint'; id: string } | undefined;
+  /** How much work was pending when it refused (overload). */
+  load?: { pending: number; limit: number } | undefined;
   cause?: unknown;
 }
 
@@ -37,6 +60,9 @@ export class EngineError extends Error {
   readonly status: number | undefined;
   readonly role: ProviderRole | undefined;
   readonly provider: string | undefined;
+  readonly field: string | undefined;
+  readonly missing: EngineErrorDetails['missing'];
+  readonly load: EngineErrorDetails['load'];
 
   constructor(code: EngineErrorCode, message: string, details: EngineErrorDetails = {}) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause });
@@ -45,14 +71,17 @@ export class EngineError extends Error {
     this.status = details.status;
     this.role = details.role;
     this.provider = details.provider;
+    this.field = details.field;
+    this.missing = details.missing;
+    this.load = details.load;
   }
 
   /**
-   * Whether trying again later may help: timeouts, rate limits (429), server errors (5xx) and network failures
-   * (upstream without a status). A 400/401/403/404 from a provider will fail the same way again.
+   * Whether trying again later may help: timeouts, rate limits (429), server errors (5xx), network failures
+   * (upstream without a status) and an unreachable store. A 400/401/403/404 from a provider will fail the same way again.
    */
   get retryable(): boolean {
-    if (this.code === 'timeout') return true;
+    if (this.code === 'timeout' || this.code === 'unavailable') return true;
     if (this.code !== 'upstream') return false;
     if (this.status === undefined) return true;
     return this.status === 408 || this.status === 409 || this.status === 429 || this.status >= 500;
@@ -61,4 +90,14 @@ export class EngineError extends Error {
 
 export function isEngineError(error: unknown, code?: EngineErrorCode): error is EngineError {
   return error instanceof EngineError && (code === undefined || error.code === code);
+}
+
+/** Too much pending work (`pending` of at most `limit`): refused, nothing queued. */
+export function overloaded(pending: number, limit: number): EngineError {
+  return new EngineError('overload', `too busy (${pending} operations pending, limit ${limit}); nothing was queued`, { load: { pending, limit } });
+}
+
+/** The task, checkpoint or memory `id` does not exist. */
+export function notFound(what: 'memory' | 'task' | 'checkpoint', id: string): EngineError {
+  return new EngineError('not_found', `no ${what} with id ${id}`, { missing: { what, id } });
 }

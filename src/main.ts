@@ -3,7 +3,7 @@
  * app from the declarations and serves it until stdin closes or a signal arrives.
  *
  * Start-up stays light: in stdio mode the first heartbeat goes out before the declarations and tools are loaded,
- * and the tools module is imported lazily. Shutdown: stop taking requests, let running sessions finish
+ * and the app (tools and engine) is imported lazily. Shutdown: stop taking requests, let running sessions finish
  * (PLUGIN_SHUTDOWN_GRACE_MS, default 5 s), close the app, exit 0.
  * @module
  */
@@ -22,8 +22,8 @@ import { protectStdout } from './runtime/stdout-guard.js';
 const APP_CLOSE_TIMEOUT_MS = 10_000;
 
 async function buildApp(declarations: Declarations): Promise<PluginHandlers> {
-  const { createPluginApp } = await import('./tools/index.js');
-  let app = createPluginApp(declarations);
+  const { createApp } = await import('./app.js');
+  let app = createApp(declarations);
   if (process.env.PLUGIN_TEST_HOOKS === '1') {
     // Test-only fixture tools (see runtime/test-hooks.ts); never loaded without this variable.
     const { withTestHooks } = await import('./runtime/test-hooks.js');

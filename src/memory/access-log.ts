@@ -9,9 +9,8 @@ import { logger } from '../log.js';
 import type { Scope } from '../store/queries.js';
 import type { Tables } from '../store/sql.js';
 import { foldRecalls, recordFolded } from '../store/access-log.js';
-import type { Recall, SearchRecalls } from '../store/access-log.js';
-import { qualityOf } from '../jobs/forgetting/retention.js';
-import type { ScoredResult } from '../jobs/forgetting/retention.js';
+import type { Recall, RecallSink, ScoredResult, SearchRecalls } from '../store/access-log.js';
+import { qualityOf } from './retention.js';
 
 /** The counted recalls of one search's results (quality ≥ 0.5). */
 export function recallsOf(results: readonly (ScoredResult & { id: string })[]): Recall[] {
@@ -40,11 +39,6 @@ export async function logSearches(db: Pick<pg.Pool, 'query'>, tables: Tables, sc
   if (folded.length === 0) return 0;
   const res = await db.query(recordFolded(tables, scope, folded));
   return res.rowCount ?? 0;
-}
-
-/** What a search hands its results to (the store's access log): returns at once, never throws. */
-export interface RecallSink {
-  record(scope: Scope, results: readonly (ScoredResult & { id: string })[]): void;
 }
 
 /** Statements in flight at once: each holds a pool connection that searches also need. */

@@ -1,12 +1,10 @@
 /**
- * What the tools need from the memory engine. `createPluginApp` builds them per credential set with
- * `engineServices()` (engine-services.ts) unless a factory is passed in; {@link notBuiltServices} answers every
- * call with {@link NotBuiltError} (status ERROR) and is what the tool-layer tests use.
+ * What the tools need from the memory engine: the interface they call. src/app.ts builds it per credential set
+ * (`engineServices()`: reads from memory/, writes through the queue in jobs/); src/tools/not-built.ts answers every
+ * call with NotBuiltError and is what the tool-layer tests use.
  * @module
  */
 import type { Settings } from './config/settings.js';
-import { NotBuiltError } from '../tools/errors.js';
-import type { Feature } from '../tools/errors.js';
 
 /** Who a memory belongs to. `runId` is a trace id only: it is logged, it never scopes memory. */
 export interface Scope {
@@ -86,18 +84,3 @@ export interface MemoryServices {
 
 /** Builds the services for one credential set; `createPluginApp` caches the result by the settings hash. */
 export type ServicesFactory = (settings: Settings) => MemoryServices | Promise<MemoryServices>;
-
-function notBuilt(feature: Feature): () => Promise<never> {
-  return () => Promise.reject(new NotBuiltError(feature));
-}
-
-/** This version's services: every call fails honestly with NotBuiltError. */
-export function notBuiltServices(): MemoryServices {
-  const memory = notBuilt('memory');
-  return {
-    memories: { add: memory, search: memory, getAll: memory, get: memory, update: memory, delete: memory, deleteAll: memory, history: memory },
-    extraction: { start: notBuilt('extraction'), status: notBuilt('extraction'), checkpoint: notBuilt('checkpoint') },
-    forgetting: { forget: notBuilt('forgetting') },
-    close: () => Promise.resolve(),
-  };
-}

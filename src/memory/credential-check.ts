@@ -1,21 +1,19 @@
 /**
  * The settings page's real round trip: open the engine for a credential set, check that the database answers with
  * pgvector installed (with a mem0ai vector store: that store answers a one-row list, and the state database answers) and that the embedder answers with the configured dimension (no LLM tokens are spent), close
- * it again. Any failure becomes a `PluginError(CredentialValidationError)` that names the credential field at fault
+ * it again. Any failure becomes an EngineError `credentials` that names the credential field at fault
  * and says what went wrong in words an operator can act on, e.g.
  * `local_vector_db_json_secret: cannot connect to 127.0.0.1:5432 (ECONNREFUSED)`. Never a secret value.
  * @module
  */
 import type { Logger } from 'pino';
-import { CREDENTIAL_VALIDATION_ERROR, PluginError } from '../runtime/contract.js';
-import { StoreError } from '../store/errors.js';
+import { EngineError, isEngineError, STORE_CODES } from '../errors.js';
 import { BLOCK_FIELDS } from './config/credentials.js';
 import { checkEngine } from './engine.js';
 import type { EngineOptions } from './engine.js';
-import { EngineError } from '../errors.js';
 import type { ProviderRole } from '../errors.js';
 import type { PgvectorConfig, Settings } from './config/settings.js';
-import type { StateStoreBlock } from './config/vector-store-config.js';
+import type { StateStoreBlock } from './config/settings.js';
 
 /** The whole check (engine start, database round trip, one embedding) gives up after this. */
 export const CREDENTIAL_CHECK_TIMEOUT_MS = 30_000;
@@ -34,7 +32,7 @@ const ROLE_FIELDS: Record<ProviderRole, string> = {
   reranker: BLOCK_FIELDS.reranker,
 };
 
-/** @throws PluginError(CREDENTIAL_VALIDATION_ERROR) naming the failing part. */
+/** @throws EngineError `credentials` naming the failing part (the tools turn it into the daemon's credential error). */
 export async function verifyCredentials(settings: Settings, options: CredentialCheckOptions = {}): Promise<{ pgvectorVersion: string; dims: number }> {
   const timeoutMs = options.timeoutMs ?? CREDENTIAL_CHECK_TIMEOUT_MS;
   const controller = new AbortController();
@@ -45,8 +43,8 @@ export async function verifyCredentials(settings: Settings, options: CredentialC
     timer = setTimeout(() => {
       controller.abort();
       reject(
-        new PluginError(
-          CREDENTIAL_VALIDATION_ERROR,
+        new EngineError(
+          'credentials',
           `the credential check did not finish within ${Math.round(timeoutMs / 1000)} s: the database (${databaseTarget(settings)}) or the embedder is not answering`,
         ),
       );
@@ -62,7 +60,7 @@ export async function verifyCredentials(settings: Settings, options: CredentialC
   try {
     return await Promise.race([check, deadline]);
   } catch (error) {
-    if (error instanceof PluginError) throw error;
+    if (isEngineError(error, 'credentials')) throw error;
     throw credentialError(error, settings, options.logger);
   } finally {
     clearTimeout(timer);
@@ -71,11 +69,11 @@ export async function verifyCredentials(settings: Settings, options: CredentialC
 }
 
 /** Maps a failure of the round trip onto the credential field it concerns. */
-export function credentialError(error: unknown, settings: Settings, logger?: Logger): PluginError {
-  const fail = (field: string, message: string): PluginError => new PluginError(CREDENTIAL_VALIDATION_ERROR, `${field}: ${message}`, { field });
+export function credentialError(error: unknown, settings: Settings, logger?: Logger): EngineError {
+  const fail = (field: string, message: string): EngineError => new EngineError('credentials', `${field}: ${message}`, { field });
   // A mem0ai vector store that did not answer in time (vector-store-external.ts) concerns the vector store field.
   if (error instanceof EngineError && !error.role && error.message.startsWith('vector store ')) return fail(BLOCK_FIELDS.vectorStore, error.message);
-  if (error instanceof EngineError) {
+  if (error instanceof EngineError && !STORE_CODES.has(error.code)) {
     const field = error.role ? ROLE_FIELDS[error.role] : BLOCK_FIELDS.embedder;
     const who = error.role ? `the ${error.role}${error.provider ? ` (${error.provider})` : ''}` : 'the provider';
     if (error.code === 'upstream' && (error.status === 401 || error.status === 403)) {
@@ -88,11 +86,11 @@ export function credentialError(error: unknown, settings: Settings, logger?: Log
   // With a mem0ai vector store, every failure of that store arrives as an error whose message starts with "vector
   // store" (vector-store-external.ts); the rest comes from the state database, named as `….state_store`.
   const external = settings.vectorStore.external;
-  if (error instanceof StoreError && (!external || error.message.startsWith('vector store '))) return fail(field, error.message);
+  if (error instanceof EngineError && (!external || error.message.startsWith('vector store '))) return fail(field, error.message);
   const where = external ? `${field}.state_store` : field;
   const target = external ? stateTarget(external.stateStore) : databaseTarget(settings);
-  const failHere = (message: string): PluginError => new PluginError(CREDENTIAL_VALIDATION_ERROR, `${where}: ${message}`, { field });
-  if (error instanceof StoreError) return failHere(error.message);
+  const failHere = (message: string): EngineError => new EngineError('credentials', `${where}: ${message}`, { field });
+  if (error instanceof EngineError) return failHere(error.message);
   const network = networkCode(error);
   if (network) return failHere(`cannot connect to ${target} (${network})`);
   if (error instanceof Error && /timeout exceeded when trying to connect|Connection terminated/i.test(error.message)) {

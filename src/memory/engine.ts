@@ -8,7 +8,7 @@
  */
 import type { Logger } from 'pino';
 import { AccessLogger } from './access-log.js';
-import { ExternalAccessLog } from '../jobs/forgetting/external.js';
+import { ExternalAccessLog } from './external/access-log.js';
 import { openStore, parseStoreConfig } from '../store/index.js';
 import type { Store } from '../store/index.js';
 import { borrowDatabase } from './embedded-databases.js';

@@ -1,10 +1,10 @@
 /**
  * The store (src/store) seen as the service's {@link MemoryRepository}. Thin: names line up already; "not found"
- * becomes null/false here, every other StoreError passes through for the tools' one error mapping.
+ * becomes null/false here, every other EngineError passes through for the tools' one error mapping.
  * @module
  */
 import type { Store } from '../store/index.js';
-import { StoreError } from '../store/errors.js';
+import { EngineError } from '../errors.js';
 import type { MemoryRepository } from './repository.js';
 import { externalOf } from './external/stores.js';
 import { vectorStoreRepository } from './external/repository.js';
@@ -37,7 +37,7 @@ async function nullIfMissing<T>(work: Promise<T>): Promise<T | null> {
   try {
     return await work;
   } catch (error) {
-    if (error instanceof StoreError && error.code === 'not_found') return null;
+    if (error instanceof EngineError && error.code === 'not_found') return null;
     throw error;
   }
 }

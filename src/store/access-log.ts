@@ -19,7 +19,25 @@ import type { SqlQuery, Tables } from './sql.js';
 import { indexName } from './tables.js';
 import { deleteWithHistoryCtes } from './queries.js';
 import type { Scope } from './queries.js';
-import { EMA_ALPHA, MAX_RECALL_COUNT, MIN_QUALITY } from '../jobs/forgetting/retention.js';
+
+/** Recalls below this quality are not recorded. */
+export const MIN_QUALITY = 0.5;
+/** Weight of the newest recall in the quality EMA. */
+export const EMA_ALPHA = 0.3;
+/** The recall count (and so its share of the strength) stops growing here. */
+export const MAX_RECALL_COUNT = 6;
+
+/** A search hit as far as quality goes: the reranker's score wins over the normalised similarity. */
+export interface ScoredResult {
+  rerankScore?: number | null | undefined;
+  rerank_score?: number | null | undefined;
+  score?: number | null | undefined;
+}
+
+/** What a search hands its results to (the store's access log): returns at once, never throws. */
+export interface RecallSink {
+  record(scope: Scope, results: readonly (ScoredResult & { id: string })[]): void;
+}
 
 /** `"schema"."<collection>_access_log"` (shortened with a hash like the store's own names when too long). */
 export function accessLogTable(t: Tables): string {
@@ -278,5 +296,51 @@ export function selectAccess(t: Tables, id: string): SqlQuery {
         quality_ema AS "qualityEma", last_recalled_at AS "lastRecalledAt"
       FROM ${accessLogTable(t)} WHERE memory_id = $1::uuid`,
     values: [id],
+  };
+}
+
+/** A counted recall with the scope of its memory (external stores: taken from the search hit). */
+export interface OwnedRecall {
+  id: string;
+  userId: string;
+  appId: string | null;
+  q: number;
+}
+
+/** One search's counted recalls as an upsert (first recall: q; later: EMA, count capped, time never backwards). */
+export function recordOwnedRecalls(t: Tables, recalls: readonly OwnedRecall[], at: Date): SqlQuery {
+  const p = new Params();
+  const log = accessLogTable(t);
+  return {
+    text: `INSERT INTO ${log} AS l (memory_id, user_id, app_id, recall_count, quality_ema, last_recalled_at)
+      SELECT r.id, r.user_id, r.app_id, 1, least(1, greatest(0, r.q)), ${p.add(at.toISOString())}::timestamptz
+        FROM unnest(${p.add(recalls.map((r) => r.id))}::uuid[], ${p.add(recalls.map((r) => r.userId))}::text[],
+                    ${p.add(recalls.map((r) => r.appId))}::text[], ${p.add(recalls.map((r) => r.q))}::float8[]) AS r(id, user_id, app_id, q)
+       ORDER BY r.id
+      ON CONFLICT (memory_id) DO UPDATE SET
+        quality_ema = least(1, greatest(0, ${EMA_ALPHA} * excluded.quality_ema + ${1 - EMA_ALPHA} * l.quality_ema)),
+        recall_count = least(l.recall_count + 1, ${MAX_RECALL_COUNT}),
+        last_recalled_at = greatest(l.last_recalled_at, excluded.last_recalled_at)`,
+    values: p.values,
+  };
+}
+
+/** A memory's access-log row as the external forgetting walk reads it. */
+export interface AccessRow {
+  id: string;
+  recallCount: number;
+  qualityEma: number;
+  lastRecalledAt: Date;
+}
+
+/** The scope's access-log rows (the log's own copy of the scope). */
+export function selectScopeAccess(t: Tables, scope: Scope): SqlQuery {
+  const p = new Params();
+  const where = [`user_id = ${p.add(scope.userId)}::text`];
+  if (scope.agentId) where.push(`app_id = ${p.add(scope.agentId)}::text`);
+  return {
+    text: `SELECT memory_id::text AS id, recall_count AS "recallCount", quality_ema AS "qualityEma", last_recalled_at AS "lastRecalledAt"
+      FROM ${accessLogTable(t)} WHERE ${where.join(' AND ')}`,
+    values: p.values,
   };
 }

@@ -9,7 +9,7 @@
  */
 import path from 'node:path';
 import { z } from 'zod';
-import { StoreError } from './errors.js';
+import { EngineError } from '../errors.js';
 
 /** PostgreSQL identifiers we accept from config; they are also quoted wherever they are used. */
 export const IDENTIFIER_PATTERN = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
@@ -97,7 +97,7 @@ export const DEFAULT_PGLITE_DIR = './data/pglite';
 
 /**
  * Parses the vector-DB block. Accepts an object or JSON text (optionally wrapped in a Markdown code fence, as the
- * settings page sometimes delivers it). Throws {@link StoreError} `config` naming the offending key; the message
+ * settings page sometimes delivers it). Throws {@link EngineError} `config` naming the offending key; the message
  * never repeats a value, so a password cannot leak through it.
  */
 export function parseStoreConfig(input: unknown, options: { baseDir?: string } = {}): StoreConfig {
@@ -105,7 +105,7 @@ export function parseStoreConfig(input: unknown, options: { baseDir?: string } =
   const parsed = blockSchema.safeParse(raw);
   if (!parsed.success) {
     const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
-    throw new StoreError('config', `invalid vector store config: ${issues}`);
+    throw new EngineError('store_config', `invalid vector store config: ${issues}`);
   }
   const block = parsed.data;
   const collection: CollectionConfig = {
@@ -140,7 +140,7 @@ function parseJsonText(text: string): unknown {
   try {
     return JSON.parse(trimmed);
   } catch {
-    throw new StoreError('config', 'invalid vector store config: not valid JSON');
+    throw new EngineError('store_config', 'invalid vector store config: not valid JSON');
   }
 }
 
@@ -173,7 +173,7 @@ function fromUrl(cs: string, sslmode: SslMode | null | undefined): PostgresConne
   try {
     url = new URL(cs);
   } catch {
-    throw new StoreError('config', 'invalid vector store config: connection_string is not a valid URL');
+    throw new EngineError('store_config', 'invalid vector store config: connection_string is not a valid URL');
   }
   url.searchParams.delete('sslmode');
   return { connectionString: url.toString() };
@@ -194,13 +194,13 @@ function fromKeyValue(cs: string): PostgresConnection {
     else if (key === 'password') conn.password = value;
     else if (key === 'sslmode') {
       if (!(SSL_MODES as readonly string[]).includes(value)) {
-        throw new StoreError('config', 'invalid vector store config: unknown sslmode in connection_string');
+        throw new EngineError('store_config', 'invalid vector store config: unknown sslmode in connection_string');
       }
       conn.ssl = sslFor(value as SslMode);
     }
   }
   if (cs.slice(re.lastIndex).trim() !== '' || (conn.port !== undefined && !Number.isInteger(conn.port))) {
-    throw new StoreError('config', 'invalid vector store config: connection_string is neither a URL nor key=value pairs');
+    throw new EngineError('store_config', 'invalid vector store config: connection_string is neither a URL nor key=value pairs');
   }
   conn.ssl ??= false;
   return conn;
@@ -227,6 +227,6 @@ function sslFor(mode: SslMode): false | { rejectUnauthorized: boolean } {
 
 /** Double-quotes an identifier that already passed {@link IDENTIFIER_PATTERN}. */
 export function quoteIdent(name: string): string {
-  if (!IDENTIFIER_PATTERN.test(name)) throw new StoreError('validation', `not a safe identifier: ${JSON.stringify(name)}`);
+  if (!IDENTIFIER_PATTERN.test(name)) throw new EngineError('validation', `not a safe identifier: ${JSON.stringify(name)}`);
   return `"${name}"`;
 }

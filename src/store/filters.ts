@@ -16,7 +16,7 @@
  * Scope (user_id, agent_id) is never part of the filter: callers AND it outside, so a filter cannot widen it.
  * @module
  */
-import { FilterError } from './errors.js';
+import { EngineError } from '../errors.js';
 import type { Params } from './sql.js';
 
 /** Payload key names allowed in filters and metadata: letters (any script), digits, `_` and `-`; max 64. */
@@ -40,17 +40,17 @@ export function parseFilterInput(input: unknown): Record<string, unknown> | null
     try {
       value = JSON.parse(value);
     } catch (error) {
-      throw new FilterError(`filters is not valid JSON: ${(error as Error).message}`);
+      throw new EngineError('validation', `filters is not valid JSON: ${(error as Error).message}`);
     }
   }
   if (value === null || value === undefined) return null;
-  if (!isPlainObject(value)) throw new FilterError('filters must be a JSON object');
+  if (!isPlainObject(value)) throw new EngineError('validation', 'filters must be a JSON object');
   return Object.keys(value).length === 0 ? null : value;
 }
 
 /**
  * Compiles a filter into a SQL boolean expression over `column` (a jsonb column reference the caller controls),
- * adding values to `params`. Returns `TRUE` for no filter. Throws {@link FilterError} naming what is wrong.
+ * adding values to `params`. Returns `TRUE` for no filter. Throws {@link EngineError} naming what is wrong.
  */
 export function compileFilter(input: unknown, params: Params, column = 'payload'): string {
   const filter = parseFilterInput(input);
@@ -66,14 +66,14 @@ interface State {
 }
 
 function compileNode(node: unknown, state: State, depth: number, where: string): string {
-  if (depth > MAX_DEPTH) throw new FilterError(`filters nest deeper than ${MAX_DEPTH} levels at ${where}`);
-  if (!isPlainObject(node)) throw new FilterError(`${where} must be an object`);
+  if (depth > MAX_DEPTH) throw new EngineError('validation', `filters nest deeper than ${MAX_DEPTH} levels at ${where}`);
+  if (!isPlainObject(node)) throw new EngineError('validation', `${where} must be an object`);
   const entries = Object.entries(node);
-  if (entries.length === 0) throw new FilterError(`${where} is an empty object`);
+  if (entries.length === 0) throw new EngineError('validation', `${where} is an empty object`);
   const parts = entries.map(([key, value]) => {
     if (LOGICAL.has(key)) return compileLogical(key as 'AND' | 'OR' | 'NOT', value, state, depth, `${where}.${key}`);
     const upper = key.toUpperCase();
-    if (LOGICAL.has(upper)) throw new FilterError(`logical operator '${key}' must be written '${upper}'`);
+    if (LOGICAL.has(upper)) throw new EngineError('validation', `logical operator '${key}' must be written '${upper}'`);
     return compileKey(key, value, state, `${where}.${key}`);
   });
   return parts.length === 1 ? parts[0]! : `(${parts.join(' AND ')})`;
@@ -86,28 +86,28 @@ function compileLogical(op: 'AND' | 'OR' | 'NOT', value: unknown, state: State, 
       : compileNode(value, state, depth + 1, where);
     return `(NOT ${inner})`;
   }
-  if (!Array.isArray(value)) throw new FilterError(`${where} must be an array of filters`);
+  if (!Array.isArray(value)) throw new EngineError('validation', `${where} must be an array of filters`);
   return joinAll(value, op, state, depth, where);
 }
 
 function joinAll(items: unknown[], op: 'AND' | 'OR', state: State, depth: number, where: string): string {
-  if (items.length === 0) throw new FilterError(`${where} is an empty array`);
+  if (items.length === 0) throw new EngineError('validation', `${where} is an empty array`);
   const parts = items.map((item, i) => compileNode(item, state, depth + 1, `${where}[${i}]`));
   return parts.length === 1 ? parts[0]! : `(${parts.join(` ${op} `)})`;
 }
 
 function compileKey(key: string, value: unknown, state: State, where: string): string {
   if (!FILTER_KEY_PATTERN.test(key)) {
-    throw new FilterError(
+    throw new EngineError('validation', 
       `invalid filter key ${JSON.stringify(key)} at ${where}: keys may contain only letters, digits, '_' and '-' (max 64)`,
     );
   }
   if (isPlainObject(value)) {
     const ops = Object.entries(value);
-    if (ops.length === 0) throw new FilterError(`${where} has no operator`);
+    if (ops.length === 0) throw new EngineError('validation', `${where} has no operator`);
     const parts = ops.map(([op, operand]) => {
       if (!(FILTER_OPERATORS as readonly string[]).includes(op)) {
-        throw new FilterError(
+        throw new EngineError('validation', 
           `unknown filter operator ${JSON.stringify(op)} on key '${key}'; allowed: ${FILTER_OPERATORS.join(', ')}`,
         );
       }
@@ -154,11 +154,11 @@ function compileLeaf(key: string, op: FilterOperator, operand: unknown, state: S
       if (typeof v === 'string') {
         return `COALESCE(${text} COLLATE "C" ${sqlOp} ${state.params.add(v)}::text COLLATE "C", false)`;
       }
-      throw new FilterError(`operator '${op}' on key '${key}' needs a number or a string`);
+      throw new EngineError('validation', `operator '${op}' on key '${key}' needs a number or a string`);
     }
     case 'contains':
     case 'icontains': {
-      if (typeof operand !== 'string') throw new FilterError(`operator '${op}' on key '${key}' needs a string`);
+      if (typeof operand !== 'string') throw new EngineError('validation', `operator '${op}' on key '${key}' needs a string`);
       const v = state.params.add(operand);
       if (op === 'contains') {
         return `COALESCE(CASE WHEN jsonb_typeof(${json}) = 'array' THEN ${json} @> jsonb_build_array(${v}::text) ELSE strpos(${text}, ${v}::text) > 0 END, false)`;
@@ -184,19 +184,19 @@ function numeric(json: string, text: string): string {
 function scalar(value: unknown, key: string, op: string): Scalar {
   if (value === null || typeof value === 'string' || typeof value === 'boolean') return value;
   if (typeof value === 'number' && Number.isFinite(value)) return value;
-  throw new FilterError(`operator '${op}' on key '${key}' needs a string, number, boolean or null`);
+  throw new EngineError('validation', `operator '${op}' on key '${key}' needs a string, number, boolean or null`);
 }
 
 function scalarList(value: unknown, key: string, op: string): Scalar[] {
-  if (!Array.isArray(value)) throw new FilterError(`operator '${op}' on key '${key}' needs an array`);
-  if (value.length > MAX_LIST) throw new FilterError(`operator '${op}' on key '${key}' has more than ${MAX_LIST} values`);
+  if (!Array.isArray(value)) throw new EngineError('validation', `operator '${op}' on key '${key}' needs an array`);
+  if (value.length > MAX_LIST) throw new EngineError('validation', `operator '${op}' on key '${key}' has more than ${MAX_LIST} values`);
   return value.map((v) => scalar(v, key, op));
 }
 
 function countCondition(state: State, where: string): void {
   state.conditions += 1;
   if (state.conditions > MAX_CONDITIONS) {
-    throw new FilterError(`filters have more than ${MAX_CONDITIONS} conditions (at ${where})`);
+    throw new EngineError('validation', `filters have more than ${MAX_CONDITIONS} conditions (at ${where})`);
   }
 }
 

@@ -4,9 +4,9 @@
  * @module
  */
 import { logger } from '../log.js';
-import type { RecallSink } from '../memory/access-log.js';
+import type { RecallSink } from './access-log.js';
 import type { CollectionConfig, StoreConfig } from './config.js';
-import { StoreError } from './errors.js';
+import { EngineError } from '../errors.js';
 import { MemoryStore } from './memories.js';
 import { migrate } from './migrations.js';
 import type { MigrationResult } from './migrations.js';
@@ -85,7 +85,7 @@ export async function openStore(config: StoreConfig, options: OpenStoreOptions =
 async function vectorVersion(database: Database): Promise<string> {
   const res = await database.pool.query<{ v: string | null }>("SELECT extversion AS v FROM pg_extension WHERE extname = 'vector'");
   const version = res.rows[0]?.v;
-  if (!version) throw new StoreError('unavailable', 'the pgvector extension is not installed in this database');
+  if (!version) throw new EngineError('unavailable', 'the pgvector extension is not installed in this database');
   return version;
 }
 
@@ -97,7 +97,7 @@ async function checkDims(database: Database, tables: Tables, dims: number): Prom
   );
   const typmod = res.rows[0]?.typmod ?? -1;
   if (typmod > 0 && typmod !== dims) {
-    throw new StoreError('config', `collection ${tables.memories} stores vector(${typmod}) but embedding_model_dims is ${dims}`);
+    throw new EngineError('store_config', `collection ${tables.memories} stores vector(${typmod}) but embedding_model_dims is ${dims}`);
   }
 }
 
@@ -110,5 +110,4 @@ export { parseStoreConfig, defaultStoreConfig } from './config.js';
 export { openDatabase, withTransaction } from './pool.js';
 export type { Database, PoolTuning } from './pool.js';
 export type { StoreConfig, CollectionConfig } from './config.js';
-export { StoreError, FilterError } from './errors.js';
 export type { MemoryRecord, NewMemory, MemoryChange, HistoryEntry, SearchHit, SearchOptions, Scope } from './memories.js';

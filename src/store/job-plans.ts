@@ -9,34 +9,19 @@
  * A crash anywhere before 3 leaves the plan row; the re-run applies the stored plan again (`replayPlan`: completes
  * what is missing, never resurrects a memory deleted meanwhile nor overwrites a later change) and completes.
  *
- * The table is numbered migration 8 of every collection (it stays empty unless the memories live in an external
- * store), so it is created under the migration lock like every other table.
+ * The table is created by migration 8 of every collection (migrations/job-plans.ts; it stays empty unless the
+ * memories live in an external store). The plan itself is the external repository's `WritePlan`, stored as JSON.
  * @module
  */
-import { jobsTable } from './jobs.js';
-import { LeaseLostError } from '../jobs/queue/queue.js';
-import type { Migration } from './migrations.js';
+import { jobsTable, LeaseLostError } from './jobs.js';
 import type { Queryable } from './pool.js';
 import type { Tables } from './sql.js';
 import { indexName } from './tables.js';
-import type { WritePlan } from '../memory/external/repository.js';
 
 export function plansTable(t: Tables): string {
   return `${t.schema}.${indexName(t, 'job_plans')}`;
 }
 
-export const jobPlansMigration: Migration = {
-  version: 8,
-  name: 'job_plans',
-  async up({ client, tables }) {
-    // A plan left by a job that failed for good goes when the queue prunes that job.
-    await client.query(`CREATE TABLE ${plansTable(tables)} (
-      job_id uuid PRIMARY KEY REFERENCES ${jobsTable(tables)} (id) ON DELETE CASCADE,
-      plan jsonb NOT NULL,
-      created_on timestamptz NOT NULL DEFAULT now()
-    )`);
-  },
-};
 
 /**
  * Stores `plan` for the job unless one is stored already; returns the stored one and whether it was already there.
@@ -44,9 +29,9 @@ export const jobPlansMigration: Migration = {
  * the job (`retry_count`, state `active`). An attempt that lost its lease (its job re-run, perhaps completed, by
  * another worker) gets {@link LeaseLostError} here, before it can write a plan of its own to the vector store.
  */
-export async function savePlan(
-  db: Queryable, t: Tables, jobId: string, plan: WritePlan, attempt?: { retryCount: number },
-): Promise<{ plan: WritePlan; replay: boolean }> {
+export async function savePlan<Plan>(
+  db: Queryable, t: Tables, jobId: string, plan: Plan, attempt?: { retryCount: number },
+): Promise<{ plan: Plan; replay: boolean }> {
   const inserted = attempt
     ? await db.query(
       `INSERT INTO ${plansTable(t)} (job_id, plan)
@@ -59,7 +44,7 @@ export async function savePlan(
       [jobId, JSON.stringify(plan)],
     );
   if (inserted.rowCount === 1) return { plan, replay: false };
-  const stored = await loadPlan(db, t, jobId);
+  const stored = await loadPlan<Plan>(db, t, jobId);
   if (!stored) {
     if (attempt) throw new LeaseLostError(jobId);
     throw new Error(`the plan of job ${jobId} vanished while it was being stored`);
@@ -67,8 +52,8 @@ export async function savePlan(
   return { plan: stored, replay: true };
 }
 
-export async function loadPlan(db: Queryable, t: Tables, jobId: string): Promise<WritePlan | null> {
-  const res = await db.query<{ plan: WritePlan }>(`SELECT plan FROM ${plansTable(t)} WHERE job_id = $1::uuid`, [jobId]);
+export async function loadPlan<Plan>(db: Queryable, t: Tables, jobId: string): Promise<Plan | null> {
+  const res = await db.query<{ plan: Plan }>(`SELECT plan FROM ${plansTable(t)} WHERE job_id = $1::uuid`, [jobId]);
   return res.rows[0]?.plan ?? null;
 }
 

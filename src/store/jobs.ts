@@ -309,3 +309,11 @@ export function selectJobsByState(t: Tables, state: JobState, limit: number): Sq
 export function countByState(t: Tables): SqlQuery {
   return { text: `SELECT state::text AS state, count(*)::int AS n FROM ${jobsTable(t)} GROUP BY state`, values: [] };
 }
+
+/** The attempt no longer owns its job (lease expired and reaped or reclaimed): it must not write. */
+export class LeaseLostError extends Error {
+  override readonly name = 'LeaseLostError';
+  constructor(jobId: string) {
+    super(`job ${jobId} is no longer held by this worker (its lease expired)`);
+  }
+}

@@ -8,7 +8,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { deleteAccessRows } from './access-log.js';
-import { StoreError } from './errors.js';
+import { EngineError } from '../errors.js';
 import { FILTER_KEY_PATTERN } from './filters.js';
 import { withTransaction } from './pool.js';
 import type { Queryable } from './pool.js';
@@ -214,7 +214,7 @@ export class MemoryStore {
     const rows: q.InsertRow[] = [];
     const history: q.HistoryRow[] = [];
     for (const item of items) {
-      if (typeof item.data !== 'string') throw new StoreError('validation', 'memory text must be a string');
+      if (typeof item.data !== 'string') throw new EngineError('validation', 'memory text must be a string');
       checkMetadata(item.metadata);
       const id = item.id ?? randomUUID();
       checkUuid(id);
@@ -251,10 +251,10 @@ export class MemoryStore {
   private checkChange(id: string, change: MemoryChange): string | null {
     checkUuid(id);
     if (change.data !== undefined && typeof change.data !== 'string') {
-      throw new StoreError('validation', 'memory text must be a string');
+      throw new EngineError('validation', 'memory text must be a string');
     }
     if (change.data !== undefined && change.vector === undefined) {
-      throw new StoreError('validation', 'changing the text needs the new embedding vector too');
+      throw new EngineError('validation', 'changing the text needs the new embedding vector too');
     }
     checkMetadata(change.metadata);
     return change.vector === undefined ? null : this.vectorText(change.vector);
@@ -414,13 +414,13 @@ export class MemoryStore {
 
   private vectorText(vector: readonly number[] | undefined): string {
     if (!Array.isArray(vector) || vector.length !== this.dims) {
-      throw new StoreError(
+      throw new EngineError(
         'validation',
         `embedding has ${Array.isArray(vector) ? vector.length : 'no'} dimensions; the collection expects ${this.dims}`,
       );
     }
     for (const x of vector) {
-      if (typeof x !== 'number' || !Number.isFinite(x)) throw new StoreError('validation', 'embedding contains a non-finite number');
+      if (typeof x !== 'number' || !Number.isFinite(x)) throw new EngineError('validation', 'embedding contains a non-finite number');
     }
     return `[${vector.join(',')}]`;
   }
@@ -496,49 +496,49 @@ function stringOrNull(value: unknown): string | null {
   return typeof value === 'string' ? value : null;
 }
 
-function notFound(id: string): StoreError {
-  return new StoreError('not_found', `memory ${id} not found`);
+function notFound(id: string): EngineError {
+  return new EngineError('not_found', `memory ${id} not found`);
 }
 
 function checkScope(scope: Scope): void {
   if (typeof scope?.userId !== 'string' || scope.userId.trim() === '') {
-    throw new StoreError('validation', 'user_id is required');
+    throw new EngineError('validation', 'user_id is required');
   }
-  if (scope.userId.length > MAX_SCOPE_ID) throw new StoreError('validation', `user_id is longer than ${MAX_SCOPE_ID}`);
+  if (scope.userId.length > MAX_SCOPE_ID) throw new EngineError('validation', `user_id is longer than ${MAX_SCOPE_ID}`);
   if (scope.agentId !== undefined && scope.agentId !== null) {
     if (typeof scope.agentId !== 'string' || scope.agentId.trim() === '') {
-      throw new StoreError('validation', 'agent_id must be a non-empty string when given');
+      throw new EngineError('validation', 'agent_id must be a non-empty string when given');
     }
-    if (scope.agentId.length > MAX_SCOPE_ID) throw new StoreError('validation', `agent_id is longer than ${MAX_SCOPE_ID}`);
+    if (scope.agentId.length > MAX_SCOPE_ID) throw new EngineError('validation', `agent_id is longer than ${MAX_SCOPE_ID}`);
   }
 }
 
 function checkUuid(id: string): void {
-  if (typeof id !== 'string' || !UUID.test(id)) throw new StoreError('validation', 'memory_id must be a UUID');
+  if (typeof id !== 'string' || !UUID.test(id)) throw new EngineError('validation', 'memory_id must be a UUID');
 }
 
 function checkCount(value: number, max: number, name: string): number {
-  if (!Number.isInteger(value) || value < 0) throw new StoreError('validation', `${name} must be a non-negative integer`);
-  if (value > max) throw new StoreError('validation', `${name} must be at most ${max}`);
+  if (!Number.isInteger(value) || value < 0) throw new EngineError('validation', `${name} must be a non-negative integer`);
+  if (value > max) throw new EngineError('validation', `${name} must be at most ${max}`);
   return value;
 }
 
 function checkMetadata(metadata: Record<string, unknown> | null | undefined): void {
   if (metadata === undefined || metadata === null) return;
-  if (typeof metadata !== 'object' || Array.isArray(metadata)) throw new StoreError('validation', 'metadata must be an object');
+  if (typeof metadata !== 'object' || Array.isArray(metadata)) throw new EngineError('validation', 'metadata must be an object');
   for (const key of Object.keys(metadata)) {
     if (!FILTER_KEY_PATTERN.test(key)) {
-      throw new StoreError(
+      throw new EngineError(
         'validation',
         `invalid metadata key ${JSON.stringify(key)}: keys may contain only letters, digits, '_' and '-' (max 64)`,
       );
     }
-    if (RESERVED_PAYLOAD_KEYS.has(key)) throw new StoreError('validation', `metadata key '${key}' is reserved`);
+    if (RESERVED_PAYLOAD_KEYS.has(key)) throw new EngineError('validation', `metadata key '${key}' is reserved`);
   }
   try {
     JSON.stringify(metadata);
   } catch {
-    throw new StoreError('validation', 'metadata must be JSON-serialisable');
+    throw new EngineError('validation', 'metadata must be JSON-serialisable');
   }
 }
 

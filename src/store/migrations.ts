@@ -17,30 +17,14 @@ import type pg from 'pg';
 import { extractionMigration } from './migrations/extraction.js';
 import { accessLogMigration } from './migrations/access-log.js';
 import { jobQueueMigration } from './migrations/jobs.js';
-import { jobPlansMigration } from './job-plans.js';
+import { jobPlansMigration } from './migrations/job-plans.js';
 import type { CollectionConfig } from './config.js';
-import { StoreError } from './errors.js';
+import type { Migration } from './migration.js';
+import { EngineError } from '../errors.js';
 import { withTransaction } from './pool.js';
 import { refreshDerivedColumns } from './refresh.js';
 import type { Tables } from './sql.js';
 import { indexName, tablesFor } from './tables.js';
-
-export interface MigrationContext {
-  client: pg.PoolClient;
-  tables: Tables;
-  collection: CollectionConfig;
-}
-
-export interface Migration {
-  version: number;
-  name: string;
-  up(ctx: MigrationContext): Promise<void>;
-  /**
-   * Puts back what this migration added to the memories table when that table was dropped and re-created outside the
-   * plugin (Mem0's Python store resets a collection that way). Migrations that only touch other tables have none.
-   */
-  readopt?(ctx: MigrationContext): Promise<void>;
-}
 
 /** One key for every migration of every collection: DDL is rare, and one lock keeps CREATE EXTENSION serial too. */
 const MIGRATION_LOCK_KEY = '7236828793451218944';
@@ -216,13 +200,13 @@ function assertPrefix(done: { version: number; name: string }[], known: readonly
   done.forEach((row, i) => {
     const expected = known[i];
     if (!expected) {
-      throw new StoreError(
+      throw new EngineError(
         'migration',
         `collection '${collection}' is at migration ${row.version} (${row.name}), newer than this plugin knows (${known.length}); upgrade the plugin`,
       );
     }
     if (row.version !== expected.version || row.name !== expected.name) {
-      throw new StoreError(
+      throw new EngineError(
         'migration',
         `collection '${collection}': applied migrations are out of order or missing (found ${row.version} ${row.name} where ${expected.version} ${expected.name} was expected); refusing to run`,
       );
@@ -242,13 +226,13 @@ async function checkMem0Table(client: pg.PoolClient, tables: Tables, dims: numbe
   const vec = byName.get('vector');
   const payload = byName.get('payload');
   if (id?.type !== 'uuid' || vec?.type !== 'vector' || payload?.type !== 'jsonb') {
-    throw new StoreError(
+    throw new EngineError(
       'migration',
       `table ${tables.memories} exists but is not a Mem0 pgvector collection (needs id uuid, vector vector(n), payload jsonb)`,
     );
   }
   if (vec.typmod > 0 && vec.typmod !== dims) {
-    throw new StoreError(
+    throw new EngineError(
       'migration',
       `collection ${tables.memories} stores vector(${vec.typmod}) but embedding_model_dims is ${dims}`,
     );

@@ -15,7 +15,7 @@ import { PglitePgConnection } from '@electric-sql/pglite/node-postgres';
 import { vector } from '@electric-sql/pglite-pgvector';
 import { logger } from '../log.js';
 import type { StoreConfig } from './config.js';
-import { StoreError } from './errors.js';
+import { EngineError } from '../errors.js';
 
 /** Timeouts and keep-alive for the PostgreSQL pool; every one has a default. */
 export interface PoolTuning {
@@ -113,7 +113,7 @@ async function openPglite(dataDir: string): Promise<Database> {
     logger.debug({ dataDir, from: template ? 'template' : 'existing or initdb' }, 'starting the embedded database');
     db = await PGlite.create(dataDir, { extensions: { vector }, ...(template ? { loadDataDir: template } : {}) });
   } catch (error) {
-    throw new StoreError('unavailable', `embedded database failed to start in ${dataDir}: ${(error as Error).message}`, {
+    throw new EngineError('unavailable', `embedded database failed to start in ${dataDir}: ${(error as Error).message}`, {
       cause: error,
     });
   }

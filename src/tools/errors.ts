@@ -1,6 +1,7 @@
 /**
- * Typed errors a tool run can end with. Each carries a translatable {@link Text}; which status it becomes is decided
- * in one place, `outcomeFromError` in result.ts. Services (memory/, jobs/) throw these; tools never catch them.
+ * The tool layer's own errors (bad parameters, the call's timeout, a feature not built). Each carries a translatable
+ * {@link Text}; which status it becomes is decided in one place, `outcomeFromError` in result.ts, beside the engine's
+ * one error class (src/errors.ts) that memory/ and jobs/ throw.
  * @module
  */
 import { translate } from './i18n.js';
@@ -27,39 +28,12 @@ export class ValidationError extends ToolError {
   }
 }
 
-/** The thing asked for (a memory, a task, a checkpoint) does not exist. */
-export class NotFoundError extends ToolError {
-  override readonly name = 'NotFoundError';
-
-  constructor(what: 'memory' | 'task' | 'checkpoint', id: string) {
-    super({ key: `not_found.${what}`, params: { id } });
-  }
-}
-
-/** Too much pending work: the request was refused and nothing was queued. */
-export class OverloadError extends ToolError {
-  override readonly name = 'OverloadError';
-
-  constructor(pending: number, limit: number) {
-    super({ key: 'error.overload', params: { pending, limit } });
-  }
-}
-
 /** The operation did not finish within its time budget. */
 export class TimeoutError extends ToolError {
   override readonly name = 'TimeoutError';
 
   constructor(seconds: number, options?: { cause?: unknown }) {
     super({ key: 'error.timeout', params: { seconds } }, options);
-  }
-}
-
-/** A service we depend on (LLM, embedder, database, Dify API) failed. `detail` must never contain a secret. */
-export class UpstreamError extends ToolError {
-  override readonly name = 'UpstreamError';
-
-  constructor(service: string, detail: string, options?: { cause?: unknown }) {
-    super({ key: 'error.upstream', params: { service, detail } }, options);
   }
 }
 

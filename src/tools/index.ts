@@ -3,7 +3,6 @@
  * and credential validation. The runtime calls these; they know nothing about frames or sockets.
  * @module
  */
-import { verifyCredentials } from '../memory/credential-check.js';
 import { validateCredentials } from '../memory/config/credentials.js';
 import { describeSettings } from '../memory/config/settings.js';
 import type { Settings } from '../memory/config/settings.js';
@@ -12,21 +11,20 @@ import type { PluginHandlers } from '../runtime/contract.js';
 import type { Declarations } from '../runtime/declarations.js';
 import { logger } from '../log.js';
 import { runTool, ServicesCache } from './dispatch.js';
-import { engineServices } from '../app.js';
 import { pickLanguage } from './i18n.js';
 import { bindTools, TOOL_DEFINITIONS } from './registry.js';
 import type { ToolDefinition } from './schemas.js';
-import { buildMessages } from './result.js';
+import { buildMessages, wireError } from './result.js';
 import type { ServicesFactory } from '../memory/api.js';
 
 /** The credential round trip: resolves when the settings work, throws PluginError naming the failing part. */
 export type CredentialCheck = (settings: Settings, signal: AbortSignal) => Promise<unknown>;
 
 export interface PluginAppOptions {
-  /** Builds the memory services for a credential set; defaults to the engine with the durable queue (engine-services.ts). */
-  services?: ServicesFactory;
-  /** The credential round trip; defaults to the engine's check (database, pgvector, embedder dimension; no LLM). */
-  checkCredentials?: CredentialCheck;
+  /** Builds the memory services for a credential set (src/app.ts: the engine with the durable queue). */
+  services: ServicesFactory;
+  /** The credential round trip (src/app.ts: the engine's check of database, pgvector, embedder dimension; no LLM). */
+  checkCredentials: CredentialCheck;
   /** The handler modules; tests pass their own. */
   definitions?: readonly ToolDefinition[];
   /** The configured language (defaults to the `PLUGIN_LANGUAGE` environment variable). */
@@ -34,10 +32,9 @@ export interface PluginAppOptions {
 }
 
 /** @throws Error at startup when the declared tools and the handler modules do not match. */
-export function createPluginApp(declarations: Declarations, options: PluginAppOptions = {}): PluginHandlers {
+export function createPluginApp(declarations: Declarations, options: PluginAppOptions): PluginHandlers {
   const tools = bindTools(declarations.tools, options.definitions ?? TOOL_DEFINITIONS);
-  const cache = new ServicesCache(options.services ?? engineServices(), (error) => logger.warn({ err: error }, 'closing memory services failed'));
-  const check: CredentialCheck = options.checkCredentials ?? ((settings, signal) => verifyCredentials(settings, { signal, logger }));
+  const cache = new ServicesCache(options.services, (error) => logger.warn({ err: error }, 'closing memory services failed'));
   const language = options.language ?? (() => process.env.PLUGIN_LANGUAGE);
   return {
     async *invokeTool(request, session) {
@@ -48,9 +45,14 @@ export function createPluginApp(declarations: Declarations, options: PluginAppOp
       yield* buildMessages(bound.definition.name, outcome, pickLanguage(language(), request.toolParameters ?? {}));
     },
     async validateCredentials(request, session) {
-      const settings = validateCredentials(request.credentials);
       const started = performance.now();
-      await check(settings, session.signal);
+      let settings: Settings;
+      try {
+        settings = validateCredentials(request.credentials);
+        await options.checkCredentials(settings, session.signal);
+      } catch (error) {
+        throw wireError(error);
+      }
       session.logger.info({ ...describeSettings(settings), ms: Math.round(performance.now() - started) }, 'credentials accepted');
     },
     close: () => cache.close(),

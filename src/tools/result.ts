@@ -4,11 +4,10 @@
  * @module
  */
 import type { Logger } from 'pino';
-import { PluginError } from '../runtime/contract.js';
-import { EngineError } from '../errors.js';
-import { StoreError } from '../store/errors.js';
+import { CREDENTIAL_VALIDATION_ERROR, PluginError } from '../runtime/contract.js';
+import { EngineError, isEngineError, STORE_CODES } from '../errors.js';
 import type { ToolMessage } from '../runtime/contract.js';
-import { NotBuiltError, NotFoundError, OverloadError, TimeoutError, ToolError, UpstreamError, ValidationError } from './errors.js';
+import { TimeoutError, ToolError, ValidationError } from './errors.js';
 import { translate } from './i18n.js';
 import type { Language, Text } from './i18n.js';
 
@@ -31,26 +30,46 @@ export interface ToolOutcome {
 export function outcomeFromError(error: unknown, emptyResults: unknown, logger?: Logger): ToolOutcome {
   const answer = (status: Status, message: Text | readonly Text[]): ToolOutcome => ({ status, results: emptyResults, message });
   if (error instanceof ValidationError) return answer('ERROR', error.issues);
-  if (error instanceof NotFoundError) return answer('NOT_FOUND', error.text);
   if (error instanceof TimeoutError) return answer('TIMEOUT', error.text);
-  if (error instanceof OverloadError) return answer('OVERLOAD', error.text);
-  if (error instanceof UpstreamError || error instanceof NotBuiltError || error instanceof ToolError) return answer('ERROR', error.text);
-  // Engine and store errors are written to be shown (keys and operators, never values, SQL or credentials).
+  if (error instanceof ToolError) return answer('ERROR', error.text);
   if (error instanceof EngineError) {
-    const detail = { detail: error.message };
-    if (error.code === 'not_found') return answer('NOT_FOUND', { key: 'error.not_found_detail', params: detail });
-    if (error.code === 'timeout') return answer('TIMEOUT', { key: 'error.timed_out', params: detail });
-    return answer('ERROR', { key: error.code === 'invalid_params' ? 'error.invalid_request' : 'error.engine', params: detail });
+    const [status, text] = engineAnswer(error);
+    return answer(status, text);
   }
-  if (error instanceof StoreError) {
-    const detail = { detail: error.message };
-    if (error.code === 'not_found') return answer('NOT_FOUND', { key: 'error.not_found_detail', params: detail });
-    return answer('ERROR', { key: error.code === 'validation' ? 'error.invalid_request' : 'error.store', params: detail });
-  }
-  // Our own PluginErrors (credential parsing) carry messages written to be shown, never secret values.
-  if (error instanceof PluginError) return answer('ERROR', { key: 'error.credentials', params: { detail: error.message } });
   logger?.error({ err: error }, 'tool failed with an unexpected error');
   return answer('ERROR', { key: 'error.unexpected' });
+}
+
+/** Engine errors are written to be shown (keys and operators, never values, SQL or credentials). */
+function engineAnswer(error: EngineError): [Status, Text] {
+  const detail = { detail: error.message };
+  switch (error.code) {
+    case 'not_found':
+      return ['NOT_FOUND', error.missing ? { key: `not_found.${error.missing.what}`, params: { id: error.missing.id } } : { key: 'error.not_found_detail', params: detail }];
+    case 'timeout':
+      return ['TIMEOUT', { key: 'error.timed_out', params: detail }];
+    case 'overload':
+      return ['OVERLOAD', { key: 'error.overload', params: { pending: error.load?.pending ?? 0, limit: error.load?.limit ?? 0 } }];
+    case 'credentials':
+      // Written to be shown: they name the credential field, never a secret value.
+      return ['ERROR', { key: 'error.credentials', params: detail }];
+    case 'invalid_params':
+    case 'validation':
+      return ['ERROR', error.field ? { key: 'param.invalid', params: { name: error.field, detail: error.message } } : { key: 'error.invalid_request', params: detail }];
+    default:
+      return ['ERROR', { key: STORE_CODES.has(error.code) ? 'error.store' : 'error.engine', params: detail }];
+  }
+}
+
+/**
+ * What the daemon is told when credential validation fails: the engine's `credentials` error becomes the daemon's
+ * credential error naming the field; anything else passes unchanged.
+ */
+export function wireError(error: unknown): unknown {
+  if (isEngineError(error, 'credentials')) {
+    return new PluginError(CREDENTIAL_VALIDATION_ERROR, error.message, error.field ? { field: error.field } : {});
+  }
+  return error;
 }
 
 function isTextList(message: Text | readonly Text[]): message is readonly Text[] {

@@ -8,7 +8,7 @@ import { pino } from 'pino';
 import type { Logger } from 'pino';
 import { loadDeclarations } from '../../src/runtime/declarations.js';
 import type { PluginHandlers, SessionContext, ToolMessage } from '../../src/runtime/contract.js';
-import { createPluginApp } from '../../src/tools/index.js';
+import { createApp } from '../../src/app.js';
 import type { PluginAppOptions } from '../../src/tools/index.js';
 import type { FakeOpenAI, ChatRequestBody } from '../helpers/fake-openai.js';
 import { freshSchema, testDatabaseUrl } from '../helpers/postgres.js';
@@ -59,9 +59,9 @@ export class AppDriver {
 
   constructor(
     public creds: Record<string, unknown>,
-    options: PluginAppOptions = {},
+    options: Partial<PluginAppOptions> = {},
   ) {
-    this.app = createPluginApp(loadDeclarations(), { language: () => 'en_US', ...options });
+    this.app = createApp(loadDeclarations(), { language: () => 'en_US', ...options });
   }
 
   async call(tool: string, parameters: Record<string, unknown>, context: SessionContext = session(), creds = this.creds): Promise<Answer> {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compileFilter } from '../../src/store/filters.js';
-import { FilterError } from '../../src/store/index.js';
+import { EngineError } from '../../src/errors.js';
 import type { Store } from '../../src/store/index.js';
 import { Params } from '../../src/store/sql.js';
 import { backends, vec } from './backends.js';
@@ -40,7 +40,7 @@ describe('compileFilter (no database)', () => {
     ['empty operator object', { a: {} }, /filters.a has no operator/],
     ['too deep', JSON.parse('{"NOT":'.repeat(12) + '{"a":1}' + '}'.repeat(12)), /nest deeper than 8/],
   ])('rejects %s with a clear error', (_name, filter, message) => {
-    expect(() => compile(filter)).toThrow(FilterError);
+    expect(() => compile(filter)).toThrow(EngineError);
     expect(() => compile(filter)).toThrow(message);
   });
 });

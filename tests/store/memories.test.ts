@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { StoreError } from '../../src/store/index.js';
+import { EngineError } from '../../src/errors.js';
 import { md5, pythonIso } from '../../src/store/memories.js';
 import { backends, DIMS, freshStores, randomVector, vec } from './backends.js';
 
@@ -143,7 +143,7 @@ describe.each(backends())('memories on $name', (backend) => {
     await expect(store.memories.update(scope, '00000000-0000-4000-8000-000000000000', { data: 'y' }))
       .rejects.toThrow(/embedding/);
     const err = await store.memories.get(scope, 'nope').catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(StoreError);
+    expect(err).toBeInstanceOf(EngineError);
   });
 
   it('never lets one user see or touch another user’s memories (random operations)', async () => {
@@ -172,13 +172,13 @@ describe.each(backends())('memories on $name', (backend) => {
         const o = owner.get(someId)!;
         const mine = o.userId === userId && (agentId === null || o.agentId === agentId);
         const result = await store.memories.update(scope, someId, { data: `changed ${step}`, vector: randomVector(step) })
-          .then(() => 'ok', (e: StoreError) => e.code);
+          .then(() => 'ok', (e: EngineError) => e.code);
         expect(result).toBe(mine ? 'ok' : 'not_found');
         if (mine) o.data = `changed ${step}`;
       } else if (op === 3) {
         const o = owner.get(someId)!;
         const mine = o.userId === userId && (agentId === null || o.agentId === agentId);
-        const result = await store.memories.delete(scope, someId).then(() => 'ok', (e: StoreError) => e.code);
+        const result = await store.memories.delete(scope, someId).then(() => 'ok', (e: EngineError) => e.code);
         expect(result).toBe(mine ? 'ok' : 'not_found');
         if (mine) owner.delete(someId);
       } else if (op === 4) {

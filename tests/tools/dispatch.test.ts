@@ -2,9 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { parseCredentials } from '../../src/memory/config/credentials.js';
 import { ServicesCache } from '../../src/tools/dispatch.js';
-import { notBuiltServices } from '../../src/memory/api.js';
+import { notBuiltServices } from '../../src/tools/not-built.js';
 import type { MemoryServices } from '../../src/memory/api.js';
-import { createPluginApp } from '../../src/tools/index.js';
+import { createApp } from '../../src/app.js';
 import { CREDENTIALS, session } from './fixtures.js';
 import { declarations, invoke, recordingServices } from './harness.js';
 
@@ -48,7 +48,7 @@ describe('credentials during a tool call', () => {
 
   it('logs the tool, status and run_id, not the parameters', async () => {
     const lines: string[] = [];
-    const app = createPluginApp(declarations(), { language: () => undefined, services: notBuiltServices });
+    const app = createApp(declarations(), { language: () => undefined, services: notBuiltServices });
     const context = { ...session(), logger: pino({ level: 'info' }, { write: (line: string) => lines.push(line) }) };
     const request = { provider: 'mem0ai', tool: 'add_memory', toolParameters: { user: 'my password is swordfish', user_id: 'u', run_id: 'run-7' }, credentials: CREDENTIALS };
     for await (const _ of app.invokeTool(request, context)) void _;
@@ -106,7 +106,7 @@ describe('ServicesCache', () => {
         close: async () => void events.push('closed'),
       };
     };
-    const app = createPluginApp(declarations(), { services: factory, language: () => undefined });
+    const app = createApp(declarations(), { services: factory, language: () => undefined });
     const request = { provider: 'mem0ai', tool: 'get_all_memories', toolParameters: { user_id: 'u' }, credentials: CREDENTIALS };
     const running = (async () => {
       for await (const message of app.invokeTool(request, session())) if (message.type === 'json') return message.message.json_object;
@@ -130,7 +130,7 @@ describe('ServicesCache', () => {
       if (attempts === 1) throw new Error('pool exhausted for postgres://u:pw@h/db');
       return recorder.factory();
     };
-    const app = createPluginApp(declarations(), { services: factory, language: () => undefined });
+    const app = createApp(declarations(), { services: factory, language: () => undefined });
     const request = { provider: 'mem0ai', tool: 'get_all_memories', toolParameters: { user_id: 'u' }, credentials: CREDENTIALS };
     const answers: Record<string, unknown>[] = [];
     for (let round = 0; round < 2; round += 1) {

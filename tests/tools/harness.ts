@@ -1,9 +1,9 @@
 // Drives the plugin app the way the runtime does and collects what a tool answers.
-import { createPluginApp } from '../../src/tools/index.js';
+import { createApp } from '../../src/app.js';
 import type { PluginAppOptions } from '../../src/tools/index.js';
 import type { ToolMessage } from '../../src/runtime/contract.js';
 import type { Declarations } from '../../src/runtime/declarations.js';
-import { notBuiltServices } from '../../src/memory/api.js';
+import { notBuiltServices } from '../../src/tools/not-built.js';
 import type { MemoryServices } from '../../src/memory/api.js';
 import { CREDENTIALS, FIXTURE_TOOLS, session } from './fixtures.js';
 
@@ -23,11 +23,11 @@ export function declarations(): Declarations {
 export async function invoke(
   tool: string,
   parameters: Record<string, unknown>,
-  options: PluginAppOptions = {},
+  options: Partial<PluginAppOptions> = {},
   credentials: Record<string, unknown> = CREDENTIALS,
 ): Promise<Answer> {
   // The tool-layer tests never reach the engine: services default to this version's not-built ones.
-  const app = createPluginApp(declarations(), { language: () => undefined, services: notBuiltServices, ...options });
+  const app = createApp(declarations(), { language: () => undefined, services: notBuiltServices, ...options });
   const raw: ToolMessage[] = [];
   for await (const message of app.invokeTool({ provider: 'mem0ai', tool, toolParameters: parameters, credentials }, session())) raw.push(message);
   await app.close();

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { loadDeclarations } from '../../src/runtime/declarations.js';
-import { createPluginApp } from '../../src/tools/index.js';
+import { createApp } from '../../src/app.js';
 import { bindTools, TOOL_DEFINITIONS } from '../../src/tools/registry.js';
 import { defineTool } from '../../src/tools/schemas.js';
 import type { ToolDefinition } from '../../src/tools/schemas.js';
@@ -35,13 +35,13 @@ describe('bindTools', () => {
     expect(() => bindTools([...FIXTURE_TOOLS, FIXTURE_TOOLS[0]!])).toThrow('tool "add_memory" is declared twice');
   });
 
-  it('createPluginApp refuses to start on a mismatch', () => {
+  it('the app refuses to start on a mismatch', () => {
     const extra = defineTool({ name: 'ping', schema: z.object({}), emptyResults: () => ({}), run: async () => ({ status: 'SUCCESS', results: {}, message: { key: 'x' } }) });
-    expect(() => createPluginApp(declarations(), { definitions: [...TOOL_DEFINITIONS, extra as unknown as ToolDefinition] })).toThrow('handler "ping" has no tool declaration');
+    expect(() => createApp(declarations(), { definitions: [...TOOL_DEFINITIONS, extra as unknown as ToolDefinition] })).toThrow('handler "ping" has no tool declaration');
   });
 
   it('an unknown tool at run time is a protocol error, not a tool answer', async () => {
-    const app = createPluginApp(declarations());
+    const app = createApp(declarations());
     const run = async () => {
       for await (const _ of app.invokeTool({ provider: 'mem0ai', tool: 'nope', toolParameters: {}, credentials: {} }, session())) void _;
     };
@@ -59,7 +59,7 @@ describe('the real declarations (tools/*.yaml)', () => {
   });
 
   it('start the app', () => {
-    expect(() => createPluginApp(real)).not.toThrow();
+    expect(() => createApp(real)).not.toThrow();
   });
 });
 

@@ -1,24 +1,23 @@
 import { describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { PluginError, CREDENTIAL_VALIDATION_ERROR } from '../../src/runtime/contract.js';
-import { EngineError } from '../../src/errors.js';
-import { FilterError, StoreError } from '../../src/store/errors.js';
-import { NotBuiltError, NotFoundError, OverloadError, TimeoutError, UpstreamError, ValidationError } from '../../src/tools/errors.js';
-import { buildMessages, outcomeFromError } from '../../src/tools/result.js';
+import { EngineError, notFound, overloaded } from '../../src/errors.js';
+import { NotBuiltError, TimeoutError, ValidationError } from '../../src/tools/errors.js';
+import { buildMessages, outcomeFromError, wireError } from '../../src/tools/result.js';
 
 describe('outcomeFromError: the one error → status mapping', () => {
   it.each([
     [new ValidationError([{ key: 'param.required', params: { name: 'user_id' } }]), 'ERROR', 'user_id is required'],
-    [new NotFoundError('memory', 'abc'), 'NOT_FOUND', 'no memory with id abc'],
-    [new NotFoundError('task', 'extract_1'), 'NOT_FOUND', 'no extraction task with id extract_1'],
+    [notFound('memory', 'abc'), 'NOT_FOUND', 'no memory with id abc'],
+    [notFound('task', 'extract_1'), 'NOT_FOUND', 'no extraction task with id extract_1'],
     [new TimeoutError(15), 'TIMEOUT', 'did not finish within 15 s'],
-    [new OverloadError(41, 40), 'OVERLOAD', 'too busy (41 operations pending, limit 40); nothing was queued, try again later'],
-    [new UpstreamError('embedder', 'HTTP 503'), 'ERROR', 'embedder failed: HTTP 503'],
+    [overloaded(41, 40), 'OVERLOAD', 'too busy (41 operations pending, limit 40); nothing was queued, try again later'],
     [new NotBuiltError('memory'), 'ERROR', 'memory storage is not available in this version yet'],
-    [new PluginError(CREDENTIAL_VALIDATION_ERROR, 'local_llm_json_secret is required'), 'ERROR', "the plugin's credentials are invalid: local_llm_json_secret is required"],
-    [new FilterError('unknown operator "$near" in filters.city'), 'ERROR', 'invalid request: unknown operator "$near" in filters.city'],
-    [new StoreError('not_found', 'memory 1 does not exist'), 'NOT_FOUND', 'not found: memory 1 does not exist'],
-    [new StoreError('unavailable', 'database unreachable'), 'ERROR', 'memory storage failed: database unreachable'],
+    [new EngineError('credentials', 'local_llm_json_secret is required', { field: 'local_llm_json_secret' }), 'ERROR', "the plugin's credentials are invalid: local_llm_json_secret is required"],
+    [new EngineError('validation', 'unknown operator "$near" in filters.city'), 'ERROR', 'invalid request: unknown operator "$near" in filters.city'],
+    [new EngineError('unavailable', 'database unreachable'), 'ERROR', 'memory storage failed: database unreachable'],
+    [new EngineError('store_config', 'vector store qdrant needs package @qdrant/js-client-rest which this build does not include'), 'ERROR', 'memory storage failed: vector store qdrant needs package @qdrant/js-client-rest which this build does not include'],
+    [new EngineError('invalid_params', 'the base URL is not http(s)', { field: 'dify' }), 'ERROR', 'dify is invalid: the base URL is not http(s)'],
     [new EngineError('invalid_params', 'metadata must be an object'), 'ERROR', 'invalid request: metadata must be an object'],
     [new EngineError('not_found', 'memory 1 does not exist'), 'NOT_FOUND', 'not found: memory 1 does not exist'],
     [new EngineError('timeout', 'embedder took longer than 15 s'), 'TIMEOUT', 'timed out: embedder took longer than 15 s'],
@@ -50,6 +49,16 @@ describe('outcomeFromError: the one error → status mapping', () => {
     expect(json).toMatchObject({ message: { json_object: { messages: 'search_memory: user_id is required; top_k must be a number, got "abc"' } } });
     const [zh] = buildMessages('search_memory', outcomeFromError(error, []), 'zh_Hans');
     expect(zh).toMatchObject({ message: { json_object: { messages: 'search_memory：缺少必填参数 user_id；top_k 必须是数字，收到的是 "abc"' } } });
+  });
+});
+
+describe('wireError: what the daemon is told when credentials fail', () => {
+  it('turns the engine\'s credentials error into the daemon\'s credential error naming the field', () => {
+    const error = wireError(new EngineError('credentials', 'local_llm_json_secret is required', { field: 'local_llm_json_secret' }));
+    expect(error).toBeInstanceOf(PluginError);
+    expect(error).toMatchObject({ errorType: CREDENTIAL_VALIDATION_ERROR, message: 'local_llm_json_secret is required', args: { field: 'local_llm_json_secret' } });
+    const other = new Error('boom');
+    expect(wireError(other)).toBe(other);
   });
 });
 

@@ -23,7 +23,7 @@ import pLimit from 'p-limit';
 import type { Logger } from 'pino';
 import { logger as rootLogger } from '../../log.js';
 import type { Tables } from '../../store/sql.js';
-import { NotFoundError, OverloadError } from '../../tools/errors.js';
+import { notFound, overloaded } from '../../errors.js';
 import { CheckpointConflictError, CheckpointStore } from './checkpoint-store.js';
 import type { ExtractionLlm } from './classify.js';
 import type { MemoryWriter } from './conversation.js';
@@ -188,7 +188,7 @@ export class ExtractionOrchestrator {
     if (this.#closed) throw new Error('the extraction service is closed');
     const userIds = [...new Set(request.userIds)];
     const pending = this.#pendingUsers;
-    if (pending + userIds.length > this.#o.maxPendingUsers) throw new OverloadError(pending, this.#o.maxPendingUsers);
+    if (pending + userIds.length > this.#o.maxPendingUsers) throw overloaded(pending, this.#o.maxPendingUsers);
     // Reserve the slots before the first await, so two requests racing cannot both pass the check.
     this.#pendingUsers += userIds.length;
     let reserved = userIds.length;
@@ -244,11 +244,11 @@ export class ExtractionOrchestrator {
     }
   }
 
-  /** check_extraction_status; NotFoundError for an unknown (or pruned) task. */
+  /** check_extraction_status; EngineError not_found for an unknown (or pruned) task. */
   async status(taskId: string): Promise<Record<string, unknown>> {
     await this.init();
     let row = await this.tasks.get(taskId);
-    if (!row) throw new NotFoundError('task', taskId);
+    if (!row) throw notFound('task', taskId);
     if (row.status === 'running' && this.#isOrphan(row)) {
       await this.tasks.failOrphans({ owner: this.processId, staleMs: this.#o.staleMs, allOthers: false, taskId });
       row = (await this.tasks.get(taskId)) ?? row;
@@ -256,10 +256,10 @@ export class ExtractionOrchestrator {
     return statusView(row, this.#now());
   }
 
-  /** get_user_checkpoint; NotFoundError when nothing is stored. */
+  /** get_user_checkpoint; EngineError not_found when nothing is stored. */
   async checkpoint(userId: string, appId?: string | undefined): Promise<Record<string, unknown>> {
     const stored = await this.checkpoints.find(userId, appId);
-    if (!stored) throw new NotFoundError('checkpoint', appId ? `${userId} (app ${appId})` : userId);
+    if (!stored) throw notFound('checkpoint', appId ? `${userId} (app ${appId})` : userId);
     return checkpointView(stored);
   }
 

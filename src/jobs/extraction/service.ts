@@ -10,7 +10,7 @@ import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { Store } from '../../store/index.js';
 import type { Tables } from '../../store/sql.js';
-import { ValidationError } from '../../tools/errors.js';
+import { EngineError } from '../../errors.js';
 import type { ExtractionService } from '../../memory/api.js';
 import type { CleanupRequest, Cleaner } from '../forgetting/service.js';
 import { CheckpointStore } from './checkpoint-store.js';
@@ -55,7 +55,7 @@ export function openExtraction(
       try {
         return await orchestrator.start(request, options.asyncMode ? {} : { wait: true, signal });
       } catch (error) {
-        if (error instanceof DifyConfigError) throw new ValidationError([{ key: 'param.invalid', params: { name: 'dify', detail: error.message } }]);
+        if (error instanceof DifyConfigError) throw new EngineError('invalid_params', error.message, { field: 'dify' });
         throw error;
       }
     },

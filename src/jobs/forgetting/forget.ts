@@ -19,8 +19,8 @@ import type { Queryable } from '../../store/pool.js';
 import type { Tables } from '../../store/sql.js';
 import { countOrphans, deleteForgotten, lockMemories, selectRetentionRows, sweepOrphans } from '../../store/access-log.js';
 import type { RetentionRow } from '../../store/access-log.js';
-import { retention } from './retention.js';
-import type { RetentionFigures } from './retention.js';
+import { retention } from '../../memory/retention.js';
+import type { RetentionFigures } from '../../memory/retention.js';
 
 export const DEFAULT_BATCH_SIZE = 1000;
 /** A dry run lists at most this many memories (the counts still cover all of them). */

@@ -37,7 +37,6 @@ export function openForgetting(
 }
 
 export { AccessLogger } from '../../memory/access-log.js';
-export { ExternalAccessLog } from './external.js';
-export type { RecallSink } from '../../memory/access-log.js';
+export type { RecallSink } from '../../store/access-log.js';
 export { ForgettingService, checkpointTtl, DEFAULT_CHECKPOINT_TTL_DAYS } from './service.js';
 export type { ForgetResult, Cleaner, CleanupRequest } from './service.js';

@@ -6,7 +6,6 @@
  * @module
  */
 import { EngineError } from '../../errors.js';
-import { StoreError } from '../../store/errors.js';
 import type { JobError } from './queue.js';
 
 /** SQLSTATE classes and codes after which the same statement may well succeed. */
@@ -24,7 +23,7 @@ export function classifyError(error: unknown): JobError {
   if (error instanceof EngineError) {
     return { code: error.code, message, retryable: error.retryable, status: error.status };
   }
-  if (error instanceof StoreError) {
+  if (error instanceof EngineError) {
     return { code: error.code, message, retryable: error.code === 'unavailable' };
   }
   const code = (error as { code?: unknown } | null)?.code;

@@ -146,7 +146,7 @@ export function memoryJobHandler(engine: JobEngine | (() => JobEngine)): JobHand
     const external = externalOf(store);
     if (external) {
       // A re-run of a job whose plan was stored: apply THAT plan (never a new one) and complete.
-      const stored = await loadPlan(store.database.pool, store.tables, job.id);
+      const stored = await loadPlan<WritePlan>(store.database.pool, store.tables, job.id);
       if (stored) {
         const done = await applyStoredPlan(store, external, job, context, stored, true);
         return { inserted: done.inserted.length, updated: done.updated.length, deleted: done.deleted.length };

@@ -101,6 +101,7 @@ export function jobOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): {
 
 export { JobQueue, DEFAULT_QUEUE_OPTIONS, DEFAULT_WORKER_OPTIONS, Worker };
 export type { QueueOptions, WorkerOptions };
-export { scopeKey, LeaseLostError } from './queue.js';
+export { scopeKey } from './queue.js';
+export { LeaseLostError } from '../../store/jobs.js';
 export type { ClaimedJob, JobRow, JobState, JobKind, JobError } from './queue.js';
 export { classifyError } from './errors.js';

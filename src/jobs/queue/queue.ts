@@ -9,6 +9,7 @@ import { withClient, withTransaction } from '../../store/pool.js';
 import type { Tables } from '../../store/sql.js';
 import { pipelined, sendTogether } from '../../store/pipeline.js';
 import * as plans from '../../store/jobs.js';
+import { LeaseLostError } from '../../store/jobs.js';
 import type { ClaimedJobRow, JobKind, JobRow, JobState } from '../../store/jobs.js';
 
 export interface QueueOptions {
@@ -47,14 +48,6 @@ export function scopeKey(scope: JobScope): string {
 export interface ClaimedJob extends ClaimedJobRow {
   /** The fence of this attempt: writes for it must still find `(id, retryCount, active)`. */
   readonly attempt: { id: string; retryCount: number };
-}
-
-/** The attempt no longer owns its job (lease expired and reaped or reclaimed): it must not write. */
-export class LeaseLostError extends Error {
-  override readonly name = 'LeaseLostError';
-  constructor(jobId: string) {
-    super(`job ${jobId} is no longer held by this worker (its lease expired)`);
-  }
 }
 
 export type { JobKind, JobRow, JobState };

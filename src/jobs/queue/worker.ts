@@ -13,7 +13,7 @@ import type { Logger } from 'pino';
 import { logger as rootLogger } from '../../log.js';
 import { backoffDelay } from '../../backoff.js';
 import { classifyError, isConnectionError } from './errors.js';
-import { LeaseLostError } from './queue.js';
+import { LeaseLostError } from '../../store/jobs.js';
 import type { ClaimedJob, JobQueue } from './queue.js';
 
 export interface JobContext {

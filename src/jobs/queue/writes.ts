@@ -12,12 +12,11 @@
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import type { Logger } from 'pino';
-import { EngineError } from '../../errors.js';
+import { EngineError, overloaded } from '../../errors.js';
 import type { Providers } from '../../memory/providers.js';
 import { MemoryService, parseMetadata } from '../../memory/service.js';
 import { storeRepository } from '../../memory/store-repository.js';
 import type { Store } from '../../store/index.js';
-import { OverloadError } from '../../tools/errors.js';
 import type { CallOptions, MemoryEvent, MemoryService as ToolMemoryService } from '../../memory/api.js';
 import type { AddPayload, DeleteAllPayload, DeletePayload, UpdatePayload } from './handlers.js';
 import { isConnectionError } from './errors.js';
@@ -61,7 +60,7 @@ export function toolMemoryService(deps: ToolServiceDeps): ToolMemoryService {
   }
 
   async function read<T>(options: CallOptions, work: (service: MemoryService, signal: AbortSignal) => Promise<T>): Promise<T> {
-    if (readsInFlight >= limit) throw new OverloadError(readsInFlight, limit);
+    if (readsInFlight >= limit) throw overloaded(readsInFlight, limit);
     readsInFlight += 1;
     try {
       return await bounded(options, work);
@@ -90,7 +89,7 @@ export function toolMemoryService(deps: ToolServiceDeps): ToolMemoryService {
         }
       }
     });
-    if (result.id === null) throw new OverloadError(result.pending, limit);
+    if (result.id === null) throw overloaded(result.pending, limit);
     deps.logger?.debug({ jobId: id, kind, run_id: runId, pending: result.pending }, 'write accepted');
     deps.onAccepted?.();
     return id;

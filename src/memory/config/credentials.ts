@@ -7,14 +7,13 @@
  */
 import type { z } from 'zod';
 import { applyLogLevel } from '../../log.js';
-import { CREDENTIAL_VALIDATION_ERROR, PluginError } from '../../runtime/contract.js';
 import { parseStoreConfig } from '../../store/config.js';
-import { StoreError } from '../../store/errors.js';
+import { EngineError, STORE_CODES } from '../../errors.js';
 import { DEFAULTS, LOG_LEVELS, settingsHash } from './settings.js';
 import type { LogLevelName, PgvectorConfig, ProviderBlock, Settings, VectorStoreSettings } from './settings.js';
 import { boolLike, describeJsonError, embedderConfig, externalVectorConfig, graphConfig, intLike, llmConfig, pgliteConfig, pgvectorConfig, rerankerConfig } from './settings-schemas.js';
 import { collectionOf, EXTERNAL_VECTOR_STORES, isExternalVectorStore, stateStoreConfig } from './vector-store-config.js';
-import type { StateStoreBlock } from './vector-store-config.js';
+import type { StateStoreBlock } from './settings.js';
 
 export const BLOCK_FIELDS = {
   llm: 'local_llm_json_secret',
@@ -25,7 +24,7 @@ export const BLOCK_FIELDS = {
 } as const;
 
 function fail(message: string, field: string): never {
-  throw new PluginError(CREDENTIAL_VALIDATION_ERROR, message, { field });
+  throw new EngineError('credentials', message, { field });
 }
 
 function isBlank(value: unknown): boolean {
@@ -108,8 +107,8 @@ function vectorStore(raw: unknown, embedderDims: unknown): VectorStoreSettings {
   try {
     dims = parseStoreConfig({ provider: store.provider, config: store.config }).dims;
   } catch (error) {
-    // StoreError messages name keys, never values.
-    if (error instanceof StoreError) fail(`${field}: ${error.message}`, field);
+    // EngineError messages name keys, never values.
+    if (error instanceof EngineError && STORE_CODES.has(error.code)) fail(`${field}: ${error.message}`, field);
     throw error;
   }
   if (typeof embedderDims === 'number' && embedderDims !== dims) {
@@ -141,7 +140,7 @@ function externalVectorStore(read: ProviderBlock & { extra: Record<string, unkno
   try {
     parseStoreConfig(stateStoreConfig({ provider: read.provider, config, stateStore }));
   } catch (error) {
-    if (error instanceof StoreError) fail(`${field}.state_store: ${error.message}`, field);
+    if (error instanceof EngineError && STORE_CODES.has(error.code)) fail(`${field}.state_store: ${error.message}`, field);
     throw error;
   }
   if (typeof embedderDims === 'number' && embedderDims !== dims) {
@@ -190,7 +189,7 @@ function heartbeat(raw: unknown): number {
   return seconds;
 }
 
-/** Credentials → Settings. @throws PluginError(CREDENTIAL_VALIDATION_ERROR) naming the field and the problem. */
+/** Credentials → Settings. @throws EngineError `credentials` naming the field and the problem. */
 export function parseCredentials(credentials: Record<string, unknown>): Settings {
   const llm = providerBlock(BLOCK_FIELDS.llm, credentials[BLOCK_FIELDS.llm], true, llmConfig) as ProviderBlock;
   const embedder = providerBlock(BLOCK_FIELDS.embedder, credentials[BLOCK_FIELDS.embedder], true, embedderConfig) as ProviderBlock;

@@ -4,7 +4,14 @@
  * @module
  */
 import { createHash } from 'node:crypto';
-import type { StateStoreBlock } from './vector-store-config.js';
+
+/** Where the state tables live for an external vector store. */
+export interface StateStoreBlock {
+  provider: 'pgvector' | 'pglite';
+  config: Record<string, unknown>;
+  /** No `state_store` was given: embedded PGlite in its default folder. */
+  isDefault: boolean;
+}
 
 export const LOG_LEVELS = ['INFO', 'DEBUG', 'WARNING', 'ERROR'] as const;
 export type LogLevelName = (typeof LOG_LEVELS)[number];

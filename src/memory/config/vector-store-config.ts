@@ -12,6 +12,7 @@
  */
 import { createHash } from 'node:crypto';
 import { camelCase } from './provider-config.js';
+import type { StateStoreBlock } from './settings.js';
 
 /** `mem0ai` 3.3 vector stores this plugin passes a block to (`pgvector` and `pglite` are served by our own store). */
 export const EXTERNAL_VECTOR_STORES = [
@@ -80,14 +81,6 @@ export function normalizeScore(provider: string, score: number | undefined | nul
       value = score;
   }
   return Number.isFinite(value) ? Math.min(1, Math.max(0, value)) : 0;
-}
-
-/** Where the state tables live for an external vector store. */
-export interface StateStoreBlock {
-  provider: 'pgvector' | 'pglite';
-  config: Record<string, unknown>;
-  /** No `state_store` was given: embedded PGlite in its default folder. */
-  isDefault: boolean;
 }
 
 export function isExternalVectorStore(provider: string): boolean {

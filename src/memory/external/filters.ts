@@ -16,7 +16,7 @@ import { Params } from '../../store/sql.js';
 
 export type Filter = Record<string, unknown>;
 
-/** Parses and checks a filter (JSON text or object). Null for no filter. @throws FilterError */
+/** Parses and checks a filter (JSON text or object). Null for no filter. @throws EngineError */
 export function checkFilter(input: unknown): Filter | null {
   const filter = parseFilterInput(input);
   if (filter === null) return null;

@@ -1,7 +1,7 @@
 /**
  * One `mem0ai` vector store (qdrant, chroma, redis, …), opened through `VectorStoreFactory` and put behind a
  * deadline: every call gives up after `timeoutMs` with an {@link EngineError} `timeout`; every failure becomes a
- * {@link StoreError} whose message is scrubbed of the block's secrets (API keys, passwords, URLs with credentials).
+ * {@link EngineError} whose message is scrubbed of the block's secrets (API keys, passwords, URLs with credentials).
  * A store whose SDK this build does not include fails with "needs package X which this build does not include".
  *
  * The binding between a state {@link Store} and its external vector store is kept here, keyed by the store's
@@ -12,7 +12,6 @@
 import { logger } from '../../log.js';
 import { EngineError } from '../../errors.js';
 import { loadMem0 } from '../mem0.js';
-import { StoreError } from '../../store/errors.js';
 import type { Tables } from '../../store/sql.js';
 import { collectionOf, mapVectorStoreConfig, normalizeScore } from '../config/vector-store-config.js';
 
@@ -131,23 +130,23 @@ function guard(provider: string, inner: VectorStoreLike, timeoutMs: number, secr
   };
 }
 
-/** A failure of the store as a StoreError: a missing SDK or native module named as such, else the scrubbed message. */
-export function storeFailure(provider: string, error: unknown, secrets: string[]): StoreError {
+/** A failure of the store as a EngineError: a missing SDK or native module named as such, else the scrubbed message. */
+export function storeFailure(provider: string, error: unknown, secrets: string[]): EngineError {
   const message = error instanceof Error ? error.message : String(error);
   const missing = /The '([^']+)' package is required/.exec(message)?.[1]
     ?? /Cannot find (?:package|module) '([^'/]+(?:\/[^'/]+)?)'/.exec(message)?.[1];
   if (missing) {
-    return new StoreError('config', `vector store ${provider} needs package ${missing} which this build does not include`, { cause: error });
+    return new EngineError('store_config', `vector store ${provider} needs package ${missing} which this build does not include`, { cause: error });
   }
   // better-sqlite3 (mem0ai's "memory" store) is a native module: bundled, its loader cannot find the binary (it looks
   // for it next to its own file, through __filename, which an ESM bundle does not have).
   if (/bindings file|better_sqlite3\.node|better-sqlite3/i.test(message) || (provider === 'memory' && /__filename is not defined/.test(message))) {
-    return new StoreError('config', `vector store ${provider} needs package better-sqlite3 (a native module) which this build does not include`, { cause: error });
+    return new EngineError('store_config', `vector store ${provider} needs package better-sqlite3 (a native module) which this build does not include`, { cause: error });
   }
   if (/^Unsupported vector store provider/i.test(message)) {
-    return new StoreError('config', `vector store provider "${provider}" is not supported by mem0ai`, { cause: error });
+    return new EngineError('store_config', `vector store provider "${provider}" is not supported by mem0ai`, { cause: error });
   }
-  return new StoreError('unavailable', `vector store ${provider} failed: ${scrub(message, secrets).slice(0, 300)}`, { cause: error });
+  return new EngineError('unavailable', `vector store ${provider} failed: ${scrub(message, secrets).slice(0, 300)}`, { cause: error });
 }
 
 const SECRET_KEY = /key|pass|secret|token|url|uri|connection|credential|auth|dsn|cert|private/i;

@@ -3,7 +3,7 @@
  * uses the table, and is listed in store/migrations.ts like every other numbered migration.
  * @module
  */
-import type { Migration } from '../migrations.js';
+import type { Migration } from '../migration.js';
 import { createAccessLog, memoriesScopeIdIndex } from '../access-log.js';
 
 export const accessLogMigration: Migration = {

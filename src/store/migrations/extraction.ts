@@ -3,7 +3,7 @@
  * is listed in store/migrations.ts like every other numbered migration.
  * @module
  */
-import type { Migration } from '../migrations.js';
+import type { Migration } from '../migration.js';
 import { createExtractionTables } from '../extraction-tables.js';
 
 export const extractionMigration: Migration = {

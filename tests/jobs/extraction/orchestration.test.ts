@@ -8,7 +8,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { LeaseStore } from '../../../src/store/extraction-leases.js';
 import { openExtraction } from '../../../src/jobs/extraction/service.js';
 import { extractionTables } from '../../../src/store/extraction-tables.js';
-import { OverloadError, ValidationError } from '../../../src/tools/errors.js';
+import { EngineError } from '../../../src/errors.js';
 import { FakeDify } from '../../helpers/fake-dify.js';
 import { FakeOpenAI } from '../../helpers/fake-openai.js';
 import { backends } from '../../store/backends.js';
@@ -67,8 +67,8 @@ describe.each(backends())('extraction orchestration on $name', (backend) => {
     expect(checkpoint).toMatchObject({ user_id: 'ana', app_id: w.app, conversations_count: 3, checkpoint: { resume_conversation_cursor: null } });
     // Saved after each conversation (the end state equals the last save, so no fourth write): version 3.
     expect(checkpoint.version).toBe(3);
-    await expect(o.checkpoint('cy', w.app)).rejects.toMatchObject({ name: 'NotFoundError' });
-    await expect(o.status('extract_000000000000')).rejects.toMatchObject({ name: 'NotFoundError' });
+    await expect(o.checkpoint('cy', w.app)).rejects.toMatchObject({ code: 'not_found' });
+    await expect(o.status('extract_000000000000')).rejects.toMatchObject({ code: 'not_found' });
     // No lease is left behind.
     const leases = await w.store.database.pool.query(`SELECT 1 FROM ${extractionTables(w.store.tables).leases}`);
     expect(leases.rowCount).toBe(0);
@@ -195,14 +195,15 @@ describe.each(backends())('extraction orchestration on $name', (backend) => {
     w.llm.onClassify = () => ({ delayMs: 1, then: JSON.stringify({ type: 'SEMANTIC' }) });
     const o = w.orchestrator({ maxPendingUsers: 3 });
     const error = await o.start(w.request({ userIds: ['a', 'b', 'c', 'd'] })).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(OverloadError);
+    expect(error).toMatchObject({ code: 'overload' });
+    expect(error).toBeInstanceOf(EngineError);
     const tasks = extractionTables(w.store.tables).tasks;
     expect((await w.store.database.pool.query(`SELECT 1 FROM ${tasks}`)).rowCount).toBe(0);
     // Two users pending (held in the pool by a slow tokenizer): two more would pass the limit of three.
     const slow = w.orchestrator({ maxPendingUsers: 3, tokenizer: async () => { await gate; return (await import('../../../src/jobs/extraction/tokens.js')).loadTokenizer(); } });
     const first = await slow.start(w.request({ userIds: ['ana', 'x'] }));
     expect(slow.pendingUsers).toBe(2);
-    await expect(slow.start(w.request({ userIds: ['y', 'z'] }))).rejects.toBeInstanceOf(OverloadError);
+    await expect(slow.start(w.request({ userIds: ['y', 'z'] }))).rejects.toMatchObject({ code: 'overload' });
     expect((await w.store.database.pool.query(`SELECT 1 FROM ${tasks}`)).rowCount).toBe(1);
     release();
     await slow.settled(first.task_id);
@@ -227,7 +228,8 @@ describe.each(backends())('extraction orchestration on $name', (backend) => {
       const finished = await syncSide.service.start(w.request({ userIds: ['ana', 'ben'] }), signal);
       expect(finished).toMatchObject({ mode: 'sync', task_status: 'completed', user_count: 2, skipped_users: 2 });
       const bad = await syncSide.service.start(w.request({ difyBaseUrl: 'http://127.0.0.1:1/api' }), signal).catch((e: unknown) => e);
-      expect(bad).toBeInstanceOf(ValidationError);
+      expect(bad).toBeInstanceOf(EngineError);
+      expect(bad).toMatchObject({ code: 'invalid_params', field: 'dify' });
     } finally {
       await asyncSide.close();
       await syncSide.close();

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { AccessLogger, logRecalls } from '../../../src/memory/access-log.js';
 import { accessLogTable, selectAccess } from '../../../src/store/access-log.js';
-import { nextAccess } from '../../../src/jobs/forgetting/retention.js';
-import type { AccessRecord } from '../../../src/jobs/forgetting/retention.js';
+import { nextAccess } from '../../../src/memory/retention.js';
+import type { AccessRecord } from '../../../src/memory/retention.js';
 import type { Store } from '../../../src/store/index.js';
 import { backends, freshStores, vec } from '../../store/backends.js';
 

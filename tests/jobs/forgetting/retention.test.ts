@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import {
   FORGET_THRESHOLD, UNKNOWN_AGE_DAYS, nextAccess, parseTimestamp, qualityOf, retention,
-} from '../../../src/jobs/forgetting/retention.js';
-import type { AccessRecord } from '../../../src/jobs/forgetting/retention.js';
+} from '../../../src/memory/retention.js';
+import type { AccessRecord } from '../../../src/memory/retention.js';
 
 const DAY = 86_400_000;
 const NOW = new Date('2026-03-01T12:00:00.000Z');

@@ -7,7 +7,7 @@ import { openMemoryJobs } from '../../../src/jobs/queue/index.js';
 import type { MemoryJobs } from '../../../src/jobs/queue/index.js';
 import { EngineError } from '../../../src/errors.js';
 import type { Store } from '../../../src/store/index.js';
-import { OverloadError } from '../../../src/tools/errors.js';
+import { isEngineError, overloaded } from '../../../src/errors.js';
 import type { CallOptions } from '../../../src/memory/api.js';
 import { backends } from '../../store/backends.js';
 import { abortableSleep, echoFacts, eventually, fakeProviders } from './fakes.js';
@@ -24,7 +24,7 @@ async function untilAccepted<T>(send: () => Promise<T>): Promise<T> {
     try {
       return await send();
     } catch (error) {
-      if (!(error instanceof OverloadError)) throw error;
+      if (!isEngineError(error, 'overload')) throw error;
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
   }
@@ -66,7 +66,7 @@ describe.each(all.map((b) => [b.name, b] as const))('workers on %s', (_name, bac
         const payload = { userId: `u${i % 7}`, user, infer: false };
         const job = await untilAccepted(async () => {
           const r = await jobs.queue.enqueue({ id: randomUUID(), kind: 'add', scope: { userId: `u${i % 7}` }, payload }, 8);
-          if (r.id === null) throw new OverloadError(r.pending, 8);
+          if (r.id === null) throw overloaded(r.pending, 8);
           jobs.worker.notify();
           return r;
         });
@@ -164,7 +164,7 @@ describe.each(all.map((b) => [b.name, b] as const))('workers on %s', (_name, bac
     expect(await jobs.queue.pending()).toBe(0);
     const answers = await Promise.allSettled(Array.from({ length: 10 }, (_x, i) => jobs.memories.add({ scope: { userId: `s${i}` }, user: `x ${i}` }, call())));
     const accepted = answers.filter((a) => a.status === 'fulfilled').length;
-    const refused = answers.filter((a) => a.status === 'rejected' && a.reason instanceof OverloadError).length;
+    const refused = answers.filter((a) => a.status === 'rejected' && isEngineError(a.reason, 'overload')).length;
     expect(accepted + refused).toBe(10);
     expect(accepted).toBeGreaterThanOrEqual(5);
     expect(refused).toBeGreaterThanOrEqual(1);

@@ -3,6 +3,7 @@ import { logger } from '../../../src/log.js';
 import { parseCredentials, stripCodeFence, validateCredentials } from '../../../src/memory/config/credentials.js';
 import { canonicalJson, describeSettings } from '../../../src/memory/config/settings.js';
 import { PluginError } from '../../../src/runtime/contract.js';
+import { wireError } from '../../../src/tools/result.js';
 
 const SECRET = 'sk-VERY-SECRET-0042';
 const LLM = `{"provider": "openai", "config": {"model": "gpt-4o-mini", "api_key": "${SECRET}"}}`;
@@ -21,7 +22,9 @@ function vector(config: Record<string, unknown>, provider = 'pgvector'): Record<
 function rejection(credentials: Record<string, unknown>): string {
   try {
     parseCredentials(credentials);
-  } catch (error) {
+  } catch (thrown) {
+    // What the daemon is told: the engine's credentials error, mapped by the tools.
+    const error = wireError(thrown);
     expect(error).toBeInstanceOf(PluginError);
     expect((error as PluginError).errorType).toBe('ToolProviderCredentialValidationError');
     expect((error as PluginError).message).not.toContain(SECRET);

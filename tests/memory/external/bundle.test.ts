@@ -47,18 +47,18 @@ const CATCH = `.then(() => console.log('ok'), (e) => console.log(e.name + ': ' +
 describe('external vector stores in the bundle', () => {
   it('the native "memory" store fails with a clear message, not a crash', async () => {
     const out = await run(`await open({ provider: 'memory', config: { db_path: ${JSON.stringify(path.join(dir, 'v.db'))}, embedding_model_dims: 3 } }).then((s) => s.store.list(undefined, 1))${CATCH}`);
-    expect(out).toBe('StoreError: vector store memory needs package better-sqlite3 (a native module) which this build does not include');
+    expect(out).toBe('EngineError: vector store memory needs package better-sqlite3 (a native module) which this build does not include');
   });
 
   it('a store whose SDK is not bundled names the package', async () => {
     const out = await run(`await open({ provider: 'qdrant', config: { url: 'http://127.0.0.1:1', embedding_model_dims: 3 } }).then((s) => s.store.list(undefined, 1))${CATCH}`);
-    expect(out).toBe('StoreError: vector store qdrant needs package @qdrant/js-client-rest which this build does not include');
+    expect(out).toBe('EngineError: vector store qdrant needs package @qdrant/js-client-rest which this build does not include');
   });
 
   it('the Chroma client is bundled: a dead server is a connection failure', async () => {
     const port = await freePort();
     const out = await run(`await open({ provider: 'chroma', config: { host: '127.0.0.1', port: ${port}, ssl: false, embedding_model_dims: 3 } }).then((s) => s.store.list(undefined, 1))${CATCH}`);
-    expect(out).toMatch(/^StoreError: vector store chroma failed: .*connect/i);
+    expect(out).toMatch(/^EngineError: vector store chroma failed: .*connect/i);
     expect(out).not.toMatch(/needs package/);
   });
 });

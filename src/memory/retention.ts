@@ -12,13 +12,9 @@
  * - forget when `R < 0.05`, or when a hard TTL is set and the memory was created more than that many days ago.
  * @module
  */
+import { EMA_ALPHA, MAX_RECALL_COUNT, MIN_QUALITY } from '../store/access-log.js';
+import type { ScoredResult } from '../store/access-log.js';
 
-/** Recalls below this quality are not recorded. */
-export const MIN_QUALITY = 0.5;
-/** Weight of the newest recall in the quality EMA. */
-export const EMA_ALPHA = 0.3;
-/** The recall count (and so its share of the strength) stops growing here. */
-export const MAX_RECALL_COUNT = 6;
 /** Each unit of strength multiplies the stability by this. */
 export const STABILITY_GROWTH = 1.8;
 /** Below this retention a memory is forgotten. */
@@ -29,13 +25,6 @@ export const UNKNOWN_AGE_DAYS = 3650;
 export const BASE_STABILITY_DAYS = { episodic: 14, semantic: 45, procedural: 90, other: 30 } as const;
 
 const MS_PER_DAY = 86_400_000;
-
-/** A search hit as far as quality goes: the reranker's score wins over the normalised similarity. */
-export interface ScoredResult {
-  rerankScore?: number | null | undefined;
-  rerank_score?: number | null | undefined;
-  score?: number | null | undefined;
-}
 
 /** One memory's access-log row. */
 export interface AccessRecord {
