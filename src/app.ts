@@ -2,7 +2,7 @@
  * The wiring: the plugin app of src/tools over the memory engine (src/memory), its queue and background jobs
  * (src/jobs). The only module that sees every floor; main.ts opens it. Per credential set: the memory engine, with
  * the durable write queue (src/jobs/queue): async mode queues writes and answers ACCEPT once the job is committed;
- * sync mode runs them now; reads and sync writes are bounded by the call's timeout with real cancellation. A
+ * sync mode runs them now; reads (src/memory/reads.ts) never pass the queue; reads and sync writes are bounded by the call's timeout with real cancellation. A
  * keep-alive (src/jobs/keepalive) checks the pool and the provider endpoints without spending tokens.
  * Extraction runs through src/jobs/extraction; forget_memories through src/jobs/forgetting (with the extraction cleaners).
  * @module
@@ -18,6 +18,7 @@ import { KeepAlive, ProviderActivity } from './jobs/keepalive/index.js';
 import { openMemoryJobs } from './jobs/queue/index.js';
 import { openForgetting } from './jobs/forgetting/index.js';
 import { openEngine } from './memory/engine.js';
+import { memoryReads } from './memory/reads.js';
 import type { EngineOptions } from './memory/engine.js';
 import type { MemoryServices, ServicesFactory } from './memory/api.js';
 
@@ -28,8 +29,9 @@ export function engineServices(options: EngineOptions = {}): ServicesFactory {
     const extraction = openExtraction(engine, { asyncMode: settings.asyncMode, logger });
     // Provider calls are recorded so the keep-alive can skip endpoints that answered recently.
     const activity = new ProviderActivity();
+    const providers = activity.wrap(engine.providers);
     const jobs = openMemoryJobs(
-      { store: engine.store, providers: activity.wrap(engine.providers) },
+      { store: engine.store, providers },
       { asyncMode: settings.asyncMode, maxConcurrent: settings.maxConcurrentMemoryOperations, logger },
     );
     const keepAlive = new KeepAlive({
@@ -38,7 +40,8 @@ export function engineServices(options: EngineOptions = {}): ServicesFactory {
     });
     keepAlive.start();
     return {
-      memories: jobs.memories,
+      // Reads run now in the engine, bounded by the call; writes go through the queue (or run now in sync mode).
+      memories: { ...memoryReads({ store: engine.store, providers, maxConcurrent: settings.maxConcurrentMemoryOperations, logger }), ...jobs.writes },
       extraction: extraction.service,
       forgetting: openForgetting(engine, settings),
       // An evicted credential set lets its running extraction tasks finish (each within its time budget) first.

@@ -16,7 +16,8 @@ import os from 'node:os';
 import { createHash, randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { openMemoryJobs } from '../../src/jobs/queue/index.js';
-import { toolMemoryService } from '../../src/jobs/queue/writes.js';
+import { memoryWrites } from '../../src/jobs/queue/writes.js';
+import { memoryReads } from '../../src/memory/reads.js';
 import type { ChatMessage, Providers } from '../../src/memory/providers.js';
 import { openStore, parseStoreConfig } from '../../src/store/index.js';
 
@@ -83,7 +84,7 @@ async function main(): Promise<void> {
     const lat: number[] = [];
     for (let i = 0; i < ACCEPTS; i++) {
       const t0 = performance.now();
-      await jobs.memories.add({ scope: { userId: `a${i}` }, user: `accept latency item ${i}` }, call());
+      await jobs.writes.add({ scope: { userId: `a${i}` }, user: `accept latency item ${i}` }, call());
       lat.push(performance.now() - t0);
     }
     result.accept = summary(lat);
@@ -93,7 +94,7 @@ async function main(): Promise<void> {
     const idle: number[] = [];
     for (let i = 0; i < ACCEPTS; i++) {
       const t1 = performance.now();
-      await jobs.memories.add({ scope: { userId: `b${i}` }, user: `accept latency item ${i}` }, call());
+      await jobs.writes.add({ scope: { userId: `b${i}` }, user: `accept latency item ${i}` }, call());
       idle.push(performance.now() - t1);
     }
     result.acceptIdle = summary(idle);
@@ -106,7 +107,7 @@ async function main(): Promise<void> {
       await jobs.queue.enqueue({ id: crypto.randomUUID(), kind: 'add', scope: { userId: `c${i}` }, payload: { userId: `c${i}`, user: `backlog item ${i}` } }, 1_000_000);
     }
     jobs = openMemoryJobs({ store, providers: providers() }, { asyncMode: true, maxConcurrent: CONCURRENCY, worker: { pollIntervalMs: 200 } });
-    const unlimited = toolMemoryService({
+    const unlimited = memoryWrites({
       store, providers: providers(), queue: jobs.queue, asyncMode: true, maxConcurrent: 1_000_000, onAccepted: () => jobs.worker.notify(),
     });
     await sleep(300);
@@ -144,7 +145,7 @@ async function main(): Promise<void> {
       const producer = (async () => {
         while (producing) {
           try {
-            await jobs.memories.add({ scope: { userId: `r${sent}` }, user: `recovery item ${sent}` }, call());
+            await jobs.writes.add({ scope: { userId: `r${sent}` }, user: `recovery item ${sent}` }, call());
             sent += 1;
           } catch {
             await sleep(20);
@@ -160,7 +161,7 @@ async function main(): Promise<void> {
       while (readOk < 0 || jobOk < 0) {
         if (readOk < 0) {
           try {
-            await jobs.memories.getAll({ scope: { userId: 'r1' }, limit: 1 }, { timeoutSeconds: 2, signal: new AbortController().signal });
+            await memoryReads({ store, providers: providers(), maxConcurrent: CONCURRENCY }).getAll({ scope: { userId: 'r1' }, limit: 1 }, { timeoutSeconds: 2, signal: new AbortController().signal });
             readOk = performance.now() - killedAt;
           } catch { /* still recovering */ }
         }

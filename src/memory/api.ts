@@ -34,7 +34,8 @@ export interface HistoryEntry {
   is_deleted: boolean;
 }
 
-export interface MemoryService {
+/** The memory calls of the tools: reads from memory/reads.ts, writes from jobs/queue/writes.ts (src/app.ts joins them). */
+export interface MemoryApi {
   add(input: { scope: Scope; user: string; assistant?: string | undefined; metadata?: JsonObject | undefined }, options: CallOptions): Promise<MemoryEvent[]>;
   search(input: { scope: Scope; query: string; filters?: JsonObject | undefined; topK: number }, options: CallOptions): Promise<SearchHit[]>;
   getAll(input: { scope: Scope; filters?: JsonObject | undefined; limit: number }, options: CallOptions): Promise<MemoryRecord[]>;
@@ -73,7 +74,7 @@ export interface ForgettingService {
 }
 
 export interface MemoryServices {
-  memories: MemoryService;
+  memories: MemoryApi;
   extraction: ExtractionService;
   forgetting: ForgettingService;
   /** Releases pools, timers and workers; called when the credential set is replaced and on shutdown. */

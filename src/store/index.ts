@@ -3,6 +3,7 @@
  * the pool (and the embedded database).
  * @module
  */
+import type pg from 'pg';
 import { logger } from '../log.js';
 import type { RecallSink } from './access-log.js';
 import type { CollectionConfig, StoreConfig } from './config.js';
@@ -14,6 +15,7 @@ import { openDatabase, SESSION_SETTINGS_SQL } from './pool.js';
 import type { Database, PoolTuning } from './pool.js';
 import { refreshDerivedColumns } from './refresh.js';
 import type { Tables } from './sql.js';
+import { transactionPool } from './scoped-pools.js';
 import { tablesFor } from './tables.js';
 
 export interface Store {
@@ -111,3 +113,9 @@ export { openDatabase, withTransaction } from './pool.js';
 export type { Database, PoolTuning } from './pool.js';
 export type { StoreConfig, CollectionConfig } from './config.js';
 export type { MemoryRecord, NewMemory, MemoryChange, HistoryEntry, SearchHit, SearchOptions, Scope } from './memories.js';
+
+/** A memory store whose every query runs on `client` (a job's transaction client, or a pool bounded by a call's deadline). */
+export function storeOnClient(store: Store, client: pg.PoolClient | pg.Pool): MemoryStore {
+  const pool = 'release' in client ? transactionPool(client) : client;
+  return new MemoryStore(pool, store.tables, store.collection.dims, { iterativeScan: versionAtLeast(store.pgvectorVersion, 0, 8) });
+}

@@ -26,10 +26,8 @@ import { deletePlan, loadPlan, savePlan } from '../../store/job-plans.js';
 import { executePlan, planningRepository, planResult, recordedChanges, recordPlan, replayPlan } from '../../memory/external/repository.js';
 import type { WritePlan } from '../../memory/external/repository.js';
 import type { Store } from '../../store/index.js';
-import { versionAtLeast } from '../../store/index.js';
-import { MemoryStore } from '../../store/memories.js';
+import { storeOnClient } from '../../store/index.js';
 import type { ClaimedJob } from './queue.js';
-import { transactionPool } from '../../store/scoped-pools.js';
 import type { JobContext, JobHandler } from './worker.js';
 
 /** What the worker needs of an engine: its store and providers. */
@@ -60,12 +58,6 @@ export interface DeletePayload {
 export interface DeleteAllPayload {
   userId: string;
   agentId?: string | null;
-}
-
-/** A memory store whose every query runs on `client` (inside the job's transaction). */
-export function storeOnClient(store: Store, client: pg.PoolClient | pg.Pool): MemoryStore {
-  const pool = 'release' in client ? transactionPool(client) : client;
-  return new MemoryStore(pool, store.tables, store.collection.dims, { iterativeScan: versionAtLeast(store.pgvectorVersion, 0, 8) });
 }
 
 /** The repository of one job: reads from the pool, writes inside the job's completion transaction. */

@@ -11,20 +11,22 @@
  */
 import type { Logger } from 'pino';
 import { logger as rootLogger } from '../../log.js';
-import type { MemoryService as ToolMemoryService } from '../../memory/api.js';
-import { memoryJobHandler, storeOnClient } from './handlers.js';
+import { storeOnClient } from '../../store/index.js';
+import { memoryJobHandler } from './handlers.js';
 import type { JobEngine } from './handlers.js';
 import { DEFAULT_QUEUE_OPTIONS, JobQueue } from './queue.js';
 import type { QueueOptions } from './queue.js';
 import { GatedPool, workerShare } from '../../store/scoped-pools.js';
-import { toolMemoryService } from './writes.js';
+import { memoryWrites } from './writes.js';
+import type { MemoryWrites } from './writes.js';
 import { DEFAULT_WORKER_OPTIONS, Worker } from './worker.js';
 import type { WorkerOptions } from './worker.js';
 
 export interface MemoryJobs {
   readonly queue: JobQueue;
   readonly worker: Worker;
-  readonly memories: ToolMemoryService;
+  /** The tools' writes (queued in async mode); the reads are src/memory/reads.ts. */
+  readonly writes: MemoryWrites;
   close(graceMs?: number): Promise<void>;
 }
 
@@ -56,7 +58,7 @@ export function openMemoryJobs(engine: JobEngine, options: MemoryJobsOptions): M
   const workerQueue = workerPool === pool ? queue : new JobQueue(workerPool, engine.store.tables, queueOptions);
   const worker = new Worker(workerQueue, memoryJobHandler(workerEngine), { ...env.worker, ...options.worker, concurrency: options.maxConcurrent, logger: log });
   worker.start();
-  const memories = toolMemoryService({
+  const writes = memoryWrites({
     store: engine.store, providers: engine.providers, queue, asyncMode: options.asyncMode, maxConcurrent: options.maxConcurrent,
     onAccepted: () => worker.notify(), logger: log,
   });
@@ -64,7 +66,7 @@ export function openMemoryJobs(engine: JobEngine, options: MemoryJobsOptions): M
   return {
     queue,
     worker,
-    memories,
+    writes,
     close: (graceMs) => (closing ??= worker.stop(graceMs ?? options.graceMs ?? env.graceMs)),
   };
 }

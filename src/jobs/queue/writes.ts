@@ -1,32 +1,31 @@
 /**
- * The memory service the tools call (src/tools/services.ts `MemoryService`), over the store, the providers and the
- * durable queue:
+ * The writes the tools call (add, update, delete, delete_all; the reads are src/memory/reads.ts), over the store, the
+ * providers and the durable queue:
  * - async mode writes (add / update / delete / delete_all): checked, then queued; the answer is `ACCEPT` with the job
  *   id once the job row is COMMITTED. Empty content answers `SKIP` and queues nothing. More than 2 × max_concurrent
  *   unfinished jobs: `OVERLOAD` at once, nothing queued (the count and the insert are one statement).
- * - sync mode writes run now; reads always run now. Both are bounded by the call's timeout with real cancellation
- *   (see DeadlinePool): past the deadline the caller gets TIMEOUT and the statement is cancelled on the server.
- * - reads are guarded like writes: more than 2 × max_concurrent reads in flight in this process → `OVERLOAD`.
+ * - sync mode writes run now, bounded by the call's timeout with real cancellation (src/memory/bounded.ts): past the
+ *   deadline the caller gets TIMEOUT and the statement is cancelled on the server.
  * @module
  */
 import { randomUUID } from 'node:crypto';
-import type pg from 'pg';
 import type { Logger } from 'pino';
 import { EngineError, overloaded } from '../../errors.js';
 import type { Providers } from '../../memory/providers.js';
-import { MemoryService, parseMetadata } from '../../memory/service.js';
+import { bounded } from '../../memory/bounded.js';
+import { parseMetadata } from '../../memory/service.js';
 import { storeRepository } from '../../memory/store-repository.js';
 import type { Store } from '../../store/index.js';
-import type { CallOptions, MemoryEvent, MemoryService as ToolMemoryService } from '../../memory/api.js';
+import type { CallOptions, MemoryApi, MemoryEvent } from '../../memory/api.js';
 import type { AddPayload, DeleteAllPayload, DeletePayload, UpdatePayload } from './handlers.js';
 import { isConnectionError } from './errors.js';
-import { storeOnClient } from './handlers.js';
 import type { JobKind, JobQueue, JobScope } from './queue.js';
-import { deadline, DeadlinePool } from '../../store/scoped-pools.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-export interface ToolServiceDeps {
+export type MemoryWrites = Pick<MemoryApi, 'add' | 'update' | 'delete' | 'deleteAll'>;
+
+export interface WriteDeps {
   store: Store;
   providers: Providers;
   queue: JobQueue;
@@ -39,41 +38,14 @@ export interface ToolServiceDeps {
   logger?: Logger | undefined;
 }
 
-export function toolMemoryService(deps: ToolServiceDeps): ToolMemoryService {
+export function memoryWrites(deps: WriteDeps): MemoryWrites {
   const limit = 2 * deps.maxConcurrent;
-  let readsInFlight = 0;
-
-  /** Runs `work` with a service whose every database call is bounded by the call's deadline. */
-  async function bounded<T>(
-    options: CallOptions,
-    work: (service: MemoryService, signal: AbortSignal, bound: { store: Store; pool: pg.Pool }) => Promise<T>,
-  ): Promise<T> {
-    const d = deadline(options.timeoutSeconds * 1000, options.signal);
-    try {
-      const pool = new DeadlinePool(deps.store.database.pool, d.signal, d.at, deps.store.kind === 'postgres').asPool();
-      const store: Store = { ...deps.store, memories: storeOnClient(deps.store, pool) };
-      const service = new MemoryService({ repository: storeRepository(store), providers: deps.providers, logger: deps.logger });
-      return await raceSignal(work(service, d.signal, { store, pool }), d.signal);
-    } finally {
-      d.done();
-    }
-  }
-
-  async function read<T>(options: CallOptions, work: (service: MemoryService, signal: AbortSignal) => Promise<T>): Promise<T> {
-    if (readsInFlight >= limit) throw overloaded(readsInFlight, limit);
-    readsInFlight += 1;
-    try {
-      return await bounded(options, work);
-    } finally {
-      readsInFlight -= 1;
-    }
-  }
 
   /** Queues a job; its id once committed. */
   async function accept(options: CallOptions, kind: JobKind, scope: JobScope, payload: object, runId: string | undefined): Promise<string> {
     const id = randomUUID();
     const job = { id, kind, scope, payload: payload as Record<string, unknown>, runId };
-    const result = await bounded(options, async (_service, _signal, bound) => {
+    const result = await bounded(deps, options, async (_service, _signal, bound) => {
       try {
         return await deps.queue.enqueue(job, limit, bound.pool);
       } catch (error) {
@@ -97,7 +69,7 @@ export function toolMemoryService(deps: ToolServiceDeps): ToolMemoryService {
 
   /** The memory's own scope (update/delete are ordered with the other writes of its owner); NOT_FOUND if none. */
   async function ownerOf(options: CallOptions, memoryId: string): Promise<{ scope: JobScope; memory: string }> {
-    return bounded(options, async (_service, _signal, { store }) => {
+    return bounded(deps, options, async (_service, _signal, { store }) => {
       const record = await storeRepository(store).get(memoryId);
       if (!record) throw new EngineError('not_found', `memory ${memoryId} not found`);
       return { scope: { userId: record.userId ?? '', agentId: record.agentId }, memory: record.data };
@@ -109,7 +81,7 @@ export function toolMemoryService(deps: ToolServiceDeps): ToolMemoryService {
       const user = input.user?.trim() ?? '';
       const assistant = input.assistant?.trim() ?? '';
       if (!deps.asyncMode) {
-        return bounded(options, async (service, signal) => {
+        return bounded(deps, options, async (service, signal) => {
           const events = await service.add({
             user: input.user, assistant: input.assistant, metadata: input.metadata,
             userId: input.scope.userId, agentId: input.scope.agentId, runId: input.scope.runId, signal,
@@ -128,7 +100,7 @@ export function toolMemoryService(deps: ToolServiceDeps): ToolMemoryService {
     async update(input, options) {
       const memoryId = uuid(input.memoryId);
       if (!deps.asyncMode) {
-        return bounded(options, async (service, signal) => {
+        return bounded(deps, options, async (service, signal) => {
           return service.update({ memoryId, text: input.text, signal });
         });
       }
@@ -143,7 +115,7 @@ export function toolMemoryService(deps: ToolServiceDeps): ToolMemoryService {
     async delete(input, options) {
       const memoryId = uuid(input.memoryId);
       if (!deps.asyncMode) {
-        return bounded(options, async (service, signal) => {
+        return bounded(deps, options, async (service, signal) => {
           return service.delete({ memoryId, signal });
         });
       }
@@ -155,7 +127,7 @@ export function toolMemoryService(deps: ToolServiceDeps): ToolMemoryService {
 
     async deleteAll(input, options) {
       if (!deps.asyncMode) {
-        return bounded(options, async (service, signal) => ({
+        return bounded(deps, options, async (service, signal) => ({
           ...(await service.deleteAll({ userId: input.scope.userId, agentId: input.scope.agentId, signal })),
           accepted: false,
         }));
@@ -165,13 +137,6 @@ export function toolMemoryService(deps: ToolServiceDeps): ToolMemoryService {
       return { deleted_count: null, accepted: true };
     },
 
-    search: (input, options) =>
-      read(options, (service, signal) =>
-        service.search({ query: input.query, filters: input.filters, topK: input.topK, userId: input.scope.userId, agentId: input.scope.agentId, signal })),
-    getAll: (input, options) =>
-      read(options, (service) => service.getAll({ userId: input.scope.userId, agentId: input.scope.agentId, limit: input.limit, filters: input.filters })),
-    get: (input, options) => read(options, (service) => service.get({ memoryId: input.memoryId })),
-    history: (input, options) => read(options, (service) => service.history({ memoryId: input.memoryId })),
   };
 }
 
@@ -188,24 +153,4 @@ function uuid(value: string): string {
   const id = typeof value === 'string' ? value.trim() : '';
   if (!UUID.test(id)) throw new EngineError('invalid_params', 'memory_id must be a UUID');
   return id.toLowerCase();
-}
-
-/** `work`, or the deadline's error as soon as the signal fires (the work itself is cancelled by the same signal). */
-function raceSignal<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
-  work.catch(() => {});
-  if (signal.aborted) return Promise.reject(signal.reason as Error);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason as Error);
-    signal.addEventListener('abort', onAbort, { once: true });
-    work.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (e: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e as Error);
-      },
-    );
-  });
 }

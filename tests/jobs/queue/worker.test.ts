@@ -1,13 +1,13 @@
 // Workers over the real store with fake providers: accepted writes applied exactly once and in order per scope,
 // transient failures retried, permanent ones kept as `failed`, graceful stop hands running jobs back, the accept /
-// overload / SKIP contract of the tool service, and reads bounded by their timeout.
+// overload / SKIP contract of the queued writes, and reads (src/memory/reads.ts) bounded by their timeout.
 import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { openMemoryJobs } from '../../../src/jobs/queue/index.js';
 import type { MemoryJobs } from '../../../src/jobs/queue/index.js';
-import { EngineError } from '../../../src/errors.js';
+import { memoryReads } from '../../../src/memory/reads.js';
+import { EngineError, isEngineError, overloaded } from '../../../src/errors.js';
 import type { Store } from '../../../src/store/index.js';
-import { isEngineError, overloaded } from '../../../src/errors.js';
 import type { CallOptions } from '../../../src/memory/api.js';
 import { backends } from '../../store/backends.js';
 import { abortableSleep, echoFacts, eventually, fakeProviders } from './fakes.js';
@@ -58,7 +58,7 @@ describe.each(all.map((b) => [b.name, b] as const))('workers on %s', (_name, bac
     for (let i = 0; i < 200; i++) {
       const user = `note number ${i} for user ${i % 7}`;
       if (i % 2 === 0) {
-        const [event] = await untilAccepted(() => jobs.memories.add({ scope: { userId: `u${i % 7}` }, user }, call()));
+        const [event] = await untilAccepted(() => jobs.writes.add({ scope: { userId: `u${i % 7}` }, user }, call()));
         expect(event).toMatchObject({ event: 'ACCEPT', memory: user });
         accepted.push(event!.id!);
       } else {
@@ -100,7 +100,7 @@ describe.each(all.map((b) => [b.name, b] as const))('workers on %s', (_name, bac
     };
     // An add makes up to two LLM calls, so an attempt succeeds with p ≈ 0.25: allow enough retries.
     const { store, jobs, drained } = await setup({ providers, maxConcurrent: 3, retryLimit: 40 });
-    for (let i = 0; i < 12; i++) await untilAccepted(() => jobs.memories.add({ scope: { userId: `r${i % 3}` }, user: `fact ${i} about rain` }, call()));
+    for (let i = 0; i < 12; i++) await untilAccepted(() => jobs.writes.add({ scope: { userId: `r${i % 3}` }, user: `fact ${i} about rain` }, call()));
     await drained();
     expect((await jobs.queue.list("failed")).map((j) => j.error)).toEqual([]);
     expect(await jobs.queue.counts()).toMatchObject({ completed: 12, failed: 0 });
@@ -118,8 +118,8 @@ describe.each(all.map((b) => [b.name, b] as const))('workers on %s', (_name, bac
       return base(messages);
     };
     const { store, jobs, drained } = await setup({ providers });
-    const [bad] = await jobs.memories.add({ scope: { userId: 'p' }, user: 'poison pill' }, call());
-    await jobs.memories.add({ scope: { userId: 'p' }, user: 'a healthy fact' }, call());
+    const [bad] = await jobs.writes.add({ scope: { userId: 'p' }, user: 'poison pill' }, call());
+    await jobs.writes.add({ scope: { userId: 'p' }, user: 'a healthy fact' }, call());
     await drained();
     const failed = await jobs.queue.list('failed');
     expect(failed.map((j) => j.id)).toEqual([bad!.id]);
@@ -129,29 +129,29 @@ describe.each(all.map((b) => [b.name, b] as const))('workers on %s', (_name, bac
 
   it('queues update / delete / delete_all in order with the adds of the same owner', async () => {
     const { store, jobs, drained } = await setup();
-    await jobs.memories.add({ scope: { userId: 'o' }, user: 'I live in Porto' }, call());
+    await jobs.writes.add({ scope: { userId: 'o' }, user: 'I live in Porto' }, call());
     await drained();
     const [memory] = await store.memories.list({ userId: 'o' }, { limit: 10 });
-    const update = await jobs.memories.update({ memoryId: memory!.id, text: 'I live in Lisbon' }, call());
+    const update = await jobs.writes.update({ memoryId: memory!.id, text: 'I live in Lisbon' }, call());
     expect(update).toMatchObject({ event: 'ACCEPT', memory: 'I live in Lisbon' });
-    await jobs.memories.add({ scope: { userId: 'o' }, user: 'I like trams' }, call());
-    expect(await jobs.memories.deleteAll({ scope: { userId: 'o' } }, call())).toEqual({ deleted_count: null, accepted: true });
-    await jobs.memories.add({ scope: { userId: 'o' }, user: 'I moved to Faro' }, call());
+    await jobs.writes.add({ scope: { userId: 'o' }, user: 'I like trams' }, call());
+    expect(await jobs.writes.deleteAll({ scope: { userId: 'o' } }, call())).toEqual({ deleted_count: null, accepted: true });
+    await jobs.writes.add({ scope: { userId: 'o' }, user: 'I moved to Faro' }, call());
     await drained();
     expect((await store.memories.list({ userId: 'o' }, { limit: 10 })).map((m) => m.data)).toEqual(['I moved to Faro']);
     const history = await store.memories.history(null, memory!.id);
     expect(history.map((h) => h.event)).toEqual(['ADD', 'UPDATE', 'DELETE']);
-    await expect(jobs.memories.delete({ memoryId: memory!.id }, call())).rejects.toMatchObject({ code: 'not_found' });
+    await expect(jobs.writes.delete({ memoryId: memory!.id }, call())).rejects.toMatchObject({ code: 'not_found' });
   });
 
   it('orders a user-wide delete_all with the same user\'s jobs in an app, both ways', async () => {
     const providers = fakeProviders();
     providers.embedDelayMs = 200; // without the ordering, the delete_all would finish before the slower adds
     const { store, jobs, drained } = await setup({ providers });
-    await jobs.memories.add({ scope: { userId: 'w', agentId: 'app-1' }, user: 'before the wipe' }, call());
-    await jobs.memories.add({ scope: { userId: 'w', agentId: 'app-2' }, user: 'also before the wipe' }, call());
-    await jobs.memories.deleteAll({ scope: { userId: 'w' } }, call());
-    await jobs.memories.add({ scope: { userId: 'w', agentId: 'app-1' }, user: 'after the wipe' }, call());
+    await jobs.writes.add({ scope: { userId: 'w', agentId: 'app-1' }, user: 'before the wipe' }, call());
+    await jobs.writes.add({ scope: { userId: 'w', agentId: 'app-2' }, user: 'also before the wipe' }, call());
+    await jobs.writes.deleteAll({ scope: { userId: 'w' } }, call());
+    await jobs.writes.add({ scope: { userId: 'w', agentId: 'app-1' }, user: 'after the wipe' }, call());
     await drained();
     expect((await store.memories.list({ userId: 'w' }, { limit: 10 })).map((m) => m.data)).toEqual(['after the wipe']);
   });
@@ -160,9 +160,9 @@ describe.each(all.map((b) => [b.name, b] as const))('workers on %s', (_name, bac
     const providers = fakeProviders();
     providers.embedDelayMs = 60_000; // the worker stays busy: jobs pile up
     const { jobs } = await setup({ providers, maxConcurrent: 2 });
-    expect(await jobs.memories.add({ scope: { userId: 's' }, user: '   ' }, call())).toEqual([{ id: null, memory: '', event: 'SKIP' }]);
+    expect(await jobs.writes.add({ scope: { userId: 's' }, user: '   ' }, call())).toEqual([{ id: null, memory: '', event: 'SKIP' }]);
     expect(await jobs.queue.pending()).toBe(0);
-    const answers = await Promise.allSettled(Array.from({ length: 10 }, (_x, i) => jobs.memories.add({ scope: { userId: `s${i}` }, user: `x ${i}` }, call())));
+    const answers = await Promise.allSettled(Array.from({ length: 10 }, (_x, i) => jobs.writes.add({ scope: { userId: `s${i}` }, user: `x ${i}` }, call())));
     const accepted = answers.filter((a) => a.status === 'fulfilled').length;
     const refused = answers.filter((a) => a.status === 'rejected' && isEngineError(a.reason, 'overload')).length;
     expect(accepted + refused).toBe(10);
@@ -175,7 +175,7 @@ describe.each(all.map((b) => [b.name, b] as const))('workers on %s', (_name, bac
     const providers = fakeProviders();
     providers.embedDelayMs = 3000;
     const { store, jobs } = await setup({ providers });
-    const [event] = await jobs.memories.add({ scope: { userId: 'g' }, user: 'slow to embed' }, call());
+    const [event] = await jobs.writes.add({ scope: { userId: 'g' }, user: 'slow to embed' }, call());
     await eventually(() => jobs.worker.active === 1, 5000, 10);
     await jobs.close(100);
     expect(await jobs.queue.get(event!.id!)).toMatchObject({ state: 'retry', error: { code: 'released' } });
@@ -196,7 +196,7 @@ describe.each(all.map((b) => [b.name, b] as const))('workers on %s', (_name, bac
     providers.embedDelayMs = 400;
     const { jobs } = await setup({ providers, maxConcurrent: 1 });
     const ids: string[] = [];
-    for (const user of ['p1', 'p2', 'p3']) ids.push((await jobs.memories.add({ scope: { userId: user }, user: `prefetched ${user}` }, call()))[0]!.id!);
+    for (const user of ['p1', 'p2', 'p3']) ids.push((await jobs.writes.add({ scope: { userId: user }, user: `prefetched ${user}` }, call()))[0]!.id!);
     // One running, one ready (claimed: active with a lease), one still waiting.
     await eventually(async () => (await jobs.queue.counts()).active === 2, 5000, 10);
     expect(jobs.worker.active).toBe(1);
@@ -214,18 +214,20 @@ describe.each(all.map((b) => [b.name, b] as const))('workers on %s', (_name, bac
 
   it('reads wait and are bounded: a slow embedder answers TIMEOUT at the deadline', async () => {
     const providers = fakeProviders();
-    const { jobs } = await setup({ providers });
+    const { store } = await setup({ providers });
+    // The reads are the engine's (src/memory/reads.ts), beside the queue as src/app.ts joins them.
+    const reads = memoryReads({ store, providers, maxConcurrent: 4 });
     providers.embedDelayMs = 5000;
     const started = performance.now();
-    await expect(jobs.memories.search({ scope: { userId: 'z' }, query: 'anything', topK: 5 }, call(0.5))).rejects.toMatchObject({ code: 'timeout' });
+    await expect(reads.search({ scope: { userId: 'z' }, query: 'anything', topK: 5 }, call(0.5))).rejects.toMatchObject({ code: 'timeout' });
     expect(performance.now() - started).toBeLessThan(1000);
     providers.embedDelayMs = 0;
-    expect(await jobs.memories.getAll({ scope: { userId: 'z' }, limit: 5 }, call())).toEqual([]);
+    expect(await reads.getAll({ scope: { userId: 'z' }, limit: 5 }, call())).toEqual([]);
   });
 
   it('sync mode runs writes now, bounded the same way', async () => {
     const { store, jobs } = await setup({ asyncMode: false });
-    const events = await jobs.memories.add({ scope: { userId: 'sync' }, user: 'written right away' }, call());
+    const events = await jobs.writes.add({ scope: { userId: 'sync' }, user: 'written right away' }, call());
     expect(events).toEqual([{ id: expect.any(String), memory: 'written right away', event: 'ADD' }]);
     expect(await store.memories.list({ userId: 'sync' }, { limit: 5 })).toHaveLength(1);
     expect(await jobs.queue.pending()).toBe(0);
@@ -235,16 +237,18 @@ describe.each(all.map((b) => [b.name, b] as const))('workers on %s', (_name, bac
 it.skipIf(!process.env.TEST_DATABASE_URL)('a read blocked by LOCK TABLE answers TIMEOUT within bound + 1 s, and nothing leaks', async () => {
   const pgBackend = all.find((b) => b.name === 'postgres')!;
   const store = await pgBackend.open(await pgBackend.freshConfig({ maxconn: 3 }));
-  const jobs = openMemoryJobs({ store, providers: fakeProviders() }, { asyncMode: true, maxConcurrent: 2, worker: { pollIntervalMs: 200 } });
+  const providers = fakeProviders();
+  const jobs = openMemoryJobs({ store, providers }, { asyncMode: true, maxConcurrent: 2, worker: { pollIntervalMs: 200 } });
+  const reads = memoryReads({ store, providers, maxConcurrent: 2 });
   const locker = await (await pgBackend.pool()).connect();
   try {
     await locker.query('BEGIN');
     await locker.query(`LOCK TABLE ${store.tables.memories} IN ACCESS EXCLUSIVE MODE`);
     const started = performance.now();
     const answers = await Promise.allSettled([
-      jobs.memories.getAll({ scope: { userId: 'l' }, limit: 5 }, call(1)),
-      jobs.memories.search({ scope: { userId: 'l' }, query: 'x', topK: 5 }, call(1)),
-      jobs.memories.get({ memoryId: randomUUID() }, call(1)),
+      reads.getAll({ scope: { userId: 'l' }, limit: 5 }, call(1)),
+      reads.search({ scope: { userId: 'l' }, query: 'x', topK: 5 }, call(1)),
+      reads.get({ memoryId: randomUUID() }, call(1)),
     ]);
     expect(performance.now() - started).toBeLessThan(2000);
     for (const a of answers) expect(a).toMatchObject({ status: 'rejected', reason: { code: 'timeout' } });
@@ -258,7 +262,7 @@ it.skipIf(!process.env.TEST_DATABASE_URL)('a read blocked by LOCK TABLE answers 
     await locker.query('ROLLBACK');
     locker.release();
   }
-  expect(await jobs.memories.getAll({ scope: { userId: 'l' }, limit: 5 }, call(1))).toEqual([]);
+  expect(await reads.getAll({ scope: { userId: 'l' }, limit: 5 }, call(1))).toEqual([]);
   await jobs.close(0);
   await store.close();
 });
