@@ -1,7 +1,7 @@
 // The one-way stairs of src/ (docs/architecture.md): runtime <- tools <- app -> jobs -> memory -> store, with the
-// shared leaves log.ts, errors.ts and backoff.ts importable from every floor. `npm run check` fails on an upward
+// shared leaves log.ts, errors.ts, backoff.ts and ids.ts importable from every floor. `npm run check` fails on an upward
 // import or any cycle.
-const LEAVES = '^src/(log|errors|backoff)\\.ts$';
+const LEAVES = '^src/(log|errors|backoff|ids)\\.ts$';
 
 /** `from` may not import anything matching `to`. */
 function forbid(name, comment, from, to) {
@@ -11,7 +11,7 @@ function forbid(name, comment, from, to) {
 module.exports = {
   forbidden: [
     { name: 'no-cycle', comment: 'No file may reach itself through its imports.', severity: 'error', from: {}, to: { circular: true } },
-    forbid('leaves-import-nothing', 'log.ts, errors.ts and backoff.ts sit under every floor: they import no folder of ours.', LEAVES, '^src/[^/]+/'),
+    forbid('leaves-import-nothing', 'log.ts, errors.ts, backoff.ts and ids.ts sit under every floor: they import no folder of ours.', LEAVES, '^src/[^/]+/'),
     forbid('store-is-the-ground-floor', 'store/ owns tables and SQL; it knows nothing above it.', '^src/store/', '^src/(memory|jobs|tools|runtime)/|^src/(app|main)\\.ts$'),
     forbid('memory-below-jobs', 'memory/ is the engine: no queue, no tools, no wire errors.', '^src/memory/', '^src/(jobs|tools|runtime)/|^src/(app|main)\\.ts$'),
     forbid('config-below-engine', 'memory/config/ parses settings; the engine and the adapters use it, never the reverse.', '^src/memory/config/', '^src/memory/(?!config/)'),

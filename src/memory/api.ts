@@ -5,10 +5,11 @@
  * @module
  */
 import type { Settings } from './config/settings.js';
+import type { Scope } from '../store/queries.js';
 
-/** Who a memory belongs to. `runId` is a trace id only: it is logged, it never scopes memory. */
-export interface Scope {
-  userId: string;
+/** Who a tool call's memory belongs to (the store's Scope, validated once by the tools' schemas), plus the call's
+ * `runId`: a trace id only, logged, never scoping memory. */
+export interface CallScope extends Scope {
   agentId?: string | undefined;
   runId?: string | undefined;
 }
@@ -36,14 +37,14 @@ export interface HistoryEntry {
 
 /** The memory calls of the tools: reads from memory/reads.ts, writes from jobs/queue/writes.ts (src/app.ts joins them). */
 export interface MemoryApi {
-  add(input: { scope: Scope; user: string; assistant?: string | undefined; metadata?: JsonObject | undefined }, options: CallOptions): Promise<MemoryEvent[]>;
-  search(input: { scope: Scope; query: string; filters?: JsonObject | undefined; topK: number }, options: CallOptions): Promise<SearchHit[]>;
-  getAll(input: { scope: Scope; filters?: JsonObject | undefined; limit: number }, options: CallOptions): Promise<MemoryRecord[]>;
+  add(input: { scope: CallScope; user: string; assistant?: string | undefined; metadata?: JsonObject | undefined }, options: CallOptions): Promise<MemoryEvent[]>;
+  search(input: { scope: CallScope; query: string; filters?: JsonObject | undefined; topK: number }, options: CallOptions): Promise<SearchHit[]>;
+  getAll(input: { scope: CallScope; filters?: JsonObject | undefined; limit: number }, options: CallOptions): Promise<MemoryRecord[]>;
   /** Throws NotFoundError when there is no such memory. */
   get(input: { memoryId: string; runId?: string | undefined }, options: CallOptions): Promise<MemoryRecord>;
   update(input: { memoryId: string; text: string; runId?: string | undefined }, options: CallOptions): Promise<MemoryEvent>;
   delete(input: { memoryId: string; runId?: string | undefined }, options: CallOptions): Promise<MemoryEvent>;
-  deleteAll(input: { scope: Scope }, options: CallOptions): Promise<{ deleted_count: number | null; accepted: boolean }>;
+  deleteAll(input: { scope: CallScope }, options: CallOptions): Promise<{ deleted_count: number | null; accepted: boolean }>;
   history(input: { memoryId: string; runId?: string | undefined }, options: CallOptions): Promise<HistoryEntry[]>;
 }
 

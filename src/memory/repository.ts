@@ -3,13 +3,9 @@
  * of the engine logic use an in-memory implementation. Ids are UUID strings; times are ISO-8601 UTC strings.
  * @module
  */
+import type { Scope } from '../store/queries.js';
 
 /** Who the memories belong to. `run_id` is a trace id only and never scopes memory. */
-export interface Scope {
-  userId: string;
-  agentId?: string | null | undefined;
-}
-
 export interface MemoryRecord {
   id: string;
   data: string;

@@ -12,14 +12,15 @@ import type { ConversationTurn } from './prompts.js';
 import type { CallOptions, Providers } from './providers.js';
 import { askJson, dedupeTexts, hashText, parseActions, parseFacts, planChanges } from './reconcile.js';
 import type { Candidate } from './reconcile.js';
-import type { MemoryRecord, MemoryRepository, NewMemory, Scope } from './repository.js';
+import type { MemoryRecord, MemoryRepository, NewMemory } from './repository.js';
+import type { Scope } from '../store/queries.js';
+import { UUID } from '../ids.js';
 
 /** Payload keys Mem0 writes itself; user metadata may not set them. */
 export const RESERVED_METADATA_KEYS: ReadonlySet<string> = new Set([
   'data', 'hash', 'user_id', 'agent_id', 'run_id', 'actor_id', 'role', 'created_at', 'updated_at',
 ]);
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Existing memories looked up per new fact before reconciliation. */
 const CANDIDATES_PER_FACT = 5;
 /** Cap on what the reconciliation prompt shows. */

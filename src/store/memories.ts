@@ -5,24 +5,19 @@
  * rows. Every change and its history row are written in one transaction (often one statement).
  * @module
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { deleteAccessRows } from './access-log.js';
 import { EngineError } from '../errors.js';
-import { FILTER_KEY_PATTERN } from './filters.js';
 import { withTransaction } from './pool.js';
 import type { Queryable } from './pool.js';
 import * as q from './queries.js';
 import type { MemoryRow, Scope } from './queries.js';
 import type { Tables } from './sql.js';
 import { tsqueryText, wordTokens } from './tokens.js';
+import { checkCount, checkMetadata, checkScope, checkUuid, md5, newMemoryPayload, pythonIso, RESERVED_PAYLOAD_KEYS } from './payload.js';
 
 export type { Scope } from './queries.js';
-
-/** Payload keys Mem0 itself writes; user metadata may not set them. */
-export const RESERVED_PAYLOAD_KEYS = new Set([
-  'data', 'hash', 'user_id', 'agent_id', 'run_id', 'actor_id', 'role', 'created_at', 'updated_at',
-]);
 
 export interface MemoryRecord {
   id: string;
@@ -101,33 +96,12 @@ export interface SearchCapabilities {
 
 export const MAX_TOP_K = 1000;
 export const MAX_LIST_LIMIT = 10_000;
-const MAX_SCOPE_ID = 255;
 const MAX_QUERY_TOKENS = 64;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Search statistics of the last call, for tests and logs. */
 export interface SearchTrace {
   exactFallback: boolean;
   vectorHits: number;
-}
-
-/** Mem0's payload of a new memory: the user's metadata, with the reserved keys written over it. */
-export function newMemoryPayload(
-  scope: Scope,
-  item: { data: string; metadata?: Record<string, unknown> | null | undefined; runId?: string | null | undefined; actorId?: string | null | undefined; role?: string | null | undefined },
-  stamp: string,
-): Record<string, unknown> {
-  const payload: Record<string, unknown> = { ...(item.metadata ?? {}) };
-  payload.data = item.data;
-  payload.hash = md5(item.data);
-  payload.user_id = scope.userId;
-  if (scope.agentId) payload.agent_id = scope.agentId;
-  if (item.runId) payload.run_id = item.runId;
-  if (item.actorId) payload.actor_id = item.actorId;
-  if (item.role) payload.role = item.role;
-  payload.created_at = stamp;
-  payload.updated_at = stamp;
-  return payload;
 }
 
 export class MemoryStore {
@@ -478,16 +452,6 @@ function toHit(row: HitRow & { id: string }): SearchHit {
   };
 }
 
-/** md5 hex of the UTF-8 text: Mem0's `hashlib.md5(data.encode()).hexdigest()`. */
-export function md5(text: string): string {
-  return createHash('md5').update(text, 'utf8').digest('hex');
-}
-
-/** Python's `datetime.isoformat()` for an aware UTC time: `2025-01-15T10:00:00.123000+00:00`. */
-export function pythonIso(date: Date): string {
-  return date.toISOString().replace(/\.(\d{3})Z$/, '.$1000+00:00');
-}
-
 function tokenText(data: string): string {
   return wordTokens(data).join(q.TOKEN_SEPARATOR);
 }
@@ -499,46 +463,3 @@ function stringOrNull(value: unknown): string | null {
 function notFound(id: string): EngineError {
   return new EngineError('not_found', `memory ${id} not found`);
 }
-
-function checkScope(scope: Scope): void {
-  if (typeof scope?.userId !== 'string' || scope.userId.trim() === '') {
-    throw new EngineError('validation', 'user_id is required');
-  }
-  if (scope.userId.length > MAX_SCOPE_ID) throw new EngineError('validation', `user_id is longer than ${MAX_SCOPE_ID}`);
-  if (scope.agentId !== undefined && scope.agentId !== null) {
-    if (typeof scope.agentId !== 'string' || scope.agentId.trim() === '') {
-      throw new EngineError('validation', 'agent_id must be a non-empty string when given');
-    }
-    if (scope.agentId.length > MAX_SCOPE_ID) throw new EngineError('validation', `agent_id is longer than ${MAX_SCOPE_ID}`);
-  }
-}
-
-function checkUuid(id: string): void {
-  if (typeof id !== 'string' || !UUID.test(id)) throw new EngineError('validation', 'memory_id must be a UUID');
-}
-
-function checkCount(value: number, max: number, name: string): number {
-  if (!Number.isInteger(value) || value < 0) throw new EngineError('validation', `${name} must be a non-negative integer`);
-  if (value > max) throw new EngineError('validation', `${name} must be at most ${max}`);
-  return value;
-}
-
-function checkMetadata(metadata: Record<string, unknown> | null | undefined): void {
-  if (metadata === undefined || metadata === null) return;
-  if (typeof metadata !== 'object' || Array.isArray(metadata)) throw new EngineError('validation', 'metadata must be an object');
-  for (const key of Object.keys(metadata)) {
-    if (!FILTER_KEY_PATTERN.test(key)) {
-      throw new EngineError(
-        'validation',
-        `invalid metadata key ${JSON.stringify(key)}: keys may contain only letters, digits, '_' and '-' (max 64)`,
-      );
-    }
-    if (RESERVED_PAYLOAD_KEYS.has(key)) throw new EngineError('validation', `metadata key '${key}' is reserved`);
-  }
-  try {
-    JSON.stringify(metadata);
-  } catch {
-    throw new EngineError('validation', 'metadata must be JSON-serialisable');
-  }
-}
-

@@ -10,7 +10,8 @@ import { showValue } from './coerce.js';
 import { ValidationError } from './errors.js';
 import type { Text } from './i18n.js';
 import type { ToolOutcome } from './result.js';
-import type { MemoryServices, Scope } from '../memory/api.js';
+import type { CallScope, MemoryServices } from '../memory/api.js';
+import { UUID } from '../ids.js';
 
 /** Seconds a read or write may take when the caller gives no `timeout` (the seed's code default), and the ceiling. */
 export const DEFAULT_TIMEOUT_SECONDS = 15;
@@ -115,8 +116,6 @@ const MAX_SECRET_LENGTH = 4096;
 export const secret = () =>
   rule(z.string(), (value) => (value.trim() === '' ? new Bad('param.required') : capped(value.trim(), MAX_SECRET_LENGTH)));
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /** A memory id: a UUID in any case, returned lower-case. */
 export const uuid = () => rule(z.string(), (value) => (UUID.test(value.trim()) ? value.trim().toLowerCase() : new Bad('param.uuid', { value: showValue(value) })));
 
@@ -193,6 +192,6 @@ export const difyBaseUrl = () =>
   });
 
 /** The scope fields most memory tools share. */
-export function scopeOf(input: { user_id: string; agent_id?: string | undefined; run_id?: string | undefined }): Scope {
+export function scopeOf(input: { user_id: string; agent_id?: string | undefined; run_id?: string | undefined }): CallScope {
   return { userId: input.user_id, agentId: input.agent_id, runId: input.run_id };
 }

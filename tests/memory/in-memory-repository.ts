@@ -5,8 +5,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import type {
-  AppliedChanges, ChangeSet, HistoryRecord, MemoryRecord, MemoryRepository, MemoryUpdate, Scope, SearchHit,
+  AppliedChanges, ChangeSet, HistoryRecord, MemoryRecord, MemoryRepository, MemoryUpdate, SearchHit,
 } from '../../src/memory/repository.js';
+import type { Scope } from '../../src/store/queries.js';
 import { hashText } from '../../src/memory/reconcile.js';
 
 interface Row {

@@ -202,7 +202,7 @@ describe('telemetry', () => {
   });
 
   it('only src/memory/mem0.ts loads mem0ai at runtime (type-only imports elsewhere)', () => {
-    const root = path.resolve(import.meta.dirname, '../../../src');
+    const root = path.resolve(import.meta.dirname, '../../src');
     const offenders: string[] = [];
     const walk = (dir: string): void => {
       for (const entry of readdirSync(dir, { withFileTypes: true })) {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { EngineError } from '../../src/errors.js';
-import { md5, pythonIso } from '../../src/store/memories.js';
+import { md5, pythonIso } from '../../src/store/payload.js';
 import { backends, DIMS, freshStores, randomVector, vec } from './backends.js';
 
 describe.each(backends())('memories on $name', (backend) => {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Store, StoreConfig } from '../../src/store/index.js';
-import { md5 } from '../../src/store/memories.js';
+import { md5 } from '../../src/store/payload.js';
 import { MIGRATIONS } from '../../src/store/migrations.js';
 import { tablesFor } from '../../src/store/tables.js';
 import { backends, DIMS, vec } from './backends.js';

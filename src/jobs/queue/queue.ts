@@ -11,6 +11,7 @@ import { pipelined, sendTogether } from '../../store/pipeline.js';
 import * as plans from '../../store/jobs.js';
 import { LeaseLostError } from '../../store/jobs.js';
 import type { ClaimedJobRow, JobKind, JobRow, JobState } from '../../store/jobs.js';
+import type { Scope } from '../../store/queries.js';
 
 export interface QueueOptions {
   /** Retries after the first attempt for transient failures (and lost leases). */
@@ -30,18 +31,13 @@ export const DEFAULT_QUEUE_OPTIONS: QueueOptions = {
 };
 
 /** Who a job belongs to; jobs of one scope apply in the order they were accepted. */
-export interface JobScope {
-  userId: string;
-  agentId?: string | null | undefined;
-}
-
 /**
  * The ordering key of a scope: its user, whatever the agent. A user-wide job (delete_all without an app, an add
  * without an app whose reconciliation sees every app's memories) must not overtake or be overtaken by the same user's
  * jobs in one app, so all jobs of a user apply in acceptance order. (Keys written by earlier versions also named the
  * agent; such jobs still run, ordered among themselves.)
  */
-export function scopeKey(scope: JobScope): string {
+export function scopeKey(scope: Scope): string {
   return JSON.stringify([scope.userId]);
 }
 
@@ -69,7 +65,7 @@ export class JobQueue {
    * unfinished (nothing is queued then). `pending` is the count seen before this insert.
    */
   async enqueue(
-    job: { id: string; kind: JobKind; scope: JobScope; payload: Record<string, unknown>; runId?: string | null | undefined },
+    job: { id: string; kind: JobKind; scope: Scope; payload: Record<string, unknown>; runId?: string | null | undefined },
     maxPending: number,
     db: Pick<pg.Pool, 'query'> = this.pool,
   ): Promise<{ id: string; seq: string; pending: number } | { id: null; pending: number }> {

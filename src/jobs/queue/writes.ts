@@ -19,9 +19,9 @@ import type { Store } from '../../store/index.js';
 import type { CallOptions, MemoryApi, MemoryEvent } from '../../memory/api.js';
 import type { AddPayload, DeleteAllPayload, DeletePayload, UpdatePayload } from './handlers.js';
 import { isConnectionError } from './errors.js';
-import type { JobKind, JobQueue, JobScope } from './queue.js';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+import type { JobKind, JobQueue } from './queue.js';
+import type { Scope } from '../../store/queries.js';
+import { UUID } from '../../ids.js';
 
 export type MemoryWrites = Pick<MemoryApi, 'add' | 'update' | 'delete' | 'deleteAll'>;
 
@@ -42,7 +42,7 @@ export function memoryWrites(deps: WriteDeps): MemoryWrites {
   const limit = 2 * deps.maxConcurrent;
 
   /** Queues a job; its id once committed. */
-  async function accept(options: CallOptions, kind: JobKind, scope: JobScope, payload: object, runId: string | undefined): Promise<string> {
+  async function accept(options: CallOptions, kind: JobKind, scope: Scope, payload: object, runId: string | undefined): Promise<string> {
     const id = randomUUID();
     const job = { id, kind, scope, payload: payload as Record<string, unknown>, runId };
     const result = await bounded(deps, options, async (_service, _signal, bound) => {
@@ -68,7 +68,7 @@ export function memoryWrites(deps: WriteDeps): MemoryWrites {
   }
 
   /** The memory's own scope (update/delete are ordered with the other writes of its owner); NOT_FOUND if none. */
-  async function ownerOf(options: CallOptions, memoryId: string): Promise<{ scope: JobScope; memory: string }> {
+  async function ownerOf(options: CallOptions, memoryId: string): Promise<{ scope: Scope; memory: string }> {
     return bounded(deps, options, async (_service, _signal, { store }) => {
       const record = await storeRepository(store).get(memoryId);
       if (!record) throw new EngineError('not_found', `memory ${memoryId} not found`);

@@ -10,7 +10,7 @@ import { logger } from '../../log.js';
 import { recordOwnedRecalls } from '../../store/access-log.js';
 import type { OwnedRecall, ScoredResult } from '../../store/access-log.js';
 import type { Tables } from '../../store/sql.js';
-import type { Scope } from '../repository.js';
+import type { Scope } from '../../store/queries.js';
 import { qualityOf } from '../retention.js';
 
 /** Background writer of the access log for an external vector store. */

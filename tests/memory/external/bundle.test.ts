@@ -14,7 +14,7 @@ import { build } from 'esbuild';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../helpers/ports.js';
 
-const root = path.resolve(import.meta.dirname, '../..');
+const root = path.resolve(import.meta.dirname, '../../..');
 let dir: string;
 
 function missingMem0Peers(): string[] {
