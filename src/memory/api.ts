@@ -6,6 +6,7 @@
  */
 import type { Settings } from './config/settings.js';
 import type { Scope } from '../store/queries.js';
+import type { HistoryItem, MemoryItem, SearchItem } from './service.js';
 
 /** Who a tool call's memory belongs to (the store's Scope, validated once by the tools' schemas), plus the call's
  * `runId`: a trace id only, logged, never scoping memory. */
@@ -23,29 +24,18 @@ export interface CallOptions {
 export type JsonObject = Record<string, unknown>;
 export type MemoryEventKind = 'ADD' | 'UPDATE' | 'DELETE' | 'ACCEPT' | 'SKIP';
 export interface MemoryEvent { id: string | null; memory: string; event: MemoryEventKind }
-export interface MemoryRecord { id: string; memory: string; metadata: JsonObject; created_at: string | null; updated_at: string | null }
-export interface SearchHit { id: string; memory: string; score: number; metadata: JsonObject; timestamp: string | null }
-export interface HistoryEntry {
-  memory_id: string;
-  old_memory: string | null;
-  new_memory: string | null;
-  event: string;
-  created_at: string | null;
-  updated_at: string | null;
-  is_deleted: boolean;
-}
 
 /** The memory calls of the tools: reads from memory/reads.ts, writes from jobs/queue/writes.ts (src/app.ts joins them). */
 export interface MemoryApi {
   add(input: { scope: CallScope; user: string; assistant?: string | undefined; metadata?: JsonObject | undefined }, options: CallOptions): Promise<MemoryEvent[]>;
-  search(input: { scope: CallScope; query: string; filters?: JsonObject | undefined; topK: number }, options: CallOptions): Promise<SearchHit[]>;
-  getAll(input: { scope: CallScope; filters?: JsonObject | undefined; limit: number }, options: CallOptions): Promise<MemoryRecord[]>;
+  search(input: { scope: CallScope; query: string; filters?: JsonObject | undefined; topK: number }, options: CallOptions): Promise<SearchItem[]>;
+  getAll(input: { scope: CallScope; filters?: JsonObject | undefined; limit: number }, options: CallOptions): Promise<MemoryItem[]>;
   /** Throws NotFoundError when there is no such memory. */
-  get(input: { memoryId: string; runId?: string | undefined }, options: CallOptions): Promise<MemoryRecord>;
+  get(input: { memoryId: string; runId?: string | undefined }, options: CallOptions): Promise<MemoryItem>;
   update(input: { memoryId: string; text: string; runId?: string | undefined }, options: CallOptions): Promise<MemoryEvent>;
   delete(input: { memoryId: string; runId?: string | undefined }, options: CallOptions): Promise<MemoryEvent>;
   deleteAll(input: { scope: CallScope }, options: CallOptions): Promise<{ deleted_count: number | null; accepted: boolean }>;
-  history(input: { memoryId: string; runId?: string | undefined }, options: CallOptions): Promise<HistoryEntry[]>;
+  history(input: { memoryId: string; runId?: string | undefined }, options: CallOptions): Promise<HistoryItem[]>;
 }
 
 export interface ExtractionRequest {

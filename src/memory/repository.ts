@@ -3,37 +3,18 @@
  * of the engine logic use an in-memory implementation. Ids are UUID strings; times are ISO-8601 UTC strings.
  * @module
  */
-import type { Scope } from '../store/queries.js';
+import type { MemoryRecord as StoredMemory } from '../store/memories.js';
+import type { HistoryRecord, Scope } from '../store/queries.js';
 
-/** Who the memories belong to. `run_id` is a trace id only and never scopes memory. */
-export interface MemoryRecord {
-  id: string;
-  data: string;
-  /** md5 hex of `data` (Mem0's dedup key); null on rows written without one. */
-  hash: string | null;
-  userId: string | null;
-  agentId: string | null;
-  runId: string | null;
-  /** Payload keys other than Mem0's reserved ones. */
-  metadata: Record<string, unknown>;
-  createdAt: string;
-  updatedAt: string;
-}
+/** A memory as the service sees it: the store's record without the raw payload (external stores build it too). */
+export type MemoryRecord = Omit<StoredMemory, 'payload'>;
 
 export interface SearchHit extends MemoryRecord {
   /** 0–1 similarity. */
   score: number;
 }
 
-export interface HistoryRecord {
-  memoryId: string;
-  oldMemory: string | null;
-  newMemory: string | null;
-  event: 'ADD' | 'UPDATE' | 'DELETE';
-  createdAt: string | null;
-  updatedAt: string | null;
-  isDeleted: boolean;
-}
+export type { HistoryRecord } from '../store/queries.js';
 
 export interface NewMemory {
   data: string;

@@ -59,6 +59,7 @@ export interface SearchInput extends ScopeInput {
   filters?: unknown;
 }
 
+/** What the tools answer for a memory (Mem0's field names); the MemoryApi (api.ts) returns these. */
 export interface SearchItem {
   id: string;
   memory: string;
@@ -66,15 +67,15 @@ export interface SearchItem {
   score: number;
   metadata: Record<string, unknown>;
   /** The later of created_at and updated_at. */
-  timestamp: string;
+  timestamp: string | null;
 }
 
 export interface MemoryItem {
   id: string;
   memory: string;
   metadata: Record<string, unknown>;
-  created_at: string;
-  updated_at: string;
+  created_at: string | null;
+  updated_at: string | null;
 }
 
 export interface HistoryItem {

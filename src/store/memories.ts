@@ -56,15 +56,9 @@ export interface MemoryChange {
   metadata?: Record<string, unknown> | null | undefined;
 }
 
-export interface HistoryEntry {
+/** A history row as the store reads it back. */
+export interface HistoryEntry extends q.HistoryRecord {
   id: string;
-  memoryId: string;
-  oldMemory: string | null;
-  newMemory: string | null;
-  event: 'ADD' | 'UPDATE' | 'DELETE';
-  createdAt: string | null;
-  updatedAt: string | null;
-  isDeleted: boolean;
   actorId: string | null;
   role: string | null;
   recordedAt: string;

@@ -78,7 +78,8 @@ export function insertMemoriesWithHistory(t: Tables, rows: InsertRow[], history:
   };
 }
 
-export interface HistoryRow {
+/** One history row of a memory: what changed and when. */
+export interface HistoryRecord {
   memoryId: string;
   oldMemory: string | null;
   newMemory: string | null;
@@ -86,6 +87,10 @@ export interface HistoryRow {
   createdAt: string | null;
   updatedAt: string | null;
   isDeleted: boolean;
+}
+
+/** A history row as it is written (with who wrote it and the memory's scope). */
+export interface HistoryRow extends HistoryRecord {
   actorId: string | null;
   role: string | null;
   userId: string | null;
