@@ -7,9 +7,9 @@
  * `memory://` for a throwaway database) plus the same collection keys.
  * @module
  */
-import path from 'node:path';
 import { z } from 'zod';
 import { EngineError } from '../errors.js';
+import { resolveEmbeddedLocation } from './embedded-home.js';
 
 /** PostgreSQL identifiers we accept from config; they are also quoted wherever they are used. */
 export const IDENTIFIER_PATTERN = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
@@ -90,17 +90,20 @@ export interface PostgresConnection {
 
 export type StoreConfig =
   | ({ kind: 'postgres'; connection: PostgresConnection; minConnections: number; maxConnections: number } & CollectionConfig)
-  | ({ kind: 'pglite'; dataDir: string } & CollectionConfig);
+  | ({ kind: 'pglite'; dataDir: string; legacy?: LegacyLocation | undefined } & CollectionConfig);
 
-/** Where the embedded database lives when the block gives no path: under the plugin's working directory. */
-export const DEFAULT_PGLITE_DIR = './data/pglite';
+/** Where older versions kept this embedded data: `path` relative to their working folder, `cwd` being ours. */
+export interface LegacyLocation {
+  path: string;
+  cwd: string;
+}
 
 /**
  * Parses the vector-DB block. Accepts an object or JSON text (optionally wrapped in a Markdown code fence, as the
  * settings page sometimes delivers it). Throws {@link EngineError} `config` naming the offending key; the message
  * never repeats a value, so a password cannot leak through it.
  */
-export function parseStoreConfig(input: unknown, options: { baseDir?: string } = {}): StoreConfig {
+export function parseStoreConfig(input: unknown, options: { baseDir?: string | undefined; env?: NodeJS.ProcessEnv } = {}): StoreConfig {
   const raw = typeof input === 'string' ? parseJsonText(input) : input;
   const parsed = blockSchema.safeParse(raw);
   if (!parsed.success) {
@@ -116,9 +119,13 @@ export function parseStoreConfig(input: unknown, options: { baseDir?: string } =
     hnsw: block.config.hnsw || block.config.diskann,
   };
   if (block.provider === 'pglite') {
-    const dir = block.config.path ?? DEFAULT_PGLITE_DIR;
-    const dataDir = dir.startsWith('memory://') ? dir : path.resolve(options.baseDir ?? process.cwd(), dir);
-    return { kind: 'pglite', dataDir, ...collection };
+    const given = block.config.path;
+    if (given?.startsWith('memory://')) return { kind: 'pglite', dataDir: given, ...collection };
+    // Relative paths resolve outside the daemon's versioned working folder, so an upgrade finds the data (embedded-home.ts).
+    const cwd = options.baseDir ?? process.cwd();
+    const location = resolveEmbeddedLocation(given, cwd, options.env);
+    const legacy = location.legacyPath !== undefined ? { path: location.legacyPath, cwd } : undefined;
+    return { kind: 'pglite', dataDir: location.dataDir, legacy, ...collection };
   }
   const c = block.config;
   return {
@@ -130,8 +137,8 @@ export function parseStoreConfig(input: unknown, options: { baseDir?: string } =
   };
 }
 
-/** The block used when nothing is configured: embedded PGlite in `./data/pglite`. */
-export function defaultStoreConfig(options: { baseDir?: string } = {}): StoreConfig {
+/** The block used when nothing is configured: embedded PGlite in its default folder (embedded-home.ts). */
+export function defaultStoreConfig(options: { baseDir?: string; env?: NodeJS.ProcessEnv } = {}): StoreConfig {
   return parseStoreConfig({ provider: 'pglite', config: {} }, options);
 }
 

@@ -16,6 +16,9 @@ import { vector } from '@electric-sql/pglite-pgvector';
 import { logger } from '../log.js';
 import type { StoreConfig } from './config.js';
 import { EngineError } from '../errors.js';
+import { acquireDataLock } from './data-lock.js';
+import type { DataLock } from './data-lock.js';
+import { adoptLegacyData, legacyCandidates } from './embedded-home.js';
 
 /** Timeouts and keep-alive for the PostgreSQL pool; every one has a default. */
 export interface PoolTuning {
@@ -46,7 +49,7 @@ export interface Database {
 /** Opens the pool for `config`. For PGlite this also starts the embedded database (a few seconds on first use). */
 export async function openDatabase(config: StoreConfig, tuning: Partial<PoolTuning> = {}): Promise<Database> {
   const t = { ...DEFAULT_POOL_TUNING, ...tuning };
-  return config.kind === 'pglite' ? openPglite(config.dataDir) : openPostgres(config, t);
+  return config.kind === 'pglite' ? openPglite(config) : openPostgres(config, t);
 }
 
 function openPostgres(config: Extract<StoreConfig, { kind: 'postgres' }>, t: PoolTuning): Database {
@@ -105,14 +108,35 @@ async function newDatabaseTemplate(dataDir: string): Promise<Blob | undefined> {
   }
 }
 
-async function openPglite(dataDir: string): Promise<Database> {
-  if (!dataDir.startsWith('memory://')) await mkdir(dataDir, { recursive: true });
+/**
+ * Takes the directory's lock (one process at a time) and moves an older version's data into place on first use.
+ * A `memory://` database needs neither.
+ */
+async function claimDataDir(config: Extract<StoreConfig, { kind: 'pglite' }>): Promise<DataLock | undefined> {
+  const { dataDir, legacy } = config;
+  if (dataDir.startsWith('memory://')) return undefined;
+  await mkdir(path.dirname(dataDir), { recursive: true });
+  const lock = await acquireDataLock(dataDir, { logger });
+  try {
+    if (legacy) await adoptLegacyData(dataDir, await legacyCandidates(legacy.path, legacy.cwd), logger);
+    await mkdir(dataDir, { recursive: true });
+  } catch (error) {
+    await lock.release();
+    throw new EngineError('unavailable', `could not prepare the embedded data directory ${dataDir}: ${(error as Error).message}`, { cause: error });
+  }
+  return lock;
+}
+
+async function openPglite(config: Extract<StoreConfig, { kind: 'pglite' }>): Promise<Database> {
+  const { dataDir } = config;
+  const lock = await claimDataDir(config);
   let db: PGlite;
   try {
     const template = await newDatabaseTemplate(dataDir);
     logger.debug({ dataDir, from: template ? 'template' : 'existing or initdb' }, 'starting the embedded database');
     db = await PGlite.create(dataDir, { extensions: { vector }, ...(template ? { loadDataDir: template } : {}) });
   } catch (error) {
+    await lock?.release();
     throw new EngineError('unavailable', `embedded database failed to start in ${dataDir}: ${(error as Error).message}`, {
       cause: error,
     });
@@ -129,7 +153,8 @@ async function openPglite(dataDir: string): Promise<Database> {
     Client: PgliteClient, max: 1, idleTimeoutMillis: 0, connectionTimeoutMillis: 60_000, onConnect: applySessionSettings,
   } as pg.PoolConfig);
   pool.on('error', (error) => logger.warn({ err: error.message }, 'embedded database client failed'));
-  return onceClosable('pglite', pool, () => db.close());
+  // The lock goes last, once PGlite has written everything and let go of the directory.
+  return onceClosable('pglite', pool, () => db.close().finally(() => lock?.release()));
 }
 
 function onceClosable(kind: Database['kind'], pool: pg.Pool, after: () => Promise<void>): Database {

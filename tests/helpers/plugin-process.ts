@@ -152,6 +152,8 @@ function lineSplitter(onLine: (line: string) => void): (chunk: Buffer) => void {
 
 export interface SpawnOptions {
   root?: string;
+  /** Working directory (default: `root`). */
+  cwd?: string;
   env?: Record<string, string | undefined>;
 }
 
@@ -169,7 +171,7 @@ export class PluginProcess {
   constructor(options: SpawnOptions = {}) {
     ensureBundle();
     this.child = spawn(process.execPath, [BUNDLE], {
-      cwd: options.root ?? REPO_ROOT,
+      cwd: options.cwd ?? options.root ?? REPO_ROOT,
       env: {
         PATH: process.env.PATH,
         PLUGIN_ROOT: options.root ?? REPO_ROOT,

@@ -65,3 +65,28 @@ describe('parseStoreConfig', () => {
     }
   });
 });
+
+describe('where the embedded database lives', () => {
+  const versioned = '/srv/cwd/mem0-ts/mem0ai-0.3.0@0f1e2d';
+
+  it('keeps it beside the daemon’s versioned working folder, so an upgrade finds it', () => {
+    expect(defaultStoreConfig({ baseDir: versioned, env: {} })).toMatchObject({
+      dataDir: '/srv/cwd/mem0-ts/mem0ai-data/data/pglite',
+      legacy: { path: path.join('data', 'pglite'), cwd: versioned },
+    });
+    // A relative block path resolves there too; an absolute one is taken as given and never adopts older data.
+    expect(parseStoreConfig({ provider: 'pglite', config: { path: 'store' } }, { baseDir: versioned, env: {} })).toMatchObject({
+      dataDir: '/srv/cwd/mem0-ts/mem0ai-data/store', legacy: { path: 'store' },
+    });
+    const absolute = parseStoreConfig({ provider: 'pglite', config: { path: '/var/lib/mem0' } }, { baseDir: versioned, env: {} });
+    expect(absolute).toMatchObject({ dataDir: '/var/lib/mem0' });
+    expect(absolute).not.toHaveProperty('legacy.path');
+  });
+
+  it('takes MEM0_DATA_DIR when the block gives no path, and the working folder outside the daemon', () => {
+    expect(defaultStoreConfig({ baseDir: versioned, env: { MEM0_DATA_DIR: '/data/mem0' } })).toMatchObject({ dataDir: '/data/mem0' });
+    expect(defaultStoreConfig({ baseDir: '/home/dev/plugin', env: {} })).toMatchObject({ dataDir: '/home/dev/plugin/data/pglite' });
+    // Not the daemon's pattern (no @checksum): stays where it was.
+    expect(defaultStoreConfig({ baseDir: '/srv/mem0ai-0.3.0', env: {} })).toMatchObject({ dataDir: '/srv/mem0ai-0.3.0/data/pglite' });
+  });
+});
