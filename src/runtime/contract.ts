@@ -5,6 +5,7 @@
  * @module
  */
 import type { Logger } from 'pino';
+import type { BackwardsInvoker } from './backwards.js';
 
 /** A message a tool streams back; the shapes are Dify's ToolInvokeMessage types we use. */
 export type ToolMessage =
@@ -35,6 +36,11 @@ export interface SessionContext {
   /** Aborted when the plugin shuts down or the connection carrying the session is lost. */
   signal: AbortSignal;
   logger: Logger;
+  /**
+   * Calls back into Dify within this session (plugin storage, the workspace's models); absent where no daemon
+   * is on the other end (in-process tests, a command line).
+   */
+  backwards?: BackwardsInvoker | undefined;
 }
 
 export interface PluginHandlers {

@@ -7,6 +7,7 @@
  * - stream:    `{"event":"session","session_id":SID,"data":{"type":"stream","data":<payload>}}`
  * - error:     `{"event":"session","session_id":SID,"data":{"type":"error","data":{"error_type","message","args"}}}`
  * - end:       `{"event":"session","session_id":SID,"data":{"type":"end","data":{}}}`
+ * - invoke:    `{"event":"session","session_id":SID,"data":{"type":"invoke","data":{"type","backwards_request_id","request"}}}`
  * @module
  */
 import { randomUUID } from 'node:crypto';
@@ -26,6 +27,11 @@ export function streamFrame(sessionId: string, payload: unknown) {
 
 export function errorFrame(sessionId: string, error: WireError) {
   return { event: 'session', session_id: sessionId, data: { type: 'error', data: error } };
+}
+
+/** A backwards call into Dify made by the session (backwards.ts). */
+export function invokeFrame(sessionId: string, call: { type: string; backwards_request_id: string; request: Record<string, unknown> }) {
+  return { event: 'session', session_id: sessionId, data: { type: 'invoke', data: call } };
 }
 
 export function endFrame(sessionId: string) {

@@ -10,10 +10,11 @@
  * @module
  */
 import type { Logger } from 'pino';
+import { BackwardsCalls, BackwardsSessionClosedError } from './backwards.js';
 import { CREDENTIAL_VALIDATION_ERROR, PluginError, TOOL_INVOKE_ERROR } from './contract.js';
 import type { PluginHandlers, SessionContext, ToolMessage } from './contract.js';
 import { FrameTooLargeError } from './framing.js';
-import { describeError, endFrame, errorFrame, secretValues, streamFrame, toWireError } from './frames.js';
+import { describeError, endFrame, errorFrame, invokeFrame, secretValues, streamFrame, toWireError } from './frames.js';
 import { TransportClosedError } from './transport.js';
 import type { Transport } from './transport.js';
 
@@ -78,10 +79,12 @@ export class SessionRouter {
   private readonly handlers: PluginHandlers;
   private readonly logger: Logger;
   private readonly sessionTimeoutMs: number;
+  private readonly backwards: BackwardsCalls;
 
   constructor(options: SessionRouterOptions) {
     this.handlers = options.handlers;
     this.logger = options.logger;
+    this.backwards = new BackwardsCalls(options.logger);
     this.sessionTimeoutMs = options.sessionTimeoutMs ?? 600_000;
   }
 
@@ -129,8 +132,7 @@ export class SessionRouter {
     }
     const event = message.event;
     if (event === 'backwards_response') {
-      // We make no backwards calls yet; nothing waits for these.
-      this.logger.debug({ session: message.session_id }, 'ignored backwards_response');
+      this.backwards.route(message);
       return;
     }
     if (event !== 'request') {
@@ -184,6 +186,11 @@ export class SessionRouter {
       if (finished || (signal.aborted && signal.reason instanceof TransportClosedError)) return;
       await transport.send(out);
     };
+    context.backwards = this.backwards.forSession(
+      sessionId,
+      (call) => (finished ? Promise.reject(new BackwardsSessionClosedError(call.type, 'the session has ended')) : send(invokeFrame(sessionId, call))),
+      signal,
+    );
     const timer = setTimeout(() => {
       this.sessions.get(sessionId)?.controller.abort(
         new SessionAbort(`the request took longer than ${Math.round(this.sessionTimeoutMs / 1000)} s and was stopped`),
@@ -210,6 +217,8 @@ export class SessionRouter {
       await send(errorFrame(sessionId, wire)).catch((sendError: unknown) => this.lost(log, sendError));
     } finally {
       clearTimeout(timer);
+      // A call still open (a handler that did not wait for it) can no longer be answered usefully.
+      this.backwards.closeSession(sessionId, 'the session ended');
     }
     await send(endFrame(sessionId)).catch((sendError: unknown) => this.lost(log, sendError));
     finished = true;

@@ -15,7 +15,7 @@
  * @module
  */
 import { existsSync } from 'node:fs';
-import { cp, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { cp, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
 
@@ -128,4 +128,36 @@ export async function adoptLegacyData(target: string, candidates: readonly strin
   await rename(incoming, target);
   logger.info({ from, to: target, leftBehind: [from, ...leftBehind] }, 'copied the embedded data of an older version to its version-independent folder; the old copy is kept');
   return { moved: true, from, how: 'copy', leftBehind: [from, ...leftBehind] };
+}
+
+/**
+ * The file recording which workspace owns the collection names without a workspace suffix in `dataDir` (the names
+ * every workspace shared before workspaces were kept apart). Beside the data, so a backup of the data folder's parent
+ * carries it.
+ */
+export function sharedOwnerPath(dataDir: string): string {
+  return `${dataDir}.shared-owner`;
+}
+
+/** The namespace that owns the unsuffixed collection names in `dataDir`, or null while nobody has claimed them. */
+export async function sharedOwner(dataDir: string): Promise<string | null> {
+  try {
+    const owner = (await readFile(sharedOwnerPath(dataDir), 'utf8')).trim();
+    return owner === '' ? null : owner;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw error;
+  }
+}
+
+/** Claims the unsuffixed names for `namespace`; exactly one claim ever succeeds per data directory (exclusive create). */
+export async function claimShared(dataDir: string, namespace: string): Promise<boolean> {
+  await mkdir(path.dirname(dataDir), { recursive: true });
+  try {
+    await writeFile(sharedOwnerPath(dataDir), `${namespace}\n`, { flag: 'wx' });
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw error;
+  }
 }

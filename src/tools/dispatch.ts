@@ -15,6 +15,7 @@ import { outcomeFromError } from './result.js';
 import type { ToolOutcome } from './result.js';
 import { DEFAULT_TIMEOUT_SECONDS, parseInput } from './schemas.js';
 import type { MemoryServices, ServicesFactory } from '../memory/api.js';
+import type { WorkspaceNamespaces } from './workspace.js';
 
 /** How many credential sets keep their services open at once (one per Dify workspace using the plugin). */
 const MAX_OPEN_SERVICE_SETS = 8;
@@ -33,19 +34,28 @@ export class ServicesCache extends ClientCache<Settings, MemoryServices> {
   }
 }
 
-export async function runTool(bound: BoundTool, request: InvokeToolRequest, session: SessionContext, cache: ServicesCache): Promise<ToolOutcome> {
+export async function runTool(
+  bound: BoundTool,
+  request: InvokeToolRequest,
+  session: SessionContext,
+  cache: ServicesCache,
+  workspaces: WorkspaceNamespaces,
+): Promise<ToolOutcome> {
   const { declaration, definition } = bound;
   const started = performance.now();
   let outcome: ToolOutcome;
   try {
     const values = coerceParameters(declaration.parameters ?? [], request.toolParameters ?? {}, definition.lenient, definition.keepBlank);
     const input = parseInput(definition.schema, values);
-    const settings = parseCredentials(request.credentials ?? {});
-    applyLogLevel(settings.logLevel);
-    // Opening a credential set's services (database, migrations) on its first call counts against the call's timeout.
+    const parsed = parseCredentials(request.credentials ?? {});
+    applyLogLevel(parsed.logLevel);
+    // Finding the workspace and opening its services (database, migrations) on a first call count against the
+    // call's timeout.
     const seconds = openTimeoutSeconds(input);
+    const deadline = Date.now() + seconds * 1000;
+    const settings = await workspaces.settingsFor(parsed, session, seconds * 1000);
     outcome = await cache.use(settings, (services) => definition.run(input, { services, settings, session }), {
-      ms: seconds * 1000,
+      ms: Math.max(1, deadline - Date.now()),
       error: () => new TimeoutError(seconds),
     });
   } catch (error) {

@@ -7,6 +7,7 @@ import { validateCredentials } from '../memory/config/credentials.js';
 import { describeSettings } from '../memory/config/settings.js';
 import type { Settings } from '../memory/config/settings.js';
 import { PluginError, TOOL_INVOKE_ERROR } from '../runtime/contract.js';
+import { EngineError } from '../errors.js';
 import type { PluginHandlers } from '../runtime/contract.js';
 import type { Declarations } from '../runtime/declarations.js';
 import { logger } from '../log.js';
@@ -16,6 +17,10 @@ import { bindTools, TOOL_DEFINITIONS } from './registry.js';
 import type { ToolDefinition } from './schemas.js';
 import { buildMessages, wireError } from './result.js';
 import type { ServicesFactory } from '../memory/api.js';
+import { WorkspaceNamespaces } from './workspace.js';
+
+/** How long validating credentials waits for the daemon's plugin storage (the workspace's namespace). */
+const CREDENTIAL_CHECK_NAMESPACE_MS = 30_000;
 
 /** The credential round trip: resolves when the settings work, throws PluginError naming the failing part. */
 export type CredentialCheck = (settings: Settings, signal: AbortSignal) => Promise<unknown>;
@@ -36,19 +41,26 @@ export function createPluginApp(declarations: Declarations, options: PluginAppOp
   const tools = bindTools(declarations.tools, options.definitions ?? TOOL_DEFINITIONS);
   const cache = new ServicesCache(options.services, (error) => logger.warn({ err: error }, 'closing memory services failed'));
   const language = options.language ?? (() => process.env.PLUGIN_LANGUAGE);
+  const workspaces = new WorkspaceNamespaces();
   return {
     async *invokeTool(request, session) {
       const bound = tools.get(request.tool);
       // Not a workflow-level failure: the daemon asked for a tool this plugin never declared.
       if (!bound) throw new PluginError(TOOL_INVOKE_ERROR, `unknown tool "${request.tool}"; this plugin provides: ${[...tools.keys()].join(', ')}`);
-      const outcome = await runTool(bound, request, session, cache);
+      const outcome = await runTool(bound, request, session, cache, workspaces);
       yield* buildMessages(bound.definition.name, outcome, pickLanguage(language(), request.toolParameters ?? {}));
     },
     async validateCredentials(request, session) {
       const started = performance.now();
       let settings: Settings;
       try {
-        settings = validateCredentials(request.credentials);
+        // The check opens the store the workspace will use (its own collection on the embedded store).
+        settings = await workspaces
+          .settingsFor(validateCredentials(request.credentials), session, CREDENTIAL_CHECK_NAMESPACE_MS)
+          // Shown on the settings page: the credentials cannot be used until the workspace's namespace is known.
+          .catch((error: unknown) => {
+            throw new EngineError('credentials', error instanceof Error ? error.message : String(error), { cause: error });
+          });
         await options.checkCredentials(settings, session.signal);
       } catch (error) {
         throw wireError(error);

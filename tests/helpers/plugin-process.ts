@@ -78,9 +78,12 @@ export class FrameCollector {
   readonly received: ReceivedFrame[] = [];
   private waiters: Waiter[] = [];
   private readonly started = performance.now();
+  /** Called with every frame as it arrives (a fake daemon answering backwards calls listens here). */
+  readonly listeners: ((frame: Frame) => void)[] = [];
 
   push(frame: Frame): void {
     this.received.push({ frame, at: performance.now() - this.started });
+    for (const listener of this.listeners) listener(frame);
     const waiters = this.waiters;
     this.waiters = [];
     for (const waiter of waiters) {
