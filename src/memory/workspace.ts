@@ -11,7 +11,7 @@
  * @module
  */
 import { randomBytes, createHash } from 'node:crypto';
-import { claimShared, parseStoreConfig, sharedOwner } from '../store/index.js';
+import { claimShared, parseStoreConfig, settleEmbeddedDir, sharedOwner } from '../store/index.js';
 import { settingsHash } from './config/settings.js';
 import type { Settings } from './config/settings.js';
 import { DEFAULT_COLLECTION } from './config/vector-store-config.js';
@@ -28,10 +28,15 @@ export function needsNamespace(settings: Settings): boolean {
   return settings.vectorStore.provider === 'pglite' && !settings.vectorStore.external;
 }
 
-/** The embedded data directory of these settings, or null for a throwaway `memory://` database (nothing to claim). */
-function dataDirOf(settings: Settings): string | null {
+/**
+ * The embedded data directory of these settings, or null for a throwaway `memory://` database (nothing to claim).
+ * An older version's data is moved into place first, with the file naming its owner.
+ */
+async function dataDirOf(settings: Settings): Promise<string | null> {
   const config = parseStoreConfig({ provider: 'pglite', config: settings.vectorStore.config });
-  return config.kind === 'pglite' && !config.dataDir.startsWith('memory://') ? config.dataDir : null;
+  if (config.kind !== 'pglite' || config.dataDir.startsWith('memory://')) return null;
+  await settleEmbeddedDir(config);
+  return config.dataDir;
 }
 
 /** `<base>_w<namespace>`, shortened with a hash of `base` when it would pass PostgreSQL's 63-character limit. */
@@ -44,7 +49,7 @@ export function workspaceCollection(base: string, namespace: string): string {
 
 /** A new workspace namespace claims the plain collection names of its data directory if nobody did before. */
 export async function claimSharedNames(settings: Settings, namespace: string): Promise<boolean> {
-  const dataDir = dataDirOf(settings);
+  const dataDir = await dataDirOf(settings);
   return dataDir !== null && (await claimShared(dataDir, namespace));
 }
 
@@ -54,7 +59,7 @@ export async function claimSharedNames(settings: Settings, namespace: string): P
  */
 export async function workspaceSettings(settings: Settings, namespace: string): Promise<Settings> {
   if (!needsNamespace(settings) || settings.vectorStore.provider !== 'pglite') return settings;
-  const dataDir = dataDirOf(settings);
+  const dataDir = await dataDirOf(settings);
   if (dataDir !== null && (await sharedOwner(dataDir)) === namespace) return settings;
   const config = settings.vectorStore.config;
   const base = typeof config.collection_name === 'string' && config.collection_name !== '' ? config.collection_name : DEFAULT_COLLECTION;

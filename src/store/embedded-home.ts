@@ -116,6 +116,7 @@ export async function adoptLegacyData(target: string, candidates: readonly strin
   await mkdir(path.dirname(target), { recursive: true });
   try {
     await rename(from, target);
+    await carryOwner(from, target, 'move');
     logger.info({ from, to: target, leftBehind }, 'moved the embedded data of an older version to its version-independent folder');
     return { moved: true, from, how: 'rename', leftBehind };
   } catch (error) {
@@ -126,8 +127,18 @@ export async function adoptLegacyData(target: string, candidates: readonly strin
   await rm(incoming, { recursive: true, force: true });
   await cp(from, incoming, { recursive: true, errorOnExist: true, force: false, preserveTimestamps: true });
   await rename(incoming, target);
+  await carryOwner(from, target, 'copy');
   logger.info({ from, to: target, leftBehind: [from, ...leftBehind] }, 'copied the embedded data of an older version to its version-independent folder; the old copy is kept');
   return { moved: true, from, how: 'copy', leftBehind: [from, ...leftBehind] };
+}
+
+/** The owner of the plain collection names (see {@link sharedOwnerPath}) goes with the data; never overwritten. */
+async function carryOwner(from: string, target: string, how: 'move' | 'copy'): Promise<void> {
+  const source = sharedOwnerPath(from);
+  const destination = sharedOwnerPath(target);
+  if (!existsSync(source) || existsSync(destination)) return;
+  if (how === 'move') await rename(source, destination);
+  else await cp(source, destination, { errorOnExist: true, force: false });
 }
 
 /**

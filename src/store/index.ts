@@ -110,7 +110,7 @@ export function versionAtLeast(version: string, major: number, minor: number): b
 
 export { parseStoreConfig, defaultStoreConfig } from './config.js';
 export { claimShared, sharedOwner } from './embedded-home.js';
-export { openDatabase, withTransaction } from './pool.js';
+export { openDatabase, settleEmbeddedDir, withTransaction } from './pool.js';
 export type { Database, PoolTuning } from './pool.js';
 export type { StoreConfig, CollectionConfig } from './config.js';
 export type { MemoryRecord, NewMemory, MemoryChange, HistoryEntry, SearchHit, SearchOptions, Scope } from './memories.js';

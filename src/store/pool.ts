@@ -127,6 +127,16 @@ async function claimDataDir(config: Extract<StoreConfig, { kind: 'pglite' }>): P
   return lock;
 }
 
+/**
+ * Moves an older version's data into place now, if the directory does not exist yet, without opening it: callers
+ * that decide something from files beside the data (memory/workspace.ts) must see them where they will be.
+ */
+export async function settleEmbeddedDir(config: StoreConfig): Promise<void> {
+  if (config.kind !== 'pglite' || config.dataDir.startsWith('memory://') || existsSync(config.dataDir) || !config.legacy) return;
+  const lock = await claimDataDir(config);
+  await lock?.release();
+}
+
 async function openPglite(config: Extract<StoreConfig, { kind: 'pglite' }>): Promise<Database> {
   const { dataDir } = config;
   const lock = await claimDataDir(config);

@@ -6,7 +6,7 @@
  * `policy` lets a test hold an answer back (out of order), answer with an error, or never answer.
  * @module
  */
-import type { Frame, FrameCollector } from './plugin-process.js';
+import type { Frame } from './plugin-process.js';
 
 export interface StorageCall {
   sessionId: string;
@@ -25,8 +25,8 @@ export class FakePluginStorage {
 
   constructor(private readonly tenantOf: (sessionId: string) => string = () => 'tenant-default') {}
 
-  /** Answers the storage calls arriving on `frames`, writing answers with `send`. */
-  attach(frames: FrameCollector, send: (frame: Frame) => void): void {
+  /** Answers the storage calls arriving on `frames` (anything that calls its listeners per frame), writing answers with `send`. */
+  attach(frames: { listeners: ((frame: Frame) => void)[] }, send: (frame: Frame) => void): void {
     frames.listeners.push((frame) => this.onFrame(frame, send));
   }
 

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeOpenAI } from '../helpers/fake-openai.js';
 import { copyDeclarations, FrameCollector, REPO_ROOT, requestFrame } from '../helpers/plugin-process.js';
+import { FakePluginStorage } from '../helpers/plugin-storage.js';
 import type { Frame } from '../helpers/plugin-process.js';
 import { credentials, DIMS, EMBEDDER_KEY, LLM_KEY, plainModel } from './app.js';
 
@@ -42,6 +43,8 @@ beforeAll(async () => {
     env: { PATH: process.env.PATH, PLUGIN_ROOT: root, INSTALL_METHOD: 'local', LOG_LEVEL: 'info' },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
+  // The daemon's plugin storage, where the embedded store keeps the workspace's namespace.
+  new FakePluginStorage().attach(frames, send);
   let rest = '';
   child.stdout.setEncoding('utf8');
   child.stdout.on('data', (chunk: string) => {

@@ -10,11 +10,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeOpenAI } from '../helpers/fake-openai.js';
 import { invokeFrame, PluginProcess } from '../helpers/plugin-process.js';
 import type { Frame } from '../helpers/plugin-process.js';
+import { FakePluginStorage } from '../helpers/plugin-storage.js';
 import { credentials, DIMS, plainModel } from './app.js';
 
 let fake: FakeOpenAI;
 let parent: string;
 const running: PluginProcess[] = [];
+/** One workspace, whose namespace survives the plugin's processes as the daemon's plugin storage does. */
+const storage = new FakePluginStorage();
 
 beforeAll(async () => {
   fake = await FakeOpenAI.start({ dims: DIMS });
@@ -40,6 +43,7 @@ function versionFolder(version: string, checksum: string): string {
 
 function start(cwd: string, env: Record<string, string> = {}): PluginProcess {
   const plugin = new PluginProcess({ cwd, env });
+  storage.attach(plugin.frames, (frame) => plugin.send(frame));
   running.push(plugin);
   return plugin;
 }

@@ -12,6 +12,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readZip } from '../../scripts/sign.mjs';
+import { FakePluginStorage } from '../helpers/plugin-storage.js';
 import { packageScript, removeTempDirs, repoRoot, tempDir, writeFiles } from './fixture.js';
 
 const run = promisify(execFile);
@@ -122,6 +123,8 @@ interface Frame {
 /** Reads protocol frames from the plugin's stdout; any line that is not JSON is a protocol violation. */
 class PluginProcess {
   readonly frames: Frame[] = [];
+  /** Called with every frame (the fake plugin storage answers backwards calls from here). */
+  readonly listeners: ((frame: Record<string, unknown>) => void)[] = [];
   readonly junk: string[] = [];
   stderr = '';
   private buffer = '';
@@ -137,7 +140,9 @@ class PluginProcess {
         this.buffer = this.buffer.slice(newline + 1);
         if (line !== '') {
           try {
-            this.frames.push(JSON.parse(line) as Frame);
+            const frame = JSON.parse(line) as Frame;
+            this.frames.push(frame);
+            for (const listener of this.listeners) listener(frame as unknown as Record<string, unknown>);
           } catch {
             this.junk.push(line);
           }
@@ -257,6 +262,8 @@ describe.skipIf(Boolean(venvMissing))('the installed package over stdin/stdout',
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     plugin = new PluginProcess(child);
+    // The daemon's plugin storage, where the embedded store keeps the workspace's namespace.
+    new FakePluginStorage().attach(plugin, (frame) => plugin!.send(frame));
   }, 240_000);
 
   afterAll(async () => {
