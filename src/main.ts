@@ -11,6 +11,7 @@ import { logger } from './log.js';
 import { effectiveEnv, loadRuntimeConfig } from './runtime/config.js';
 import type { RuntimeConfig } from './runtime/config.js';
 import type { PluginHandlers } from './runtime/contract.js';
+import { routeConsoleToLogger } from './runtime/console-route.js';
 import { loadDeclarations, pluginRoot } from './runtime/declarations.js';
 import type { Declarations } from './runtime/declarations.js';
 import { RemoteDoor } from './runtime/remote-door.js';
@@ -116,6 +117,8 @@ async function runRemote(config: RuntimeConfig, root: string): Promise<void> {
 }
 
 async function main(): Promise<void> {
+  // Before any dependency loads: their console lines go through the logger (runtime/console-route.ts).
+  routeConsoleToLogger(logger);
   const root = pluginRoot();
   const config = loadRuntimeConfig(effectiveEnv(process.env, root));
   if (config.installMethod === 'remote') await runRemote(config, root);

@@ -164,13 +164,16 @@ describe('stdio door', () => {
     expect(bad.error?.error_type).toBe('ToolProviderCredentialValidationError');
   });
 
-  it('diverts stray stdout writes and console.log to stderr', async () => {
-    const p = start();
+  it('diverts stray stdout writes to stderr and console.log into the logger (no plain line)', async () => {
+    const p = start({ LOG_LEVEL: 'debug' });
     p.send(invokeFrame('noise', '__test_stdout'));
     const result = await p.frames.session('noise');
     expect(result.error).toBeNull();
     expect(await p.stderrIncludes('stray write from a dependency')).toBe(true);
     expect(await p.stderrIncludes('stray console.log from a dependency')).toBe(true);
+    const consoleLines = p.stderr.split('\n').filter((line) => line.includes('stray console.log'));
+    expect(consoleLines).toHaveLength(1);
+    expect(JSON.parse(consoleLines[0]!)).toMatchObject({ level: 20, from: 'console', msg: 'stray console.log from a dependency' });
     expect(p.badLines).toEqual([]);
   });
 
