@@ -4,6 +4,10 @@
  * logger's structured lines and the log level decides what is shown. console.log/info/debug become debug entries,
  * console.warn a warning and console.error an error, each marked `from: "console"`.
  *
+ * Node's own process warnings (a dependency calling a deprecated API, e.g. `url.parse()`) are printed by Node's
+ * default listener; routeWarningsToLogger replaces it: deprecations concern the code, not the operator, so they are
+ * debug entries (`from: "node"`, with their code); other warnings stay warnings.
+ *
  * Arguments are reduced to text without stacks or object bodies: an Error gives its name and message, other objects
  * only their class name, so a request object with headers (an API key) can never reach the log through here.
  * @module
@@ -48,4 +52,17 @@ export function routeConsoleToLogger(logger: Logger): void {
       if (logger.isLevelEnabled(level)) logger[level]({ from: 'console' }, consoleText(args));
     };
   }
+}
+
+let warningsRouted = false;
+
+/** Replaces Node's default printing of process warnings, once for the whole process. */
+export function routeWarningsToLogger(logger: Logger): void {
+  if (warningsRouted) return;
+  warningsRouted = true;
+  process.removeAllListeners('warning');
+  process.on('warning', (warning: Error & { code?: string }) => {
+    const level = warning.name === 'DeprecationWarning' ? 'debug' : 'warn';
+    logger[level]({ from: 'node', type: warning.name, code: warning.code }, warning.message);
+  });
 }
