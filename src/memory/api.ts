@@ -7,6 +7,7 @@
 import type { Settings } from './config/settings.js';
 import type { Scope } from '../store/queries.js';
 import type { HistoryItem, MemoryItem, SearchItem } from './service.js';
+import type { ExportFile, ImportReport } from './transfer.js';
 
 /** Who a tool call's memory belongs to (the store's Scope, validated once by the tools' schemas), plus the call's
  * `runId`: a trace id only, logged, never scoping memory. */
@@ -64,8 +65,16 @@ export interface ForgettingService {
   forget(input: { userId: string; appId?: string | undefined; dryRun: boolean }, signal: AbortSignal): Promise<JsonObject>;
 }
 
+/** Export to a JSON Lines file and import from a URL (memory/transfer.ts). */
+export interface TransferService {
+  exportFile(input: { scope: Scope; filters?: JsonObject | undefined; includeHistory: boolean; offset: number }, signal: AbortSignal): Promise<ExportFile>;
+  importUrl(input: { url: URL; defaultUserId?: string | undefined }, signal: AbortSignal): Promise<ImportReport>;
+}
+
 export interface MemoryServices {
   memories: MemoryApi;
+  /** Absent in services that do not store memories themselves (tests' fakes): the tools then answer "not built". */
+  transfer?: TransferService;
   extraction: ExtractionService;
   forgetting: ForgettingService;
   /** Releases pools, timers and workers; called when the credential set is replaced and on shutdown. */

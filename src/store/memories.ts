@@ -64,6 +64,28 @@ export interface HistoryEntry extends q.HistoryRecord {
   recordedAt: string;
 }
 
+/** A history row as exported and imported (no row id, no recording time). */
+export interface ImportHistory {
+  oldMemory: string | null;
+  newMemory: string | null;
+  event: 'ADD' | 'UPDATE' | 'DELETE';
+  createdAt: string | null;
+  updatedAt: string | null;
+  isDeleted: boolean;
+  actorId: string | null;
+  role: string | null;
+}
+
+/** A memory to import as it was: Mem0's payload (with `data`, `user_id`, …), its vector, times and history. */
+export interface ImportRecord {
+  id: string;
+  payload: Record<string, unknown>;
+  vector: readonly number[];
+  createdAt: string;
+  updatedAt: string;
+  history?: ImportHistory[] | undefined;
+}
+
 export interface SearchOptions {
   vector: readonly number[];
   /** The query text, for the keyword side; omit for vector-only search. */
@@ -300,6 +322,69 @@ export class MemoryStore {
     const limit = checkCount(options.limit ?? 100, MAX_LIST_LIMIT, 'limit');
     const res = await this.pool.query<MemoryRow>(q.listMemories(this.tables, scope, { limit, filters: options.filters }));
     return res.rows.map(toRecord);
+  }
+
+  /**
+   * One page of an export, oldest first (created_at, id); pass the last record of a page as `after` for the next.
+   * `offset` skips that many rows first (only for the first page of an export resumed by number).
+   */
+  async exportPage(
+    scope: Scope,
+    options: { limit: number; filters?: unknown; after?: { createdAt: string; id: string } | undefined; offset?: number },
+  ): Promise<MemoryRecord[]> {
+    checkScope(scope);
+    const limit = checkCount(options.limit, MAX_LIST_LIMIT, 'limit');
+    const res = await this.pool.query<MemoryRow>(q.exportMemoriesPage(this.tables, scope, { ...options, limit }));
+    return res.rows.map(toRecord);
+  }
+
+  /** History of several memories, grouped by memory id, oldest first. */
+  async historyOf(memoryIds: string[]): Promise<Map<string, ImportHistory[]>> {
+    const out = new Map<string, ImportHistory[]>();
+    if (memoryIds.length === 0) return out;
+    for (const id of memoryIds) checkUuid(id);
+    const res = await this.pool.query<Omit<ImportHistory, 'createdAt' | 'updatedAt'> & { memoryId: string; createdAt: Date | null; updatedAt: Date | null }>(
+      q.selectHistoryOf(this.tables, memoryIds),
+    );
+    for (const row of res.rows) {
+      const { memoryId, ...rest } = row;
+      const list = out.get(memoryId) ?? [];
+      list.push({ ...rest, createdAt: row.createdAt ? row.createdAt.toISOString() : null, updatedAt: row.updatedAt ? row.updatedAt.toISOString() : null });
+      out.set(memoryId, list);
+    }
+    return out;
+  }
+
+  /**
+   * Writes imported memories under their own ids, payload and times as given; ids that exist already are skipped.
+   * A memory without history gets one ADD row. Returns the ids inserted (the others were skipped).
+   */
+  async importRecords(records: readonly ImportRecord[]): Promise<string[]> {
+    if (records.length === 0) return [];
+    const rows: q.InsertRow[] = [];
+    const history: q.HistoryRow[] = [];
+    for (const record of records) {
+      checkUuid(record.id);
+      checkScope({ userId: stringOrNull(record.payload.user_id) ?? '', agentId: stringOrNull(record.payload.agent_id) });
+      const data = record.payload.data;
+      if (typeof data !== 'string') throw new EngineError('validation', `memory ${record.id} has no text`);
+      rows.push({
+        id: record.id, vector: this.vectorText(record.vector), payload: JSON.stringify(record.payload),
+        createdAt: record.createdAt, updatedAt: record.updatedAt, tokens: tokenText(data),
+      });
+      const entries = record.history && record.history.length > 0
+        ? record.history
+        : [{ oldMemory: null, newMemory: data, event: 'ADD' as const, createdAt: record.createdAt, updatedAt: null, isDeleted: false, actorId: null, role: null }];
+      for (const h of entries) {
+        history.push({
+          memoryId: record.id, oldMemory: h.oldMemory, newMemory: h.newMemory, event: h.event, createdAt: h.createdAt,
+          updatedAt: h.updatedAt, isDeleted: h.isDeleted, actorId: h.actorId, role: h.role,
+          userId: stringOrNull(record.payload.user_id), agentId: stringOrNull(record.payload.agent_id),
+        });
+      }
+    }
+    const res = await this.pool.query<{ id: string }>(q.importMemories(this.tables, rows, history));
+    return res.rows.map((r) => r.id);
   }
 
   /** How many memories of the scope match `filters`. */

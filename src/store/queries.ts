@@ -190,6 +190,53 @@ export function listMemories(t: Tables, scope: Scope, options: { limit: number; 
   };
 }
 
+/**
+ * One page of an export: the scope's memories matching `filters`, oldest first by (created_at, id), after the last
+ * row of the previous page (keyset, so every page costs the same however deep the export is).
+ */
+export function exportMemoriesPage(
+  t: Tables,
+  scope: Scope,
+  options: { limit: number; filters?: unknown; after?: { createdAt: string; id: string } | undefined; offset?: number },
+): SqlQuery {
+  const p = new Params();
+  const where = [scopeSql(scope, p), compileFilter(options.filters, p, 'm.payload')];
+  if (options.after) where.push(`(m.created_at, m.id) > (${p.add(options.after.createdAt)}::timestamptz, ${p.add(options.after.id)}::uuid)`);
+  const offset = options.offset ? ` OFFSET ${p.add(options.offset)}::int` : '';
+  return {
+    text: `SELECT ${MEMORY_COLUMNS} FROM ${t.memories} m WHERE ${where.join(' AND ')}
+      ORDER BY m.created_at, m.id LIMIT ${p.add(options.limit)}::int${offset}`,
+    values: p.values,
+  };
+}
+
+/** The history rows of several memories, oldest first per memory (for an export with history). */
+export function selectHistoryOf(t: Tables, memoryIds: string[]): SqlQuery {
+  const p = new Params();
+  return {
+    text: `SELECT h.memory_id::text AS "memoryId", h.old_memory AS "oldMemory", h.new_memory AS "newMemory", h.event,
+        h.created_at AS "createdAt", h.updated_at AS "updatedAt", h.is_deleted AS "isDeleted", h.actor_id AS "actorId",
+        h.role
+      FROM ${t.history} h WHERE h.memory_id = ANY(${p.add(memoryIds)}::uuid[]) ORDER BY h.memory_id, h.recorded_at, h.id`,
+    values: p.values,
+  };
+}
+
+/**
+ * Imported memories with their own ids: a row whose id already exists is left as it is (so a second import of the
+ * same file changes nothing), and history rows are written only for the memories this statement inserted.
+ * Returns the ids inserted.
+ */
+export function importMemories(t: Tables, rows: InsertRow[], history: HistoryRow[]): SqlQuery {
+  const p = new Params();
+  const ins = insertMemoriesParts(t, rows, p).replace(/RETURNING [^]*$/, 'ON CONFLICT (id) DO NOTHING RETURNING m.id');
+  const hist = insertHistoryParts(t, history, p).replace(
+    /\)$/,
+    ') AS h(memory_id, old_memory, new_memory, event, created_at, updated_at, is_deleted, actor_id, role, user_id, agent_id) WHERE h.memory_id IN (SELECT id FROM ins)',
+  );
+  return { text: `WITH ins AS (${ins}), hist AS (${hist}) SELECT id::text AS id FROM ins`, values: p.values };
+}
+
 export function countMemories(t: Tables, scope: Scope, filters?: unknown, withVector = false): SqlQuery {
   const p = new Params();
   const s = scopeSql(scope, p);

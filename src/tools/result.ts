@@ -21,6 +21,8 @@ export interface ToolOutcome {
   message: Text | readonly Text[];
   /** Extra lines for the human text message only (e.g. one line per memory found). */
   details?: string[];
+  /** A file to send before the answer (export_memories): a temporary file, deleted once sent (tools/index.ts). */
+  file?: { path: string; name: string; mimeType: string; bytes: number };
 }
 
 /**

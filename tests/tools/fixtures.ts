@@ -43,6 +43,11 @@ export const FIXTURE_TOOLS: ToolDeclaration[] = [
   tool('check_extraction_status', [param('task_id', 'string', required)]),
   tool('get_user_checkpoint', [param('user_id', 'string', required), param('app_id', 'string')]),
   tool('forget_memories', [param('user_id', 'string', required), param('app_id', 'string'), param('dry_run', 'boolean', { form: 'form', default: false })]),
+  tool('export_memories', [
+    param('user_id', 'string', required), param('app_id', 'string'), param('filters', 'string'),
+    param('include_history', 'boolean', { form: 'form', default: false }), param('offset', 'number', { default: 0, min: 0 }),
+  ]),
+  tool('import_memories', [param('file', 'file'), param('url', 'string', { form: 'form' }), param('user_id', 'string')]),
 ];
 
 export function fixture(name: string): ToolDeclaration {
