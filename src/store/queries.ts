@@ -210,6 +210,12 @@ export function exportMemoriesPage(
   };
 }
 
+/**
+ * History order: when it was recorded; rows recorded together (an import writes a memory's whole history in one
+ * statement) by the time of the change they describe, so an imported history keeps its order.
+ */
+const HISTORY_ORDER = 'h.recorded_at, coalesce(h.updated_at, h.created_at), h.id';
+
 /** The history rows of several memories, oldest first per memory (for an export with history). */
 export function selectHistoryOf(t: Tables, memoryIds: string[]): SqlQuery {
   const p = new Params();
@@ -217,7 +223,7 @@ export function selectHistoryOf(t: Tables, memoryIds: string[]): SqlQuery {
     text: `SELECT h.memory_id::text AS "memoryId", h.old_memory AS "oldMemory", h.new_memory AS "newMemory", h.event,
         h.created_at AS "createdAt", h.updated_at AS "updatedAt", h.is_deleted AS "isDeleted", h.actor_id AS "actorId",
         h.role
-      FROM ${t.history} h WHERE h.memory_id = ANY(${p.add(memoryIds)}::uuid[]) ORDER BY h.memory_id, h.recorded_at, h.id`,
+      FROM ${t.history} h WHERE h.memory_id = ANY(${p.add(memoryIds)}::uuid[]) ORDER BY h.memory_id, ${HISTORY_ORDER}`,
     values: p.values,
   };
 }
@@ -265,7 +271,7 @@ export function selectHistory(t: Tables, memoryId: string, scope: Scope | null):
     text: `SELECT h.id::text AS id, h.memory_id::text AS "memoryId", h.old_memory AS "oldMemory",
         h.new_memory AS "newMemory", h.event, h.created_at AS "createdAt", h.updated_at AS "updatedAt",
         h.is_deleted AS "isDeleted", h.actor_id AS "actorId", h.role, h.recorded_at AS "recordedAt"
-      FROM ${t.history} h WHERE ${where.join(' AND ')} ORDER BY h.recorded_at, h.id`,
+      FROM ${t.history} h WHERE ${where.join(' AND ')} ORDER BY ${HISTORY_ORDER}`,
     values: p.values,
   };
 }
