@@ -9,7 +9,13 @@ import type { ToolParameterDeclaration } from '../runtime/declarations.js';
 import { ValidationError } from './errors.js';
 import type { Text } from './i18n.js';
 
-type Coerced = { ok: true; value: unknown } | { ok: false; issue: Text };
+type Coerced = { ok: true; value: unknown; warning?: Text } | { ok: false; issue: Text };
+
+/** The coerced values and what the caller should be told about them (clamps, ignored parameters). */
+export interface Coercion {
+  values: Record<string, unknown>;
+  warnings: Text[];
+}
 
 /** Boolean spellings accepted, after NFKC normalisation, trimming and lower-casing. */
 const BOOLEAN_WORDS: Record<string, boolean> = {
@@ -49,8 +55,11 @@ function toNumber(parameter: ToolParameterDeclaration, value: unknown): Coerced 
     if (DECIMAL.test(text)) number = Number(text);
   }
   if (number === undefined || !Number.isFinite(number)) return fail('param.not_number', parameter, value);
-  if (parameter.min !== undefined && parameter.min !== null && number < parameter.min) number = parameter.min;
-  if (parameter.max !== undefined && parameter.max !== null && number > parameter.max) number = parameter.max;
+  // One rule for every number: below the declared minimum is an error; above the maximum is clamped and reported.
+  if (parameter.min !== undefined && parameter.min !== null && number < parameter.min) return fail('param.min', parameter, number, { min: parameter.min });
+  if (parameter.max !== undefined && parameter.max !== null && number > parameter.max) {
+    return { ok: true, value: parameter.max, warning: { key: 'warn.clamped', params: { name: parameter.name, value: number, max: parameter.max } } };
+  }
   return { ok: true, value: number };
 }
 
@@ -99,10 +108,11 @@ function coerceOne(parameter: ToolParameterDeclaration, value: unknown): Coerced
 }
 
 /**
- * Coerces every declared parameter; undeclared keys are dropped. Not given → the declared default (if any) → absent.
- * Parameters in `lenient` fall back to "not given" when malformed instead of failing (the seed's rule for `timeout`).
- * Numbers outside the declaration's min/max are clamped into it. Parameters in `keepBlank` keep a given blank string
- * as it is (the tool decides what empty text means, e.g. add_memory answers SKIP); absent or null is still missing.
+ * Coerces every declared parameter. Not given → the declared default (if any) → absent. A number below the
+ * declaration's min fails; above its max it is clamped, with a warning. Parameters in `lenient` fall back to "not
+ * given" when malformed instead of failing (the seed's rule for `timeout`), with a warning. Parameters in `keepBlank`
+ * keep a given blank string as it is (the tool decides what empty text means, e.g. add_memory answers SKIP); absent
+ * or null is still missing. Undeclared keys are not passed on; each is reported as ignored.
  * @throws ValidationError naming every parameter that is missing or malformed.
  */
 export function coerceParameters(
@@ -110,9 +120,10 @@ export function coerceParameters(
   raw: Record<string, unknown>,
   lenient: readonly string[] = [],
   keepBlank: readonly string[] = [],
-): Record<string, unknown> {
+): Coercion {
   const values: Record<string, unknown> = {};
   const issues: Text[] = [];
+  const warnings: Text[] = [];
   for (const parameter of declared) {
     const given = raw[parameter.name];
     if (typeof given === 'string' && isBlank(given) && keepBlank.includes(parameter.name)) {
@@ -123,12 +134,15 @@ export function coerceParameters(
       const result = coerceOne(parameter, given);
       if (result.ok) {
         values[parameter.name] = result.value;
+        if (result.warning) warnings.push(result.warning);
         continue;
       }
-      if (!lenient.includes(parameter.name)) {
+      // Leniency covers malformed values only: a number below the minimum is an error for every parameter.
+      if (!lenient.includes(parameter.name) || result.issue.key === 'param.min') {
         issues.push(result.issue);
         continue;
       }
+      warnings.push({ key: 'warn.default_used', params: { name: parameter.name, value: showValue(given, parameter.type === 'secret-input') } });
     }
     if (!isBlank(parameter.default)) {
       const fallback = coerceOne(parameter, parameter.default);
@@ -138,6 +152,10 @@ export function coerceParameters(
       issues.push({ key: 'param.required', params: { name: parameter.name } });
     }
   }
+  const names = new Set(declared.map((parameter) => parameter.name));
+  for (const name of Object.keys(raw)) {
+    if (!names.has(name)) warnings.push({ key: 'warn.ignored', params: { name: showValue(name) } });
+  }
   if (issues.length > 0) throw new ValidationError(issues);
-  return values;
+  return { values, warnings };
 }

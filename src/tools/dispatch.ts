@@ -10,6 +10,7 @@ import type { Settings } from '../memory/config/settings.js';
 import type { InvokeToolRequest, SessionContext } from '../runtime/contract.js';
 import { coerceParameters } from './coerce.js';
 import type { BoundTool } from './registry.js';
+import type { Text } from './i18n.js';
 import { TimeoutError } from './errors.js';
 import { outcomeFromError } from './result.js';
 import type { ToolOutcome } from './result.js';
@@ -44,9 +45,11 @@ export async function runTool(
   const { declaration, definition } = bound;
   const started = performance.now();
   let outcome: ToolOutcome;
+  let warnings: readonly Text[] = [];
   try {
-    const values = coerceParameters(declaration.parameters ?? [], request.toolParameters ?? {}, definition.lenient, definition.keepBlank);
-    const input = parseInput(definition.schema, values);
+    const coerced = coerceParameters(declaration.parameters ?? [], request.toolParameters ?? {}, definition.lenient, definition.keepBlank);
+    warnings = coerced.warnings;
+    const input = parseInput(definition.schema, coerced.values);
     const parsed = parseCredentials(request.credentials ?? {});
     applyLogLevel(parsed.logLevel);
     // Finding the workspace and opening its services (database, migrations) on a first call count against the
@@ -61,6 +64,8 @@ export async function runTool(
   } catch (error) {
     outcome = outcomeFromError(error, definition.emptyResults(), session.logger);
   }
+  // The parameters' warnings come first, then the tool's own (e.g. a search that fell back).
+  if (warnings.length > 0) outcome = { ...outcome, warnings: [...warnings, ...(outcome.warnings ?? [])] };
   const runId = request.toolParameters?.run_id;
   session.logger.info(
     { tool: definition.name, status: outcome.status, ms: Math.round(performance.now() - started), run_id: typeof runId === 'string' ? runId : undefined },

@@ -6,16 +6,10 @@
  */
 import { z } from 'zod';
 import type { ToolOutcome } from './result.js';
-import { clamped, defineTool, difyBaseUrl, id, optionalId, secret, userIdList } from './schemas.js';
+import { count, defineTool, difyBaseUrl, id, optionalId, secret, userIdList } from './schemas.js';
 
-/** Defaults and bounds from the seed: days 1 (1–7), conversations per user 20 (10–500), 64k tokens (1–200k), 60 min (≥ 5). */
-export const EXTRACTION_LIMITS = {
-  daysBack: { fallback: 1, min: 1, max: 7 },
-  conversationsLimit: { fallback: 20, min: 10, max: 500 },
-  maxTokensK: { fallback: 64, min: 1, max: 200 },
-  timeBudgetMinutes: { fallback: 60, min: 5, max: 24 * 60 },
-};
-const L = EXTRACTION_LIMITS;
+/** Defaults from the seed; the bounds (days 1–7, conversations 10–500, 1–200k tokens, 5–1440 min) are in the YAML. */
+const DEFAULTS = { daysBack: 1, conversationsLimit: 20, maxTokensK: 64, timeBudgetMinutes: 60 };
 
 export const extractLongTermMemory = defineTool({
   name: 'extract_long_term_memory',
@@ -23,10 +17,10 @@ export const extractLongTermMemory = defineTool({
     user_ids: userIdList(),
     app_id: id(),
     run_id: optionalId(),
-    days_back: clamped(L.daysBack.fallback, L.daysBack.min, L.daysBack.max),
-    conversations_limit: clamped(L.conversationsLimit.fallback, L.conversationsLimit.min, L.conversationsLimit.max),
-    max_tokens_per_conversation: clamped(L.maxTokensK.fallback, L.maxTokensK.min, L.maxTokensK.max),
-    time_budget: clamped(L.timeBudgetMinutes.fallback, L.timeBudgetMinutes.min, L.timeBudgetMinutes.max),
+    days_back: count(DEFAULTS.daysBack),
+    conversations_limit: count(DEFAULTS.conversationsLimit),
+    max_tokens_per_conversation: count(DEFAULTS.maxTokensK),
+    time_budget: count(DEFAULTS.timeBudgetMinutes),
     dify_base_url: difyBaseUrl(),
     dify_api_key: secret(),
   }),

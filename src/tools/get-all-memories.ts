@@ -6,7 +6,6 @@ import { z } from 'zod';
 import { count, defineTool, id, jsonObject, optionalId, scopeOf, timeout } from './schemas.js';
 
 const DEFAULT_LIMIT = 100;
-const MAX_LIMIT = 1000;
 
 export const getAllMemories = defineTool({
   name: 'get_all_memories',
@@ -14,7 +13,7 @@ export const getAllMemories = defineTool({
     user_id: id(),
     agent_id: optionalId(),
     run_id: optionalId(),
-    limit: count(DEFAULT_LIMIT, MAX_LIMIT),
+    limit: count(DEFAULT_LIMIT),
     filters: jsonObject(),
     timeout: timeout(),
   }),

@@ -134,19 +134,20 @@ export const jsonObject = () =>
     return Object.keys(parsed).length === 0 ? undefined : (parsed as Record<string, unknown>);
   });
 
-/** A positive whole count (top_k, limit): default when not given, at least 1, clamped to `max`. */
-export const count = (fallback: number, max: number) =>
+/**
+ * A whole number (top_k, limit, days_back, …): the default when not given. Its bounds are the YAML declaration's
+ * `min` and `max`, applied before the schema by coerce.ts (below min: ERROR; above max: clamped with a warning).
+ */
+export const count = (fallback: number) =>
   rule(z.number().optional(), (value) => {
     if (value === undefined) return fallback;
-    if (!Number.isInteger(value)) return new Bad('param.integer', { value: showValue(value) });
-    return value < 1 ? new Bad('param.min', { min: 1, value }) : Math.min(value, max);
+    return Number.isInteger(value) ? value : new Bad('param.integer', { value: showValue(value) });
   });
 
-/** A whole number clamped into [min, max] (the seed clamps extraction settings rather than refusing them). */
-export const clamped = (fallback: number, min: number, max: number) =>
-  rule(z.number().optional(), (value) => (value === undefined ? fallback : Math.min(max, Math.max(min, Math.trunc(value)))));
-
-/** `timeout` in seconds: not given, zero or negative → the default; capped at 60. (Malformed text is lenient.) */
+/**
+ * `timeout` in seconds: not given or 0 → the default. Its bounds (0–60) are the declaration's, applied by coerce.ts;
+ * the cap here only guards callers that bypass the declaration. (Malformed text is lenient, with a warning.)
+ */
 export const timeout = (fallback = DEFAULT_TIMEOUT_SECONDS) =>
   rule(z.number().optional(), (value) => (value === undefined || !(value > 0) ? fallback : Math.min(value, MAX_TIMEOUT_SECONDS)));
 

@@ -5,9 +5,8 @@
 import { z } from 'zod';
 import { count, defineTool, id, jsonObject, optionalId, scopeOf, text, timeout } from './schemas.js';
 
-/** The seed's default and a ceiling that keeps a workflow's context small. */
+/** The seed's default (the ceiling, 100, keeps a workflow's context small: declared in the YAML). */
 const DEFAULT_TOP_K = 5;
-const MAX_TOP_K = 100;
 
 export const searchMemory = defineTool({
   name: 'search_memory',
@@ -17,7 +16,7 @@ export const searchMemory = defineTool({
     agent_id: optionalId(),
     run_id: optionalId(),
     filters: jsonObject(),
-    top_k: count(DEFAULT_TOP_K, MAX_TOP_K),
+    top_k: count(DEFAULT_TOP_K),
     timeout: timeout(),
   }),
   emptyResults: () => [],

@@ -57,13 +57,13 @@ const SEED_TOOLS: Record<string, { params: string[]; required: string[] }> = {
 
 // Defaults and clamps the original documents: [default, min, max].
 const SEED_NUMBERS: Record<string, Record<string, [number | boolean, number | undefined, number | undefined]>> = {
-  search_memory: { top_k: [5, 1, undefined] },
-  get_all_memories: { limit: [100, 1, undefined] },
+  search_memory: { top_k: [5, 1, 100] },
+  get_all_memories: { limit: [100, 1, 1000] },
   extract_long_term_memory: {
     days_back: [1, 1, 7],
     conversations_limit: [20, 10, 500],
     max_tokens_per_conversation: [64, 1, 200],
-    time_budget: [60, 5, undefined],
+    time_budget: [60, 5, 1440],
   },
   forget_memories: { dry_run: [false, undefined, undefined] },
 };
@@ -328,6 +328,16 @@ describe('the original contract', () => {
         if (parameter.name === 'timeout') {
           expect([parameter.type, parameter.form, parameter.required]).toEqual(['number', 'form', false]);
         }
+      }
+    }
+  });
+
+  it('every number parameter declares both min and max (the one number rule: below min an ERROR, above max clamped and reported)', () => {
+    for (const tool of declarations.tools) {
+      for (const parameter of tool.parameters.filter((candidate) => candidate.type === 'number')) {
+        expect({ tool: tool.identity.name, name: parameter.name, min: typeof parameter.min, max: typeof parameter.max }).toEqual({
+          tool: tool.identity.name, name: parameter.name, min: 'number', max: 'number',
+        });
       }
     }
   });

@@ -24,6 +24,8 @@ export interface Answer {
   status: string;
   messages: string;
   results: unknown;
+  /** Present only when the answer has warnings. */
+  warnings?: string[];
   text: string;
   raw: ToolMessage[];
 }
@@ -70,7 +72,7 @@ export class AppDriver {
     const json = raw.find((m) => m.type === 'json');
     const text = raw.find((m) => m.type === 'text');
     if (json?.type !== 'json' || text?.type !== 'text') throw new Error(`${tool} did not answer with json and text`);
-    const body = json.message.json_object as { status: string; messages: string; results: unknown };
+    const body = json.message.json_object as { status: string; messages: string; results: unknown; warnings?: string[] };
     return { ...body, text: text.message.text, raw };
   }
 

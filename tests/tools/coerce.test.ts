@@ -9,7 +9,11 @@ const flag = param('dry_run', 'boolean', { default: false });
 const text = param('user_id', 'string', { required: true });
 
 function coerce(declared: Parameters<typeof coerceParameters>[0], raw: Record<string, unknown>, lenient: string[] = []) {
-  return coerceParameters(declared, raw, lenient);
+  return coerceParameters(declared, raw, lenient).values;
+}
+
+function warnings(declared: Parameters<typeof coerceParameters>[0], raw: Record<string, unknown>, lenient: string[] = []): string[] {
+  return coerceParameters(declared, raw, lenient).warnings.map((text) => translate('en_US', text));
 }
 
 function failure(declared: Parameters<typeof coerceParameters>[0], raw: Record<string, unknown>): string[] {
@@ -44,10 +48,15 @@ describe('numbers', () => {
     expect(failure([number], { top_k: 'abc' })).toEqual(['top_k must be a number, got "abc"']);
   });
 
-  it('clamps into the declared min and max', () => {
-    expect(coerce([number], { top_k: 0 })).toEqual({ top_k: 1 });
+  it('refuses a number below the declared min, naming the parameter (numbers given as text too)', () => {
+    expect(failure([number], { top_k: 0 })).toEqual(['top_k must be at least 1, got 0']);
+    expect(failure([number], { top_k: '-4' })).toEqual(['top_k must be at least 1, got -4']);
+  });
+
+  it('clamps a number above the declared max and reports the clamp', () => {
     expect(coerce([number], { top_k: '1e3' })).toEqual({ top_k: 100 });
-    expect(coerce([number], { top_k: -4 })).toEqual({ top_k: 1 });
+    expect(warnings([number], { top_k: '1e3' })).toEqual(['top_k 1000 is above the maximum; 100 was used']);
+    expect(warnings([number], { top_k: 100 })).toEqual([]);
   });
 
   it('uses the default when not given: missing, null, empty or blank', () => {
@@ -120,8 +129,12 @@ describe('select', () => {
 });
 
 describe('the whole set', () => {
-  it('drops undeclared parameters', () => {
+  it('does not pass undeclared parameters on, and reports each as ignored', () => {
     expect(coerce([text], { user_id: 'a', injected: 'x' })).toEqual({ user_id: 'a' });
+    expect(warnings([text], { user_id: 'a', injected: 'x', other: null })).toEqual([
+      '"injected" is not a parameter of this tool and was ignored',
+      '"other" is not a parameter of this tool and was ignored',
+    ]);
   });
 
   it('reports every bad parameter at once', () => {
@@ -135,7 +148,10 @@ describe('the whole set', () => {
   it('lenient parameters fall back to their default instead of failing', () => {
     const timeout = param('timeout', 'number', { min: 0, max: 60 });
     expect(coerce([timeout], { timeout: 'soon' }, ['timeout'])).toEqual({});
+    expect(warnings([timeout], { timeout: 'soon' }, ['timeout'])).toEqual(['timeout "soon" is not a number; the default was used']);
     expect(coerce([number], { top_k: 'soon' }, ['top_k'])).toEqual({ top_k: 5 });
+    // Leniency is for malformed values: below the minimum is still an error.
+    expect(() => coerce([timeout], { timeout: -1 }, ['timeout'])).toThrow(ValidationError);
   });
 
   it('cuts long values in messages', () => {

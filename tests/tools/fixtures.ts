@@ -22,8 +22,8 @@ const memoryId = param('memory_id', 'string', required);
 
 export const FIXTURE_TOOLS: ToolDeclaration[] = [
   tool('add_memory', [param('user', 'string', required), param('assistant', 'string'), ...scope, param('metadata', 'string'), timeout]),
-  tool('search_memory', [param('query', 'string', required), ...scope, param('filters', 'string'), param('top_k', 'number', { default: 5, min: 1 }), timeout]),
-  tool('get_all_memories', [...scope, param('limit', 'number', { default: 100, min: 1 }), param('filters', 'string'), timeout]),
+  tool('search_memory', [param('query', 'string', required), ...scope, param('filters', 'string'), param('top_k', 'number', { default: 5, min: 1, max: 100 }), timeout]),
+  tool('get_all_memories', [...scope, param('limit', 'number', { default: 100, min: 1, max: 1000 }), param('filters', 'string'), timeout]),
   tool('get_memory', [memoryId, runId, timeout]),
   tool('update_memory', [memoryId, param('text', 'string', required), runId, timeout]),
   tool('delete_memory', [memoryId, runId, timeout]),
@@ -36,7 +36,7 @@ export const FIXTURE_TOOLS: ToolDeclaration[] = [
     param('days_back', 'number', { form: 'form', default: 1, min: 1, max: 7 }),
     param('conversations_limit', 'number', { form: 'form', default: 20, min: 10, max: 500 }),
     param('max_tokens_per_conversation', 'number', { form: 'form', default: 64, min: 1, max: 200 }),
-    param('time_budget', 'number', { form: 'form', default: 60, min: 5 }),
+    param('time_budget', 'number', { form: 'form', default: 60, min: 5, max: 1440 }),
     param('dify_base_url', 'string', { form: 'form', required: true }),
     param('dify_api_key', 'secret-input', { form: 'form', required: true }),
   ]),

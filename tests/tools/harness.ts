@@ -11,6 +11,8 @@ export interface Answer {
   status: string;
   messages: string;
   results: unknown;
+  /** Present only when the answer has warnings. */
+  warnings?: string[];
   text: string;
   variables: Record<string, unknown>;
   raw: ToolMessage[];
@@ -36,7 +38,7 @@ export async function invoke(
   const variables: Record<string, unknown> = {};
   for (const message of raw) if (message.type === 'variable') variables[message.message.variable_name] = message.message.variable_value;
   if (json?.type !== 'json' || text?.type !== 'text') throw new Error('a tool must answer with json and text messages');
-  const body = json.message.json_object as { status: string; messages: string; results: unknown };
+  const body = json.message.json_object as { status: string; messages: string; results: unknown; warnings?: string[] };
   return { ...body, text: text.message.text, variables, raw };
 }
 

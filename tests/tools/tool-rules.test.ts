@@ -30,7 +30,6 @@ describe('timeout', () => {
     [undefined, 15],
     ['', 15],
     [0, 15],
-    [-3, 15],
     ['abc', 15],
     ['7.5', 7.5],
     [30, 30],
@@ -38,6 +37,12 @@ describe('timeout', () => {
   ])('%j → %j seconds', async (given, seconds) => {
     const { call: made } = await call('search_memory', { query: 'q', user_id: 'u', timeout: given });
     expect((made?.options as { timeoutSeconds: number }).timeoutSeconds).toBe(seconds);
+  });
+
+  it('a negative timeout is below the declared minimum 0: ERROR naming timeout', async () => {
+    const { answer, call: made } = await call('search_memory', { query: 'q', user_id: 'u', timeout: -3 });
+    expect(made).toBeUndefined();
+    expect(answer).toMatchObject({ status: 'ERROR', messages: 'search_memory: timeout must be at least 0, got -3' });
   });
 });
 
@@ -119,11 +124,24 @@ describe('extract_long_term_memory', () => {
     expect(answer.messages).toMatch(/^extract_long_term_memory: user_ids must /);
   });
 
-  it('clamps days_back 1–7, conversations_limit 10–500, max_tokens_per_conversation 1–200, time_budget ≥ 5', async () => {
+  it('below the minimum (days_back 1–7, conversations_limit 10–500, max_tokens_per_conversation 1–200, time_budget 5–1440) is an ERROR naming each', async () => {
     const low = await call('extract_long_term_memory', { ...base, days_back: 0, conversations_limit: 1, max_tokens_per_conversation: 0, time_budget: 1 });
-    expect(low.call?.input).toMatchObject({ daysBack: 1, conversationsLimit: 10, maxTokensPerConversationK: 1, timeBudgetMinutes: 5 });
+    expect(low.call).toBeUndefined();
+    expect(low.answer.status).toBe('ERROR');
+    expect(low.answer.messages).toBe(
+      'extract_long_term_memory: days_back must be at least 1, got 0; conversations_limit must be at least 10, got 1; ' +
+        'max_tokens_per_conversation must be at least 1, got 0; time_budget must be at least 5, got 1',
+    );
+  });
+
+  it('above the maximum is clamped and each clamp reported as a warning', async () => {
     const high = await call('extract_long_term_memory', { ...base, days_back: '30', conversations_limit: 9999, max_tokens_per_conversation: 1000 });
     expect(high.call?.input).toMatchObject({ daysBack: 7, conversationsLimit: 500, maxTokensPerConversationK: 200 });
+    expect(high.answer.warnings).toEqual([
+      'days_back 30 is above the maximum; 7 was used',
+      'conversations_limit 9999 is above the maximum; 500 was used',
+      'max_tokens_per_conversation 1000 is above the maximum; 200 was used',
+    ]);
     const defaults = await call('extract_long_term_memory', base);
     expect(defaults.call?.input).toMatchObject({ daysBack: 1, conversationsLimit: 20, maxTokensPerConversationK: 64, timeBudgetMinutes: 60 });
   });
