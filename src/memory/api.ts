@@ -24,7 +24,19 @@ export interface CallOptions {
 
 export type JsonObject = Record<string, unknown>;
 export type MemoryEventKind = 'ADD' | 'UPDATE' | 'DELETE' | 'ACCEPT' | 'SKIP';
-export interface MemoryEvent { id: string | null; memory: string; event: MemoryEventKind }
+/** What a write did; a queued one (`ACCEPT`) names its `job_id` (for get_job_status) and the memory id when known. */
+export interface MemoryEvent { id: string | null; memory: string; event: MemoryEventKind; job_id?: string }
+/**
+ * delete_all's answer: `deleted_count` when done now; with `dry_run`, `would_delete_count` and nothing deleted;
+ * queued (async mode): `accepted`, `job_id`, `deleted_count: null`.
+ */
+export interface DeleteAllResult {
+  deleted_count: number | null;
+  dry_run?: true;
+  would_delete_count?: number;
+  accepted?: true;
+  job_id?: string;
+}
 
 /** The memory calls of the tools: reads from memory/reads.ts, writes from jobs/queue/writes.ts (src/app.ts joins them). */
 export interface MemoryApi {
@@ -35,7 +47,8 @@ export interface MemoryApi {
   get(input: { memoryId: string; runId?: string | undefined }, options: CallOptions): Promise<MemoryItem>;
   update(input: { memoryId: string; text: string; runId?: string | undefined }, options: CallOptions): Promise<MemoryEvent>;
   delete(input: { memoryId: string; runId?: string | undefined }, options: CallOptions): Promise<MemoryEvent>;
-  deleteAll(input: { scope: CallScope }, options: CallOptions): Promise<{ deleted_count: number | null; accepted: boolean }>;
+  /** Deletes the scope's memories matching `filters` (all without); `dryRun` only counts them. */
+  deleteAll(input: { scope: CallScope; filters?: JsonObject | undefined; dryRun: boolean }, options: CallOptions): Promise<DeleteAllResult>;
   history(input: { memoryId: string; runId?: string | undefined }, options: CallOptions): Promise<HistoryItem[]>;
 }
 

@@ -61,7 +61,10 @@ export interface MemoryRepository {
   update(change: MemoryUpdate): Promise<MemoryRecord | null>;
   /** Deletes one memory with history; false when it does not exist. */
   delete(id: string): Promise<boolean>;
-  deleteAll(scope: Scope): Promise<number>;
+  /** Deletes the scope's memories matching `filters` (all of them without), with history; how many. */
+  deleteAll(scope: Scope, filters?: unknown): Promise<number>;
+  /** How many memories of the scope match `filters` (delete_all's dry run). */
+  count(scope: Scope, filters?: unknown): Promise<number>;
   /** A real round trip: the database answers and pgvector is installed. */
   ping(): Promise<{ pgvectorVersion: string; dims: number }>;
   /**

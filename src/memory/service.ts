@@ -291,10 +291,16 @@ export class MemoryService {
     return { id, memory: before.data, event: 'DELETE' };
   }
 
-  async deleteAll(input: ScopeInput): Promise<{ deleted_count: number }> {
+  /** Deletes the scope's memories matching `filters` (all without). */
+  async deleteAll(input: ScopeInput & { filters?: unknown }): Promise<{ deleted_count: number }> {
     const scope = scopeOf(input);
     notCancelled(input.signal);
-    return { deleted_count: await this.repo.deleteAll(scope) };
+    return { deleted_count: await this.repo.deleteAll(scope, input.filters) };
+  }
+
+  /** What {@link deleteAll} would delete, deleting nothing. */
+  async countMatching(input: ScopeInput & { filters?: unknown }): Promise<number> {
+    return this.repo.count(scopeOf(input), input.filters);
   }
 
   async history(input: { memoryId: string }): Promise<HistoryItem[]> {

@@ -27,7 +27,8 @@ export function storeRepository(store: Store): MemoryRepository {
     apply: (scope, changes) => memories.apply(scope, changes),
     update: (change) => nullIfMissing(memories.update(null, change.id, { data: change.data, vector: change.vector, metadata: change.metadata })),
     delete: async (id) => (await nullIfMissing(memories.delete(null, id).then(() => true))) ?? false,
-    deleteAll: (scope) => memories.deleteAll(scope),
+    deleteAll: (scope, filters) => memories.deleteAll(scope, filters),
+    count: (scope, filters) => memories.count(scope, filters),
     ping: () => store.ping(),
     recordRecalls: (scope, results) => store.accessLog?.record(scope, results),
   };

@@ -298,11 +298,11 @@ export class MemoryStore {
     return res.rows.length > 0;
   }
 
-  /** Deletes every memory of the scope (with history) and their access-log rows; returns how many. */
-  async deleteAll(scope: Scope): Promise<number> {
+  /** Deletes the scope's memories matching `filters` (all without), with history and their access-log rows; how many. */
+  async deleteAll(scope: Scope, filters?: unknown): Promise<number> {
     checkScope(scope);
     return withTransaction(this.pool, async (client) => {
-      const res = await client.query<{ id: string }>(q.deleteAllInScope(this.tables, scope));
+      const res = await client.query<{ id: string }>(q.deleteAllInScope(this.tables, scope, filters));
       if (res.rows.length > 0) await client.query(deleteAccessRows(this.tables, res.rows.map((r) => r.id)));
       return res.rows.length;
     });

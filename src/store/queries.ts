@@ -174,9 +174,11 @@ export function deleteMemory(t: Tables, id: string, scope: Scope | null): SqlQue
   return deleteWithHistory(t, where.join(' AND '), p);
 }
 
-export function deleteAllInScope(t: Tables, scope: Scope): SqlQuery {
+/** Deletes the scope's memories matching `filters` (the search filter language; none: all of them). */
+export function deleteAllInScope(t: Tables, scope: Scope, filters?: unknown): SqlQuery {
   const p = new Params();
-  return deleteWithHistory(t, scopeSql(scope, p), p);
+  const s = scopeSql(scope, p);
+  return deleteWithHistory(t, `${s} AND ${compileFilter(filters, p, 'm.payload')}`, p);
 }
 
 export function listMemories(t: Tables, scope: Scope, options: { limit: number; filters?: unknown }): SqlQuery {

@@ -29,13 +29,13 @@ export const addMemory = defineTool({
       { scope: scopeOf(input), user: input.user, assistant: input.assistant, metadata: input.metadata },
       { timeoutSeconds: input.timeout, signal: session.signal },
     );
-    const accepted = events.some((event) => event.event === 'ACCEPT');
+    const accepted = events.find((event) => event.event === 'ACCEPT');
     const changed = events.filter((e) => e.event !== 'SKIP').length;
     const key = accepted ? 'ok.add_memory.accepted' : changed === 0 ? 'ok.add_memory.none' : 'ok.add_memory';
     return {
       status: 'SUCCESS',
       results: events,
-      message: { key, params: { count: changed } },
+      message: { key, params: { count: changed, job_id: accepted?.job_id ?? '' } },
       details: events.filter((e) => e.event !== 'SKIP').map((e) => `${e.event} ${e.memory}`),
     };
   },

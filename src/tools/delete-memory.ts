@@ -16,6 +16,6 @@ export const deleteMemory = defineTool({
       { timeoutSeconds: input.timeout, signal: session.signal },
     );
     const key = event.event === 'ACCEPT' ? 'ok.delete_memory.accepted' : 'ok.delete_memory';
-    return { status: 'SUCCESS', results: event, message: { key, params: { id: input.memory_id } } };
+    return { status: 'SUCCESS', results: event, message: { key, params: { id: input.memory_id, job_id: event.job_id ?? '' } } };
   },
 });

@@ -16,6 +16,6 @@ export const updateMemory = defineTool({
       { timeoutSeconds: input.timeout, signal: session.signal },
     );
     const key = event.event === 'ACCEPT' ? 'ok.update_memory.accepted' : 'ok.update_memory';
-    return { status: 'SUCCESS', results: event, message: { key, params: { id: input.memory_id } } };
+    return { status: 'SUCCESS', results: event, message: { key, params: { id: input.memory_id, job_id: event.job_id ?? '' } } };
   },
 });

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeOpenAI } from '../helpers/fake-openai.js';
 import { PluginProcess, requestFrame } from '../helpers/plugin-process.js';
-import { credentials, DIMS, plainModel } from './app.js';
+import { backends, credentials, DIMS, pgliteFolder, plainModel, UUID_PATTERN } from './app.js';
 
 interface Body {
   status: string;
@@ -95,5 +95,51 @@ describe('undeclared parameters', () => {
     const answer = await call('get_all_memories', { user_id: 'numbers', userid: 'x', top_k: 3 });
     expect(answer.status).toBe('SUCCESS');
     expect(answer.warnings).toEqual([expect.stringMatching(/"userid".*ignored/), expect.stringMatching(/"top_k".*ignored/)]);
+  });
+});
+
+/** Polls `check` until it holds (the background worker is not timed, only waited for). */
+async function until(check: () => Promise<boolean>, what: string): Promise<void> {
+  for (let i = 0; i < 400; i++) {
+    if (await check()) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`never happened: ${what}`);
+}
+
+describe.each(backends())('delete_all_memories with filters and dry_run (%#)', (makeBackend) => {
+  const backend = makeBackend();
+  afterAll(() => backend.cleanup());
+
+  it.each([false, true])('deletes only the memories matching filters (async_mode %s); dry_run deletes nothing', async (asyncMode) => {
+    // Sync and async credential sets must see one database: an embedded one in a folder (memory:// is per set).
+    const store = backend.name === 'pglite' ? { provider: 'pglite', config: { path: pgliteFolder(), embedding_model_dims: DIMS } } : await backend.store();
+    const creds = { ...credentials(fake, store), async_mode: String(asyncMode) };
+    const user = `filters-${backend.name}-${asyncMode}`;
+    const add = (text: string, lang: string): Promise<Body> => invoke(plugin, { ...creds, async_mode: 'false' }, 'add_memory', { user: text, user_id: user, metadata: JSON.stringify({ lang }) });
+    for (const [text, lang] of [['I live in Lisbon.', 'en'], ['我住在上海。', 'zh'], ['我喜欢猫。', 'zh'], ['I like tea.', 'en']] as const) {
+      expect((await add(text, lang)).status).toBe('SUCCESS');
+    }
+    const list = async (): Promise<string[]> => ((await invoke(plugin, creds, 'get_all_memories', { user_id: user })).results as Array<{ memory: string }>).map((m) => m.memory).sort();
+
+    const preview = await invoke(plugin, creds, 'delete_all_memories', { user_id: user, filters: '{"lang": "zh"}', dry_run: true });
+    expect(preview).toMatchObject({ status: 'SUCCESS', results: { dry_run: true, would_delete_count: 2, deleted_count: 0 } });
+    expect(preview.messages).toBe(`delete_all_memories: dry run: 2 memories of ${user} would be deleted; nothing was deleted`);
+    expect(await list()).toHaveLength(4);
+
+    const bad = await invoke(plugin, creds, 'delete_all_memories', { user_id: user, filters: '{"lang": {"near": "zh"}}' });
+    expect(bad.status).toBe('ERROR');
+    expect(await list()).toHaveLength(4);
+
+    const done = await invoke(plugin, creds, 'delete_all_memories', { user_id: user, filters: { lang: 'zh' } });
+    expect(done.status).toBe('SUCCESS');
+    if (asyncMode) {
+      expect(done.results).toEqual({ deleted_count: null, accepted: true, job_id: expect.stringMatching(UUID_PATTERN) });
+      await until(async () => (await list()).length === 2, 'the queued delete_all ran');
+    } else {
+      // Sync: the count, and no `accepted: false`.
+      expect(done.results).toEqual({ deleted_count: 2 });
+    }
+    expect(await list()).toEqual(['I like tea.', 'I live in Lisbon.']);
   });
 });

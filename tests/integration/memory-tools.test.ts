@@ -205,17 +205,19 @@ describe.each(BACKENDS)('memory tools end to end on %s (sync mode)', (_name, mak
     const added = await driver.call('add_memory', { user: 'I play chess.', user_id: 'ann' }, undefined, asyncCreds);
     expect(added).toMatchObject({
       status: 'SUCCESS',
-      results: [{ id: expect.stringMatching(UUID_PATTERN), memory: 'I play chess.', event: 'ACCEPT' }],
-      messages: 'add_memory: accepted; the memories are saved in the background',
+      results: [{ id: null, job_id: expect.stringMatching(UUID_PATTERN), memory: 'I play chess.', event: 'ACCEPT' }],
     });
+    const jobId = (added.results as Array<{ job_id: string }>)[0]!.job_id;
+    expect(added.messages).toBe(`add_memory: accepted as job ${jobId}; the memories are saved in the background`);
     let items: Array<{ id: string; memory: string }> = [];
     await until(async () => (items = await driver.ok('get_all_memories', { user_id: 'ann' })).length === 1);
     expect(items.map((m) => m.memory)).toEqual(['I play chess.']);
     const id = items[0]!.id;
     const upd = await driver.call('update_memory', { memory_id: id, text: 'Plays chess weekly' }, undefined, asyncCreds);
-    expect(upd).toMatchObject({ status: 'SUCCESS', results: { event: 'ACCEPT', memory: 'Plays chess weekly' } });
+    // The memory id in results, the job id under its own name.
+    expect(upd).toMatchObject({ status: 'SUCCESS', results: { id, job_id: expect.stringMatching(UUID_PATTERN), event: 'ACCEPT', memory: 'Plays chess weekly' } });
     const del = await driver.call('delete_memory', { memory_id: id }, undefined, asyncCreds);
-    expect(del).toMatchObject({ status: 'SUCCESS', results: { event: 'ACCEPT' } });
+    expect(del).toMatchObject({ status: 'SUCCESS', results: { id, job_id: expect.stringMatching(UUID_PATTERN), event: 'ACCEPT' } });
     await until(async () => (await driver.call('get_memory', { memory_id: id })).status === 'NOT_FOUND');
     expect(await driver.call('get_memory', { memory_id: id })).toMatchObject({ status: 'NOT_FOUND' });
     // Applied in the order accepted: the update before the delete.

@@ -114,7 +114,13 @@ export class InMemoryRepository implements MemoryRepository {
     return true;
   }
 
-  async deleteAll(scope: Scope): Promise<number> {
+  async count(scope: Scope, filters?: unknown): Promise<number> {
+    if (filters !== undefined) throw new Error('the in-memory repository has no filters');
+    return [...this.rows.values()].filter((r) => this.inScope(r.record, scope)).length;
+  }
+
+  async deleteAll(scope: Scope, filters?: unknown): Promise<number> {
+    if (filters !== undefined) throw new Error('the in-memory repository has no filters');
     const ids = [...this.rows.values()].filter((r) => this.inScope(r.record, scope)).map((r) => r.record.id);
     for (const id of ids) await this.delete(id);
     return ids.length;

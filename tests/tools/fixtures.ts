@@ -27,7 +27,7 @@ export const FIXTURE_TOOLS: ToolDeclaration[] = [
   tool('get_memory', [memoryId, runId, timeout]),
   tool('update_memory', [memoryId, param('text', 'string', required), runId, timeout]),
   tool('delete_memory', [memoryId, runId, timeout]),
-  tool('delete_all_memories', [...scope, timeout]),
+  tool('delete_all_memories', [...scope, param('filters', 'string'), param('dry_run', 'boolean', { form: 'form', default: false }), timeout]),
   tool('get_memory_history', [memoryId, runId, timeout]),
   tool('extract_long_term_memory', [
     param('user_ids', 'string', required),

@@ -58,7 +58,7 @@ export function recordingServices(): { calls: { method: string; input: unknown; 
       get: record('get', memory),
       update: record('update', { id: memory.id, memory: 'likes green tea', event: 'UPDATE' as const }),
       delete: record('delete', { id: memory.id, memory: 'likes tea', event: 'DELETE' as const }),
-      deleteAll: record('deleteAll', { deleted_count: 3, accepted: false }),
+      deleteAll: record('deleteAll', { deleted_count: 3 }),
       history: record('history', []),
     },
     extraction: {

@@ -58,6 +58,8 @@ export interface DeletePayload {
 export interface DeleteAllPayload {
   userId: string;
   agentId?: string | null;
+  /** Only the memories matching these (the search filter language); absent: all of the scope. */
+  filters?: Record<string, unknown> | null;
 }
 
 /** The repository of one job: reads from the pool, writes inside the job's completion transaction. */
@@ -78,7 +80,7 @@ function jobRepository(store: Store, context: JobContext): MemoryRepository {
         return updated;
       }, (r) => ({ updated: r.id })),
     delete: (id) => context.commit((client) => onClient(client).delete(id), (deleted) => ({ deleted: deleted ? id : null })),
-    deleteAll: (scope) => context.commit((client) => onClient(client).deleteAll(scope), (n) => ({ deleted_count: n })),
+    deleteAll: (scope, filters) => context.commit((client) => onClient(client).deleteAll(scope, filters), (n) => ({ deleted_count: n })),
   };
 }
 
@@ -113,7 +115,7 @@ function externalJobRepository(store: Store, external: ExternalStore, job: Claim
       if (!plan) return false;
       return (await run(plan)).deleted.length > 0;
     },
-    deleteAll: async (scope) => (await run(await planner.planDeleteAll(scope))).deleted.length,
+    deleteAll: async (scope, filters) => (await run(await planner.planDeleteAll(scope, filters))).deleted.length,
   };
 }
 
@@ -174,7 +176,7 @@ export function memoryJobHandler(engine: JobEngine | (() => JobEngine)): JobHand
       }
       case 'delete_all': {
         const p = job.payload as unknown as DeleteAllPayload;
-        return service.deleteAll({ userId: p.userId, agentId: p.agentId });
+        return service.deleteAll({ userId: p.userId, agentId: p.agentId, filters: p.filters ?? undefined });
       }
       default:
         throw new EngineError('invalid_params', `unknown job kind ${String(job.kind)}`);

@@ -93,8 +93,9 @@ export function memoryWrites(deps: WriteDeps): MemoryWrites {
       if (user === '' && assistant === '') return [skip()];
       const metadata = parseMetadata(input.metadata);
       const payload: AddPayload = { userId: requiredId(input.scope.userId), agentId: input.scope.agentId ?? null, user: input.user, assistant: input.assistant ?? null, metadata };
-      const id = await accept(options, 'add', input.scope, payload, input.scope.runId);
-      return [{ id, memory: user || assistant, event: 'ACCEPT' }];
+      const jobId = await accept(options, 'add', input.scope, payload, input.scope.runId);
+      // No memory id yet: what the job writes is known once it ran (get_job_status lists the ids).
+      return [{ id: null, memory: user || assistant, event: 'ACCEPT', job_id: jobId }];
     },
 
     async update(input, options) {
@@ -108,8 +109,8 @@ export function memoryWrites(deps: WriteDeps): MemoryWrites {
       if (text === '') throw new EngineError('invalid_params', 'text is required');
       const owner = await ownerOf(options, memoryId);
       const payload: UpdatePayload = { memoryId, text };
-      const id = await accept(options, 'update', owner.scope, payload, input.runId);
-      return { id, memory: text, event: 'ACCEPT' };
+      const jobId = await accept(options, 'update', owner.scope, payload, input.runId);
+      return { id: memoryId, memory: text, event: 'ACCEPT', job_id: jobId };
     },
 
     async delete(input, options) {
@@ -121,20 +122,23 @@ export function memoryWrites(deps: WriteDeps): MemoryWrites {
       }
       const owner = await ownerOf(options, memoryId);
       const payload: DeletePayload = { memoryId };
-      const id = await accept(options, 'delete', owner.scope, payload, input.runId);
-      return { id, memory: owner.memory, event: 'ACCEPT' };
+      const jobId = await accept(options, 'delete', owner.scope, payload, input.runId);
+      return { id: memoryId, memory: owner.memory, event: 'ACCEPT', job_id: jobId };
     },
 
     async deleteAll(input, options) {
-      if (!deps.asyncMode) {
-        return bounded(deps, options, async (service, signal) => ({
-          ...(await service.deleteAll({ userId: input.scope.userId, agentId: input.scope.agentId, signal })),
-          accepted: false,
-        }));
+      const scope = { userId: input.scope.userId, agentId: input.scope.agentId, filters: input.filters };
+      // A dry run counts what would go and deletes nothing, in both modes.
+      if (input.dryRun) {
+        const count = await bounded(deps, options, (service) => service.countMatching(scope));
+        return { deleted_count: 0, dry_run: true, would_delete_count: count };
       }
-      const payload: DeleteAllPayload = { userId: requiredId(input.scope.userId), agentId: input.scope.agentId ?? null };
-      await accept(options, 'delete_all', input.scope, payload, input.scope.runId);
-      return { deleted_count: null, accepted: true };
+      if (!deps.asyncMode) return bounded(deps, options, (service, signal) => service.deleteAll({ ...scope, signal }));
+      // Filters are checked against the store before the job is queued, so a bad one fails now, not in the background.
+      if (input.filters) await bounded(deps, options, (service) => service.countMatching(scope));
+      const payload: DeleteAllPayload = { userId: requiredId(input.scope.userId), agentId: input.scope.agentId ?? null, filters: input.filters ?? null };
+      const jobId = await accept(options, 'delete_all', input.scope, payload, input.scope.runId);
+      return { deleted_count: null, accepted: true, job_id: jobId };
     },
 
   };

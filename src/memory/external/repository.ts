@@ -225,7 +225,7 @@ export interface PlanningRepository {
   planUpdate(change: MemoryUpdate): Promise<WritePlan | null>;
   /** Null when the memory does not exist. */
   planDelete(id: string): Promise<WritePlan | null>;
-  planDeleteAll(scope: Scope): Promise<WritePlan>;
+  planDeleteAll(scope: Scope, filters?: unknown): Promise<WritePlan>;
 }
 
 export function planningRepository(external: ExternalStore): PlanningRepository {
@@ -245,10 +245,10 @@ export function planningRepository(external: ExternalStore): PlanningRepository 
       addDelete(plan, current, new Date());
       return plan;
     },
-    planDeleteAll: async (scope) => {
+    planDeleteAll: async (scope, filters) => {
       const plan = emptyPlan();
       const now = new Date();
-      for (const r of await scopeResults(external, scope, null, MAX_FETCH, (n) => external.store.list(scopeFilter(scope), n).then(([rows]) => rows))) {
+      for (const r of await scopeRows(external, scope, checkFilter(filters))) {
         addDelete(plan, r, now);
       }
       return plan;
@@ -327,7 +327,8 @@ export function vectorStoreRepository(external: ExternalStore, state: Pick<Store
       await run(plan);
       return true;
     },
-    deleteAll: async (scope) => (await run(await planner.planDeleteAll(scope))).deleted.length,
+    deleteAll: async (scope, filters) => (await run(await planner.planDeleteAll(scope, filters))).deleted.length,
+    count: async (scope, filters) => (await scopeRows(external, scope, checkFilter(filters))).length,
     async ping() {
       const db = await state.ping();
       await external.store.list(undefined, 1);
@@ -337,6 +338,11 @@ export function vectorStoreRepository(external: ExternalStore, state: Pick<Store
       state.accessLog?.record(scope, results.map((r) => ({ ...r, agentId: owners.has(r.id) ? owners.get(r.id) : (scope.agentId ?? null) })));
     },
   };
+}
+
+/** Every memory of the scope matching `filter` (up to MAX_FETCH), as delete_all sees them. */
+function scopeRows(external: ExternalStore, scope: Scope, filter: Filter | null): Promise<VectorStoreResult[]> {
+  return scopeResults(external, scope, filter, MAX_FETCH, (n) => external.store.list(scopeFilter(scope), n).then(([rows]) => rows));
 }
 
 /**

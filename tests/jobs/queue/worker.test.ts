@@ -60,7 +60,7 @@ describe.each(all.map((b) => [b.name, b] as const))('workers on %s', (_name, bac
       if (i % 2 === 0) {
         const [event] = await untilAccepted(() => jobs.writes.add({ scope: { userId: `u${i % 7}` }, user }, call()));
         expect(event).toMatchObject({ event: 'ACCEPT', memory: user });
-        accepted.push(event!.id!);
+        accepted.push(event!.job_id!);
       } else {
         // infer=false is not a tool parameter: queue the verbatim path directly.
         const payload = { userId: `u${i % 7}`, user, infer: false };
@@ -122,7 +122,7 @@ describe.each(all.map((b) => [b.name, b] as const))('workers on %s', (_name, bac
     await jobs.writes.add({ scope: { userId: 'p' }, user: 'a healthy fact' }, call());
     await drained();
     const failed = await jobs.queue.list('failed');
-    expect(failed.map((j) => j.id)).toEqual([bad!.id]);
+    expect(failed.map((j) => j.id)).toEqual([bad!.job_id]);
     expect(failed[0]).toMatchObject({ retryCount: 0, error: { code: 'upstream', status: 400, retryable: false, message: 'HTTP 400: bad request' } });
     expect((await store.memories.list({ userId: 'p' }, { limit: 10 })).map((m) => m.data)).toEqual(['a healthy fact']);
   });
@@ -135,7 +135,7 @@ describe.each(all.map((b) => [b.name, b] as const))('workers on %s', (_name, bac
     const update = await jobs.writes.update({ memoryId: memory!.id, text: 'I live in Lisbon' }, call());
     expect(update).toMatchObject({ event: 'ACCEPT', memory: 'I live in Lisbon' });
     await jobs.writes.add({ scope: { userId: 'o' }, user: 'I like trams' }, call());
-    expect(await jobs.writes.deleteAll({ scope: { userId: 'o' } }, call())).toEqual({ deleted_count: null, accepted: true });
+    expect(await jobs.writes.deleteAll({ scope: { userId: 'o' }, dryRun: false }, call())).toEqual({ deleted_count: null, accepted: true, job_id: expect.any(String) });
     await jobs.writes.add({ scope: { userId: 'o' }, user: 'I moved to Faro' }, call());
     await drained();
     expect((await store.memories.list({ userId: 'o' }, { limit: 10 })).map((m) => m.data)).toEqual(['I moved to Faro']);
@@ -150,7 +150,7 @@ describe.each(all.map((b) => [b.name, b] as const))('workers on %s', (_name, bac
     const { store, jobs, drained } = await setup({ providers });
     await jobs.writes.add({ scope: { userId: 'w', agentId: 'app-1' }, user: 'before the wipe' }, call());
     await jobs.writes.add({ scope: { userId: 'w', agentId: 'app-2' }, user: 'also before the wipe' }, call());
-    await jobs.writes.deleteAll({ scope: { userId: 'w' } }, call());
+    await jobs.writes.deleteAll({ scope: { userId: 'w' }, dryRun: false }, call());
     await jobs.writes.add({ scope: { userId: 'w', agentId: 'app-1' }, user: 'after the wipe' }, call());
     await drained();
     expect((await store.memories.list({ userId: 'w' }, { limit: 10 })).map((m) => m.data)).toEqual(['after the wipe']);
@@ -178,11 +178,11 @@ describe.each(all.map((b) => [b.name, b] as const))('workers on %s', (_name, bac
     const [event] = await jobs.writes.add({ scope: { userId: 'g' }, user: 'slow to embed' }, call());
     await eventually(() => jobs.worker.active === 1, 5000, 10);
     await jobs.close(100);
-    expect(await jobs.queue.get(event!.id!)).toMatchObject({ state: 'retry', error: { code: 'released' } });
+    expect(await jobs.queue.get(event!.job_id!)).toMatchObject({ state: 'retry', error: { code: 'released' } });
     providers.embedDelayMs = 0;
     const next = openMemoryJobs({ store, providers }, { asyncMode: true, maxConcurrent: 2, worker: { pollIntervalMs: 50 } });
     opened.push(next);
-    await eventually(async () => (await next.queue.get(event!.id!))?.state === 'completed', 10_000);
+    await eventually(async () => (await next.queue.get(event!.job_id!))?.state === 'completed', 10_000);
     expect((await store.memories.list({ userId: 'g' }, { limit: 10 })).map((m) => m.data)).toEqual(['slow to embed']);
   });
 
@@ -196,7 +196,7 @@ describe.each(all.map((b) => [b.name, b] as const))('workers on %s', (_name, bac
     providers.embedDelayMs = 400;
     const { jobs } = await setup({ providers, maxConcurrent: 1 });
     const ids: string[] = [];
-    for (const user of ['p1', 'p2', 'p3']) ids.push((await jobs.writes.add({ scope: { userId: user }, user: `prefetched ${user}` }, call()))[0]!.id!);
+    for (const user of ['p1', 'p2', 'p3']) ids.push((await jobs.writes.add({ scope: { userId: user }, user: `prefetched ${user}` }, call()))[0]!.job_id!);
     // One running, one ready (claimed: active with a lease), one still waiting.
     await eventually(async () => (await jobs.queue.counts()).active === 2, 5000, 10);
     expect(jobs.worker.active).toBe(1);
