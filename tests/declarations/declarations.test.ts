@@ -31,7 +31,7 @@ const SEED_TOOLS: Record<string, { params: string[]; required: string[] }> = {
   get_memory: { params: ['memory_id', 'run_id', 'timeout'], required: ['memory_id'] },
   update_memory: { params: ['memory_id', 'text', 'run_id', 'timeout'], required: ['memory_id', 'text'] },
   delete_memory: { params: ['memory_id', 'run_id', 'timeout'], required: ['memory_id'] },
-  delete_all_memories: { params: ['user_id', 'agent_id', 'run_id', 'timeout'], required: ['user_id'] },
+  delete_all_memories: { params: ['user_id', 'agent_id', 'run_id', 'filters', 'dry_run', 'timeout'], required: ['user_id'] },
   get_memory_history: { params: ['memory_id', 'run_id', 'timeout'], required: ['memory_id'] },
   extract_long_term_memory: {
     params: [

@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeOpenAI } from '../helpers/fake-openai.js';
 import { PluginProcess, requestFrame } from '../helpers/plugin-process.js';
+import { FakePluginStorage } from '../helpers/plugin-storage.js';
 import { backends, credentials, DIMS, pgliteFolder, plainModel, UUID_PATTERN } from './app.js';
 
 interface Body {
@@ -36,9 +37,11 @@ beforeAll(async () => {
   fake = await FakeOpenAI.start({ dims: DIMS });
   plainModel(fake);
   plugin = new PluginProcess();
+  // The daemon's side of the workspace lookup (plugin storage).
+  new FakePluginStorage().attach(plugin.frames, (frame) => plugin.send(frame));
   syncCreds = credentials(fake, { provider: 'pglite', config: { path: 'memory://', embedding_model_dims: DIMS } });
   for (const user of ['I live in Lisbon.', 'I have a cat named Miso.', 'My sister is called Ana.']) {
-    expect((await call('add_memory', { user, user_id: 'numbers' })).status).toBe('SUCCESS');
+    expect((await call('add_memory', { user, user_id: 'numbers', timeout: 60 })).status).toBe('SUCCESS');
   }
 }, 120_000);
 
@@ -116,7 +119,7 @@ describe.each(backends())('delete_all_memories with filters and dry_run (%#)', (
     const store = backend.name === 'pglite' ? { provider: 'pglite', config: { path: pgliteFolder(), embedding_model_dims: DIMS } } : await backend.store();
     const creds = { ...credentials(fake, store), async_mode: String(asyncMode) };
     const user = `filters-${backend.name}-${asyncMode}`;
-    const add = (text: string, lang: string): Promise<Body> => invoke(plugin, { ...creds, async_mode: 'false' }, 'add_memory', { user: text, user_id: user, metadata: JSON.stringify({ lang }) });
+    const add = (text: string, lang: string): Promise<Body> => invoke(plugin, { ...creds, async_mode: 'false' }, 'add_memory', { user: text, user_id: user, metadata: JSON.stringify({ lang }), timeout: 60 });
     for (const [text, lang] of [['I live in Lisbon.', 'en'], ['我住在上海。', 'zh'], ['我喜欢猫。', 'zh'], ['I like tea.', 'en']] as const) {
       expect((await add(text, lang)).status).toBe('SUCCESS');
     }
