@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import { NotBuiltError } from './errors.js';
 import type { Text } from './i18n.js';
-import { clamped, defineTool, flag, id, jsonObject, optionalId } from './schemas.js';
+import { count, defineTool, flag, id, jsonObject, optionalId } from './schemas.js';
 
 /** The file's content type: JSON Lines. */
 export const EXPORT_MIME_TYPE = 'application/x-ndjson';
@@ -24,7 +24,7 @@ export const exportMemories = defineTool({
     app_id: optionalId(),
     filters: jsonObject(),
     include_history: flag(false),
-    offset: clamped(0, 0, Number.MAX_SAFE_INTEGER),
+    offset: count(0),
   }),
   emptyResults: () => ({}),
   async run(input, { services, session }) {

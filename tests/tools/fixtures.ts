@@ -45,7 +45,7 @@ export const FIXTURE_TOOLS: ToolDeclaration[] = [
   tool('forget_memories', [param('user_id', 'string', required), param('app_id', 'string'), param('dry_run', 'boolean', { form: 'form', default: false })]),
   tool('export_memories', [
     param('user_id', 'string', required), param('app_id', 'string'), param('filters', 'string'),
-    param('include_history', 'boolean', { form: 'form', default: false }), param('offset', 'number', { default: 0, min: 0 }),
+    param('include_history', 'boolean', { form: 'form', default: false }), param('offset', 'number', { default: 0, min: 0, max: 1000000000 }),
   ]),
   tool('import_memories', [param('file', 'file'), param('url', 'string', { form: 'form' }), param('user_id', 'string')]),
 ];
