@@ -7,7 +7,7 @@
  * (PLUGIN_SHUTDOWN_GRACE_MS, default 5 s), close the app, exit 0.
  * @module
  */
-import { logger } from './log.js';
+import { forwardLogs, logger } from './log.js';
 import { effectiveEnv, loadRuntimeConfig } from './runtime/config.js';
 import type { RuntimeConfig } from './runtime/config.js';
 import type { PluginHandlers } from './runtime/contract.js';
@@ -78,6 +78,8 @@ async function runLocal(config: RuntimeConfig, root: string): Promise<void> {
   const output = protectStdout();
   const door = new StdioDoor(process.stdin, output, config, logger);
   door.beginHeartbeat();
+  // The transport is up: from here the plugin's logs are protocol `log` frames (fatal ones also on stderr).
+  forwardLogs((record) => door.sendLog(record));
   const signal = firstSignal();
 
   const declarations = loadDeclarations(root);

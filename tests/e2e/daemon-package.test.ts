@@ -235,6 +235,21 @@ describe.skipIf(reason !== undefined)('Dify plugin daemon: packaged install, eve
       .join(', ')}`);
   }, 180_000);
 
+  it('logs through the protocol: the daemon logs the plugin’s lines with its identity, none as plugin stderr', async () => {
+    // The daemon writes `plugin instance log` for a log frame and `plugin stderr` (WARN) for each stderr line.
+    const log = daemon!.log(100_000);
+    expect(log).toContain('plugin instance log');
+    expect(log).toContain('serving over stdio');
+    // Node's own deprecation warning for a bundled dependency's `punycode` import is not a plugin log line (its removal
+    // is issue 15 §5); everything else on stderr would be.
+    const stderrLines = log
+      .split('\n')
+      .filter((line) => line.includes('plugin stderr'))
+      .filter((line) => !/DEP0040|trace-deprecation/.test(line));
+    expect(stderrLines).toEqual([]);
+    expect(log).not.toContain('sk-e2e-');
+  });
+
   it('is relaunched after a daemon restart, with its embedded data still there', async () => {
     const before = pluginProcesses(daemon!.stateDir).map((p) => p.pid);
     await daemon!.restart();

@@ -218,6 +218,28 @@ export class PluginProcess {
     });
   }
 
+  /** The plugin's `log` frames on stdout (stdio mode, once the transport is up): their `data` records. */
+  logRecords(): Array<{ level: string; message: string; timestamp: number }> {
+    return this.frames.received
+      .filter((r) => r.frame.event === 'log')
+      .map((r) => r.frame.data as { level: string; message: string; timestamp: number });
+  }
+
+  /** Everything the plugin logged: `log` frame messages and stderr, for "was it logged / was a secret leaked" checks. */
+  get log(): string {
+    return [...this.logRecords().map((r) => r.message), this.stderr].join('\n');
+  }
+
+  /** Waits until the log (log frames or stderr) contains `text`; false on timeout. */
+  async logIncludes(text: string, timeoutMs = 3000): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (!this.log.includes(text)) {
+      if (Date.now() > deadline) return false;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    return true;
+  }
+
   /** Waits until stderr (the plugin's log, written asynchronously) contains `text`; false on timeout. */
   async stderrIncludes(text: string, timeoutMs = 3000): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
