@@ -29,7 +29,7 @@ export interface MemoryEvent { id: string | null; memory: string; event: MemoryE
 export interface MemoryApi {
   add(input: { scope: CallScope; user: string; assistant?: string | undefined; metadata?: JsonObject | undefined }, options: CallOptions): Promise<MemoryEvent[]>;
   search(input: { scope: CallScope; query: string; filters?: JsonObject | undefined; topK: number }, options: CallOptions): Promise<SearchItem[]>;
-  getAll(input: { scope: CallScope; filters?: JsonObject | undefined; limit: number }, options: CallOptions): Promise<MemoryItem[]>;
+  getAll(input: { scope: CallScope; filters?: JsonObject | undefined; limit: number; offset?: number | undefined }, options: CallOptions): Promise<MemoryItem[]>;
   /** Throws NotFoundError when there is no such memory. */
   get(input: { memoryId: string; runId?: string | undefined }, options: CallOptions): Promise<MemoryItem>;
   update(input: { memoryId: string; text: string; runId?: string | undefined }, options: CallOptions): Promise<MemoryEvent>;

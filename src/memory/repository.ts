@@ -49,7 +49,8 @@ export interface AppliedChanges {
 export interface MemoryRepository {
   /** Vector (+ keyword, if the store does hybrid) search within the scope, best first. */
   search(scope: Scope, options: { vector: readonly number[]; query: string; topK: number; filters?: unknown }): Promise<SearchHit[]>;
-  list(scope: Scope, options: { limit: number; filters?: unknown }): Promise<MemoryRecord[]>;
+  /** Most recently updated first; `offset` skips that many of them (pages of get_all_memories). */
+  list(scope: Scope, options: { limit: number; offset?: number | undefined; filters?: unknown }): Promise<MemoryRecord[]>;
   /** By id alone; null when it does not exist. */
   get(id: string): Promise<MemoryRecord | null>;
   findByHash(scope: Scope, hash: string): Promise<MemoryRecord | null>;

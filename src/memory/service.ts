@@ -254,10 +254,10 @@ export class MemoryService {
     }
   }
 
-  async getAll(input: ScopeInput & { limit?: number | undefined; filters?: unknown }): Promise<MemoryItem[]> {
+  async getAll(input: ScopeInput & { limit?: number | undefined; offset?: number | undefined; filters?: unknown }): Promise<MemoryItem[]> {
     const scope = scopeOf(input);
     const limit = count(input.limit, 100, 'limit');
-    const records = await this.repo.list(scope, { limit, filters: input.filters });
+    const records = await this.repo.list(scope, { limit, offset: input.offset, filters: input.filters });
     return records.map(item);
   }
 

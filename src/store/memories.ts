@@ -294,11 +294,12 @@ export class MemoryStore {
     return res.rows[0] ? toRecord(res.rows[0]) : null;
   }
 
-  /** Memories of the scope matching `filters`, most recently updated first. */
-  async list(scope: Scope, options: { limit?: number; filters?: unknown } = {}): Promise<MemoryRecord[]> {
+  /** Memories of the scope matching `filters`, most recently updated first; `offset` skips that many first. */
+  async list(scope: Scope, options: { limit?: number; offset?: number; filters?: unknown } = {}): Promise<MemoryRecord[]> {
     checkScope(scope);
     const limit = checkCount(options.limit ?? 100, MAX_LIST_LIMIT, 'limit');
-    const res = await this.pool.query<MemoryRow>(q.listMemories(this.tables, scope, { limit, filters: options.filters }));
+    const offset = checkCount(options.offset ?? 0, Number.MAX_SAFE_INTEGER, 'offset');
+    const res = await this.pool.query<MemoryRow>(q.listMemories(this.tables, scope, { limit, offset, filters: options.filters }));
     return res.rows.map(toRecord);
   }
 

@@ -179,13 +179,13 @@ export function deleteAllInScope(t: Tables, scope: Scope): SqlQuery {
   return deleteWithHistory(t, scopeSql(scope, p), p);
 }
 
-export function listMemories(t: Tables, scope: Scope, options: { limit: number; filters?: unknown }): SqlQuery {
+export function listMemories(t: Tables, scope: Scope, options: { limit: number; offset?: number; filters?: unknown }): SqlQuery {
   const p = new Params();
   const s = scopeSql(scope, p);
   const f = compileFilter(options.filters, p, 'm.payload');
   return {
     text: `SELECT ${MEMORY_COLUMNS} FROM ${t.memories} m WHERE ${s} AND ${f}
-      ORDER BY m.updated_at DESC, m.id LIMIT ${p.add(options.limit)}::int`,
+      ORDER BY m.updated_at DESC, m.id LIMIT ${p.add(options.limit)}::int OFFSET ${p.add(options.offset ?? 0)}::int`,
     values: p.values,
   };
 }

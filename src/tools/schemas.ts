@@ -142,6 +142,14 @@ export const count = (fallback: number, max: number) =>
     return value < 1 ? new Bad('param.min', { min: 1, value }) : Math.min(value, max);
   });
 
+/** Where a page starts: a whole number ≥ 0, 0 when not given. */
+export const startOffset = () =>
+  rule(z.number().optional(), (value) => {
+    if (value === undefined) return 0;
+    if (!Number.isInteger(value)) return new Bad('param.integer', { value: showValue(value) });
+    return value < 0 ? new Bad('param.min', { min: 0, value }) : value;
+  });
+
 /** A whole number clamped into [min, max] (the seed clamps extraction settings rather than refusing them). */
 export const clamped = (fallback: number, min: number, max: number) =>
   rule(z.number().optional(), (value) => (value === undefined ? fallback : Math.min(max, Math.max(min, Math.trunc(value)))));

@@ -14,7 +14,8 @@ import type { Declarations, I18nText, ToolDeclaration } from '../../src/runtime/
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const LANGUAGES = ['en_US', 'zh_Hans', 'ja_JP', 'pt_BR'] as const;
 
-// The 12 tools in the original's order, each with its full parameter list and the required ones.
+// The 12 tools in the original's order, each with its full parameter list and the required ones (plus our additions:
+// get_all_memories `offset`, for answers too big for one protocol line).
 const SEED_TOOLS: Record<string, { params: string[]; required: string[] }> = {
   add_memory: {
     params: ['user', 'assistant', 'user_id', 'agent_id', 'run_id', 'metadata', 'timeout'],
@@ -25,7 +26,7 @@ const SEED_TOOLS: Record<string, { params: string[]; required: string[] }> = {
     required: ['query', 'user_id'],
   },
   get_all_memories: {
-    params: ['user_id', 'agent_id', 'run_id', 'limit', 'filters', 'timeout'],
+    params: ['user_id', 'agent_id', 'run_id', 'limit', 'offset', 'filters', 'timeout'],
     required: ['user_id'],
   },
   get_memory: { params: ['memory_id', 'run_id', 'timeout'], required: ['memory_id'] },
@@ -55,7 +56,7 @@ const SEED_TOOLS: Record<string, { params: string[]; required: string[] }> = {
 // Defaults and clamps the original documents: [default, min, max].
 const SEED_NUMBERS: Record<string, Record<string, [number | boolean, number | undefined, number | undefined]>> = {
   search_memory: { top_k: [5, 1, undefined] },
-  get_all_memories: { limit: [100, 1, undefined] },
+  get_all_memories: { limit: [100, 1, undefined], offset: [0, 0, undefined] },
   extract_long_term_memory: {
     days_back: [1, 1, 7],
     conversations_limit: [20, 10, 500],

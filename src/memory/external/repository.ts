@@ -294,10 +294,14 @@ export function vectorStoreRepository(external: ExternalStore, state: Pick<Store
     },
     async list(scope, options) {
       const filter = checkFilter(options.filters);
+      const offset = options.offset ?? 0;
       if (options.limit <= 0) return [];
-      const rows = await scopeResults(external, scope, filter, options.limit, (n) => external.store.list(scopeFilter(scope), n).then(([r]) => r));
+      // A store lists in its own order, not by update time: read the scope's memories (up to MAX_FETCH), order them
+      // as the SQL store does, then cut the page (taking the store's first `limit` would give arbitrary ones).
+      const rows = await scopeResults(external, scope, filter, MAX_FETCH, (n) => external.store.list(scopeFilter(scope), n).then(([r]) => r));
       return rows.map((r) => toRecord(r.id, r.payload))
-        .sort((a, b) => (a.updatedAt < b.updatedAt ? 1 : a.updatedAt > b.updatedAt ? -1 : a.id < b.id ? -1 : 1));
+        .sort((a, b) => (a.updatedAt < b.updatedAt ? 1 : a.updatedAt > b.updatedAt ? -1 : a.id < b.id ? -1 : 1))
+        .slice(offset, offset + options.limit);
     },
     async get(id) {
       const found = await external.store.get(id);

@@ -391,6 +391,19 @@ describe('vector store repository over mem0ai "memory" (SQLite) + PGlite state',
     expect((await queue.get(job.id))?.state).toBe('completed');
     expect((await engine.service.history({ memoryId: id })).map((h) => h.event)).toEqual(['ADD', 'DELETE']);
   });
+
+  it('lists in pages: offset skips that many of the most recently updated, as the SQL store does', async () => {
+    const repo = storeRepository(engine.store);
+    const scope = { userId: 'page-u', agentId: null };
+    const vector = Array.from({ length: DIMS }, (_, i) => (i === 0 ? 1 : 0));
+    for (const n of [1, 2, 3, 4, 5]) await repo.apply(scope, { inserts: [{ data: `page memory ${n}`, vector }], updates: [], deletes: [] });
+    const all = await repo.list(scope, { limit: 10 });
+    expect(all).toHaveLength(5);
+    const pages = [await repo.list(scope, { limit: 2 }), await repo.list(scope, { limit: 2, offset: 2 }), await repo.list(scope, { limit: 2, offset: 4 })];
+    expect(pages.map((p) => p.length)).toEqual([2, 2, 1]);
+    expect(pages.flat().map((m) => m.id)).toEqual(all.map((m) => m.id));
+    expect(await repo.list(scope, { limit: 2, offset: 5 })).toEqual([]);
+  });
 });
 
 
