@@ -27,7 +27,8 @@ export interface MemoryEvent { id: string | null; memory: string; event: MemoryE
 
 /** The memory calls of the tools: reads from memory/reads.ts, writes from jobs/queue/writes.ts (src/app.ts joins them). */
 export interface MemoryApi {
-  add(input: { scope: CallScope; user: string; assistant?: string | undefined; metadata?: JsonObject | undefined }, options: CallOptions): Promise<MemoryEvent[]>;
+  /** `infer` false stores the turn's text as given (no LLM call), as Mem0's `infer=False`. */
+  add(input: { scope: CallScope; user: string; assistant?: string | undefined; metadata?: JsonObject | undefined; infer?: boolean | undefined }, options: CallOptions): Promise<MemoryEvent[]>;
   search(input: { scope: CallScope; query: string; filters?: JsonObject | undefined; topK: number }, options: CallOptions): Promise<SearchItem[]>;
   getAll(input: { scope: CallScope; filters?: JsonObject | undefined; limit: number; offset?: number | undefined }, options: CallOptions): Promise<MemoryItem[]>;
   /** Throws NotFoundError when there is no such memory. */

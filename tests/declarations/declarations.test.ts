@@ -15,10 +15,10 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '.
 const LANGUAGES = ['en_US', 'zh_Hans', 'ja_JP', 'pt_BR'] as const;
 
 // The 12 tools in the original's order, each with its full parameter list and the required ones (plus our additions:
-// get_all_memories `offset`, for answers too big for one protocol line).
+// get_all_memories `offset`, for answers too big for one protocol line; add_memory `infer`, as Mem0's API has).
 const SEED_TOOLS: Record<string, { params: string[]; required: string[] }> = {
   add_memory: {
-    params: ['user', 'assistant', 'user_id', 'agent_id', 'run_id', 'metadata', 'timeout'],
+    params: ['user', 'assistant', 'user_id', 'agent_id', 'run_id', 'metadata', 'infer', 'timeout'],
     required: ['user', 'user_id'],
   },
   search_memory: {
@@ -64,6 +64,7 @@ const SEED_NUMBERS: Record<string, Record<string, [number | boolean, number | un
     time_budget: [60, 5, undefined],
   },
   forget_memories: { dry_run: [false, undefined, undefined] },
+  add_memory: { infer: [true, undefined, undefined] },
 };
 
 // The settings page of the original, in its order: name → [type, required, default].

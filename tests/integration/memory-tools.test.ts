@@ -56,6 +56,20 @@ describe.each(BACKENDS)('memory tools end to end on %s (sync mode)', (_name, mak
     context.onTestFinished(() => driver.close());
   });
 
+  it('add_memory with infer false stores the message as given, with no model call; "false" as text works too', async () => {
+    // timeout 60: this call opens the embedded database (slow on a loaded machine).
+    const added = await driver.ok<Event[]>('add_memory', { user: 'Raw note: call Ana on Friday. Bring the keys.', user_id: 'verbatim', infer: false, timeout: 60 });
+    expect(added).toEqual([{ id: expect.stringMatching(UUID_PATTERN), memory: 'Raw note: call Ana on Friday. Bring the keys.', event: 'ADD' }]);
+    expect(fake.chatCalls()).toHaveLength(0);
+    await driver.ok('add_memory', { user: 'Second raw note', user_id: 'verbatim', infer: 'false' });
+    expect(fake.chatCalls()).toHaveLength(0);
+    const all = await driver.ok<Item[]>('get_all_memories', { user_id: 'verbatim' });
+    expect(all.map((m) => m.memory).sort()).toEqual(['Raw note: call Ana on Friday. Bring the keys.', 'Second raw note']);
+    // The default still infers (extraction, then reconciliation with the two stored memories).
+    await driver.ok('add_memory', { user: 'I like tea.', user_id: 'verbatim' });
+    expect(fake.chatCalls().length).toBeGreaterThan(0);
+   }, 120_000);
+
   it('add → search → get_all → get → update → history → delete → NOT_FOUND → delete_all', async () => {
     const added = await driver.ok<Event[]>('add_memory', {
       user: 'I love Italian food. My dog is called Rex.',
