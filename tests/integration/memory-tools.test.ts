@@ -137,8 +137,17 @@ describe.each(BACKENDS)('memory tools end to end on %s (sync mode)', (_name, mak
     expect(await driver.call('delete_memory', { memory_id: food })).toMatchObject({ status: 'NOT_FOUND', results: {} });
     expect(await driver.call('update_memory', { memory_id: food, text: 'x' })).toMatchObject({ status: 'NOT_FOUND', results: {} });
     // The history outlives the memory and ends with the deletion.
-    const afterDelete = await driver.ok<HistoryEntry[]>('get_memory_history', { memory_id: food });
-    expect(afterDelete.at(-1)).toMatchObject({ event: 'DELETE', is_deleted: true });
+    const afterDelete = await driver.call('get_memory_history', { memory_id: food });
+    const events = afterDelete.results as Array<HistoryEntry & { created_at: string; updated_at: string | null }>;
+    expect(events.at(-1)).toMatchObject({ event: 'DELETE', is_deleted: true });
+    // The text: each event at its own time, and the DELETE shows the text it removed.
+    const times = events.map((h) => h.updated_at ?? h.created_at);
+    expect(new Set(times).size).toBe(3);
+    expect(afterDelete.text.split('\n').slice(1)).toEqual([
+      `${times[0]} ADD: I love Italian food.`,
+      `${times[1]} UPDATE: I love Italian food. → Loves Italian food, especially pasta`,
+      `${times[2]} DELETE: Loves Italian food, especially pasta`,
+    ]);
     expect(await driver.call('get_memory_history', { memory_id: '00000000-0000-4000-8000-000000000000' })).toMatchObject({ status: 'NOT_FOUND', results: [] });
 
     await driver.ok('add_memory', { user: 'Bo likes jazz.', user_id: 'bo' });
