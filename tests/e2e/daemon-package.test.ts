@@ -22,7 +22,8 @@ import { ScriptedLlm } from '../jobs/extraction/orchestration-fixture.js';
 
 const run = promisify(execFile);
 const reason = daemonUnavailable({ packaged: true });
-const DIMS = 1536; // the embedded store's default size: the vector-store block stays empty, as most operators leave it
+// The vector-store block stays empty, as most operators leave it: the embedded store takes the embedder's size (not 1536).
+const DIMS = 16;
 const CONCURRENT_CALLS = 50;
 
 /** The node processes running our bundle under this daemon (found through /proc, by their command line). */
@@ -84,7 +85,7 @@ describe.skipIf(reason !== undefined)('Dify plugin daemon: packaged install, eve
       }),
       local_embedder_json_secret: JSON.stringify({
         provider: 'openai',
-        config: { model: 'fake-embedding', api_key: 'sk-e2e-emb', openai_base_url: openai.baseURL },
+        config: { model: 'fake-embedding', api_key: 'sk-e2e-emb', openai_base_url: openai.baseURL, embedding_dims: DIMS },
       }),
     };
 
