@@ -3,7 +3,7 @@
  * @module
  */
 import { z } from 'zod';
-import type { HistoryEntry } from '../memory/api.js';
+import type { HistoryItem } from '../memory/service.js';
 import { defineTool, optionalId, timeout, uuid } from './schemas.js';
 
 /**
@@ -11,7 +11,7 @@ import { defineTool, optionalId, timeout, uuid } from './schemas.js';
  * creation time, Mem0's way; `updated_at` is when an UPDATE or DELETE happened) and the text it added, changed or
  * removed.
  */
-function describeEvent(entry: HistoryEntry): string {
+function describeEvent(entry: HistoryItem): string {
   const at = entry.updated_at ?? entry.created_at ?? '?';
   if (entry.event === 'DELETE') return `${at} DELETE: ${entry.old_memory ?? ''}`;
   if (entry.event === 'UPDATE') return `${at} UPDATE: ${entry.old_memory ?? ''} → ${entry.new_memory ?? ''}`;
