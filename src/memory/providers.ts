@@ -472,10 +472,17 @@ function wrapReranker(provider: string, inner: Mem0Reranker, guard: CallGuard): 
     rerank: (query, documents, topK, options) =>
       guard.run('reranker', provider, options?.signal, async () => {
         if (documents.length === 0) return [];
-        const ranked = await inner.rerank(query, documents, topK);
-        return ranked
+        const ranked = (await inner.rerank(query, documents, topK))
           .filter((r) => Number.isInteger(r.index) && r.index >= 0 && r.index < documents.length)
           .map((r) => ({ index: r.index, score: clamp01(r.rerankScore) }));
+        // mem0ai's rerankers catch their own failures (a missing SDK, an HTTP error) and answer with every document
+        // scored alike: 0 in the original order (cohere, zero_entropy, sentence_transformer, huggingface) or 0.5
+        // (llm_reranker, per failed document). An answer that does not tell the documents apart is no ranking.
+        const first = ranked[0]?.score;
+        if (first !== undefined && (first === 0 || first === 0.5) && ranked.every((r) => r.score === first)) {
+          throw new EngineError('upstream', `reranker ${provider} scored every result ${first}, which is how mem0ai answers when the reranker call failed (the cause is in the plugin log)`, { role: 'reranker', provider });
+        }
+        return ranked;
       }),
   };
 }

@@ -9,12 +9,13 @@ import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { deleteAccessRows } from './access-log.js';
 import { EngineError } from '../errors.js';
+import { clamp01 } from './ranking.js';
 import { withTransaction } from './pool.js';
 import type { Queryable } from './pool.js';
 import * as q from './queries.js';
 import type { MemoryRow, Scope } from './queries.js';
 import type { Tables } from './sql.js';
-import { tsqueryText, wordTokens } from './tokens.js';
+import { lexemeQuery, queryTerms, wordTokens } from './tokens.js';
 import { checkCount, checkMetadata, checkScope, checkUuid, md5, newMemoryPayload, pythonIso, RESERVED_PAYLOAD_KEYS } from './payload.js';
 
 export type { Scope } from './queries.js';
@@ -95,14 +96,13 @@ export interface SearchOptions {
 }
 
 export interface SearchHit extends MemoryRecord {
-  /** 0–1 similarity: max(0, 1 − cosine distance). */
+  /** The 0–1 relevance hits are ordered by: vector and keyword scores fused (ranking.ts). */
   score: number;
+  /** 0–1 similarity: max(0, 1 − cosine distance). */
+  vectorScore: number;
+  /** 0–1 IDF-weighted keyword score (0 when no query term is in the memory). */
+  keywordScore: number;
   distance: number;
-  /** 1-based rank on each side, null when the memory was not a candidate there. */
-  vectorRank: number | null;
-  keywordRank: number | null;
-  /** Reciprocal-rank-fusion value the hits are ordered by. */
-  rankScore: number;
 }
 
 export interface SearchCapabilities {
@@ -427,10 +427,10 @@ export class MemoryStore {
     const topK = checkCount(options.topK, MAX_TOP_K, 'top_k');
     if (topK === 0) return [];
     const vector = this.vectorText(options.vector);
-    const tokens = options.query ? wordTokens(options.query, MAX_QUERY_TOKENS) : [];
+    const terms = options.query ? queryTerms(options.query, MAX_QUERY_TOKENS) : [];
     const candidates = Math.min(Math.max(topK * 2, 20), MAX_TOP_K);
     const sql = q.searchMemories(this.tables, scope, {
-      vector, tsquery: tsqueryText(tokens), topK, candidates, filters: options.filters,
+      vector, terms: terms.map(lexemeQuery), topK, candidates, filters: options.filters,
     });
     // Fast path, one round trip: the connection's own settings (pool.ts applies `hnsw.iterative_scan` when a
     // connection opens) and the default ef_search, which is enough up to 40 candidates.
@@ -483,9 +483,9 @@ export class MemoryStore {
 interface HitRow extends Omit<MemoryRow, 'id'> {
   id: string | null;
   distance: number | null;
-  vectorRank: number | null;
-  keywordRank: number | null;
-  fused: number;
+  vectorScore: number;
+  keywordScore: number;
+  score: number;
   vectorHits: number;
   /** Rows with a vector in scope and filter, counted up to the candidate count; null when not counted. */
   scopeRows: number | null;
@@ -520,14 +520,12 @@ function toRecord(row: MemoryRow): MemoryRecord {
 
 function toHit(row: HitRow & { id: string }): SearchHit {
   const d = row.distance;
-  const score = d === null || !Number.isFinite(d) ? 0 : Math.min(1, Math.max(0, 1 - d));
   return {
     ...toRecord(row),
-    score,
+    score: clamp01(row.score),
+    vectorScore: clamp01(row.vectorScore),
+    keywordScore: clamp01(row.keywordScore),
     distance: d === null || !Number.isFinite(d) ? 1 : d,
-    vectorRank: row.vectorRank,
-    keywordRank: row.keywordRank,
-    rankScore: row.fused,
   };
 }
 

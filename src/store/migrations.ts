@@ -120,6 +120,16 @@ export const MIGRATIONS: readonly Migration[] = [
   extractionMigration,
   // 8: write-ahead plans of queued jobs over an external vector store (defined next to their SQL in memory/).
   jobPlansMigration,
+  {
+    version: 9,
+    name: 'keyword_terms',
+    async up({ client, tables }) {
+      // The keyword column now holds stemmed terms (tokens.ts): mark every row stale and derive it again. Mem0's own
+      // columns are untouched, so its Python store reads the rows as before.
+      await client.query(`UPDATE ${tables.memories} SET keywords_hash = NULL`);
+      await refreshDerivedColumns(client, tables);
+    },
+  },
 ];
 
 export interface MigrationResult {

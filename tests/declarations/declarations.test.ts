@@ -21,7 +21,7 @@ const SEED_TOOLS: Record<string, { params: string[]; required: string[] }> = {
     required: ['user', 'user_id'],
   },
   search_memory: {
-    params: ['query', 'user_id', 'agent_id', 'run_id', 'filters', 'top_k', 'timeout'],
+    params: ['query', 'user_id', 'agent_id', 'run_id', 'filters', 'top_k', 'threshold', 'timeout'],
     required: ['query', 'user_id'],
   },
   get_all_memories: {

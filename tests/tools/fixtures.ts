@@ -22,7 +22,7 @@ const memoryId = param('memory_id', 'string', required);
 
 export const FIXTURE_TOOLS: ToolDeclaration[] = [
   tool('add_memory', [param('user', 'string', required), param('assistant', 'string'), ...scope, param('metadata', 'string'), timeout]),
-  tool('search_memory', [param('query', 'string', required), ...scope, param('filters', 'string'), param('top_k', 'number', { default: 5, min: 1 }), timeout]),
+  tool('search_memory', [param('query', 'string', required), ...scope, param('filters', 'string'), param('top_k', 'number', { default: 5, min: 1 }), param('threshold', 'number', { min: 0, max: 1 }), timeout]),
   tool('get_all_memories', [...scope, param('limit', 'number', { default: 100, min: 1 }), param('filters', 'string'), timeout]),
   tool('get_memory', [memoryId, runId, timeout]),
   tool('update_memory', [memoryId, param('text', 'string', required), runId, timeout]),
