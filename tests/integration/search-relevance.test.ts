@@ -61,7 +61,9 @@ async function call(tool: string, parameters: Record<string, unknown>, creds: Re
   const frame: Frame = invokeFrame(id, tool, parameters);
   (frame.data as Record<string, unknown>).credentials = creds;
   proc.send(frame);
-  const session = await proc.frames.session(id, 60_000);
+  const session = await proc.frames.session(id, 90_000).catch((error: Error) => {
+    throw new Error(`${error.message}; plugin log: ${proc.stderr.slice(-1500)}`);
+  });
   const json = session.streams.find((s) => (s as { type?: string }).type === 'json') as { message: { json_object: Answer } } | undefined;
   if (!json) throw new Error(`${tool} answered no json: ${JSON.stringify(session.error ?? session.streams).slice(0, 300)}`);
   return json.message.json_object;
@@ -86,9 +88,12 @@ beforeAll(async () => {
   failingReranker.onChat(() => ({ status: 500, error: 'reranker model crashed' }));
   proc = new PluginProcess({ env: { LOG_LEVEL: 'warn' } });
   store = { provider: 'pglite', config: { path: pgliteFolder(), embedding_model_dims: DIMS } };
-  const added = await call('add_memory', { user: MEMORIES.join(' '), user_id: 'ana' }, credentials(fake, store));
-  expect(added.status, added.messages).toBe('SUCCESS');
-  expect(added.results).toHaveLength(MEMORIES.length);
+  // The first call opens the embedded database: give it the longest deadline a call may have (a loaded machine is slow).
+  for (const memory of MEMORIES) {
+    const added = await call('add_memory', { user: memory, user_id: 'ana', timeout: 60 }, credentials(fake, store));
+    expect(added.status, `${added.messages}; plugin log: ${proc.stderr.slice(-1500)}`).toBe('SUCCESS');
+    expect(added.results).toHaveLength(1);
+  }
 }, 180_000);
 
 afterAll(async () => {
@@ -192,8 +197,10 @@ describe('search_memory property test through the built plugin', () => {
     };
     const creds = credentials(fake, store);
     const memories = Array.from({ length: 40 }, (_, i) => `${phrase(2, 7)} ${i}.`);
-    const added = await call('add_memory', { user: memories.join(' '), user_id: 'prop' }, creds);
-    expect(added.status, added.messages).toBe('SUCCESS');
+    for (const memory of memories) {
+      const added = await call('add_memory', { user: memory, user_id: 'prop', timeout: 60 }, creds);
+      expect(added.status, added.messages).toBe('SUCCESS');
+    }
     for (let q = 0; q < 200; q++) {
       const query = phrase(1, 5) + (random() < 0.2 ? '?' : '');
       const topK = 1 + Math.floor(random() * 20);
