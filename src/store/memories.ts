@@ -10,6 +10,8 @@ import type pg from 'pg';
 import { deleteAccessRows } from './access-log.js';
 import { EngineError } from '../errors.js';
 import { clamp01 } from './ranking.js';
+import { PostgresGraph } from './graph/postgres.js';
+import type { AppliedGraphChanges, GraphChanges, GraphScope } from './graph/types.js';
 import { withTransaction } from './pool.js';
 import type { Queryable } from './pool.js';
 import * as q from './queries.js';
@@ -174,15 +176,19 @@ export class MemoryStore {
    */
   async apply(
     scope: Scope,
-    changes: { inserts?: readonly NewMemory[]; updates?: readonly (MemoryChange & { id: string })[]; deletes?: readonly string[] },
-  ): Promise<{ inserted: MemoryRecord[]; updated: MemoryRecord[]; deleted: string[] }> {
+    changes: {
+      inserts?: readonly NewMemory[]; updates?: readonly (MemoryChange & { id: string })[]; deletes?: readonly string[];
+      /** Graph changes learnt with these memories: written in the same transaction, provenance = the written ids. */
+      graph?: { scope: GraphScope; changes: GraphChanges } | undefined;
+    },
+  ): Promise<{ inserted: MemoryRecord[]; updated: MemoryRecord[]; deleted: string[]; graph?: AppliedGraphChanges }> {
     checkScope(scope);
     const prepared = this.prepareInserts(scope, changes.inserts ?? []);
     const updates = (changes.updates ?? []).map((u) => ({ change: u, vector: this.checkChange(u.id, u) }));
     const deletes = changes.deletes ?? [];
     deletes.forEach(checkUuid);
     // Inserts only (the common add): one statement, no explicit transaction.
-    if (updates.length === 0 && deletes.length === 0) {
+    if (updates.length === 0 && deletes.length === 0 && !changes.graph) {
       const inserted = prepared.rows.length ? await this.insertWith(this.pool, prepared) : [];
       return { inserted, updated: [], deleted: [] };
     }
@@ -196,7 +202,11 @@ export class MemoryStore {
       const deleted: string[] = [];
       for (const id of deletes) if (await this.deleteWith(client, scope, id)) deleted.push(id);
       if (deleted.length > 0) await client.query(deleteAccessRows(this.tables, deleted));
-      return { inserted, updated, deleted };
+      if (!changes.graph) return { inserted, updated, deleted };
+      const written = [...inserted, ...updated].map((r) => r.id);
+      const graph = await new PostgresGraph(this.pool, this.tables, this.dims)
+        .applyWithin(client, changes.graph.scope, changes.graph.changes, written);
+      return { inserted, updated, deleted, graph };
     });
   }
 
