@@ -42,7 +42,7 @@ describe.each(backends())('migrations on $name', (backend) => {
     const config = await backend.freshConfig();
     // PostgreSQL: four separate pools racing; PGlite: four opens racing on the one embedded database.
     const stores = await Promise.all([0, 1, 2, 3].map(() => open(config)));
-    const applied = stores.flatMap((s) => s.migration.applied).sort();
+    const applied = stores.flatMap((s) => s.migration.applied).sort((a, b) => a - b); // numeric: there are ten and more
     expect(applied).toEqual(MIGRATIONS.map((m) => m.version));
     for (const s of stores) expect(s.migration.version).toBe(MIGRATIONS.length);
     expect(await versions(config)).toHaveLength(MIGRATIONS.length);
