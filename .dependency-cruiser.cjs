@@ -18,6 +18,7 @@ module.exports = {
     forbid('jobs-below-app', 'jobs/ runs background work over memory/ and store/; it never sees tools or the wire.', '^src/jobs/', '^src/(tools|runtime)/|^src/(app|main)\\.ts$'),
     forbid('tools-beside-jobs', 'tools/ reaches the engine only through the MemoryApi the app hands it.', '^src/tools/', '^src/(jobs|store)/|^src/(app|main)\\.ts$'),
     forbid('runtime-is-the-wire', 'runtime/ speaks the daemon protocol and depends on nothing else of ours.', '^src/runtime/', '^src/(store|memory|jobs|tools)/|^src/(app|main)\\.ts$'),
+    forbid('cli-is-a-door', 'cli/ is the terminal door (command line, greeting): the wire types and declarations only; main.ts hands it the app.', '^src/cli/', '^src/(store|memory|jobs|tools)/|^src/(app|main)\\.ts$'),
     forbid('nothing-imports-the-wiring', 'Only main.ts opens the app.', '^src/(?!main\\.ts$)', '^src/(app|main)\\.ts$'),
   ],
   options: {

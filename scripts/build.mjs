@@ -1,13 +1,17 @@
 // Bundles the plugin into one ESM file (dist/plugin.js) so a packaged plugin needs no node_modules.
-import { copyFile, mkdir, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { copyFile, mkdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { existsSync, readFileSync } from 'node:fs';
 import { build } from 'esbuild';
 
-// mem0ai loads each optional provider SDK (ollama, cohere-ai, @anthropic-ai/sdk, …) with import() only when that
-// provider is configured. The ones not installed stay external, so the bundle builds without them and configuring
-// such a provider fails with "needs package X which this build does not include" (src/memory/providers.ts).
+// mem0ai loads each optional provider SDK with import() only when that provider is configured. The model-provider
+// SDKs its factories load are dependencies, so they are bundled: @anthropic-ai/sdk, groq-sdk, @google/genai,
+// @mistralai/mistralai, @aws-sdk/client-bedrock-runtime, cohere-ai, zeroentropy (and openai, mem0ai's own). Which
+// providers run, and how, is one table: src/memory/config/provider-catalog.ts; the rest (Vertex AI, fastembed,
+// local Hugging Face models, LangChain) are refused there with a clear message. Peers not installed stay external
+// so the bundle builds without them.
 // Vector stores: of mem0ai's store SDKs only `chromadb` (a pure-JS client, tested against a real Chroma server) is a
 // dependency, so only it is bundled; the others stay external the same way (src/memory/external/stores.ts).
 // better-sqlite3 (mem0ai's "memory" store) is a native module: its JS is bundled but its binary cannot load from the
@@ -30,6 +34,10 @@ await build({
   legalComments: 'linked',
   logLevel: 'warning',
   external: missingMem0Peers(),
+  // tr46 (under the OpenAI SDK that mem0ai bundles) requires Node's built-in `punycode`, deprecated since Node 21: the
+  // first require prints a DeprecationWarning on the installed plugin's stderr. The same code from npm (the package
+  // `punycode`, which the built-in is a copy of) is bundled instead; `punycode/` names the package, not the built-in.
+  alias: { punycode: 'punycode/' },
   // Bundled CommonJS dependencies (pg, pino) still call require() for Node built-ins.
   banner: {
     js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
@@ -53,13 +61,6 @@ for (const { pkg, files } of PGLITE_ASSETS) {
 }
 
 // A freshly initialised, empty data directory (src/store/pool.ts: PGLITE_TEMPLATE). A first start unpacks it instead of
-// running initdb in a second WASM instance: about 300 MiB less peak memory and half the start time.
-const { PGlite } = await import('@electric-sql/pglite');
-const template = await PGlite.create('memory://');
-try {
-  await template.exec('CHECKPOINT');
-  const tarball = await template.dumpDataDir('gzip');
-  await writeFile('dist/pglite-template.tar.gz', Buffer.from(await tarball.arrayBuffer()));
-} finally {
-  await template.close();
-}
+// running initdb in a second WASM instance: about 300 MiB less peak memory and half the start time. Made in a process
+// of its own, which pins the clock and entropy so the bytes are the same on every build (scripts/pglite-template.mjs).
+execFileSync(process.execPath, ['scripts/pglite-template.mjs', 'dist/pglite-template.tar.gz'], { stdio: 'inherit' });

@@ -19,6 +19,8 @@ import { openMemoryJobs } from './jobs/queue/index.js';
 import { openForgetting } from './jobs/forgetting/index.js';
 import { openEngine } from './memory/engine.js';
 import { memoryReads } from './memory/reads.js';
+import { importMaxBytes, linesFromUrl } from './memory/import-source.js';
+import { exportToFile, importLines } from './memory/transfer.js';
 import type { EngineOptions } from './memory/engine.js';
 import type { MemoryServices, ServicesFactory } from './memory/api.js';
 
@@ -44,6 +46,13 @@ export function engineServices(options: EngineOptions = {}): ServicesFactory {
       memories: { ...memoryReads({ store: engine.store, providers, maxConcurrent: settings.maxConcurrentMemoryOperations, logger }), ...jobs.writes },
       extraction: extraction.service,
       forgetting: openForgetting(engine, settings),
+      transfer: {
+        exportFile: (input, signal) => exportToFile(engine.store, { ...input, signal }),
+        importUrl: (input, signal) =>
+          importLines(engine.store, engine.providers.embedder, linesFromUrl(input.url, { maxBytes: importMaxBytes(), signal }), {
+            defaultUserId: input.defaultUserId, signal,
+          }),
+      },
       // An evicted credential set lets its running extraction tasks finish (each within its time budget) first.
       drain: () => extraction.idle(),
       // Running extraction tasks are ended first (recorded as interrupted); queue workers get their grace period

@@ -1,3 +1,4 @@
+#!/usr/bin/env node
 /**
  * Entry point: guards stdout, picks the door (stdio for an installed package, TCP for remote debugging), builds the
  * app from the declarations and serves it until stdin closes or a signal arrives.
@@ -5,12 +6,16 @@
  * Start-up stays light: in stdio mode the first heartbeat goes out before the declarations and tools are loaded,
  * and the app (tools and engine) is imported lazily. Shutdown: stop taking requests, let running sessions finish
  * (PLUGIN_SHUTDOWN_GRACE_MS, default 5 s), close the app, exit 0.
+ *
+ * With arguments (`node dist/plugin.js <tool> …`, `npm run try -- …`, the `mem0ai-dify` bin) it is the command line
+ * instead (cli/index.ts): the daemon always starts the plugin without any.
  * @module
  */
 import { forwardLogs, logger } from './log.js';
 import { effectiveEnv, loadRuntimeConfig } from './runtime/config.js';
 import type { RuntimeConfig } from './runtime/config.js';
 import type { PluginHandlers } from './runtime/contract.js';
+import { routeConsoleToLogger, routeWarningsToLogger } from './runtime/console-route.js';
 import { loadDeclarations, pluginRoot } from './runtime/declarations.js';
 import type { Declarations } from './runtime/declarations.js';
 import { RemoteDoor } from './runtime/remote-door.js';
@@ -76,6 +81,11 @@ function flush(stream: NodeJS.WritableStream & { writableLength?: number }): Pro
 
 async function runLocal(config: RuntimeConfig, root: string): Promise<void> {
   const output = protectStdout();
+  if (process.stdin.isTTY) {
+    // A person started this in a terminal, not the daemon: tell them what it is (stderr; stdout is the protocol's).
+    const { greeting } = await import('./cli/greeting.js');
+    process.stderr.write(greeting(loadDeclarations(root).manifest.version ?? ''));
+  }
   const door = new StdioDoor(process.stdin, output, config, logger);
   door.beginHeartbeat();
   // The transport is up: from here the plugin's logs are protocol `log` frames (fatal ones also on stderr).
@@ -118,6 +128,14 @@ async function runRemote(config: RuntimeConfig, root: string): Promise<void> {
 }
 
 async function main(): Promise<void> {
+  // Before any dependency loads: their console lines and Node's warnings go through the logger (runtime/console-route.ts).
+  routeConsoleToLogger(logger);
+  routeWarningsToLogger(logger);
+  if (process.argv.length > 2) {
+    const [{ runCli }, { createApp }] = await Promise.all([import('./cli/index.js'), import('./app.js')]);
+    process.exitCode = await runCli(process.argv.slice(2), (declarations) => createApp(declarations));
+    return;
+  }
   const root = pluginRoot();
   const config = loadRuntimeConfig(effectiveEnv(process.env, root));
   if (config.installMethod === 'remote') await runRemote(config, root);
@@ -134,7 +152,7 @@ function exit(code: number): void {
 }
 
 main().then(
-  () => exit(0),
+  () => exit(typeof process.exitCode === 'number' ? process.exitCode : 0),
   (error: unknown) => {
     logger.fatal({ reason: (error as Error)?.message ?? String(error) }, 'plugin stopped by an error');
     exit(1);

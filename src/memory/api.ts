@@ -6,7 +6,8 @@
  */
 import type { Settings } from './config/settings.js';
 import type { Scope } from '../store/queries.js';
-import type { HistoryItem, MemoryItem, SearchItem } from './service.js';
+import type { HistoryItem, MemoryItem, SearchAnswer } from './service.js';
+import type { ExportFile, ImportReport } from './transfer.js';
 
 /** Who a tool call's memory belongs to (the store's Scope, validated once by the tools' schemas), plus the call's
  * `runId`: a trace id only, logged, never scoping memory. */
@@ -29,7 +30,7 @@ export interface MemoryEvent { id: string | null; memory: string; event: MemoryE
 export interface MemoryApi {
   /** `infer` false stores the turn's text as given (no LLM call), as Mem0's `infer=False`. */
   add(input: { scope: CallScope; user: string; assistant?: string | undefined; metadata?: JsonObject | undefined; infer?: boolean | undefined }, options: CallOptions): Promise<MemoryEvent[]>;
-  search(input: { scope: CallScope; query: string; filters?: JsonObject | undefined; topK: number }, options: CallOptions): Promise<SearchItem[]>;
+  search(input: { scope: CallScope; query: string; filters?: JsonObject | undefined; topK: number; threshold?: number | undefined }, options: CallOptions): Promise<SearchAnswer>;
   getAll(input: { scope: CallScope; filters?: JsonObject | undefined; limit: number; offset?: number | undefined }, options: CallOptions): Promise<MemoryItem[]>;
   /** Throws NotFoundError when there is no such memory. */
   get(input: { memoryId: string; runId?: string | undefined }, options: CallOptions): Promise<MemoryItem>;
@@ -65,8 +66,16 @@ export interface ForgettingService {
   forget(input: { userId: string; appId?: string | undefined; dryRun: boolean }, signal: AbortSignal): Promise<JsonObject>;
 }
 
+/** Export to a JSON Lines file and import from a URL (memory/transfer.ts). */
+export interface TransferService {
+  exportFile(input: { scope: Scope; filters?: JsonObject | undefined; includeHistory: boolean; offset: number }, signal: AbortSignal): Promise<ExportFile>;
+  importUrl(input: { url: URL; defaultUserId?: string | undefined }, signal: AbortSignal): Promise<ImportReport>;
+}
+
 export interface MemoryServices {
   memories: MemoryApi;
+  /** Absent in services that do not store memories themselves (tests' fakes): the tools then answer "not built". */
+  transfer?: TransferService;
   extraction: ExtractionService;
   forgetting: ForgettingService;
   /** Releases pools, timers and workers; called when the credential set is replaced and on shutdown. */

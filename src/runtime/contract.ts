@@ -11,7 +11,13 @@ import type { BackwardsInvoker } from './backwards.js';
 export type ToolMessage =
   | { type: 'text'; message: { text: string }; meta: null }
   | { type: 'json'; message: { json_object: Record<string, unknown> }; meta: null }
-  | { type: 'variable'; message: { variable_name: string; variable_value: unknown; stream: boolean }; meta: null };
+  | { type: 'variable'; message: { variable_name: string; variable_value: unknown; stream: boolean }; meta: null }
+  /** A piece of a file (at most 8192 raw bytes, base64); Dify joins the pieces of one `id` when `end` is true. */
+  | {
+      type: 'blob_chunk';
+      message: { id: string; sequence: number; total_length: number; blob: string; end: boolean };
+      meta: { mime_type: string; filename: string };
+    };
 
 export interface InvokeToolRequest {
   provider: string;

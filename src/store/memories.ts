@@ -9,12 +9,15 @@ import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { deleteAccessRows } from './access-log.js';
 import { EngineError } from '../errors.js';
+import { clamp01 } from './ranking.js';
+import { PostgresGraph } from './graph/postgres.js';
+import type { AppliedGraphChanges, GraphChanges, GraphScope } from './graph/types.js';
 import { withTransaction } from './pool.js';
 import type { Queryable } from './pool.js';
 import * as q from './queries.js';
 import type { MemoryRow, Scope } from './queries.js';
 import type { Tables } from './sql.js';
-import { tsqueryText, wordTokens } from './tokens.js';
+import { lexemeQuery, queryTerms, wordTokens } from './tokens.js';
 import { checkCount, checkMetadata, checkScope, checkUuid, md5, newMemoryPayload, pythonIso, RESERVED_PAYLOAD_KEYS } from './payload.js';
 
 export type { Scope } from './queries.js';
@@ -64,6 +67,28 @@ export interface HistoryEntry extends q.HistoryRecord {
   recordedAt: string;
 }
 
+/** A history row as exported and imported (no row id, no recording time). */
+export interface ImportHistory {
+  oldMemory: string | null;
+  newMemory: string | null;
+  event: 'ADD' | 'UPDATE' | 'DELETE';
+  createdAt: string | null;
+  updatedAt: string | null;
+  isDeleted: boolean;
+  actorId: string | null;
+  role: string | null;
+}
+
+/** A memory to import as it was: Mem0's payload (with `data`, `user_id`, …), its vector, times and history. */
+export interface ImportRecord {
+  id: string;
+  payload: Record<string, unknown>;
+  vector: readonly number[];
+  createdAt: string;
+  updatedAt: string;
+  history?: ImportHistory[] | undefined;
+}
+
 export interface SearchOptions {
   vector: readonly number[];
   /** The query text, for the keyword side; omit for vector-only search. */
@@ -73,14 +98,13 @@ export interface SearchOptions {
 }
 
 export interface SearchHit extends MemoryRecord {
-  /** 0–1 similarity: max(0, 1 − cosine distance). */
+  /** The 0–1 relevance hits are ordered by: vector and keyword scores fused (ranking.ts). */
   score: number;
+  /** 0–1 similarity: max(0, 1 − cosine distance). */
+  vectorScore: number;
+  /** 0–1 IDF-weighted keyword score (0 when no query term is in the memory). */
+  keywordScore: number;
   distance: number;
-  /** 1-based rank on each side, null when the memory was not a candidate there. */
-  vectorRank: number | null;
-  keywordRank: number | null;
-  /** Reciprocal-rank-fusion value the hits are ordered by. */
-  rankScore: number;
 }
 
 export interface SearchCapabilities {
@@ -152,15 +176,19 @@ export class MemoryStore {
    */
   async apply(
     scope: Scope,
-    changes: { inserts?: readonly NewMemory[]; updates?: readonly (MemoryChange & { id: string })[]; deletes?: readonly string[] },
-  ): Promise<{ inserted: MemoryRecord[]; updated: MemoryRecord[]; deleted: string[] }> {
+    changes: {
+      inserts?: readonly NewMemory[]; updates?: readonly (MemoryChange & { id: string })[]; deletes?: readonly string[];
+      /** Graph changes learnt with these memories: written in the same transaction, provenance = the written ids. */
+      graph?: { scope: GraphScope; changes: GraphChanges } | undefined;
+    },
+  ): Promise<{ inserted: MemoryRecord[]; updated: MemoryRecord[]; deleted: string[]; graph?: AppliedGraphChanges }> {
     checkScope(scope);
     const prepared = this.prepareInserts(scope, changes.inserts ?? []);
     const updates = (changes.updates ?? []).map((u) => ({ change: u, vector: this.checkChange(u.id, u) }));
     const deletes = changes.deletes ?? [];
     deletes.forEach(checkUuid);
     // Inserts only (the common add): one statement, no explicit transaction.
-    if (updates.length === 0 && deletes.length === 0) {
+    if (updates.length === 0 && deletes.length === 0 && !changes.graph) {
       const inserted = prepared.rows.length ? await this.insertWith(this.pool, prepared) : [];
       return { inserted, updated: [], deleted: [] };
     }
@@ -174,7 +202,11 @@ export class MemoryStore {
       const deleted: string[] = [];
       for (const id of deletes) if (await this.deleteWith(client, scope, id)) deleted.push(id);
       if (deleted.length > 0) await client.query(deleteAccessRows(this.tables, deleted));
-      return { inserted, updated, deleted };
+      if (!changes.graph) return { inserted, updated, deleted };
+      const written = [...inserted, ...updated].map((r) => r.id);
+      const graph = await new PostgresGraph(this.pool, this.tables, this.dims)
+        .applyWithin(client, changes.graph.scope, changes.graph.changes, written);
+      return { inserted, updated, deleted, graph };
     });
   }
 
@@ -303,6 +335,69 @@ export class MemoryStore {
     return res.rows.map(toRecord);
   }
 
+  /**
+   * One page of an export, oldest first (created_at, id); pass the last record of a page as `after` for the next.
+   * `offset` skips that many rows first (only for the first page of an export resumed by number).
+   */
+  async exportPage(
+    scope: Scope,
+    options: { limit: number; filters?: unknown; after?: { createdAt: string; id: string } | undefined; offset?: number },
+  ): Promise<MemoryRecord[]> {
+    checkScope(scope);
+    const limit = checkCount(options.limit, MAX_LIST_LIMIT, 'limit');
+    const res = await this.pool.query<MemoryRow>(q.exportMemoriesPage(this.tables, scope, { ...options, limit }));
+    return res.rows.map(toRecord);
+  }
+
+  /** History of several memories, grouped by memory id, oldest first. */
+  async historyOf(memoryIds: string[]): Promise<Map<string, ImportHistory[]>> {
+    const out = new Map<string, ImportHistory[]>();
+    if (memoryIds.length === 0) return out;
+    for (const id of memoryIds) checkUuid(id);
+    const res = await this.pool.query<Omit<ImportHistory, 'createdAt' | 'updatedAt'> & { memoryId: string; createdAt: Date | null; updatedAt: Date | null }>(
+      q.selectHistoryOf(this.tables, memoryIds),
+    );
+    for (const row of res.rows) {
+      const { memoryId, ...rest } = row;
+      const list = out.get(memoryId) ?? [];
+      list.push({ ...rest, createdAt: row.createdAt ? row.createdAt.toISOString() : null, updatedAt: row.updatedAt ? row.updatedAt.toISOString() : null });
+      out.set(memoryId, list);
+    }
+    return out;
+  }
+
+  /**
+   * Writes imported memories under their own ids, payload and times as given; ids that exist already are skipped.
+   * A memory without history gets one ADD row. Returns the ids inserted (the others were skipped).
+   */
+  async importRecords(records: readonly ImportRecord[]): Promise<string[]> {
+    if (records.length === 0) return [];
+    const rows: q.InsertRow[] = [];
+    const history: q.HistoryRow[] = [];
+    for (const record of records) {
+      checkUuid(record.id);
+      checkScope({ userId: stringOrNull(record.payload.user_id) ?? '', agentId: stringOrNull(record.payload.agent_id) });
+      const data = record.payload.data;
+      if (typeof data !== 'string') throw new EngineError('validation', `memory ${record.id} has no text`);
+      rows.push({
+        id: record.id, vector: this.vectorText(record.vector), payload: JSON.stringify(record.payload),
+        createdAt: record.createdAt, updatedAt: record.updatedAt, tokens: tokenText(data),
+      });
+      const entries = record.history && record.history.length > 0
+        ? record.history
+        : [{ oldMemory: null, newMemory: data, event: 'ADD' as const, createdAt: record.createdAt, updatedAt: null, isDeleted: false, actorId: null, role: null }];
+      for (const h of entries) {
+        history.push({
+          memoryId: record.id, oldMemory: h.oldMemory, newMemory: h.newMemory, event: h.event, createdAt: h.createdAt,
+          updatedAt: h.updatedAt, isDeleted: h.isDeleted, actorId: h.actorId, role: h.role,
+          userId: stringOrNull(record.payload.user_id), agentId: stringOrNull(record.payload.agent_id),
+        });
+      }
+    }
+    const res = await this.pool.query<{ id: string }>(q.importMemories(this.tables, rows, history));
+    return res.rows.map((r) => r.id);
+  }
+
   /** How many memories of the scope match `filters`. */
   async count(scope: Scope, filters?: unknown): Promise<number> {
     checkScope(scope);
@@ -343,10 +438,10 @@ export class MemoryStore {
     const topK = checkCount(options.topK, MAX_TOP_K, 'top_k');
     if (topK === 0) return [];
     const vector = this.vectorText(options.vector);
-    const tokens = options.query ? wordTokens(options.query, MAX_QUERY_TOKENS) : [];
+    const terms = options.query ? queryTerms(options.query, MAX_QUERY_TOKENS) : [];
     const candidates = Math.min(Math.max(topK * 2, 20), MAX_TOP_K);
     const sql = q.searchMemories(this.tables, scope, {
-      vector, tsquery: tsqueryText(tokens), topK, candidates, filters: options.filters,
+      vector, terms: terms.map(lexemeQuery), topK, candidates, filters: options.filters,
     });
     // Fast path, one round trip: the connection's own settings (pool.ts applies `hnsw.iterative_scan` when a
     // connection opens) and the default ef_search, which is enough up to 40 candidates.
@@ -399,9 +494,9 @@ export class MemoryStore {
 interface HitRow extends Omit<MemoryRow, 'id'> {
   id: string | null;
   distance: number | null;
-  vectorRank: number | null;
-  keywordRank: number | null;
-  fused: number;
+  vectorScore: number;
+  keywordScore: number;
+  score: number;
   vectorHits: number;
   /** Rows with a vector in scope and filter, counted up to the candidate count; null when not counted. */
   scopeRows: number | null;
@@ -436,14 +531,12 @@ function toRecord(row: MemoryRow): MemoryRecord {
 
 function toHit(row: HitRow & { id: string }): SearchHit {
   const d = row.distance;
-  const score = d === null || !Number.isFinite(d) ? 0 : Math.min(1, Math.max(0, 1 - d));
   return {
     ...toRecord(row),
-    score,
+    score: clamp01(row.score),
+    vectorScore: clamp01(row.vectorScore),
+    keywordScore: clamp01(row.keywordScore),
     distance: d === null || !Number.isFinite(d) ? 1 : d,
-    vectorRank: row.vectorRank,
-    keywordRank: row.keywordRank,
-    rankScore: row.fused,
   };
 }
 

@@ -38,7 +38,7 @@ export class TimeoutError extends ToolError {
 }
 
 /** The parts of the engine a tool can depend on; each may be missing from a version. */
-export type Feature = 'memory' | 'extraction' | 'checkpoint' | 'forgetting';
+export type Feature = 'memory' | 'extraction' | 'checkpoint' | 'forgetting' | 'transfer';
 
 /** The feature behind a tool is not part of this version yet: an honest ERROR, never a pretend success. */
 export class NotBuiltError extends ToolError {

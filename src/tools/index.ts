@@ -3,12 +3,15 @@
  * and credential validation. The runtime calls these; they know nothing about frames or sockets.
  * @module
  */
+import { randomUUID } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { unlink } from 'node:fs/promises';
 import { validateCredentials } from '../memory/config/credentials.js';
 import { describeSettings } from '../memory/config/settings.js';
 import type { Settings } from '../memory/config/settings.js';
 import { PluginError, TOOL_INVOKE_ERROR } from '../runtime/contract.js';
 import { EngineError } from '../errors.js';
-import type { PluginHandlers } from '../runtime/contract.js';
+import type { PluginHandlers, ToolMessage } from '../runtime/contract.js';
 import type { Declarations } from '../runtime/declarations.js';
 import { logger } from '../log.js';
 import { runTool, ServicesCache } from './dispatch.js';
@@ -16,6 +19,7 @@ import { pickLanguage } from './i18n.js';
 import { bindTools, TOOL_DEFINITIONS } from './registry.js';
 import type { ToolDefinition } from './schemas.js';
 import { buildMessages, wireError } from './result.js';
+import type { ToolOutcome } from './result.js';
 import type { ServicesFactory } from '../memory/api.js';
 import { WorkspaceNamespaces } from './workspace.js';
 
@@ -36,6 +40,29 @@ export interface PluginAppOptions {
   language?: () => string | undefined;
 }
 
+/** Dify's limit on one blob chunk (raw bytes before base64). */
+export const BLOB_CHUNK_BYTES = 8192;
+
+/**
+ * Streams a file as blob chunks: sequence 0…n with the data, then an empty chunk with `end: true` (the shape Dify's
+ * plugin SDK sends). The temporary file is deleted afterwards, also when the session ends early.
+ */
+async function* fileChunks(file: NonNullable<ToolOutcome['file']>, signal: AbortSignal): AsyncGenerator<ToolMessage> {
+  const id = randomUUID().replace(/-/g, '');
+  const meta = { mime_type: file.mimeType, filename: file.name };
+  let sequence = 0;
+  try {
+    for await (const chunk of createReadStream(file.path, { highWaterMark: BLOB_CHUNK_BYTES })) {
+      signal.throwIfAborted();
+      const blob = (chunk as Buffer).toString('base64');
+      yield { type: 'blob_chunk', message: { id, sequence: sequence++, total_length: file.bytes, blob, end: false }, meta };
+    }
+    yield { type: 'blob_chunk', message: { id, sequence, total_length: file.bytes, blob: '', end: true }, meta };
+  } finally {
+    await unlink(file.path).catch(() => {});
+  }
+}
+
 /** @throws Error at startup when the declared tools and the handler modules do not match. */
 export function createPluginApp(declarations: Declarations, options: PluginAppOptions): PluginHandlers {
   const tools = bindTools(declarations.tools, options.definitions ?? TOOL_DEFINITIONS);
@@ -48,6 +75,7 @@ export function createPluginApp(declarations: Declarations, options: PluginAppOp
       // Not a workflow-level failure: the daemon asked for a tool this plugin never declared.
       if (!bound) throw new PluginError(TOOL_INVOKE_ERROR, `unknown tool "${request.tool}"; this plugin provides: ${[...tools.keys()].join(', ')}`);
       const outcome = await runTool(bound, request, session, cache, workspaces);
+      if (outcome.file) yield* fileChunks(outcome.file, session.signal);
       yield* buildMessages(bound.definition.name, outcome, pickLanguage(language(), request.toolParameters ?? {}));
     },
     async validateCredentials(request, session) {

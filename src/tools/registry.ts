@@ -9,11 +9,13 @@ import { checkExtractionStatus } from './check-extraction-status.js';
 import { deleteAllMemories } from './delete-all-memories.js';
 import { deleteMemory } from './delete-memory.js';
 import { extractLongTermMemory } from './extract-long-term-memory.js';
+import { exportMemories } from './export-memories.js';
 import { forgetMemories } from './forget-memories.js';
 import { getAllMemories } from './get-all-memories.js';
 import { getMemoryHistory } from './get-memory-history.js';
 import { getMemory } from './get-memory.js';
 import { getUserCheckpoint } from './get-user-checkpoint.js';
+import { importMemories } from './import-memories.js';
 import type { ToolDefinition } from './schemas.js';
 import { searchMemory } from './search-memory.js';
 import { updateMemory } from './update-memory.js';
@@ -32,6 +34,8 @@ export const TOOL_DEFINITIONS: readonly ToolDefinition[] = [
   checkExtractionStatus,
   getUserCheckpoint,
   forgetMemories,
+  exportMemories,
+  importMemories,
 ] as readonly ToolDefinition[];
 
 export interface BoundTool {

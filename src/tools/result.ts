@@ -27,6 +27,13 @@ export interface ToolOutcome {
   details?: string[];
   /** Where `results` starts in the whole list, for tools that page with an `offset` parameter (get_all_memories). */
   offset?: number;
+  /** A file to send before the answer (export_memories): a temporary file, deleted once sent (tools/index.ts). */
+  file?: { path: string; name: string; mimeType: string; bytes: number };
+  /**
+   * What the caller should know although the call worked (a fallback). Rendered as the JSON message's top-level
+   * `warnings` list, present only when non-empty, and as text lines.
+   */
+  warnings?: readonly Text[];
 }
 
 /** Room left in a line for the frame around the JSON message (session id, envelope keys). */
@@ -129,10 +136,11 @@ export function buildMessages(tool: string, outcome: ToolOutcome, language: Lang
   const separator = translate(language, { key: 'format.list_separator' });
   const message = texts.map((text) => translate(language, text)).join(separator);
   const messages = translate(language, { key: 'format.tool_message', params: { tool, message } });
-  const json = { status: outcome.status, messages, results, ...page };
+  const warnings = (outcome.warnings ?? []).map((text) => translate(language, text));
+  const json = { status: outcome.status, messages, results, ...page, ...(warnings.length > 0 && { warnings }) };
   return [
     { type: 'json', message: { json_object: json }, meta: null },
-    { type: 'text', message: { text: summary(messages, outcome.details ?? [], language) }, meta: null },
+    { type: 'text', message: { text: summary([messages, ...warnings].join('\n'), outcome.details ?? [], language) }, meta: null },
     variable('status', json.status),
     variable('messages', json.messages),
     variable('results', variableResults),

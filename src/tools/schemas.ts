@@ -150,6 +150,11 @@ export const startOffset = () =>
     return value < 0 ? new Bad('param.min', { min: 0, value }) : value;
   });
 
+/** An optional number in [min, max] (a score threshold): undefined when not given; outside the range is an error. */
+export const bounded = (min: number, max: number) =>
+  rule(z.number().optional(), (value) =>
+    value === undefined || (value >= min && value <= max) ? value : new Bad('param.range', { min, max, value: showValue(value) }));
+
 /** A whole number clamped into [min, max] (the seed clamps extraction settings rather than refusing them). */
 export const clamped = (fallback: number, min: number, max: number) =>
   rule(z.number().optional(), (value) => (value === undefined ? fallback : Math.min(max, Math.max(min, Math.trunc(value)))));

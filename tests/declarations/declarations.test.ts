@@ -14,15 +14,16 @@ import type { Declarations, I18nText, ToolDeclaration } from '../../src/runtime/
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const LANGUAGES = ['en_US', 'zh_Hans', 'ja_JP', 'pt_BR'] as const;
 
-// The 12 tools in the original's order, each with its full parameter list and the required ones (plus our additions:
-// get_all_memories `offset`, for answers too big for one protocol line; add_memory `infer`, as Mem0's API has).
+// The original's 12 tools in its order, then the tools this port adds, each with its full parameter list and the required
+// ones (plus our additions to the original's tools: get_all_memories `offset`, for answers too big for one protocol line;
+// add_memory `infer`, as Mem0's API has; search_memory `threshold`).
 const SEED_TOOLS: Record<string, { params: string[]; required: string[] }> = {
   add_memory: {
     params: ['user', 'assistant', 'user_id', 'agent_id', 'run_id', 'metadata', 'infer', 'timeout'],
     required: ['user', 'user_id'],
   },
   search_memory: {
-    params: ['query', 'user_id', 'agent_id', 'run_id', 'filters', 'top_k', 'timeout'],
+    params: ['query', 'user_id', 'agent_id', 'run_id', 'filters', 'top_k', 'threshold', 'timeout'],
     required: ['query', 'user_id'],
   },
   get_all_memories: {
@@ -51,6 +52,9 @@ const SEED_TOOLS: Record<string, { params: string[]; required: string[] }> = {
   check_extraction_status: { params: ['task_id'], required: ['task_id'] },
   get_user_checkpoint: { params: ['user_id', 'app_id'], required: ['user_id'] },
   forget_memories: { params: ['user_id', 'app_id', 'dry_run'], required: ['user_id'] },
+  // Added in this port (issue 15 §3).
+  export_memories: { params: ['user_id', 'app_id', 'filters', 'include_history', 'offset'], required: ['user_id'] },
+  import_memories: { params: ['file', 'url', 'user_id'], required: [] },
 };
 
 // Defaults and clamps the original documents: [default, min, max].
@@ -265,7 +269,7 @@ function allProblems(d: Declarations): Problems {
 const declarations = loadDeclarations(ROOT);
 
 describe('declarations load', () => {
-  it('reads manifest → provider → 12 tools in the original order', () => {
+  it('reads manifest → provider → the tools in order (the original 12 first)', () => {
     expect(declarations.manifest.plugins.tools).toEqual(['provider/mem0ai.yaml']);
     expect(declarations.tools.map((tool) => tool.identity.name)).toEqual(Object.keys(SEED_TOOLS));
     expect(declarations.provider.tools).toEqual(Object.keys(SEED_TOOLS).map((name) => `tools/${name}.yaml`));

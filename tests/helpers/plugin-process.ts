@@ -9,6 +9,7 @@ import { cpSync, existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { FakePluginStorage } from './plugin-storage.js';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const BUNDLE = path.join(REPO_ROOT, 'dist', 'plugin.js');
@@ -158,6 +159,11 @@ export interface SpawnOptions {
   /** Working directory (default: `root`). */
   cwd?: string;
   env?: Record<string, string | undefined>;
+  /**
+   * Who answers the plugin's backwards `storage` calls (the embedded store asks for its workspace namespace there).
+   * Default: a fresh FakePluginStorage, as the real daemon always answers; `false`: nobody answers.
+   */
+  storage?: FakePluginStorage | false;
 }
 
 export class PluginProcess {
@@ -204,6 +210,8 @@ export class PluginProcess {
       this.stderr += text;
     });
     this.child.stdin.on('error', () => {});
+    const storage = options.storage ?? new FakePluginStorage();
+    if (storage) storage.attach(this.frames, (frame) => this.send(frame));
     this.exited = new Promise((resolve) => this.child.on('exit', (code, signal) => resolve({ code, signal })));
   }
 

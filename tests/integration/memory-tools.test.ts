@@ -89,7 +89,10 @@ describe.each(BACKENDS)('memory tools end to end on %s (sync mode)', (_name, mak
     const dog = added[1]!.id!;
 
     const hits = await driver.ok<Hit[]>('search_memory', { query: 'Italian food', user_id: 'alex', agent_id: 'app-1', top_k: 5 });
-    expect(hits[0]).toEqual({ id: food, memory: 'I love Italian food.', score: expect.any(Number), metadata: { topic: 'intro' }, timestamp: expect.any(String) });
+    expect(hits[0]).toEqual({
+      id: food, memory: 'I love Italian food.', score: expect.any(Number), vector_score: expect.any(Number), keyword_score: 1,
+      metadata: { topic: 'intro' }, timestamp: expect.any(String),
+    });
     expect(hits.every((h) => h.score >= 0 && h.score <= 1)).toBe(true);
     expect(hits[0]!.score).toBeGreaterThan(hits[1]?.score ?? 0);
 

@@ -164,13 +164,19 @@ describe('stdio door', () => {
     expect(bad.error?.error_type).toBe('ToolProviderCredentialValidationError');
   });
 
-  it('diverts stray stdout writes and console.log to stderr', async () => {
-    const p = start();
+  it('diverts stray stdout writes to stderr and console.log into the logger (no plain line)', async () => {
+    const p = start({ LOG_LEVEL: 'debug' });
     p.send(invokeFrame('noise', '__test_stdout'));
     const result = await p.frames.session('noise');
     expect(result.error).toBeNull();
-    expect(await p.stderrIncludes('stray write from a dependency')).toBe(true);
-    expect(await p.stderrIncludes('stray console.log from a dependency')).toBe(true);
+    expect(await p.logIncludes('stray write from a dependency')).toBe(true);
+    expect(await p.logIncludes('stray console.log from a dependency')).toBe(true);
+    // Once the transport is up the logger speaks in log frames: the console line is one debug record marked as such.
+    const records = p.logRecords().filter((r) => r.message.includes('stray console.log'));
+    expect(records).toHaveLength(1);
+    expect(records[0]).toMatchObject({ level: 'debug' });
+    expect(records[0]!.message).toContain('"from":"console"');
+    expect(p.stderr).not.toContain('stray console.log');
     expect(p.badLines).toEqual([]);
   });
 

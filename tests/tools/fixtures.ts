@@ -22,7 +22,7 @@ const memoryId = param('memory_id', 'string', required);
 
 export const FIXTURE_TOOLS: ToolDeclaration[] = [
   tool('add_memory', [param('user', 'string', required), param('assistant', 'string'), ...scope, param('metadata', 'string'), param('infer', 'boolean', { form: 'form', default: true }), timeout]),
-  tool('search_memory', [param('query', 'string', required), ...scope, param('filters', 'string'), param('top_k', 'number', { default: 5, min: 1 }), timeout]),
+  tool('search_memory', [param('query', 'string', required), ...scope, param('filters', 'string'), param('top_k', 'number', { default: 5, min: 1 }), param('threshold', 'number', { min: 0, max: 1 }), timeout]),
   tool('get_all_memories', [...scope, param('limit', 'number', { default: 100, min: 1 }), param('offset', 'number', { default: 0, min: 0 }), param('filters', 'string'), timeout]),
   tool('get_memory', [memoryId, runId, timeout]),
   tool('update_memory', [memoryId, param('text', 'string', required), runId, timeout]),
@@ -43,6 +43,11 @@ export const FIXTURE_TOOLS: ToolDeclaration[] = [
   tool('check_extraction_status', [param('task_id', 'string', required)]),
   tool('get_user_checkpoint', [param('user_id', 'string', required), param('app_id', 'string')]),
   tool('forget_memories', [param('user_id', 'string', required), param('app_id', 'string'), param('dry_run', 'boolean', { form: 'form', default: false })]),
+  tool('export_memories', [
+    param('user_id', 'string', required), param('app_id', 'string'), param('filters', 'string'),
+    param('include_history', 'boolean', { form: 'form', default: false }), param('offset', 'number', { default: 0, min: 0 }),
+  ]),
+  tool('import_memories', [param('file', 'file'), param('url', 'string', { form: 'form' }), param('user_id', 'string')]),
 ];
 
 export function fixture(name: string): ToolDeclaration {

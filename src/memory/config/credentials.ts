@@ -9,19 +9,12 @@ import type { z } from 'zod';
 import { applyLogLevel } from '../../log.js';
 import { parseStoreConfig } from '../../store/config.js';
 import { EngineError, STORE_CODES } from '../../errors.js';
-import { DEFAULTS, LOG_LEVELS, settingsHash } from './settings.js';
+import { BLOCK_FIELDS, DEFAULTS, LOG_LEVELS, settingsHash } from './settings.js';
 import type { LogLevelName, PgvectorConfig, ProviderBlock, Settings, VectorStoreSettings } from './settings.js';
 import { boolLike, describeJsonError, embedderConfig, externalVectorConfig, graphConfig, intLike, llmConfig, pgliteConfig, pgvectorConfig, rerankerConfig } from './settings-schemas.js';
 import { collectionOf, EXTERNAL_VECTOR_STORES, isExternalVectorStore, stateStoreConfig } from './vector-store-config.js';
 import type { StateStoreBlock } from './settings.js';
 
-export const BLOCK_FIELDS = {
-  llm: 'local_llm_json_secret',
-  embedder: 'local_embedder_json_secret',
-  vectorStore: 'local_vector_db_json_secret',
-  graphStore: 'local_graph_db_json_secret',
-  reranker: 'local_reranker_json_secret',
-} as const;
 
 function fail(message: string, field: string): never {
   throw new EngineError('credentials', message, { field });
