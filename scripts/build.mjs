@@ -6,9 +6,12 @@ import path from 'node:path';
 import { existsSync, readFileSync } from 'node:fs';
 import { build } from 'esbuild';
 
-// mem0ai loads each optional provider SDK (ollama, cohere-ai, @anthropic-ai/sdk, …) with import() only when that
-// provider is configured. The ones not installed stay external, so the bundle builds without them and configuring
-// such a provider fails with "needs package X which this build does not include" (src/memory/providers.ts).
+// mem0ai loads each optional provider SDK with import() only when that provider is configured. The model-provider
+// SDKs its factories load are dependencies, so they are bundled: @anthropic-ai/sdk, groq-sdk, @google/genai,
+// @mistralai/mistralai, @aws-sdk/client-bedrock-runtime, cohere-ai, zeroentropy (and openai, mem0ai's own). Which
+// providers run, and how, is one table: src/memory/config/provider-catalog.ts; the rest (Vertex AI, fastembed,
+// local Hugging Face models, LangChain) are refused there with a clear message. Peers not installed stay external
+// so the bundle builds without them.
 // Vector stores: of mem0ai's store SDKs only `chromadb` (a pure-JS client, tested against a real Chroma server) is a
 // dependency, so only it is bundled; the others stay external the same way (src/memory/external/stores.ts).
 // better-sqlite3 (mem0ai's "memory" store) is a native module: its JS is bundled but its binary cannot load from the

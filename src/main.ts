@@ -11,7 +11,7 @@
  * instead (cli/index.ts): the daemon always starts the plugin without any.
  * @module
  */
-import { logger } from './log.js';
+import { forwardLogs, logger } from './log.js';
 import { effectiveEnv, loadRuntimeConfig } from './runtime/config.js';
 import type { RuntimeConfig } from './runtime/config.js';
 import type { PluginHandlers } from './runtime/contract.js';
@@ -88,6 +88,8 @@ async function runLocal(config: RuntimeConfig, root: string): Promise<void> {
   }
   const door = new StdioDoor(process.stdin, output, config, logger);
   door.beginHeartbeat();
+  // The transport is up: from here the plugin's logs are protocol `log` frames (fatal ones also on stderr).
+  forwardLogs((record) => door.sendLog(record));
   const signal = firstSignal();
 
   const declarations = loadDeclarations(root);

@@ -135,7 +135,7 @@ async function searchLatency(b: Backend): Promise<Record<string, unknown>> {
           while (next < end) {
             const n = next++;
             const t0 = performance.now();
-            const hits = await service.search({ userId: scope.userId, query: query(n), topK: 5 });
+            const hits = (await service.search({ userId: scope.userId, query: query(n), topK: 5 })).results;
             samples[mode].push(performance.now() - t0);
             if (mode === 'on') {
               recorded += 1;
@@ -159,7 +159,7 @@ async function searchLatency(b: Backend): Promise<Record<string, unknown>> {
       say(`${b.name} ${callers} caller(s): off p50 ${z.p50} p95 ${z.p95} | on p50 ${a.p50} p95 ${a.p95} ms`);
     }
     // What record() itself costs on the caller's turn (it only copies the ids and schedules the write).
-    const hits = await on.search({ userId: scope.userId, query: query(1), topK: 5 });
+    const hits = (await on.search({ userId: scope.userId, query: query(1), topK: 5 })).results;
     const t0 = performance.now();
     for (let i = 0; i < 10_000; i++) accessLog.record(scope, hits);
     result.recordCallUs = round(((performance.now() - t0) / 10_000) * 1000, 2);

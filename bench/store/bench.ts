@@ -4,7 +4,8 @@
  * (bench/store/run.mjs bundles this file, calls {@link main} and writes the section it returns). Settings come from the environment; see bench/store/README.md.
  *
  * Measured per collection size: search latency (top 5, one user's scope) with 1 and 8 concurrent callers,
- * completeness of searches (share that return a full top_k when at least top_k rows match), with and without a
+ * completeness of searches (share that return a full top_k when at least top_k rows match and share something with
+ * the query, i.e. similarity above 0: search_memory never pads top_k with the others), with and without a
  * metadata filter; once: `infer=false` add throughput, sequential and 8 concurrent. Embedding time is excluded on
  * both sides: both embedders return precomputed vectors from a map.
  * @module
@@ -87,7 +88,7 @@ interface SizeResult {
   load: Record<string, { seconds: number; method: string }>;
   search1: Record<string, Stats>;
   search8: Record<string, Stats>;
-  /** User scope only: queries with a full top_k / queries (every user has ≥ top_k rows). */
+  /** User scope only: queries with a full top_k / queries with ≥ top_k rows similar to them (similarity > 0). */
   scopeFull: Record<string, { full: number; eligible: number }>;
   filterKey: string;
   filterShare: string;
@@ -218,10 +219,22 @@ async function runSize(
     const measured = queries.slice(WARMUP);
     for (const side of sides) for (const q of warm) await side.search(q);
 
+    // A query is eligible when at least top_k rows of its scope (and filter) are similar to it at all (cosine
+    // distance below 1): rows sharing nothing with the query are never returned to fill top_k.
+    const similarRows = async (side: Side, q: Query, filter?: [string, string]) => {
+      const counted = await sql(
+        `SELECT count(*)::int AS n FROM ${side.table} WHERE ${side.userColumn} = $1 AND vector <=> $2::vector < 1${filter ? ` AND payload->>'${filter[0]}' = $3` : ''}`,
+        [q.userId, `[${q.vector.join(',')}]`, ...(filter ? [filter[1]] : [])],
+      );
+      return (counted.rows[0] as { n: number }).n;
+    };
+    const eligible = new Map<Query, boolean>();
+    for (const q of measured) eligible.set(q, (await similarRows(sides[0]!, q)) >= TOP_K);
     const scopeFull: SizeResult['scopeFull'] = {};
     const search1 = await interleaved(sides, measured, 1, async (side, q) => {
       const n = await side.search(q);
       const r = (scopeFull[side.name] ??= { full: 0, eligible: 0 });
+      if (!eligible.get(q)) return;
       r.eligible += 1;
       if (n >= TOP_K) r.full += 1;
     });
@@ -240,11 +253,7 @@ async function runSize(
       const r = (filteredFull[side.name] = { full: 0, eligible: 0 });
       for (const q of measured) {
         const value = q[filterKey as keyof Query] as string;
-        const counted = await sql(
-          `SELECT count(*)::int AS n FROM ${side.table} WHERE ${side.userColumn} = $1 AND payload->>'${filterKey}' = $2`,
-          [q.userId, value],
-        );
-        if ((counted.rows[0] as { n: number }).n < TOP_K) continue;
+        if ((await similarRows(side, q, [filterKey, value])) < TOP_K) continue;
         r.eligible += 1;
         if ((await side.search(q, { [filterKey]: value })) >= TOP_K) r.full += 1;
       }

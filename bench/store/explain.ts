@@ -8,7 +8,7 @@
 import pg from 'pg';
 import { searchMemories } from '../../src/store/queries.js';
 import { tablesFor } from '../../src/store/tables.js';
-import { tsqueryText, wordTokens } from '../../src/store/tokens.js';
+import { lexemeQuery, queryTerms } from '../../src/store/tokens.js';
 import { Dataset } from './data.js';
 
 const env = process.env;
@@ -32,7 +32,7 @@ const out = (title: string, rows: { 'QUERY PLAN': string }[]) =>
 try {
   const tables = tablesFor({ schemaName: 'public', collectionName: `bench_ours_${label}` });
   const sql = searchMemories(tables, { userId: query.userId }, {
-    vector, tsquery: tsqueryText(wordTokens(query.text, 64)), topK: 5, candidates: 20, filters,
+    vector, terms: queryTerms(query.text, 64).map(lexemeQuery), topK: 5, candidates: 20, filters,
   });
   await client.query('BEGIN');
   await client.query("SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true), set_config('hnsw.ef_search', '40', true)");

@@ -121,7 +121,7 @@ export async function openOurs(backend: Backend, collection: string, dims: numbe
       });
     },
     async search(query, filters) {
-      const hits = await service.search({ userId: query.userId, query: query.text, topK: TOP_K, filters });
+      const hits = (await service.search({ userId: query.userId, query: query.text, topK: TOP_K, filters })).results;
       return hits.length;
     },
     async add(userId, text, metadata) {

@@ -6,7 +6,7 @@
  */
 import type { Settings } from './config/settings.js';
 import type { Scope } from '../store/queries.js';
-import type { HistoryItem, MemoryItem, SearchItem } from './service.js';
+import type { HistoryItem, MemoryItem, SearchAnswer } from './service.js';
 import type { ExportFile, ImportReport } from './transfer.js';
 
 /** Who a tool call's memory belongs to (the store's Scope, validated once by the tools' schemas), plus the call's
@@ -40,9 +40,10 @@ export interface DeleteAllResult {
 
 /** The memory calls of the tools: reads from memory/reads.ts, writes from jobs/queue/writes.ts (src/app.ts joins them). */
 export interface MemoryApi {
-  add(input: { scope: CallScope; user: string; assistant?: string | undefined; metadata?: JsonObject | undefined }, options: CallOptions): Promise<MemoryEvent[]>;
-  search(input: { scope: CallScope; query: string; filters?: JsonObject | undefined; topK: number }, options: CallOptions): Promise<SearchItem[]>;
-  getAll(input: { scope: CallScope; filters?: JsonObject | undefined; limit: number }, options: CallOptions): Promise<MemoryItem[]>;
+  /** `infer` false stores the turn's text as given (no LLM call), as Mem0's `infer=False`. */
+  add(input: { scope: CallScope; user: string; assistant?: string | undefined; metadata?: JsonObject | undefined; infer?: boolean | undefined }, options: CallOptions): Promise<MemoryEvent[]>;
+  search(input: { scope: CallScope; query: string; filters?: JsonObject | undefined; topK: number; threshold?: number | undefined }, options: CallOptions): Promise<SearchAnswer>;
+  getAll(input: { scope: CallScope; filters?: JsonObject | undefined; limit: number; offset?: number | undefined }, options: CallOptions): Promise<MemoryItem[]>;
   /** Throws NotFoundError when there is no such memory. */
   get(input: { memoryId: string; runId?: string | undefined }, options: CallOptions): Promise<MemoryItem>;
   update(input: { memoryId: string; text: string; runId?: string | undefined }, options: CallOptions): Promise<MemoryEvent>;

@@ -8,7 +8,7 @@
  */
 import type { Logger } from 'pino';
 import { EngineError, isEngineError, STORE_CODES } from '../errors.js';
-import { BLOCK_FIELDS } from './config/credentials.js';
+import { BLOCK_FIELDS } from './config/settings.js';
 import { checkEngine } from './engine.js';
 import type { EngineOptions } from './engine.js';
 import type { ProviderRole } from '../errors.js';
@@ -70,7 +70,9 @@ export async function verifyCredentials(settings: Settings, options: CredentialC
 
 /** Maps a failure of the round trip onto the credential field it concerns. */
 export function credentialError(error: unknown, settings: Settings, logger?: Logger): EngineError {
-  const fail = (field: string, message: string): EngineError => new EngineError('credentials', `${field}: ${message}`, { field });
+  // Messages that already start with the field (the provider catalog's refusals) are not prefixed twice.
+  const fail = (field: string, message: string): EngineError =>
+    new EngineError('credentials', message.startsWith(`${field}.`) ? message : `${field}: ${message}`, { field });
   // A mem0ai vector store that did not answer in time (vector-store-external.ts) concerns the vector store field.
   if (error instanceof EngineError && !error.role && error.message.startsWith('vector store ')) return fail(BLOCK_FIELDS.vectorStore, error.message);
   if (error instanceof EngineError && !STORE_CODES.has(error.code)) {

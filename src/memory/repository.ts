@@ -10,8 +10,12 @@ import type { HistoryRecord, Scope } from '../store/queries.js';
 export type MemoryRecord = Omit<StoredMemory, 'payload'>;
 
 export interface SearchHit extends MemoryRecord {
-  /** 0–1 similarity. */
+  /** The 0–1 relevance hits are ordered by (store/ranking.ts: vector and keyword scores fused). */
   score: number;
+  /** 0–1 similarity of the embeddings. */
+  vectorScore: number;
+  /** 0–1 IDF-weighted keyword score. */
+  keywordScore: number;
 }
 
 export type { HistoryRecord } from '../store/queries.js';
@@ -47,9 +51,10 @@ export interface AppliedChanges {
 }
 
 export interface MemoryRepository {
-  /** Vector (+ keyword, if the store does hybrid) search within the scope, best first. */
+  /** Hybrid (vector + keyword) search within the scope, best first by `score`. */
   search(scope: Scope, options: { vector: readonly number[]; query: string; topK: number; filters?: unknown }): Promise<SearchHit[]>;
-  list(scope: Scope, options: { limit: number; filters?: unknown }): Promise<MemoryRecord[]>;
+  /** Most recently updated first; `offset` skips that many of them (pages of get_all_memories). */
+  list(scope: Scope, options: { limit: number; offset?: number | undefined; filters?: unknown }): Promise<MemoryRecord[]>;
   /** By id alone; null when it does not exist. */
   get(id: string): Promise<MemoryRecord | null>;
   findByHash(scope: Scope, hash: string): Promise<MemoryRecord | null>;

@@ -12,7 +12,7 @@ import type { ConversationTurn } from './prompts.js';
 import type { CallOptions, Providers } from './providers.js';
 import { askJson, dedupeTexts, hashText, parseActions, parseFacts, planChanges } from './reconcile.js';
 import type { Candidate } from './reconcile.js';
-import type { MemoryRecord, MemoryRepository, NewMemory } from './repository.js';
+import type { MemoryRecord, MemoryRepository, NewMemory, SearchHit } from './repository.js';
 import type { Scope } from '../store/queries.js';
 import { UUID } from '../ids.js';
 
@@ -57,17 +57,40 @@ export interface SearchInput extends ScopeInput {
   query: string;
   topK?: number | undefined;
   filters?: unknown;
+  /** Results scoring below this (0–1) are left out. */
+  threshold?: number | undefined;
 }
 
 /** What the tools answer for a memory (Mem0's field names); the MemoryApi (api.ts) returns these. */
 export interface SearchItem {
   id: string;
   memory: string;
-  /** 0–1; the reranker's score when a reranker is configured. */
+  /** The 0–1 relevance results are ordered by: the reranker's score when one reranked them, else `vector_score` and
+   * `keyword_score` fused (store/ranking.ts). */
   score: number;
+  /** 0–1 similarity of the memory's embedding to the query's. */
+  vector_score: number;
+  /** 0–1 IDF-weighted share of the query's words found in the memory. */
+  keyword_score: number;
+  /** Present when a reranker ordered the results. */
+  rerank_score?: number;
   metadata: Record<string, unknown>;
   /** The later of created_at and updated_at. */
   timestamp: string | null;
+}
+
+/** Something the search did differently from what the configuration asked for. */
+export interface SearchWarning {
+  kind: 'reranker_failed';
+  provider: string;
+  /** Why, written to be shown (provider errors are redacted of secrets by the call guard). */
+  detail: string;
+}
+
+export interface SearchAnswer {
+  results: SearchItem[];
+  /** Empty when all went as configured. */
+  warnings: SearchWarning[];
 }
 
 export interface MemoryItem {
@@ -213,31 +236,51 @@ export class MemoryService {
     return [...byId.values()].map((r, handle) => ({ handle, id: r.id, text: r.data, hash: r.hash ?? hashText(r.data) }));
   }
 
-  async search(input: SearchInput): Promise<SearchItem[]> {
+  /**
+   * The memories most relevant to the query, best first by `score`. Memories with nothing in common with the query
+   * (score 0) and those under `threshold` are left out, so fewer than `topK` may come back. A reranker that fails
+   * leaves the results in the store's order, with a warning saying so.
+   */
+  async search(input: SearchInput): Promise<SearchAnswer> {
     const scope = scopeOf(input);
     const query = requiredText(input.query, 'query');
     const topK = count(input.topK, 5, 'top_k');
-    if (topK === 0) return [];
+    const threshold = fraction(input.threshold, 'threshold');
+    if (topK === 0) return { results: [], warnings: [] };
     const call: CallOptions = { signal: input.signal };
     const vector = await this.providers.embedder.embed(query, 'search', call);
     const reranker = this.providers.reranker;
     const fetch = reranker ? Math.min(Math.max(topK * 3, 10), 100) : topK;
-    const hits = await this.repo.search(scope, { vector, query, topK: fetch, filters: input.filters });
-    let scored = hits.map((h) => ({ hit: h, score: clamp01(h.score) }));
+    const hits = (await this.repo.search(scope, { vector, query, topK: fetch, filters: input.filters })).filter((h) => h.score > 0);
+    let scored: Array<{ hit: SearchHit; score: number; rerank?: number }> = hits.map((hit) => ({ hit, score: clamp01(hit.score) }));
+    const warnings: SearchWarning[] = [];
     if (reranker && hits.length > 0) {
-      const ranked = await reranker.rerank(query, hits.map((h) => h.data), topK, call);
-      scored = ranked.map((r) => ({ hit: hits[r.index]!, score: r.score }));
-      scored.sort((a, b) => b.score - a.score);
+      try {
+        const ranked = await reranker.rerank(query, hits.map((h) => h.data), topK, call);
+        scored = ranked.map((r) => ({ hit: hits[r.index]!, score: r.score, rerank: r.score }));
+        scored.sort((a, b) => b.score - a.score);
+      } catch (error) {
+        if (input.signal?.aborted) throw error;
+        const reason = error instanceof Error ? error.message : String(error);
+        this.log?.warn({ provider: reranker.provider, err: reason }, 'reranker failed; results keep the un-reranked order');
+        warnings.push({ kind: 'reranker_failed', provider: reranker.provider, detail: reason });
+      }
     }
-    const results = scored.slice(0, topK).map(({ hit, score }) => ({
-      id: hit.id,
-      memory: hit.data,
-      score,
-      metadata: hit.metadata,
-      timestamp: hit.updatedAt > hit.createdAt ? hit.updatedAt : hit.createdAt,
-    }));
+    const results = scored
+      .filter(({ score }) => score > 0 && score >= threshold)
+      .slice(0, topK)
+      .map(({ hit, score, rerank }): SearchItem => ({
+        id: hit.id,
+        memory: hit.data,
+        score,
+        vector_score: clamp01(hit.vectorScore),
+        keyword_score: clamp01(hit.keywordScore),
+        ...(rerank === undefined ? {} : { rerank_score: rerank }),
+        metadata: hit.metadata,
+        timestamp: hit.updatedAt > hit.createdAt ? hit.updatedAt : hit.createdAt,
+      }));
     this.noteRecalls(scope, results);
-    return results;
+    return { results, warnings };
   }
 
   /**
@@ -254,10 +297,10 @@ export class MemoryService {
     }
   }
 
-  async getAll(input: ScopeInput & { limit?: number | undefined; filters?: unknown }): Promise<MemoryItem[]> {
+  async getAll(input: ScopeInput & { limit?: number | undefined; offset?: number | undefined; filters?: unknown }): Promise<MemoryItem[]> {
     const scope = scopeOf(input);
     const limit = count(input.limit, 100, 'limit');
-    const records = await this.repo.list(scope, { limit, filters: input.filters });
+    const records = await this.repo.list(scope, { limit, offset: input.offset, filters: input.filters });
     return records.map(item);
   }
 
@@ -357,6 +400,15 @@ function memoryId(value: unknown): string {
   const id = requiredText(value, 'memory_id');
   if (!UUID.test(id)) throw new EngineError('invalid_params', 'memory_id must be a UUID');
   return id.toLowerCase();
+}
+
+/** An optional 0–1 number (0 when not given). */
+function fraction(value: unknown, name: string): number {
+  if (value === undefined || value === null) return 0;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > 1) {
+    throw new EngineError('invalid_params', `${name} must be a number from 0 to 1`);
+  }
+  return value;
 }
 
 function count(value: unknown, fallback: number, name: string): number {

@@ -16,7 +16,7 @@ export function storeRepository(store: Store): MemoryRepository {
   const memories = store.memories;
   return {
     search: (scope, options) => memories.search(scope, { vector: options.vector, query: options.query, topK: options.topK, filters: options.filters }),
-    list: (scope, options) => memories.list(scope, { limit: options.limit, filters: options.filters }),
+    list: (scope, options) => memories.list(scope, { limit: options.limit, offset: options.offset ?? 0, filters: options.filters }),
     get: (id) => memories.get(null, id),
     findByHash: (scope, hash) => memories.findByHash(scope, hash),
     history: async (id) =>

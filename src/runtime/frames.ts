@@ -8,9 +8,11 @@
  * - error:     `{"event":"session","session_id":SID,"data":{"type":"error","data":{"error_type","message","args"}}}`
  * - end:       `{"event":"session","session_id":SID,"data":{"type":"end","data":{}}}`
  * - invoke:    `{"event":"session","session_id":SID,"data":{"type":"invoke","data":{"type","backwards_request_id","request"}}}`
+ * - log:       `{"event":"log","session_id":null,"data":{"level","message","timestamp"}}` (stdio only: PluginLogEvent)
  * @module
  */
 import { randomUUID } from 'node:crypto';
+import type { LogRecord } from '../log.js';
 import { PluginError, TOOL_INVOKE_ERROR } from './contract.js';
 
 export interface WireError {
@@ -32,6 +34,10 @@ export function errorFrame(sessionId: string, error: WireError) {
 /** A backwards call into Dify made by the session (backwards.ts). */
 export function invokeFrame(sessionId: string, call: { type: string; backwards_request_id: string; request: Record<string, unknown> }) {
   return { event: 'session', session_id: sessionId, data: { type: 'invoke', data: call } };
+}
+
+export function logFrame(record: LogRecord) {
+  return { event: 'log', session_id: null, data: record };
 }
 
 export function endFrame(sessionId: string) {

@@ -6,7 +6,10 @@
  */
 import type { Readable, Writable } from 'node:stream';
 import type { Logger } from 'pino';
+import { logToStderr } from '../log.js';
+import type { LogRecord } from '../log.js';
 import type { RuntimeConfig } from './config.js';
+import { logFrame } from './frames.js';
 import { startHeartbeat } from './heartbeat.js';
 import type { SessionRouter } from './session-router.js';
 import { StreamTransport } from './stream-transport.js';
@@ -43,6 +46,11 @@ export class StdioDoor {
   /** Sends the first heartbeat now and keeps beating. */
   beginHeartbeat(): void {
     this.stopHeartbeat = startHeartbeat(this.transport, this.config.heartbeatMs, this.logger);
+  }
+
+  /** Sends one of the plugin's log lines as a `log` frame; if stdout is gone it goes to stderr instead. */
+  sendLog(record: LogRecord): void {
+    this.transport.send(logFrame(record)).catch((error: unknown) => logToStderr(record, (error as Error).message));
   }
 
   /** Starts reading requests into `router`. */

@@ -9,12 +9,15 @@ import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { deleteAccessRows } from './access-log.js';
 import { EngineError } from '../errors.js';
+import { clamp01 } from './ranking.js';
+import { PostgresGraph } from './graph/postgres.js';
+import type { AppliedGraphChanges, GraphChanges, GraphScope } from './graph/types.js';
 import { withTransaction } from './pool.js';
 import type { Queryable } from './pool.js';
 import * as q from './queries.js';
 import type { MemoryRow, Scope } from './queries.js';
 import type { Tables } from './sql.js';
-import { tsqueryText, wordTokens } from './tokens.js';
+import { lexemeQuery, queryTerms, wordTokens } from './tokens.js';
 import { checkCount, checkMetadata, checkScope, checkUuid, md5, newMemoryPayload, pythonIso, RESERVED_PAYLOAD_KEYS } from './payload.js';
 
 export type { Scope } from './queries.js';
@@ -95,14 +98,13 @@ export interface SearchOptions {
 }
 
 export interface SearchHit extends MemoryRecord {
-  /** 0–1 similarity: max(0, 1 − cosine distance). */
+  /** The 0–1 relevance hits are ordered by: vector and keyword scores fused (ranking.ts). */
   score: number;
+  /** 0–1 similarity: max(0, 1 − cosine distance). */
+  vectorScore: number;
+  /** 0–1 IDF-weighted keyword score (0 when no query term is in the memory). */
+  keywordScore: number;
   distance: number;
-  /** 1-based rank on each side, null when the memory was not a candidate there. */
-  vectorRank: number | null;
-  keywordRank: number | null;
-  /** Reciprocal-rank-fusion value the hits are ordered by. */
-  rankScore: number;
 }
 
 export interface SearchCapabilities {
@@ -174,15 +176,19 @@ export class MemoryStore {
    */
   async apply(
     scope: Scope,
-    changes: { inserts?: readonly NewMemory[]; updates?: readonly (MemoryChange & { id: string })[]; deletes?: readonly string[] },
-  ): Promise<{ inserted: MemoryRecord[]; updated: MemoryRecord[]; deleted: string[] }> {
+    changes: {
+      inserts?: readonly NewMemory[]; updates?: readonly (MemoryChange & { id: string })[]; deletes?: readonly string[];
+      /** Graph changes learnt with these memories: written in the same transaction, provenance = the written ids. */
+      graph?: { scope: GraphScope; changes: GraphChanges } | undefined;
+    },
+  ): Promise<{ inserted: MemoryRecord[]; updated: MemoryRecord[]; deleted: string[]; graph?: AppliedGraphChanges }> {
     checkScope(scope);
     const prepared = this.prepareInserts(scope, changes.inserts ?? []);
     const updates = (changes.updates ?? []).map((u) => ({ change: u, vector: this.checkChange(u.id, u) }));
     const deletes = changes.deletes ?? [];
     deletes.forEach(checkUuid);
     // Inserts only (the common add): one statement, no explicit transaction.
-    if (updates.length === 0 && deletes.length === 0) {
+    if (updates.length === 0 && deletes.length === 0 && !changes.graph) {
       const inserted = prepared.rows.length ? await this.insertWith(this.pool, prepared) : [];
       return { inserted, updated: [], deleted: [] };
     }
@@ -196,7 +202,11 @@ export class MemoryStore {
       const deleted: string[] = [];
       for (const id of deletes) if (await this.deleteWith(client, scope, id)) deleted.push(id);
       if (deleted.length > 0) await client.query(deleteAccessRows(this.tables, deleted));
-      return { inserted, updated, deleted };
+      if (!changes.graph) return { inserted, updated, deleted };
+      const written = [...inserted, ...updated].map((r) => r.id);
+      const graph = await new PostgresGraph(this.pool, this.tables, this.dims)
+        .applyWithin(client, changes.graph.scope, changes.graph.changes, written);
+      return { inserted, updated, deleted, graph };
     });
   }
 
@@ -316,11 +326,12 @@ export class MemoryStore {
     return res.rows[0] ? toRecord(res.rows[0]) : null;
   }
 
-  /** Memories of the scope matching `filters`, most recently updated first. */
-  async list(scope: Scope, options: { limit?: number; filters?: unknown } = {}): Promise<MemoryRecord[]> {
+  /** Memories of the scope matching `filters`, most recently updated first; `offset` skips that many first. */
+  async list(scope: Scope, options: { limit?: number; offset?: number; filters?: unknown } = {}): Promise<MemoryRecord[]> {
     checkScope(scope);
     const limit = checkCount(options.limit ?? 100, MAX_LIST_LIMIT, 'limit');
-    const res = await this.pool.query<MemoryRow>(q.listMemories(this.tables, scope, { limit, filters: options.filters }));
+    const offset = checkCount(options.offset ?? 0, Number.MAX_SAFE_INTEGER, 'offset');
+    const res = await this.pool.query<MemoryRow>(q.listMemories(this.tables, scope, { limit, offset, filters: options.filters }));
     return res.rows.map(toRecord);
   }
 
@@ -427,10 +438,10 @@ export class MemoryStore {
     const topK = checkCount(options.topK, MAX_TOP_K, 'top_k');
     if (topK === 0) return [];
     const vector = this.vectorText(options.vector);
-    const tokens = options.query ? wordTokens(options.query, MAX_QUERY_TOKENS) : [];
+    const terms = options.query ? queryTerms(options.query, MAX_QUERY_TOKENS) : [];
     const candidates = Math.min(Math.max(topK * 2, 20), MAX_TOP_K);
     const sql = q.searchMemories(this.tables, scope, {
-      vector, tsquery: tsqueryText(tokens), topK, candidates, filters: options.filters,
+      vector, terms: terms.map(lexemeQuery), topK, candidates, filters: options.filters,
     });
     // Fast path, one round trip: the connection's own settings (pool.ts applies `hnsw.iterative_scan` when a
     // connection opens) and the default ef_search, which is enough up to 40 candidates.
@@ -483,9 +494,9 @@ export class MemoryStore {
 interface HitRow extends Omit<MemoryRow, 'id'> {
   id: string | null;
   distance: number | null;
-  vectorRank: number | null;
-  keywordRank: number | null;
-  fused: number;
+  vectorScore: number;
+  keywordScore: number;
+  score: number;
   vectorHits: number;
   /** Rows with a vector in scope and filter, counted up to the candidate count; null when not counted. */
   scopeRows: number | null;
@@ -520,14 +531,12 @@ function toRecord(row: MemoryRow): MemoryRecord {
 
 function toHit(row: HitRow & { id: string }): SearchHit {
   const d = row.distance;
-  const score = d === null || !Number.isFinite(d) ? 0 : Math.min(1, Math.max(0, 1 - d));
   return {
     ...toRecord(row),
-    score,
+    score: clamp01(row.score),
+    vectorScore: clamp01(row.vectorScore),
+    keywordScore: clamp01(row.keywordScore),
     distance: d === null || !Number.isFinite(d) ? 1 : d,
-    vectorRank: row.vectorRank,
-    keywordRank: row.keywordRank,
-    rankScore: row.fused,
   };
 }
 

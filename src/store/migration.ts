@@ -7,6 +7,9 @@ import type pg from 'pg';
 import type { CollectionConfig } from './config.js';
 import type { Tables } from './sql.js';
 
+/** HNSW on `vector` supports at most 2000 dimensions (pgvector); above that searches are exact scans. */
+export const HNSW_MAX_DIMS = 2000;
+
 export interface MigrationContext {
   client: pg.PoolClient;
   tables: Tables;

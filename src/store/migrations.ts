@@ -19,8 +19,10 @@ import { accessLogMigration } from './migrations/access-log.js';
 import { jobQueueMigration } from './migrations/jobs.js';
 import { jobPlansMigration } from './migrations/job-plans.js';
 import type { CollectionConfig } from './config.js';
+import { HNSW_MAX_DIMS } from './migration.js';
 import type { Migration } from './migration.js';
 import { EngineError } from '../errors.js';
+import { graphMigration } from './migrations/graph.js';
 import { withTransaction } from './pool.js';
 import { refreshDerivedColumns } from './refresh.js';
 import type { Tables } from './sql.js';
@@ -29,8 +31,6 @@ import { indexName, tablesFor } from './tables.js';
 /** One key for every migration of every collection: DDL is rare, and one lock keeps CREATE EXTENSION serial too. */
 const MIGRATION_LOCK_KEY = '7236828793451218944';
 
-/** HNSW on `vector` supports at most 2000 dimensions (pgvector); above that searches are exact scans. */
-export const HNSW_MAX_DIMS = 2000;
 
 /** Migrations 1–3 build the memories table itself, so putting them back is running them again. */
 function onMemoriesTable(migration: Migration): Migration {
@@ -120,6 +120,18 @@ export const MIGRATIONS: readonly Migration[] = [
   extractionMigration,
   // 8: write-ahead plans of queued jobs over an external vector store (defined next to their SQL in memory/).
   jobPlansMigration,
+  {
+    version: 9,
+    name: 'keyword_terms',
+    async up({ client, tables }) {
+      // The keyword column now holds stemmed terms (tokens.ts): mark every row stale and derive it again. Mem0's own
+      // columns are untouched, so its Python store reads the rows as before.
+      await client.query(`UPDATE ${tables.memories} SET keywords_hash = NULL`);
+      await refreshDerivedColumns(client, tables);
+    },
+  },
+  // 10: the graph memory's entity and relation tables (tables named in store/graph/tables.ts).
+  graphMigration,
 ];
 
 export interface MigrationResult {

@@ -5,6 +5,7 @@
  * @module
  */
 import { compileFilter } from './filters.js';
+import { BM25_B, BM25_K1, KEYWORD_WEIGHT } from './ranking.js';
 import { Params } from './sql.js';
 import type { SqlQuery, Tables } from './sql.js';
 
@@ -181,13 +182,13 @@ export function deleteAllInScope(t: Tables, scope: Scope, filters?: unknown): Sq
   return deleteWithHistory(t, `${s} AND ${compileFilter(filters, p, 'm.payload')}`, p);
 }
 
-export function listMemories(t: Tables, scope: Scope, options: { limit: number; filters?: unknown }): SqlQuery {
+export function listMemories(t: Tables, scope: Scope, options: { limit: number; offset?: number; filters?: unknown }): SqlQuery {
   const p = new Params();
   const s = scopeSql(scope, p);
   const f = compileFilter(options.filters, p, 'm.payload');
   return {
     text: `SELECT ${MEMORY_COLUMNS} FROM ${t.memories} m WHERE ${s} AND ${f}
-      ORDER BY m.updated_at DESC, m.id LIMIT ${p.add(options.limit)}::int`,
+      ORDER BY m.updated_at DESC, m.id LIMIT ${p.add(options.limit)}::int OFFSET ${p.add(options.offset ?? 0)}::int`,
     values: p.values,
   };
 }
@@ -280,26 +281,28 @@ export function selectHistory(t: Tables, memoryId: string, scope: Scope | null):
 
 export interface SearchSqlOptions {
   vector: string;
-  /** tsquery text from tokens.ts (literal lexemes ORed), or null for vector-only search. */
-  tsquery: string | null;
+  /** The query's terms as one tsquery text each (tokens.ts `lexemeQuery`); empty for vector-only search. */
+  terms: string[];
   topK: number;
   /** How many candidates each side (vector, keyword) contributes before fusion. */
   candidates: number;
   filters?: unknown;
 }
 
-/** Reciprocal-rank-fusion constant (the usual 60): ranks matter, raw scores of the two sides need not be comparable. */
-export const RRF_K = 60;
-
 /**
  * A scope at most this big ranks its keyword matches by reading the scope's own rows (scope index) instead of the
- * keyword GIN index, which would visit every matching row of every user.
+ * keyword GIN index, which would visit every matching row of every user. The scope is counted up to here (+1), and
+ * that count is the N of the keyword side's IDF (a bigger scope's N is at least this and its match count).
  */
 export const SMALL_SCOPE_ROWS = 500;
+/** Keyword matches read at most per search (document frequencies are counted over them). */
+export const KEYWORD_POOL = 2000;
 
 /**
  * Hybrid search in ONE statement: nearest neighbours by cosine distance and keyword matches (same scope and filter),
- * fused by reciprocal rank. Every row also carries:
+ * each candidate scored as ranking.ts describes: `vectorScore` (1 − cosine distance, clamped to 0–1),
+ * `keywordScore` (IDF-weighted share of the query's terms, with BM25's length factor) and the fused `score` the rows
+ * are ordered by (ties: the closer vector, then the more recently updated). Every row also carries:
  * - `vectorHits`: how many rows the vector side produced;
  * - `scopeRows`: only when `vectorHits` is below the candidate count, how many rows with a vector match the scope
  *   and filter, counted up to the candidate count (null otherwise; the count is not run then).
@@ -312,43 +315,56 @@ export function searchMemories(t: Tables, scope: Scope, o: SearchSqlOptions): Sq
   const s = scopeSql(scope, p);
   const f = compileFilter(o.filters, p, 'm.payload');
   const n = `${p.add(o.candidates)}::int`;
-  const tsq = o.tsquery === null ? null : `${p.add(o.tsquery)}::tsquery`;
+  const keyword = o.terms.length > 0;
+  const any = keyword ? `${p.add(o.terms.join(' | '))}::tsquery` : '';
+  const terms = keyword ? `${p.add(o.terms)}::tsquery[]` : '';
   // Two plans for the keyword side, one of which runs (the other is cut by its one-time filter): a small scope
   // reads its rows through the scope index and tests them (ts_match_vq is @@ without the index); a big one uses
   // the GIN index. The scope size is counted only up to the threshold.
-  const sizeCte = tsq
+  const small = `(SELECT rows FROM sz) <= ${SMALL_SCOPE_ROWS}`;
+  const keywordCtes = keyword
     ? `sz AS MATERIALIZED (
-        SELECT count(*) <= ${SMALL_SCOPE_ROWS} AS small
+        SELECT count(*)::float8 AS rows
           FROM (SELECT 1 FROM ${t.memories} m WHERE ${s} LIMIT ${SMALL_SCOPE_ROWS + 1}) z
+      ), km AS MATERIALIZED (
+        SELECT k.id, k.keywords, k.updated_at FROM (
+          SELECT m.id, m.keywords, m.updated_at
+            FROM ${t.memories} m WHERE ${small} AND ${s} AND ${f} AND ts_match_vq(m.keywords, ${any})
+          UNION ALL
+          SELECT m.id, m.keywords, m.updated_at
+            FROM ${t.memories} m WHERE NOT ${small} AND ${s} AND ${f} AND m.keywords @@ ${any}
+        ) k LIMIT ${KEYWORD_POOL}
+      ), idf AS MATERIALIZED (
+        SELECT u.q, ln(1 + (greatest(nn.rows, d.df) - d.df + 0.5) / (d.df + 0.5)) AS w
+          FROM unnest(${terms}) AS u(q)
+          CROSS JOIN LATERAL (SELECT count(*)::float8 AS df FROM km WHERE km.keywords @@ u.q) d,
+          (SELECT greatest((SELECT rows FROM sz), (SELECT count(*) FROM km)) AS rows) nn
+      ), kall AS MATERIALIZED (
+        SELECT km.id, km.updated_at,
+               least(1.0, (SELECT sum(idf.w) FROM idf WHERE km.keywords @@ idf.q) / (SELECT sum(w) FROM idf)
+                 * least(1.0, ${1 + BM25_K1} / (1 + ${BM25_K1} * (1 - ${BM25_B} + ${BM25_B} * length(km.keywords)
+                   / (SELECT greatest(avg(length(keywords)), 1) FROM km)))))::float8 AS k
+          FROM km
+      ), ks AS (
+        SELECT id FROM kall ORDER BY k DESC, updated_at DESC LIMIT ${n}
       ), `
-    : '';
-  const small = '(SELECT small FROM sz)';
-  const keywordCte = tsq
-    ? `SELECT k.id, row_number() OVER (ORDER BY k.rank DESC, k.id) AS r FROM (
-           SELECT m.id, ts_rank(m.keywords, ${tsq}) AS rank
-             FROM ${t.memories} m WHERE ${small} AND ${s} AND ${f} AND ts_match_vq(m.keywords, ${tsq})
-           UNION ALL
-           SELECT m.id, ts_rank(m.keywords, ${tsq}) AS rank
-             FROM ${t.memories} m WHERE NOT ${small} AND ${s} AND ${f} AND m.keywords @@ ${tsq}
-         ) k
-         ORDER BY k.rank DESC, k.id LIMIT ${n}`
-    : `SELECT NULL::uuid AS id, NULL::bigint AS r WHERE false`;
+    : `kall AS (SELECT NULL::uuid AS id, NULL::float8 AS k WHERE false), ks AS (SELECT id FROM kall), `;
   return {
-    text: `WITH ${sizeCte}vec AS MATERIALIZED (
-        SELECT m.id, m.vector <=> ${q} AS distance
-          FROM ${t.memories} m WHERE ${s} AND ${f} AND m.vector IS NOT NULL
+    text: `WITH ${keywordCtes}vec AS MATERIALIZED (
+        SELECT m.id FROM ${t.memories} m WHERE ${s} AND ${f} AND m.vector IS NOT NULL
           ORDER BY m.vector <=> ${q} LIMIT ${n}
-      ), vr AS (
-        SELECT id, row_number() OVER (ORDER BY distance, id) AS r FROM vec
-      ), kr AS MATERIALIZED (${keywordCte}),
-      cand AS (SELECT id FROM vr UNION SELECT id FROM kr),
-      hits AS (
-        SELECT ${MEMORY_COLUMNS}, (m.vector <=> ${q})::float8 AS distance,
-               vr.r::int AS "vectorRank", kr.r::int AS "keywordRank",
-               (COALESCE(1.0 / (${RRF_K} + vr.r), 0) + COALESCE(1.0 / (${RRF_K} + kr.r), 0))::float8 AS fused
+      ),
+      cand AS (SELECT id FROM vec UNION SELECT id FROM ks),
+      parts AS (
+        SELECT ${MEMORY_COLUMNS}, (m.vector <=> ${q})::float8 AS distance, COALESCE(kall.k, 0)::float8 AS "keywordScore"
           FROM cand JOIN ${t.memories} m ON m.id = cand.id
-          LEFT JOIN vr ON vr.id = m.id LEFT JOIN kr ON kr.id = m.id
-         ORDER BY fused DESC, distance ASC NULLS LAST, m.id
+          LEFT JOIN kall ON kall.id = m.id
+      ), scored AS (
+        SELECT p.*, v.v AS "vectorScore", v.v + ${KEYWORD_WEIGHT} * p."keywordScore" * (1 - v.v) AS score
+          FROM parts p, LATERAL (SELECT COALESCE(greatest(0.0, least(1.0, 1 - p.distance)), 0)::float8 AS v) v
+      ), hits AS (
+        SELECT * FROM scored
+         ORDER BY score DESC, distance ASC NULLS LAST, "updatedAt" DESC, id
          LIMIT ${p.add(o.topK)}::int
       ), stats AS (
         SELECT v.n::int AS "vectorHits",
@@ -360,7 +376,7 @@ export function searchMemories(t: Tables, scope: Scope, o: SearchSqlOptions): Sq
           FROM (SELECT count(*) AS n FROM vec) v
       )
       SELECT hits.*, stats.* FROM stats LEFT JOIN hits ON true
-       ORDER BY hits.fused DESC, hits.distance ASC NULLS LAST, hits.id`,
+       ORDER BY hits.score DESC, hits.distance ASC NULLS LAST, hits."updatedAt" DESC, hits.id`,
     values: p.values,
   };
 }

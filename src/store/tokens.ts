@@ -1,9 +1,13 @@
 /**
- * Word tokens for the keyword index. `Intl.Segmenter` (ICU, dictionary-based for Chinese, Japanese, Thai, …) splits
+ * Word terms for the keyword index. `Intl.Segmenter` (ICU, dictionary-based for Chinese, Japanese, Thai, …) splits
  * text into words, so "我喜欢寿司" becomes 我 / 喜欢 / 寿司 rather than one giant token as PostgreSQL's own parser would
- * give. The same function builds the stored tsvector and the query, so both sides always agree.
+ * give. Latin-script words are folded to their Snowball (Porter2) English stem, which also drops possessives
+ * ("Jon's" → jon, "offering" → offer). The same function builds the stored tsvector and the query, so both sides
+ * always agree; the query side also leaves out stopwords ({@link queryTerms}).
  * @module
  */
+import { newStemmer } from 'snowball-stemmers';
+import { eng, jpn, por, zho } from 'stopword';
 
 // No locale: ICU's root rules plus its CJK dictionaries, the same result on every machine whatever LANG says.
 const segmenter = new Intl.Segmenter(undefined, { granularity: 'word' });
@@ -37,29 +41,73 @@ function* chunks(text: string): Generator<string> {
   }
 }
 
+const english = newStemmer('english');
+
+/** Words made only of Latin letters, digits and inner apostrophes/hyphens get the English stemmer. */
+const LATIN_WORD = /^[\p{Script=Latin}\p{N}'-]+$/u;
+
 /**
- * Lower-cased, NFKC-normalised word tokens of `text` in order of first appearance, without duplicates,
- * punctuation or whitespace.
+ * Words a query leaves out: too common to tell memories apart. The languages the plugin speaks (English, Chinese,
+ * Japanese, Portuguese) from the `stopword` package, plus English question words and pronouns its list lacks.
  */
-export function wordTokens(text: string, limit = MAX_TOKENS): string[] {
-  const seen = new Set<string>();
+const STOPWORDS: ReadonlySet<string> = new Set([
+  ...eng, ...por, ...zho, ...jpn,
+  'when', 'why', 'does', 'doing', 'done', 'whom', 'whose', 'let', 'tell', 'know', 'remember',
+  'she', 'hers', 'herself', 'its', 'itself', 'yours', 'yourself', 'ours', 'ourselves', 'theirs', 'themselves', 'myself',
+  // ICU keeps these Chinese function words whole, where the package lists their characters one by one.
+  '什么', '哪里', '哪儿', '怎么', '怎样', '为什么', '我的', '你的', '他的', '她的', '我们', '你们', '他们', '她们',
+  '这个', '那个', '这些', '那些', '一个', '没有', '可以', '因为', '所以', '但是', '还是', '就是', '已经',
+]);
+
+/** The term a word is indexed under: lower case, typographic apostrophes folded, Latin words stemmed. */
+function termOf(word: string): string {
+  const lower = word.toLowerCase().replace(/[\u2019\u02bc]/g, "'");
+  return LATIN_WORD.test(lower) ? english.stem(lower) : lower;
+}
+
+/** Words of `text` (NFKC, lower case) in order, each with its term, as the segmenter finds them. */
+function* words(text: string): Generator<{ word: string; term: string }> {
   for (const piece of chunks(text.normalize('NFKC'))) {
     for (const part of segmenter.segment(piece)) {
       if (!part.isWordLike) continue;
-      const token = part.segment.toLowerCase();
-      if (token.length === 0 || token.length > MAX_TOKEN_LENGTH) continue;
-      seen.add(token);
-      if (seen.size >= limit) return [...seen];
+      const word = part.segment.toLowerCase();
+      if (word.length === 0 || word.length > MAX_TOKEN_LENGTH) continue;
+      const term = termOf(word);
+      if (term.length > 0) yield { word: word.replace(/[\u2019\u02bc]/g, "'"), term };
     }
+  }
+}
+
+/** The distinct terms of `text` in order of first appearance (what the stored keyword column holds). */
+export function wordTokens(text: string, limit = MAX_TOKENS): string[] {
+  const seen = new Set<string>();
+  for (const { term } of words(text)) {
+    seen.add(term);
+    if (seen.size >= limit) break;
+  }
+  return [...seen];
+}
+
+/** The distinct terms a search looks for: those of {@link wordTokens} without the stopwords. */
+export function queryTerms(text: string, limit = MAX_TOKENS): string[] {
+  const seen = new Set<string>();
+  for (const { word, term } of words(text)) {
+    if (STOPWORDS.has(word) || STOPWORDS.has(word.replace(/'s?$/, ''))) continue;
+    seen.add(term);
+    if (seen.size >= limit) break;
   }
   return [...seen];
 }
 
 /**
- * A tsquery text that ORs the tokens, each quoted as a literal lexeme (quotes and backslashes escaped), so no input
- * can inject tsquery operators. Pass it as a parameter and cast with `::tsquery`. Returns null when there is no word.
+ * One term as a tsquery text: a quoted literal lexeme (quotes and backslashes escaped), so no input can inject
+ * tsquery operators. Pass it as a parameter and cast with `::tsquery`.
  */
-export function tsqueryText(tokens: readonly string[]): string | null {
-  if (tokens.length === 0) return null;
-  return tokens.map((t) => `'${t.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`).join(' | ');
+export function lexemeQuery(term: string): string {
+  return `'${term.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`;
+}
+
+/** A tsquery text that ORs the terms ({@link lexemeQuery} each). Returns null when there is no term. */
+export function tsqueryText(terms: readonly string[]): string | null {
+  return terms.length === 0 ? null : terms.map(lexemeQuery).join(' | ');
 }

@@ -1,11 +1,12 @@
 /**
  * add_memory: remembers what a user said (and the assistant's reply) for that user. Sync mode answers the
  * ADD/UPDATE/DELETE events; async mode answers ACCEPT at once and writes in the background. A turn with no text
- * (the user message given but blank, no assistant reply) is skipped: SUCCESS with one `event: SKIP`.
+ * (the user message given but blank, no assistant reply) is skipped: SUCCESS with one `event: SKIP`. `infer` false
+ * stores the turn's text as given, with no LLM call (Mem0's `infer=False`).
  * @module
  */
 import { z } from 'zod';
-import { blankableText, defineTool, id, jsonObject, MAX_MESSAGE_LENGTH, optionalId, optionalText, scopeOf, timeout } from './schemas.js';
+import { blankableText, defineTool, flag, id, jsonObject, MAX_MESSAGE_LENGTH, optionalId, optionalText, scopeOf, timeout } from './schemas.js';
 
 export const addMemory = defineTool({
   name: 'add_memory',
@@ -16,6 +17,7 @@ export const addMemory = defineTool({
     agent_id: optionalId(),
     run_id: optionalId(),
     metadata: jsonObject(),
+    infer: flag(true),
     timeout: timeout(),
   }),
   emptyResults: () => [],
@@ -26,7 +28,7 @@ export const addMemory = defineTool({
       return { status: 'SUCCESS', results: [{ id: null, memory: '', event: 'SKIP' }], message: { key: 'ok.add_memory.skip' } };
     }
     const events = await services.memories.add(
-      { scope: scopeOf(input), user: input.user, assistant: input.assistant, metadata: input.metadata },
+      { scope: scopeOf(input), user: input.user, assistant: input.assistant, metadata: input.metadata, infer: input.infer },
       { timeoutSeconds: input.timeout, signal: session.signal },
     );
     const accepted = events.find((event) => event.event === 'ACCEPT');

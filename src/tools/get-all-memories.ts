@@ -1,5 +1,6 @@
 /**
- * get_all_memories: lists one user's memories (optionally one agent's, optionally filtered).
+ * get_all_memories: lists one user's memories (optionally one agent's, optionally filtered), most recently updated
+ * first, from `offset` on (an answer too big for one line says `"truncated": true` and the next offset).
  * @module
  */
 import { z } from 'zod';
@@ -14,6 +15,7 @@ export const getAllMemories = defineTool({
     agent_id: optionalId(),
     run_id: optionalId(),
     limit: count(DEFAULT_LIMIT),
+    offset: count(0),
     filters: jsonObject(),
     timeout: timeout(),
   }),
@@ -21,14 +23,15 @@ export const getAllMemories = defineTool({
   lenient: ['timeout'],
   async run(input, { services, session }) {
     const records = await services.memories.getAll(
-      { scope: scopeOf(input), filters: input.filters, limit: input.limit },
+      { scope: scopeOf(input), filters: input.filters, limit: input.limit, offset: input.offset },
       { timeoutSeconds: input.timeout, signal: session.signal },
     );
     return {
       status: 'SUCCESS',
       results: records,
       message: { key: 'ok.get_all_memories', params: { count: records.length } },
-      details: records.map((record, index) => `${index + 1}. ${record.memory}`),
+      details: records.map((record, index) => `${input.offset + index + 1}. ${record.memory}`),
+      offset: input.offset,
     };
   },
 });

@@ -3,7 +3,20 @@
  * @module
  */
 import { z } from 'zod';
+import type { HistoryItem } from '../memory/service.js';
 import { defineTool, optionalId, timeout, uuid } from './schemas.js';
+
+/**
+ * One line per event for the text message: the event's own time (a history row's `created_at` is the memory's
+ * creation time, Mem0's way; `updated_at` is when an UPDATE or DELETE happened) and the text it added, changed or
+ * removed.
+ */
+function describeEvent(entry: HistoryItem): string {
+  const at = entry.updated_at ?? entry.created_at ?? '?';
+  if (entry.event === 'DELETE') return `${at} DELETE: ${entry.old_memory ?? ''}`;
+  if (entry.event === 'UPDATE') return `${at} UPDATE: ${entry.old_memory ?? ''} → ${entry.new_memory ?? ''}`;
+  return `${at} ${entry.event}: ${entry.new_memory ?? ''}`;
+}
 
 export const getMemoryHistory = defineTool({
   name: 'get_memory_history',
@@ -19,7 +32,7 @@ export const getMemoryHistory = defineTool({
       status: 'SUCCESS',
       results: entries,
       message: { key: 'ok.get_memory_history', params: { count: entries.length, id: input.memory_id } },
-      details: entries.map((entry) => `${entry.created_at ?? '?'} ${entry.event}: ${entry.new_memory ?? ''}`),
+      details: entries.map(describeEvent),
     };
   },
 });

@@ -144,6 +144,11 @@ export const count = (fallback: number) =>
     return Number.isInteger(value) ? value : new Bad('param.integer', { value: showValue(value) });
   });
 
+/** An optional number in [min, max] (a score threshold): undefined when not given; outside the range is an error. */
+export const bounded = (min: number, max: number) =>
+  rule(z.number().optional(), (value) =>
+    value === undefined || (value >= min && value <= max) ? value : new Bad('param.range', { min, max, value: showValue(value) }));
+
 /**
  * `timeout` in seconds: not given or 0 → the default. Its bounds (0–60) are the declaration's, applied by coerce.ts;
  * the cap here only guards callers that bypass the declaration. (Malformed text is lenient, with a warning.)

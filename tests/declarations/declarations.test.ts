@@ -14,18 +14,20 @@ import type { Declarations, I18nText, ToolDeclaration } from '../../src/runtime/
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const LANGUAGES = ['en_US', 'zh_Hans', 'ja_JP', 'pt_BR'] as const;
 
-// The original's 12 tools in its order, then the tools this port adds, each with its full parameter list and the required ones.
+// The original's 12 tools in its order, then the tools this port adds, each with its full parameter list and the required
+// ones (plus our additions to the original's tools: get_all_memories `offset`, for answers too big for one protocol line;
+// add_memory `infer`, as Mem0's API has; search_memory `threshold`).
 const SEED_TOOLS: Record<string, { params: string[]; required: string[] }> = {
   add_memory: {
-    params: ['user', 'assistant', 'user_id', 'agent_id', 'run_id', 'metadata', 'timeout'],
+    params: ['user', 'assistant', 'user_id', 'agent_id', 'run_id', 'metadata', 'infer', 'timeout'],
     required: ['user', 'user_id'],
   },
   search_memory: {
-    params: ['query', 'user_id', 'agent_id', 'run_id', 'filters', 'top_k', 'timeout'],
+    params: ['query', 'user_id', 'agent_id', 'run_id', 'filters', 'top_k', 'threshold', 'timeout'],
     required: ['query', 'user_id'],
   },
   get_all_memories: {
-    params: ['user_id', 'agent_id', 'run_id', 'limit', 'filters', 'timeout'],
+    params: ['user_id', 'agent_id', 'run_id', 'limit', 'offset', 'filters', 'timeout'],
     required: ['user_id'],
   },
   get_memory: { params: ['memory_id', 'run_id', 'timeout'], required: ['memory_id'] },
@@ -58,7 +60,7 @@ const SEED_TOOLS: Record<string, { params: string[]; required: string[] }> = {
 // Defaults and clamps the original documents: [default, min, max].
 const SEED_NUMBERS: Record<string, Record<string, [number | boolean, number | undefined, number | undefined]>> = {
   search_memory: { top_k: [5, 1, 100] },
-  get_all_memories: { limit: [100, 1, 1000] },
+  get_all_memories: { limit: [100, 1, 1000], offset: [0, 0, 1_000_000_000] },
   extract_long_term_memory: {
     days_back: [1, 1, 7],
     conversations_limit: [20, 10, 500],
@@ -66,6 +68,7 @@ const SEED_NUMBERS: Record<string, Record<string, [number | boolean, number | un
     time_budget: [60, 5, 1440],
   },
   forget_memories: { dry_run: [false, undefined, undefined] },
+  add_memory: { infer: [true, undefined, undefined] },
 };
 
 // The settings page of the original, in its order: name → [type, required, default].

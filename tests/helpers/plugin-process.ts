@@ -9,6 +9,7 @@ import { cpSync, existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { FakePluginStorage } from './plugin-storage.js';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const BUNDLE = path.join(REPO_ROOT, 'dist', 'plugin.js');
@@ -158,6 +159,11 @@ export interface SpawnOptions {
   /** Working directory (default: `root`). */
   cwd?: string;
   env?: Record<string, string | undefined>;
+  /**
+   * Who answers the plugin's backwards `storage` calls (the embedded store asks for its workspace namespace there).
+   * Default: a fresh FakePluginStorage, as the real daemon always answers; `false`: nobody answers.
+   */
+  storage?: FakePluginStorage | false;
 }
 
 export class PluginProcess {
@@ -204,6 +210,8 @@ export class PluginProcess {
       this.stderr += text;
     });
     this.child.stdin.on('error', () => {});
+    const storage = options.storage ?? new FakePluginStorage();
+    if (storage) storage.attach(this.frames, (frame) => this.send(frame));
     this.exited = new Promise((resolve) => this.child.on('exit', (code, signal) => resolve({ code, signal })));
   }
 
@@ -216,6 +224,28 @@ export class PluginProcess {
       if (this.child.stdin.write(text)) resolve();
       else this.child.stdin.once('drain', () => resolve());
     });
+  }
+
+  /** The plugin's `log` frames on stdout (stdio mode, once the transport is up): their `data` records. */
+  logRecords(): Array<{ level: string; message: string; timestamp: number }> {
+    return this.frames.received
+      .filter((r) => r.frame.event === 'log')
+      .map((r) => r.frame.data as { level: string; message: string; timestamp: number });
+  }
+
+  /** Everything the plugin logged: `log` frame messages and stderr, for "was it logged / was a secret leaked" checks. */
+  get log(): string {
+    return [...this.logRecords().map((r) => r.message), this.stderr].join('\n');
+  }
+
+  /** Waits until the log (log frames or stderr) contains `text`; false on timeout. */
+  async logIncludes(text: string, timeoutMs = 3000): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (!this.log.includes(text)) {
+      if (Date.now() > deadline) return false;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    return true;
   }
 
   /** Waits until stderr (the plugin's log, written asynchronously) contains `text`; false on timeout. */

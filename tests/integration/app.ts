@@ -97,20 +97,21 @@ export class AppDriver {
  * reconciliation adds every new fact. Tests that need UPDATE/DELETE queue their own answers with `fake.reply`.
  */
 export function plainModel(fake: FakeOpenAI): void {
-  fake.onChat((body: ChatRequestBody) => {
-    const system = body.messages[0]?.content ?? '';
-    const user = body.messages[1]?.content ?? '';
-    if (system.includes('long-term notes')) {
-      const said = user
-        .split('\n')
-        .filter((line) => line.startsWith('user: '))
-        .map((line) => line.slice('user: '.length));
-      const facts = said.flatMap((s) => s.split(/(?<=[.!?。])\s*/)).map((s) => s.trim()).filter((s) => s !== '');
-      return JSON.stringify({ facts });
-    }
-    const facts = JSON.parse(user.slice(user.indexOf('New facts:\n') + 'New facts:\n'.length)) as string[];
-    return JSON.stringify({ actions: facts.map((text) => ({ event: 'ADD', text })) });
-  });
+  fake.onChat((body: ChatRequestBody) => plainAnswer(body.messages[0]?.content ?? '', body.messages[1]?.content ?? ''));
+}
+
+/** {@link plainModel}'s answer to a system + user prompt, for the fakes of other providers' APIs. */
+export function plainAnswer(system: string, user: string): string {
+  if (system.includes('long-term notes')) {
+    const said = user
+      .split('\n')
+      .filter((line) => line.startsWith('user: '))
+      .map((line) => line.slice('user: '.length));
+    const facts = said.flatMap((s) => s.split(/(?<=[.!?。])\s*/)).map((s) => s.trim()).filter((s) => s !== '');
+    return JSON.stringify({ facts });
+  }
+  const facts = JSON.parse(user.slice(user.indexOf('New facts:\n') + 'New facts:\n'.length)) as string[];
+  return JSON.stringify({ actions: facts.map((text) => ({ event: 'ADD', text })) });
 }
 
 export interface Backend {

@@ -112,6 +112,19 @@ describe('validateCredentials through the app', () => {
     }
   });
 
+  it('a provider this build cannot run is refused naming the field, the reason and what is supported', async () => {
+    const creds = credentials(fake, { provider: 'pglite', config: { path: 'memory://', embedding_model_dims: DIMS } });
+    const driver = new AppDriver({ ...creds, local_llm_json_secret: JSON.stringify({ provider: 'langchain', config: { model: 'x' } }) });
+    try {
+      const error = await refusal(() => driver.validate());
+      expect(error.message).toMatch(/^local_llm_json_secret\.provider "langchain" cannot run in this build: it needs a LangChain model object.*; supported llm providers: openai, .*anthropic.*deepseek/);
+      expect(error.args).toMatchObject({ field: 'local_llm_json_secret' });
+      expect(fake.requests).toEqual([]);
+    } finally {
+      await driver.close();
+    }
+  });
+
   it('a database that accepts connections but never answers: the check gives up within its timeout', async () => {
     const sockets: Socket[] = [];
     const blackHole: Server = createServer((socket) => sockets.push(socket));

@@ -42,8 +42,7 @@ function versionFolder(version: string, checksum: string): string {
 }
 
 function start(cwd: string, env: Record<string, string> = {}): PluginProcess {
-  const plugin = new PluginProcess({ cwd, env });
-  storage.attach(plugin.frames, (frame) => plugin.send(frame));
+  const plugin = new PluginProcess({ cwd, env, storage });
   running.push(plugin);
   return plugin;
 }

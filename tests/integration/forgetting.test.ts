@@ -114,7 +114,9 @@ describe.each(BACKENDS)('forgetting end to end on %s', (_name, makeBackend) => {
     for (const query of queries) {
       const before = Date.now();
       const hits = await driver.ok<Hit[]>('search_memory', { query, user_id: 'alex', agent_id: 'app-1', top_k: 5 });
-      expect(hits.map((h) => h.id).sort()).toEqual([food!, dog!].sort());
+      // The dog memory shares nothing with these queries: it may not come back at all (score 0 never fills top_k).
+      expect(hits.map((h) => h.id)).toContain(food!);
+      expect(hits.every((h) => h.id === food || h.id === dog)).toBe(true);
       for (const hit of hits) {
         if (hit.score < 0.5) continue;
         const prev = expected.get(hit.id);

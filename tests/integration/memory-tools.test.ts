@@ -56,6 +56,20 @@ describe.each(BACKENDS)('memory tools end to end on %s (sync mode)', (_name, mak
     context.onTestFinished(() => driver.close());
   });
 
+  it('add_memory with infer false stores the message as given, with no model call; "false" as text works too', async () => {
+    // timeout 60: this call opens the embedded database (slow on a loaded machine).
+    const added = await driver.ok<Event[]>('add_memory', { user: 'Raw note: call Ana on Friday. Bring the keys.', user_id: 'verbatim', infer: false, timeout: 60 });
+    expect(added).toEqual([{ id: expect.stringMatching(UUID_PATTERN), memory: 'Raw note: call Ana on Friday. Bring the keys.', event: 'ADD' }]);
+    expect(fake.chatCalls()).toHaveLength(0);
+    await driver.ok('add_memory', { user: 'Second raw note', user_id: 'verbatim', infer: 'false' });
+    expect(fake.chatCalls()).toHaveLength(0);
+    const all = await driver.ok<Item[]>('get_all_memories', { user_id: 'verbatim' });
+    expect(all.map((m) => m.memory).sort()).toEqual(['Raw note: call Ana on Friday. Bring the keys.', 'Second raw note']);
+    // The default still infers (extraction, then reconciliation with the two stored memories).
+    await driver.ok('add_memory', { user: 'I like tea.', user_id: 'verbatim' });
+    expect(fake.chatCalls().length).toBeGreaterThan(0);
+   }, 120_000);
+
   it('add → search → get_all → get → update → history → delete → NOT_FOUND → delete_all', async () => {
     const added = await driver.ok<Event[]>('add_memory', {
       user: 'I love Italian food. My dog is called Rex.',
@@ -75,7 +89,10 @@ describe.each(BACKENDS)('memory tools end to end on %s (sync mode)', (_name, mak
     const dog = added[1]!.id!;
 
     const hits = await driver.ok<Hit[]>('search_memory', { query: 'Italian food', user_id: 'alex', agent_id: 'app-1', top_k: 5 });
-    expect(hits[0]).toEqual({ id: food, memory: 'I love Italian food.', score: expect.any(Number), metadata: { topic: 'intro' }, timestamp: expect.any(String) });
+    expect(hits[0]).toEqual({
+      id: food, memory: 'I love Italian food.', score: expect.any(Number), vector_score: expect.any(Number), keyword_score: 1,
+      metadata: { topic: 'intro' }, timestamp: expect.any(String),
+    });
     expect(hits.every((h) => h.score >= 0 && h.score <= 1)).toBe(true);
     expect(hits[0]!.score).toBeGreaterThan(hits[1]?.score ?? 0);
 
@@ -123,8 +140,17 @@ describe.each(BACKENDS)('memory tools end to end on %s (sync mode)', (_name, mak
     expect(await driver.call('delete_memory', { memory_id: food })).toMatchObject({ status: 'NOT_FOUND', results: {} });
     expect(await driver.call('update_memory', { memory_id: food, text: 'x' })).toMatchObject({ status: 'NOT_FOUND', results: {} });
     // The history outlives the memory and ends with the deletion.
-    const afterDelete = await driver.ok<HistoryEntry[]>('get_memory_history', { memory_id: food });
-    expect(afterDelete.at(-1)).toMatchObject({ event: 'DELETE', is_deleted: true });
+    const afterDelete = await driver.call('get_memory_history', { memory_id: food });
+    const events = afterDelete.results as Array<HistoryEntry & { created_at: string; updated_at: string | null }>;
+    expect(events.at(-1)).toMatchObject({ event: 'DELETE', is_deleted: true });
+    // The text: each event at its own time, and the DELETE shows the text it removed.
+    const times = events.map((h) => h.updated_at ?? h.created_at);
+    expect(new Set(times).size).toBe(3);
+    expect(afterDelete.text.split('\n').slice(1)).toEqual([
+      `${times[0]} ADD: I love Italian food.`,
+      `${times[1]} UPDATE: I love Italian food. → Loves Italian food, especially pasta`,
+      `${times[2]} DELETE: Loves Italian food, especially pasta`,
+    ]);
     expect(await driver.call('get_memory_history', { memory_id: '00000000-0000-4000-8000-000000000000' })).toMatchObject({ status: 'NOT_FOUND', results: [] });
 
     await driver.ok('add_memory', { user: 'Bo likes jazz.', user_id: 'bo' });

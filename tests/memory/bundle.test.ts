@@ -1,7 +1,8 @@
 /**
  * mem0ai bundled the way scripts/build.mjs bundles the plugin (one ESM file, missing optional peers external),
  * run from a folder without node_modules: the openai path works against the fake, telemetry is off at load,
- * and a provider whose SDK is not bundled fails with a clear message instead of breaking the bundle.
+ * every bundled provider SDK (Anthropic, Groq, Mistral, Gemini, AWS Bedrock, Cohere, ZeroEntropy) loads from the bundle and
+ * reaches its loopback fake, and a provider this build cannot run fails with a clear message.
  */
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -11,10 +12,12 @@ import { promisify } from 'node:util';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeOpenAI } from '../helpers/fake-openai.js';
+import { anthropicApi, bedrockApi, cohereApi, FakeApi, geminiApi, groqApi, mistralApi, wordOverlap, zeroEntropyApi } from '../helpers/fake-provider-apis.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 let dir: string;
 let fake: FakeOpenAI;
+const apis: Record<string, FakeApi> = {};
 
 /** Same rule as scripts/build.mjs: mem0ai peers that are not installed stay external. */
 function missingMem0Peers(): string[] {
@@ -26,6 +29,14 @@ function missingMem0Peers(): string[] {
 
 beforeAll(async () => {
   fake = await FakeOpenAI.start({ dims: 8 });
+  const said = (): string => '{"facts": ["bundled"]}';
+  apis.anthropic = await FakeApi.start(anthropicApi(said));
+  apis.groq = await FakeApi.start(groqApi(said));
+  apis.mistral = await FakeApi.start(mistralApi(said));
+  apis.gemini = await FakeApi.start(geminiApi(said, 8));
+  apis.cohere = await FakeApi.start(cohereApi(wordOverlap));
+  apis.zeroentropy = await FakeApi.start(zeroEntropyApi(wordOverlap));
+  apis.bedrock = await FakeApi.start(bedrockApi(said, 8), { http2: true });
   dir = mkdtempSync(path.join(tmpdir(), 'engine-bundle-'));
   writeFileSync(path.join(dir, 'entry.ts'), [
     `export { createProviders } from ${JSON.stringify(path.join(root, 'src/memory/providers.ts'))};`,
@@ -41,13 +52,16 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await fake?.close();
+  await Promise.all(Object.values(apis).map((api) => api.close()));
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 describe('bundled mem0ai', () => {
   it('works from a folder without node_modules', async () => {
+    const urls = Object.fromEntries(Object.entries(apis).map(([name, api]) => [name, api.url()]));
     const script = `
-      const m = await import('./engine/engine.js');
+      const URLS = ${JSON.stringify(urls)};
+      const m = await import('./engine.js');
       const out = { before: m.telemetryFlagAtLoad() ?? null };
       const p = await m.createProviders({
         llm: { provider: 'openai', config: { api_key: 'sk-b', openai_base_url: ${JSON.stringify(fake.baseURL)}, model: 'gpt-b' } },
@@ -56,8 +70,20 @@ describe('bundled mem0ai', () => {
       out.after = m.telemetryFlagAtLoad();
       out.llm = await p.llm.completeJson([{ role: 'user', content: 'hi' }]);
       out.dims = (await p.embedder.embed('hello', 'search')).length;
-      const o = await m.createProviders({ llm: { provider: 'openai', config: { api_key: 'k' } }, embedder: { provider: 'gemini', config: { api_key: 'k' } } }, { timeoutMs: 2000 });
-      out.gemini = await o.embedder.embed('x', 'add').then(() => 'ok', (e) => e.code + ': ' + e.message);
+      const refused = m.createProviders({ llm: { provider: 'openai', config: { api_key: 'k' } }, embedder: { provider: 'fastembed', config: {} } }, { timeoutMs: 2000 });
+      out.refused = await refused.then(() => 'ok', (e) => e.code + ': ' + e.message.split(';')[0]);
+      // Every bundled SDK, loaded from the bundle (no node_modules here), against its fake.
+      const sdk = async (llm, reranker) => m.createProviders({ llm, embedder: { provider: 'openai', config: { api_key: 'k' } }, reranker }, { timeoutMs: 10000 });
+      const asked = async (llm) => (await sdk(llm)).llm.completeJson([{ role: 'system', content: 'S' }, { role: 'user', content: 'U' }]);
+      out.anthropic = await asked({ provider: 'anthropic', config: { api_key: 'k', anthropic_base_url: URLS.anthropic } });
+      out.groq = await asked({ provider: 'groq', config: { api_key: 'k', base_url: URLS.groq } });
+      out.mistral = await asked({ provider: 'mistral', config: { api_key: 'k', base_url: URLS.mistral } });
+      out.gemini = await asked({ provider: 'gemini', config: { api_key: 'k', base_url: URLS.gemini } });
+      out.bedrock = await asked({ provider: 'aws_bedrock', config: { aws_access_key_id: 'A', aws_secret_access_key: 's', base_url: URLS.bedrock } });
+      const g = await m.createProviders({ llm: { provider: 'openai', config: { api_key: 'k' } }, embedder: { provider: 'gemini', config: { api_key: 'k', base_url: URLS.gemini, embedding_dims: 8 } } }, { timeoutMs: 10000 });
+      out.geminiDims = (await g.embedder.embed('x', 'add')).length;
+      out.cohere = await (await sdk({ provider: 'openai', config: { api_key: 'k' } }, { provider: 'cohere', config: { api_key: 'k', base_url: URLS.cohere } })).reranker.rerank('bees', ['tea', 'bees'], 2);
+      out.zeroentropy = await (await sdk({ provider: 'openai', config: { api_key: 'k' } }, { provider: 'zero_entropy', config: { api_key: 'k', base_url: URLS.zeroentropy + '/v1' } })).reranker.rerank('bees', ['tea', 'bees'], 2);
       // Ollama needs no package of its own: it is reached through its OpenAI-compatible API.
       const host = ${JSON.stringify(fake.baseURL.replace(/\/v1$/, ''))};
       const l = await m.createProviders({ llm: { provider: 'ollama', config: { ollama_base_url: host } }, embedder: { provider: 'ollama', config: { ollama_base_url: host } } }, { timeoutMs: 5000 });
@@ -72,7 +98,15 @@ describe('bundled mem0ai', () => {
       after: 'false',
       llm: '{"facts": []}',
       dims: 8,
-      gemini: 'missing_package: embedder provider gemini needs package @google/genai which this build does not include',
+      refused: 'config: local_embedder_json_secret.provider "fastembed" cannot run in this build: it runs a model on this machine, downloaded from a model hub at run time, which the packaged plugin cannot do (and needs the native ONNX runtime)',
+      anthropic: '{"facts": ["bundled"]}',
+      groq: '{"facts": ["bundled"]}',
+      mistral: '{"facts": ["bundled"]}',
+      gemini: '{"facts": ["bundled"]}',
+      bedrock: '{"facts": ["bundled"]}',
+      geminiDims: 8,
+      cohere: [{ index: 1, score: 1 }, { index: 0, score: 0 }],
+      zeroentropy: [{ index: 1, score: 1 }, { index: 0, score: 0 }],
       ollama: fake.dims,
     });
     expect(fake.chatCalls()[0]!.model).toBe('gpt-b');

@@ -38,7 +38,10 @@ export class InMemoryRepository implements MemoryRepository {
   async search(scope: Scope, options: { vector: readonly number[]; query: string; topK: number }): Promise<SearchHit[]> {
     const hits = [...this.rows.values()]
       .filter((r) => this.inScope(r.record, scope))
-      .map((r) => ({ ...r.record, score: Math.max(0, cosine(r.vector, options.vector)) }))
+      .map((r) => {
+        const score = Math.max(0, cosine(r.vector, options.vector));
+        return { ...r.record, score, vectorScore: score, keywordScore: 0 };
+      })
       .sort((a, b) => b.score - a.score);
     return hits.slice(0, options.topK);
   }

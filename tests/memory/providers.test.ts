@@ -178,19 +178,18 @@ describe('ollama through its OpenAI-compatible API', () => {
 });
 
 describe('provider construction', () => {
-  it('an unknown provider is a config error', async () => {
+  it('an unknown provider is a config error naming the field and the supported list', async () => {
     const error = await failure(createProviders(settings({ llm: { provider: 'nope', config: {} } }), { timeoutMs: 1000 }));
     expect(error).toMatchObject({ code: 'config', role: 'llm' });
-    expect(error.message).toContain('"nope" is not supported');
+    expect(error.message).toMatch(/^local_llm_json_secret\.provider "nope" is not a known llm provider; supported llm providers: openai, /);
   });
 
-  it('a provider whose SDK is not installed says which package is missing', async () => {
-    const { embedder } = await createProviders(settings({ embedder: { provider: 'gemini', config: { model: 'g', api_key: 'k' } } }), { timeoutMs: 2000 });
-    const error = await failure(embedder.embed('x', 'add'));
-    expect(error.code).toBe('missing_package');
-    expect(error.message).toBe('embedder provider gemini needs package @google/genai which this build does not include');
+  it('a provider this build cannot run is refused before anything is called', async () => {
+    const error = await failure(createProviders(settings({ embedder: { provider: 'vertexai', config: { model: 'text-embedding-004' } } }), { timeoutMs: 2000 }));
+    expect(error).toMatchObject({ code: 'config', role: 'embedder', provider: 'vertexai' });
+    expect(error.message).toContain('local_embedder_json_secret.provider "vertexai" cannot run in this build: Vertex AI needs @google-cloud/aiplatform');
+    expect(fake.requests).toEqual([]);
   });
-
 });
 
 describe('telemetry', () => {

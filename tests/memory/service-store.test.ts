@@ -91,7 +91,7 @@ describe('MemoryService on the PGlite store', () => {
   it('search, get, update, delete, delete_all, NOT_FOUND', async () => {
     const added = await service.add({ user: 'Plays chess on Sundays', assistant: 'Owns a red bicycle', userId: user, infer: false });
     expect(added).toHaveLength(2);
-    const hits = await service.search({ query: 'chess Sundays', userId: user, topK: 2 });
+    const hits = (await service.search({ query: 'chess Sundays', userId: user, topK: 2 })).results;
     expect(hits[0]!.memory).toBe('Plays chess on Sundays');
     for (const h of hits) expect(h.score >= 0 && h.score <= 1).toBe(true);
     expect(hits[0]!.score).toBeGreaterThan(hits[1]?.score ?? -1);

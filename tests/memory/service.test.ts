@@ -204,13 +204,19 @@ describe('parameters', () => {
 });
 
 describe('reads and direct writes', () => {
-  it('search: 0–1 scores, best first, seed shape with timestamp', async () => {
-    await seed('u1', 'Likes green tea in the morning', 'Plays chess on Sundays', 'Owns a red bicycle');
+  it('search: 0–1 scores, best first, seed shape with timestamp and score parts; nothing in common never fills top_k', async () => {
+    await seed('u1', 'Likes green tea in the morning', 'Green tea again', 'Plays chess on Sundays', 'Owns a red bicycle');
     await seed('u2', 'Likes green tea too');
-    const hits = await service.search({ query: 'green tea', userId: 'u1', topK: 2 });
+    const hits = (await service.search({ query: 'green tea', userId: 'u1', topK: 2 })).results;
     expect(hits).toHaveLength(2);
-    expect(hits[0]).toEqual({ id: expect.stringMatching(UUID_RE), memory: 'Likes green tea in the morning', score: expect.any(Number), metadata: {}, timestamp: expect.any(String) });
+    expect(hits[0]).toEqual({
+      id: expect.stringMatching(UUID_RE), memory: 'Green tea again', score: expect.any(Number), vector_score: expect.any(Number),
+      keyword_score: 0, metadata: {}, timestamp: expect.any(String),
+    });
     expect(hits[0]!.score).toBeGreaterThan(hits[1]!.score);
+    // Memories that share nothing with the query (score 0 here: the in-memory repository is vector-only) stay out.
+    const all = (await service.search({ query: 'green tea', userId: 'u1', topK: 4 })).results;
+    expect(all.map((h) => h.memory)).toEqual(['Green tea again', 'Likes green tea in the morning']);
     for (const h of hits) {
       expect(h.score).toBeGreaterThanOrEqual(0);
       expect(h.score).toBeLessThanOrEqual(1);
@@ -225,10 +231,10 @@ describe('reads and direct writes', () => {
       reranker: { provider: 'llm_reranker', config: { api_key: 'k', openai_base_url: fake.baseURL, model: 'judge' } },
     }, { timeoutMs: 5000 });
     const reranked = new MemoryService({ repository: repo, providers: withReranker });
-    await seed('u1', 'Likes green tea', 'Drinks coffee every morning');
+    await seed('u1', 'Likes green tea', 'Drinks green coffee every morning');
     fake.onChat((body) => (body.messages.at(-1)!.content.includes('coffee') ? '0.95' : '0.2'));
-    const hits = await reranked.search({ query: 'green tea', userId: 'u1', topK: 2 });
-    expect(hits.map((h) => [h.memory, h.score])).toEqual([['Drinks coffee every morning', 0.95], ['Likes green tea', 0.2]]);
+    const hits = (await reranked.search({ query: 'green tea', userId: 'u1', topK: 2 })).results;
+    expect(hits.map((h) => [h.memory, h.score, h.rerank_score])).toEqual([['Drinks green coffee every morning', 0.95, 0.95], ['Likes green tea', 0.2, 0.2]]);
     expect(fake.chatCalls().every((b) => b.model === 'judge')).toBe(true);
   });
 

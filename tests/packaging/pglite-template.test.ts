@@ -35,7 +35,7 @@ describe('pglite-template.tar.gz', () => {
     expect(names.filter((name) => name.endsWith('postmaster.pid'))).toEqual([]);
     expect(names).toEqual([...names].sort());
 
-    const db = await PGlite.create('memory://', { loadDataDir: new Blob([first]) });
+    const db = await PGlite.create('memory://', { loadDataDir: new Blob([new Uint8Array(first)]) });
     try {
       const { rows } = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM pg_database');
       expect(rows[0]?.n).toBeGreaterThan(0);

@@ -81,7 +81,7 @@ describe('stdio door', () => {
     const result = await p.frames.session('after-garbage');
     expect(result.error).toBeNull();
     expect(p.frames.received.some((r) => r.frame.session_id === 'b1')).toBe(false);
-    expect(await p.stderrIncludes('not a JSON frame')).toBe(true);
+    expect(await p.logIncludes('not a JSON frame')).toBe(true);
     expect(p.badLines).toEqual([]);
   });
 
@@ -118,7 +118,7 @@ describe('stdio door', () => {
     p.send(invokeFrame('next', '__test_echo'));
     expect((await p.frames.session('next')).error).toBeNull();
     expect(p.frames.received.some((r) => r.frame.session_id === 'too-big')).toBe(false);
-    expect(await p.stderrIncludes('skipped an incoming line')).toBe(true);
+    expect(await p.logIncludes('skipped an incoming line')).toBe(true);
   });
 
   it('answers unknown actions, unknown types and runtime-parameter requests with error then end', async () => {
@@ -146,8 +146,8 @@ describe('stdio door', () => {
     expect(wire).not.toContain('exploded');
     expect(wire).not.toContain('at ');
     // The log keeps the details for the operator, with the credential value scrubbed.
-    expect(await p.stderrIncludes('exploded')).toBe(true);
-    expect(p.stderr).not.toContain('sk-test-secret-123');
+    expect(await p.logIncludes('exploded')).toBe(true);
+    expect(p.log).not.toContain('sk-test-secret-123');
 
     p.send(invokeFrame('t2', '__test_plugin_error'));
     const typed = await p.frames.session('t2');
@@ -169,11 +169,14 @@ describe('stdio door', () => {
     p.send(invokeFrame('noise', '__test_stdout'));
     const result = await p.frames.session('noise');
     expect(result.error).toBeNull();
-    expect(await p.stderrIncludes('stray write from a dependency')).toBe(true);
-    expect(await p.stderrIncludes('stray console.log from a dependency')).toBe(true);
-    const consoleLines = p.stderr.split('\n').filter((line) => line.includes('stray console.log'));
-    expect(consoleLines).toHaveLength(1);
-    expect(JSON.parse(consoleLines[0]!)).toMatchObject({ level: 20, from: 'console', msg: 'stray console.log from a dependency' });
+    expect(await p.logIncludes('stray write from a dependency')).toBe(true);
+    expect(await p.logIncludes('stray console.log from a dependency')).toBe(true);
+    // Once the transport is up the logger speaks in log frames: the console line is one debug record marked as such.
+    const records = p.logRecords().filter((r) => r.message.includes('stray console.log'));
+    expect(records).toHaveLength(1);
+    expect(records[0]).toMatchObject({ level: 'debug' });
+    expect(records[0]!.message).toContain('"from":"console"');
+    expect(p.stderr).not.toContain('stray console.log');
     expect(p.badLines).toEqual([]);
   });
 
@@ -238,7 +241,8 @@ describe('stdio door', () => {
 
   it('answers requests that arrive during shutdown with an error instead of silence', async () => {
     const p = start();
-    await p.frames.waitFor((f) => f.event === 'heartbeat');
+    // Serving, not just beating: a request sent before the app is built would be read together with the late one.
+    expect(await p.logIncludes('serving over stdio', 10_000)).toBe(true);
     p.send(invokeFrame('draining', '__test_sleep', { ms: 800 }));
     await new Promise((resolve) => setTimeout(resolve, 100));
     p.child.kill('SIGTERM');

@@ -40,11 +40,11 @@ describe.each(backends())('search on $name', (backend) => {
     expect(await top('ラーメン')).toBe('ラーメンが大好きです');
     expect(await top('HIKING')).toBe('I enjoy hiking on weekends');
     const hits = await store.memories.search(scope, { vector: away, query: '拉面', topK: 5 });
-    expect(hits[0]?.keywordRank).toBe(1);
-    expect(hits.filter((h) => h.keywordRank !== null)).toHaveLength(1);
+    expect(hits[0]?.keywordScore).toBeGreaterThan(0);
+    expect(hits.filter((h) => h.keywordScore > 0)).toHaveLength(1);
   });
 
-  it('reports scores as 0–1 similarities (max(0, 1 − cosine distance))', async () => {
+  it('reports vector scores as 0–1 similarities (max(0, 1 − cosine distance)) and orders by the fused score', async () => {
     const store = await open();
     const scope = { userId: 'scores' };
     const same = vec(0, 1, 0);
@@ -58,15 +58,18 @@ describe.each(backends())('search on $name', (backend) => {
     ]);
     const hits = await store.memories.search(scope, { vector: same, query: 'same opposite', topK: 23 });
     expect(hits).toHaveLength(23);
-    const score = (d: string) => hits.find((h) => h.data === d)!.score;
+    const score = (d: string) => hits.find((h) => h.data === d)!.vectorScore;
     expect(score('same')).toBeCloseTo(1, 6);
     expect(score('orthogonal')).toBeCloseTo(0, 6);
     expect(score('opposite')).toBe(0);
     for (const h of hits) {
-      expect(h.score).toBeGreaterThanOrEqual(0);
+      expect(h.score).toBeGreaterThanOrEqual(h.vectorScore);
       expect(h.score).toBeLessThanOrEqual(1);
-      expect(h.score).toBeCloseTo(Math.max(0, 1 - h.distance), 9);
+      expect(h.vectorScore).toBeCloseTo(Math.max(0, 1 - h.distance), 9);
     }
+    expect(hits.map((h) => h.score)).toEqual([...hits.map((h) => h.score)].sort((a, b) => b - a));
+    // The keyword match lifts 'opposite' above the keyword-less memories that are as far from the query as it.
+    expect(hits.find((h) => h.data === 'opposite')!.score).toBeGreaterThan(0);
     // The nearest memory with a keyword match too ranks first.
     expect(hits[0]?.data).toBe('same');
   });

@@ -53,7 +53,7 @@ export function recordingServices(): { calls: { method: string; input: unknown; 
   const services: MemoryServices = {
     memories: {
       add: record('add', [{ id: memory.id, memory: 'likes tea', event: 'ADD' as const }]),
-      search: record('search', [{ ...memory, score: 0.91, timestamp: null }]),
+      search: record('search', { results: [{ ...memory, score: 0.91, vector_score: 0.91, keyword_score: 0, timestamp: null }], warnings: [] }),
       getAll: record('getAll', [memory]),
       get: record('get', memory),
       update: record('update', { id: memory.id, memory: 'likes green tea', event: 'UPDATE' as const }),

@@ -83,7 +83,7 @@ export function memoryWrites(deps: WriteDeps): MemoryWrites {
       if (!deps.asyncMode) {
         return bounded(deps, options, async (service, signal) => {
           const events = await service.add({
-            user: input.user, assistant: input.assistant, metadata: input.metadata,
+            user: input.user, assistant: input.assistant, metadata: input.metadata, infer: input.infer,
             userId: input.scope.userId, agentId: input.scope.agentId, runId: input.scope.runId, signal,
           });
           // The service's events as they are (UPDATE carries previous_memory).
@@ -92,7 +92,10 @@ export function memoryWrites(deps: WriteDeps): MemoryWrites {
       }
       if (user === '' && assistant === '') return [skip()];
       const metadata = parseMetadata(input.metadata);
-      const payload: AddPayload = { userId: requiredId(input.scope.userId), agentId: input.scope.agentId ?? null, user: input.user, assistant: input.assistant ?? null, metadata };
+      const payload: AddPayload = {
+        userId: requiredId(input.scope.userId), agentId: input.scope.agentId ?? null, user: input.user, assistant: input.assistant ?? null, metadata,
+        ...(input.infer === false ? { infer: false } : {}),
+      };
       const jobId = await accept(options, 'add', input.scope, payload, input.scope.runId);
       // No memory id yet: what the job writes is known once it ran (get_job_status lists the ids).
       return [{ id: null, memory: user || assistant, event: 'ACCEPT', job_id: jobId }];

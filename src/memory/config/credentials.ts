@@ -9,19 +9,12 @@ import type { z } from 'zod';
 import { applyLogLevel } from '../../log.js';
 import { parseStoreConfig } from '../../store/config.js';
 import { EngineError, STORE_CODES } from '../../errors.js';
-import { DEFAULTS, LOG_LEVELS, settingsHash } from './settings.js';
+import { BLOCK_FIELDS, DEFAULTS, LOG_LEVELS, settingsHash } from './settings.js';
 import type { LogLevelName, PgvectorConfig, ProviderBlock, Settings, VectorStoreSettings } from './settings.js';
 import { boolLike, describeJsonError, embedderConfig, externalVectorConfig, graphConfig, intLike, llmConfig, pgliteConfig, pgvectorConfig, rerankerConfig } from './settings-schemas.js';
 import { collectionOf, EXTERNAL_VECTOR_STORES, isExternalVectorStore, stateStoreConfig } from './vector-store-config.js';
 import type { StateStoreBlock } from './settings.js';
 
-export const BLOCK_FIELDS = {
-  llm: 'local_llm_json_secret',
-  embedder: 'local_embedder_json_secret',
-  vectorStore: 'local_vector_db_json_secret',
-  graphStore: 'local_graph_db_json_secret',
-  reranker: 'local_reranker_json_secret',
-} as const;
 
 function fail(message: string, field: string): never {
   throw new EngineError('credentials', message, { field });
@@ -89,10 +82,14 @@ function providerBlock(field: string, raw: unknown, required: boolean, schema: z
 function vectorStore(raw: unknown, embedderDims: unknown): VectorStoreSettings {
   const field = BLOCK_FIELDS.vectorStore;
   const read = readBlock(field, raw, false, ['state_store']);
+  // A vector size the store block does not name is the embedder's (when it names one), not Mem0's default 1536:
+  // an operator with a 1024-d embedder and no vector-store block must not get a 1536-d table.
+  const sized = (config: Record<string, unknown>): Record<string, unknown> =>
+    config.embedding_model_dims === undefined && typeof embedderDims === 'number' ? { ...config, embedding_model_dims: embedderDims } : config;
   // No vector DB block: memories go to the embedded PGlite database (nothing to run or configure).
-  if (!read) return { provider: 'pglite', config: {}, isDefault: true };
+  if (!read) return { provider: 'pglite', config: sized({}), isDefault: true };
   if (read.provider !== 'pgvector' && read.provider !== 'pglite') {
-    if (isExternalVectorStore(read.provider)) return externalVectorStore(read, embedderDims);
+    if (isExternalVectorStore(read.provider)) return externalVectorStore({ ...read, config: sized(read.config) }, embedderDims);
     const shown = JSON.stringify(read.provider.slice(0, 40));
     fail(`${field}.provider ${shown} is not supported: use "pgvector" (your own PostgreSQL), "pglite" (embedded) or one of mem0ai's vector stores (${EXTERNAL_VECTOR_STORES.join(', ')})`, field);
   }
@@ -101,8 +98,8 @@ function vectorStore(raw: unknown, embedderDims: unknown): VectorStoreSettings {
   }
   const store: VectorStoreSettings =
     read.provider === 'pglite'
-      ? { provider: 'pglite', config: checkConfig(field, pgliteConfig, read.config), isDefault: false }
-      : { provider: 'pgvector', config: checkConfig(field, pgvectorConfig, read.config) as PgvectorConfig };
+      ? { provider: 'pglite', config: checkConfig(field, pgliteConfig, sized(read.config)), isDefault: false }
+      : { provider: 'pgvector', config: checkConfig(field, pgvectorConfig, sized(read.config)) as PgvectorConfig };
   let dims: number;
   try {
     dims = parseStoreConfig({ provider: store.provider, config: store.config }).dims;

@@ -13,6 +13,15 @@ export interface StateStoreBlock {
   isDefault: boolean;
 }
 
+/** The settings page's JSON block fields (names from the original plugin), for messages that name the field. */
+export const BLOCK_FIELDS = {
+  llm: 'local_llm_json_secret',
+  embedder: 'local_embedder_json_secret',
+  vectorStore: 'local_vector_db_json_secret',
+  graphStore: 'local_graph_db_json_secret',
+  reranker: 'local_reranker_json_secret',
+} as const;
+
 export const LOG_LEVELS = ['INFO', 'DEBUG', 'WARNING', 'ERROR'] as const;
 export type LogLevelName = (typeof LOG_LEVELS)[number];
 

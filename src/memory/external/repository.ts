@@ -8,7 +8,9 @@
  *   store that ignores filters) can never widen it. Our filter JSON is evaluated here (vector-store-filters.ts); when
  *   it drops results the store is asked again for more (×4, up to {@link MAX_FETCH}), so a search or list is short
  *   only when fewer memories match.
- * - Scores: 0–1 similarities (`ExternalStore.score`, by the store's metric).
+ * - Scores: the store's 0–1 similarity (`ExternalStore.score`, by the store's metric) is the vector score; the
+ *   keyword score and the fused `score` are computed here over the store's candidates (store/ranking.ts), so results
+ *   are ranked as the SQL store ranks them (its keyword side can also find memories outside the vector candidates).
  * - Writes are planned first ({@link planChanges}: ids, payloads, history rows), then applied to the store
  *   ({@link executePlan}), then the history rows are written ({@link recordPlan}). The external write and the SQL
  *   write cannot share a transaction: a crash between them leaves the memory changed without its history row. Queued
@@ -23,7 +25,9 @@ import { insertHistory, selectHistory } from '../../store/queries.js';
 import type { HistoryRow } from '../../store/queries.js';
 import { md5, newMemoryPayload, pythonIso, RESERVED_PAYLOAD_KEYS } from '../../store/payload.js';
 import type { Store } from '../../store/index.js';
+import { fuseScores, keywordScores } from '../../store/ranking.js';
 import type { Tables } from '../../store/sql.js';
+import { queryTerms, wordTokens } from '../../store/tokens.js';
 import { deleteAccessRows } from '../../store/access-log.js';
 import { EngineError } from '../../errors.js';
 import type { AppliedChanges, ChangeSet, MemoryRecord, MemoryRepository, MemoryUpdate, SearchHit } from '../repository.js';
@@ -279,9 +283,18 @@ export function vectorStoreRepository(external: ExternalStore, state: Pick<Store
     async search(scope, options) {
       const filter = checkFilter(options.filters);
       if (options.topK <= 0) return [];
-      const rows = await scopeResults(external, scope, filter, options.topK, (n) => external.store.search([...options.vector], n, scopeFilter(scope)));
-      const hits: SearchHit[] = rows.map((r) => ({ ...toRecord(r.id, r.payload), score: external.score(r.score) }));
-      hits.sort((a, b) => b.score - a.score);
+      // As many candidates as the SQL store's vector side takes, then ranked as it ranks (store/ranking.ts).
+      const candidates = Math.min(Math.max(options.topK * 2, 20), MAX_FETCH);
+      const rows = await scopeResults(external, scope, filter, candidates, (n) => external.store.search([...options.vector], n, scopeFilter(scope)));
+      const records = rows.map((r) => toRecord(r.id, r.payload));
+      const keyword = keywordScores(queryTerms(options.query ?? ''), records.map((r) => new Set(wordTokens(r.data))));
+      const hits: SearchHit[] = records.map((record, i) => {
+        const vectorScore = external.score(rows[i]!.score);
+        const keywordScore = keyword[i]!;
+        return { ...record, score: fuseScores(vectorScore, keywordScore), vectorScore, keywordScore };
+      });
+      hits.sort((a, b) => b.score - a.score || b.vectorScore - a.vectorScore || (a.updatedAt < b.updatedAt ? 1 : a.updatedAt > b.updatedAt ? -1 : 0));
+      hits.splice(options.topK);
       for (const h of hits) {
         owners.delete(h.id);
         owners.set(h.id, h.agentId);
@@ -294,10 +307,14 @@ export function vectorStoreRepository(external: ExternalStore, state: Pick<Store
     },
     async list(scope, options) {
       const filter = checkFilter(options.filters);
+      const offset = options.offset ?? 0;
       if (options.limit <= 0) return [];
-      const rows = await scopeResults(external, scope, filter, options.limit, (n) => external.store.list(scopeFilter(scope), n).then(([r]) => r));
+      // A store lists in its own order, not by update time: read the scope's memories (up to MAX_FETCH), order them
+      // as the SQL store does, then cut the page (taking the store's first `limit` would give arbitrary ones).
+      const rows = await scopeResults(external, scope, filter, MAX_FETCH, (n) => external.store.list(scopeFilter(scope), n).then(([r]) => r));
       return rows.map((r) => toRecord(r.id, r.payload))
-        .sort((a, b) => (a.updatedAt < b.updatedAt ? 1 : a.updatedAt > b.updatedAt ? -1 : a.id < b.id ? -1 : 1));
+        .sort((a, b) => (a.updatedAt < b.updatedAt ? 1 : a.updatedAt > b.updatedAt ? -1 : a.id < b.id ? -1 : 1))
+        .slice(offset, offset + options.limit);
     },
     async get(id) {
       const found = await external.store.get(id);

@@ -119,13 +119,14 @@ describe('known config keys', () => {
 
 describe('vector DB block', () => {
   it('missing → the embedded PGlite database', () => {
-    expect(parseCredentials(base()).vectorStore).toEqual({ provider: 'pglite', config: {}, isDefault: true });
-    expect(parseCredentials(base({ local_vector_db_json_secret: '' })).vectorStore).toEqual({ provider: 'pglite', config: {}, isDefault: true });
+    // The vector size is the embedder's embedding_dims (1536 in these credentials).
+    expect(parseCredentials(base()).vectorStore).toEqual({ provider: 'pglite', config: { embedding_model_dims: 1536 }, isDefault: true });
+    expect(parseCredentials(base({ local_vector_db_json_secret: '' })).vectorStore).toEqual({ provider: 'pglite', config: { embedding_model_dims: 1536 }, isDefault: true });
   });
 
   it('pglite with an optional path', () => {
     const settings = parseCredentials(base({ local_vector_db_json_secret: '{"provider": "pglite", "config": {"path": "/data/mem0"}}' }));
-    expect(settings.vectorStore).toEqual({ provider: 'pglite', config: { path: '/data/mem0' }, isDefault: false });
+    expect(settings.vectorStore).toEqual({ provider: 'pglite', config: { path: '/data/mem0', embedding_model_dims: 1536 }, isDefault: false });
     expect(rejection(base({ local_vector_db_json_secret: '{"provider": "pglite", "config": {"path": 5}}' }))).toBe('local_vector_db_json_secret.config.path must be a string');
   });
 
@@ -160,12 +161,21 @@ describe('vector DB block', () => {
     expect(rejection(vector({ connection_pool: SECRET }))).toMatch(/^local_vector_db_json_secret: invalid vector store config: .*connection_pool/);
   });
 
-  it('a dimension left to the default (1536) must still match the embedder', () => {
-    const embedder = JSON.stringify({ provider: 'ollama', config: { model: 'nomic-embed-text', embedding_dims: 768 } });
-    const store = JSON.stringify({ provider: 'pglite', config: { path: 'memory://' } });
-    expect(rejection(base({ local_embedder_json_secret: embedder, local_vector_db_json_secret: store }))).toBe(
-      'local_vector_db_json_secret.config.embedding_model_dims (1536 by default) must equal local_embedder_json_secret.config.embedding_dims (768)',
+  it('a vector size the vector store does not name is the embedder\'s, not the default 1536', () => {
+    const embedder = JSON.stringify({ provider: 'ollama', config: { model: 'bge-m3', embedding_dims: 1024 } });
+    const dimsOf = (store: unknown) =>
+      parseCredentials(base({ local_embedder_json_secret: embedder, ...(store === undefined ? {} : { local_vector_db_json_secret: JSON.stringify(store) }) }))
+        .vectorStore.config.embedding_model_dims;
+    expect(dimsOf(undefined)).toBe(1024); // no block: the embedded store
+    expect(dimsOf({ provider: 'pglite', config: { path: 'memory://' } })).toBe(1024);
+    expect(dimsOf({ provider: 'pgvector', config: { dbname: 'mem0', host: 'db', user: 'u', password: 'p' } })).toBe(1024);
+    expect(dimsOf({ provider: 'qdrant', config: { url: 'http://qdrant:6333' } })).toBe(1024);
+    // A size the block names still has to match.
+    expect(rejection(base({ local_embedder_json_secret: embedder, local_vector_db_json_secret: JSON.stringify({ provider: 'pglite', config: { embedding_model_dims: 1536 } }) }))).toBe(
+      'local_vector_db_json_secret.config.embedding_model_dims (1536) must equal local_embedder_json_secret.config.embedding_dims (1024)',
     );
+    // No size anywhere: Mem0's default.
+    expect(parseCredentials(base({ local_embedder_json_secret: JSON.stringify({ provider: 'openai', config: { api_key: SECRET } }) })).vectorStore.config.embedding_model_dims).toBeUndefined();
   });
 
   it('refuses vector stores mem0ai does not have, naming the ones it does', () => {

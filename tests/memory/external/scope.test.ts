@@ -109,7 +109,7 @@ describe('scope over an external vector store (property test, many users)', () =
       const agent = pick(AGENTS);
       const expected = [...all].filter(([, o]) => inScope(o, user, agent)).map(([id]) => id).sort();
       for (const filters of widening(user)) {
-        const hits = await engine.service.search({ userId: user, agentId: agent, query: `${pick(WORDS)} ${pick(WORDS)}`, topK: 50, filters });
+        const hits = (await engine.service.search({ userId: user, agentId: agent, query: `${pick(WORDS)} ${pick(WORDS)}`, topK: 50, filters })).results;
         const listed = await engine.service.getAll({ userId: user, agentId: agent, limit: 500, filters });
         for (const id of [...hits.map((h) => h.id), ...listed.map((m) => m.id)]) {
           expect(all.get(id), `round ${round}: ${id} for ${user}/${agent} with ${JSON.stringify(filters)}`).toBeDefined();
@@ -118,7 +118,9 @@ describe('scope over an external vector store (property test, many users)', () =
         expect(new Set(hits.map((h) => h.id)).size).toBe(hits.length);
         if (filters === undefined) {
           expect(listed.map((m) => m.id).sort()).toEqual(expected);
-          expect(hits).toHaveLength(Math.min(50, expected.length));
+          // Memories sharing nothing with the query (score 0) are never returned, so the search may come back short.
+          expect(hits.length).toBeLessThanOrEqual(Math.min(50, expected.length));
+          expect(hits.every((h) => h.score > 0)).toBe(true);
         }
       }
       // Now and then a delete-all or a forgetting run (hard TTL: every memory is old enough) of a random scope.

@@ -88,12 +88,12 @@ describe('vector store repository over mem0ai "memory" (SQLite) + PGlite state',
     await addVerbatim('scope-u1', 'app-1', 'Scope test alpha');
     await addVerbatim('scope-u1', 'app-2', 'Scope test beta');
     await addVerbatim('scope-u2', 'app-1', 'Scope test gamma');
-    const mine = await engine.service.search({ userId: 'scope-u1', query: 'Scope test', topK: 10 });
+    const mine = (await engine.service.search({ userId: 'scope-u1', query: 'Scope test', topK: 10 })).results;
     expect(mine.map((h) => h.memory).sort()).toEqual(['Scope test alpha', 'Scope test beta']);
-    const narrowed = await engine.service.search({ userId: 'scope-u1', agentId: 'app-1', query: 'Scope test', topK: 10 });
+    const narrowed = (await engine.service.search({ userId: 'scope-u1', agentId: 'app-1', query: 'Scope test', topK: 10 })).results;
     expect(narrowed.map((h) => h.memory)).toEqual(['Scope test alpha']);
     for (const filters of [{ user_id: 'scope-u2' }, { OR: [{ user_id: 'scope-u2' }, { user_id: 'scope-u1' }] }, { NOT: { user_id: 'scope-u1' } }]) {
-      const widened = await engine.service.search({ userId: 'scope-u1', query: 'Scope test', topK: 10, filters });
+      const widened = (await engine.service.search({ userId: 'scope-u1', query: 'Scope test', topK: 10, filters })).results;
       expect(widened.every((h) => !h.memory.includes('gamma'))).toBe(true);
     }
     const listed = await engine.service.getAll({ userId: 'scope-u1', filters: { agent_id: 'app-2' } });
@@ -141,10 +141,11 @@ describe('vector store repository over mem0ai "memory" (SQLite) + PGlite state',
       const text = n < 25 ? `Coffee beans roast number ${n}` : `Mountain hiking trail number ${n}`;
       await addVerbatim(user, undefined, text, { n });
     }
-    const hits = await engine.service.search({ userId: user, query: 'Coffee beans roast', topK: 4, filters: { n: { gte: 25 } } });
+    // The query shares "number" with the filtered memories: a memory sharing nothing with it would never be returned.
+    const hits = (await engine.service.search({ userId: user, query: 'Coffee beans roast number', topK: 4, filters: { n: { gte: 25 } } })).results;
     expect(hits).toHaveLength(4);
     expect(hits.every((h) => (h.metadata.n as number) >= 25)).toBe(true);
-    const all = await engine.service.search({ userId: user, query: 'Coffee beans roast number 3', topK: 10 });
+    const all = (await engine.service.search({ userId: user, query: 'Coffee beans roast number 3', topK: 10 })).results;
     expect(all).toHaveLength(10);
     expect(all[0]!.memory).toBe('Coffee beans roast number 3');
     expect(all[0]!.score).toBeGreaterThan(0.99);
@@ -390,6 +391,19 @@ describe('vector store repository over mem0ai "memory" (SQLite) + PGlite state',
     await handler(second!, { signal: new AbortController().signal, commit: (effect, out) => queue.commitWith(second!, effect, out) });
     expect((await queue.get(job.id))?.state).toBe('completed');
     expect((await engine.service.history({ memoryId: id })).map((h) => h.event)).toEqual(['ADD', 'DELETE']);
+  });
+
+  it('lists in pages: offset skips that many of the most recently updated, as the SQL store does', async () => {
+    const repo = storeRepository(engine.store);
+    const scope = { userId: 'page-u', agentId: null };
+    const vector = Array.from({ length: DIMS }, (_, i) => (i === 0 ? 1 : 0));
+    for (const n of [1, 2, 3, 4, 5]) await repo.apply(scope, { inserts: [{ data: `page memory ${n}`, vector }], updates: [], deletes: [] });
+    const all = await repo.list(scope, { limit: 10 });
+    expect(all).toHaveLength(5);
+    const pages = [await repo.list(scope, { limit: 2 }), await repo.list(scope, { limit: 2, offset: 2 }), await repo.list(scope, { limit: 2, offset: 4 })];
+    expect(pages.map((p) => p.length)).toEqual([2, 2, 1]);
+    expect(pages.flat().map((m) => m.id)).toEqual(all.map((m) => m.id));
+    expect(await repo.list(scope, { limit: 2, offset: 5 })).toEqual([]);
   });
 });
 

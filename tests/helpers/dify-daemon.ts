@@ -1,0 +1,247 @@
+/**
+ * The real Dify plugin daemon for the end-to-end tests (tests/e2e/daemon*.test.ts): finding its binaries, starting,
+ * restarting and stopping it through scripts/dify-daemon.sh, and calling its HTTP API the way Dify's API server does
+ * (api/core/plugin/impl/{base,debugging,plugin,tool}.py in langgenius/dify): `X-Api-Key`, `X-Plugin-ID`, and answers
+ * read as Dify reads them — a JSON body `{code, message, data}`, or for dispatch calls an event stream of
+ * `data: {...}` lines, each parsed on its own.
+ *
+ * Where the daemon cannot run, `daemonUnavailable()` says why. In CI (CI=true) the tests must then FAIL with that
+ * reason (a skipped e2e once hid a stale pin for weeks); elsewhere they skip with it.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { REPO_ROOT } from './plugin-process.js';
+
+export const DAEMON_SCRIPT = join(REPO_ROOT, 'scripts', 'dify-daemon.sh');
+/** Dify sends the plugin as `<manifest author>/<name>` in X-Plugin-ID (remote debugging, from daemon #731 on). */
+export const PLUGIN_ID = 'mem0-ts/mem0ai';
+export const PROVIDER = 'mem0ai';
+export const TOOL_NAMES = [
+  'add_memory',
+  'check_extraction_status',
+  'delete_all_memories',
+  'delete_memory',
+  'export_memories',
+  'extract_long_term_memory',
+  'forget_memories',
+  'get_all_memories',
+  'get_memory',
+  'get_memory_history',
+  'get_user_checkpoint',
+  'import_memories',
+  'search_memory',
+  'update_memory',
+];
+
+export const IN_CI = process.env.CI === 'true' || process.env.CI === '1';
+
+function run(command: string, args: string[], env: NodeJS.ProcessEnv, timeout: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(command, args, { env, timeout, encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
+      if (error) reject(new Error(`${command} ${args.join(' ')} failed: ${error.message}\n${stderr}`));
+      else resolve(stdout);
+    });
+  });
+}
+
+function statusOf(file: string): string {
+  const path = join(REPO_ROOT, '.cache', 'dify-daemon', file);
+  return existsSync(path) ? readFileSync(path, 'utf8').trim() : '';
+}
+
+function onPath(command: string): boolean {
+  return (process.env.PATH ?? '').split(':').some((dir) => dir && existsSync(join(dir, command)));
+}
+
+/** Why the daemon cannot run here (undefined: it can). `packaged` also needs the Python 3.12 + uv environment. */
+export function daemonUnavailable(options: { packaged?: boolean } = {}): string | undefined {
+  if (!process.env.TEST_DATABASE_URL) return 'TEST_DATABASE_URL not set (scripts/test-db.sh start)';
+  if (!onPath('redis-server')) return 'redis-server not installed (scripts/install-system-deps.sh)';
+  const { DIFY_DAEMON_BIN: server, DIFY_DAEMON_CLI: cli } = process.env;
+  if (server || cli) {
+    if (!(server && cli && existsSync(server) && existsSync(cli))) {
+      return `DIFY_DAEMON_BIN/DIFY_DAEMON_CLI set but not both existing files (${server ?? '-'}, ${cli ?? '-'})`;
+    }
+  } else {
+    const build = statusOf('build-status');
+    if (!build.startsWith('ok')) {
+      return build
+        ? `Dify plugin daemon ${build}`
+        : 'Dify plugin daemon not built (run scripts/dify-daemon.sh build, or set DIFY_DAEMON_BIN and DIFY_DAEMON_CLI)';
+    }
+  }
+  if (options.packaged) {
+    const python = statusOf('python-status');
+    if (!python.startsWith('ok')) {
+      return python
+        ? `packaged install needs Python 3.12 with uv: ${python}`
+        : 'packaged install needs Python 3.12 with uv (run scripts/dify-daemon.sh python)';
+    }
+  }
+  if (!existsSync(join(REPO_ROOT, 'dist', 'plugin.js'))) return 'dist/plugin.js missing (npm run build)';
+  return undefined;
+}
+
+/** One parsed `data:` line of the daemon's answers. */
+export interface DaemonLine {
+  code: number;
+  message: string;
+  data: unknown;
+}
+
+/** Reads an SSE body the way Dify's client does: non-empty lines, `data:` prefix removed, each one JSON. */
+export function parseEventStream(body: string): DaemonLine[] {
+  return body
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line.length > 0)
+    .map((line) => (line.startsWith('data:') ? line.slice(5).trim() : line))
+    .filter((line) => line.length > 0)
+    .map((line) => JSON.parse(line) as DaemonLine);
+}
+
+/** The tool messages of an invoke stream (each line's data), after checking every line is a success. */
+export interface ToolMessage {
+  type: string;
+  message: Record<string, unknown> & { json_object?: Record<string, unknown>; text?: string };
+}
+
+export class Daemon {
+  private constructor(
+    readonly env: Record<string, string>,
+    private readonly scriptEnv: NodeJS.ProcessEnv,
+  ) {}
+
+  /** Starts Redis + the daemon on loopback (scripts/dify-daemon.sh start) against TEST_DATABASE_URL. */
+  static async start(): Promise<Daemon> {
+    const scriptEnv = { ...process.env };
+    const out = await run('bash', [DAEMON_SCRIPT, 'start'], scriptEnv, 180_000);
+    const env = Object.fromEntries(
+      out
+        .split('\n')
+        .filter((line) => line.includes('='))
+        .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
+    );
+    return new Daemon(env, scriptEnv);
+  }
+
+  get url(): string {
+    return this.env.DIFY_DAEMON_URL!;
+  }
+
+  get stateDir(): string {
+    return this.env.DIFY_DAEMON_STATE_DIR!;
+  }
+
+  /** The daemon's own log so far (for failure messages). */
+  log(lines = 60): string {
+    const path = join(this.stateDir, 'daemon.log');
+    return existsSync(path) ? readFileSync(path, 'utf8').split('\n').slice(-lines).join('\n') : '';
+  }
+
+  async restart(): Promise<void> {
+    await run('bash', [DAEMON_SCRIPT, 'restart'], { ...this.scriptEnv, DIFY_DAEMON_STATE_DIR: this.stateDir }, 120_000);
+  }
+
+  async stop(): Promise<void> {
+    await run('bash', [DAEMON_SCRIPT, 'stop'], { ...this.scriptEnv, DIFY_DAEMON_STATE_DIR: this.stateDir }, 60_000);
+  }
+
+  /** A call on `/plugin/{tenant}/…` with the server key, as Dify's BasePluginClient makes it. */
+  async request(
+    tenant: string,
+    path: string,
+    init: { method?: string; headers?: Record<string, string>; body?: FormData; json?: unknown } = {},
+  ): Promise<{ status: number; text: string }> {
+    const headers: Record<string, string> = { 'X-Api-Key': this.env.DIFY_DAEMON_SERVER_KEY!, ...init.headers };
+    if (init.json !== undefined) headers['Content-Type'] = 'application/json';
+    const response = await fetch(`${this.url}/plugin/${tenant}/${path}`, {
+      method: init.method ?? 'GET',
+      headers,
+      body: init.json === undefined ? init.body : JSON.stringify(init.json),
+      signal: AbortSignal.timeout(120_000),
+    });
+    return { status: response.status, text: await response.text() };
+  }
+
+  /** A JSON call whose answer must be `{code: 0}`; returns its `data`. */
+  async call<T>(tenant: string, path: string, init: Parameters<Daemon['request']>[2] = {}): Promise<T> {
+    const { status, text } = await this.request(tenant, path, init);
+    if (status !== 200) throw new Error(`${path}: HTTP ${status}: ${text.slice(0, 2000)}`);
+    const reply = JSON.parse(text) as DaemonLine;
+    if (reply.code !== 0) throw new Error(`${path}: code ${reply.code}: ${reply.message}`);
+    return reply.data as T;
+  }
+
+  /** A dispatch call exactly as Dify's PluginToolManager makes it; the stream's lines, parsed. */
+  async dispatch(
+    tenant: string,
+    userId: string,
+    action: 'validate_credentials' | 'invoke',
+    data: Record<string, unknown>,
+  ): Promise<DaemonLine[]> {
+    const body =
+      action === 'invoke'
+        ? { user_id: userId, conversation_id: null, app_id: null, message_id: null, data }
+        : { user_id: userId, data };
+    const { status, text } = await this.request(tenant, `dispatch/tool/${action}`, {
+      method: 'POST',
+      headers: { 'X-Plugin-ID': PLUGIN_ID },
+      json: body,
+    });
+    if (status !== 200) throw new Error(`dispatch/tool/${action}: HTTP ${status}: ${text.slice(0, 2000)}`);
+    return parseEventStream(text);
+  }
+
+  /** Invokes a tool; every line must be a success. Returns the tool messages and the json message's object. */
+  async invoke(
+    tenant: string,
+    userId: string,
+    tool: string,
+    credentials: Record<string, unknown>,
+    parameters: Record<string, unknown>,
+  ): Promise<{ messages: ToolMessage[]; json: Record<string, unknown> }> {
+    const lines = await this.dispatch(tenant, userId, 'invoke', {
+      provider: PROVIDER,
+      tool,
+      credentials,
+      credential_type: 'api-key',
+      tool_parameters: parameters,
+    });
+    const failed = lines.find((line) => line.code !== 0);
+    if (failed) throw new Error(`${tool}: the daemon answered code ${failed.code}: ${failed.message}`);
+    const messages = lines.map((line) => line.data as ToolMessage);
+    const json = messages.find((m) => m.type === 'json')?.message.json_object;
+    if (!json) throw new Error(`${tool}: no json message in ${JSON.stringify(messages).slice(0, 2000)}`);
+    return { messages, json };
+  }
+
+  async listPlugins(tenant: string): Promise<Array<Record<string, unknown>>> {
+    const data = await this.call<{ list?: Array<Record<string, unknown>> } | Array<Record<string, unknown>> | null>(
+      tenant,
+      'management/list?page=1&page_size=256&response_type=paged',
+    );
+    return Array.isArray(data) ? data : (data?.list ?? []);
+  }
+
+  /** The tool names the daemon lists for our plugin (what Dify's tool page reads: management/tools). */
+  async toolNames(tenant: string): Promise<{ provider: string | undefined; tools: string[] }> {
+    const data = await this.call<
+      Array<{ plugin_id: string; declaration: { identity: { name: string }; tools: Array<{ identity: { name: string } }> } }>
+    >(tenant, 'management/tools?page=1&page_size=256');
+    const ours = data.find((p) => p.plugin_id === PLUGIN_ID);
+    return { provider: ours?.declaration.identity.name, tools: (ours?.declaration.tools ?? []).map((t) => t.identity.name).sort() };
+  }
+}
+
+/** Polls `check` until it returns a value (not undefined) or the deadline passes; then throws with `describe()`. */
+export async function waitFor<T>(check: () => Promise<T | undefined>, timeoutMs: number, describe: () => string): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms: ${describe()}`);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+  }
+}
