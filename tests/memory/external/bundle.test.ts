@@ -37,7 +37,7 @@ beforeAll(async () => {
 /** Runs `script` (ESM, `open` = openExternalStore) in a child process next to the bundle; resolves with its stdout. */
 async function run(script: string): Promise<string> {
   const file = path.join(dir, 'bundle', `run-${Math.random().toString(36).slice(2)}.mjs`);
-  writeFileSync(file, `import { openExternalStore as open } from '../vs.js';\n${script}`);
+  writeFileSync(file, `import { openExternalStore as open } from './vs.js';\n${script}`);
   const { stdout } = await promisify(execFile)(process.execPath, [file], { cwd: path.join(dir, 'bundle'), timeout: 60_000 });
   return stdout.trim();
 }
