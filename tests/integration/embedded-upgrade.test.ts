@@ -62,7 +62,7 @@ async function call(plugin: PluginProcess, tool: string, parameters: Record<stri
   plugin.send(frame as Frame);
   const result = await plugin.frames.session(id, 90_000);
   const json = result.streams.find((s) => (s as { type?: string }).type === 'json') as { message: { json_object: { status: string; messages: string; results: unknown } } } | undefined;
-  if (!json) throw new Error(`no json answer: ${JSON.stringify(result).slice(0, 400)}; stderr: ${plugin.stderr.slice(-2000)}`);
+  if (!json) throw new Error(`no json answer: ${JSON.stringify(result).slice(0, 400)}; log: ${plugin.log.slice(-2000)}`);
   return json.message.json_object;
 }
 
@@ -127,7 +127,7 @@ describe('embedded data outside the versioned folder', () => {
     // A waiting process gets the data once the first has stopped.
     const waiting = start(versionFolder('0.4.2', 'ab88'), { MEM0_DATA_LOCK_WAIT_MS: '120000' });
     const pending = call(waiting, 'get_all_memories', { user_id: 'alice' });
-    expect(await waiting.stderrIncludes('waiting for the embedded database lock', 60_000)).toBe(true);
+    expect(await waiting.logIncludes('waiting for the embedded database lock', 60_000)).toBe(true);
     await stop(first);
     expect(memoriesOf(await pending)).toEqual(['I keep bees on my roof.', 'I moved to Lisbon.', 'My cat is called Miso.']);
     await stop(waiting);
@@ -140,7 +140,7 @@ describe('embedded data outside the versioned folder', () => {
     const p = start(versionFolder('0.5.0', 'ab99'), { MEM0_DATA_LOCK_WAIT_MS: '0' });
     expect(memoriesOf(await call(p, 'get_all_memories', { user_id: 'alice' }))).toHaveLength(3);
     expect((JSON.parse(readFileSync(`${DATA()}.lock`, 'utf8')) as { pid: number }).pid).toBe(p.child.pid);
-    expect(await p.stderrIncludes('taking over the lock of a process that no longer runs')).toBe(true);
+    expect(await p.logIncludes('taking over the lock of a process that no longer runs')).toBe(true);
     await stop(p);
   }, 300_000);
 });
