@@ -55,12 +55,12 @@ const CASES: Case[] = [
   {
     name: 'cohere reranker', api: cohereApi(wordOverlap), path: '/v1/rerank',
     settings: (url) => ({ llm: openai, embedder: openai, reranker: { provider: 'cohere', config: { api_key: KEY, base_url: url } } }),
-    call: (p, options) => p.reranker!.rerank('q', ['a', 'b'], 2, options),
+    call: (p, options) => p.reranker!.rerank('bees in Porto', ['I keep bees', 'I drink tea'], 2, options),
   },
   {
     name: 'zero_entropy reranker', api: zeroEntropyApi(wordOverlap), path: '/v1/models/rerank',
     settings: (url) => ({ llm: openai, embedder: openai, reranker: { provider: 'zero_entropy', config: { api_key: KEY, base_url: `${url}/v1` } } }),
-    call: (p, options) => p.reranker!.rerank('q', ['a', 'b'], 2, options),
+    call: (p, options) => p.reranker!.rerank('bees in Porto', ['I keep bees', 'I drink tea'], 2, options),
   },
 ];
 
