@@ -154,6 +154,16 @@ function lineSplitter(onLine: (line: string) => void): (chunk: Buffer) => void {
   };
 }
 
+/** Checks `done` every 20 ms until it holds (true) or `timeoutMs` passes (false). */
+async function pollUntil(done: () => boolean, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (!done()) {
+    if (Date.now() > deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return true;
+}
+
 export interface SpawnOptions {
   root?: string;
   /** Working directory (default: `root`). */
@@ -239,23 +249,13 @@ export class PluginProcess {
   }
 
   /** Waits until the log (log frames or stderr) contains `text`; false on timeout. */
-  async logIncludes(text: string, timeoutMs = 3000): Promise<boolean> {
-    const deadline = Date.now() + timeoutMs;
-    while (!this.log.includes(text)) {
-      if (Date.now() > deadline) return false;
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    return true;
+  logIncludes(text: string, timeoutMs = 3000): Promise<boolean> {
+    return pollUntil(() => this.log.includes(text), timeoutMs);
   }
 
   /** Waits until stderr (the plugin's log, written asynchronously) contains `text`; false on timeout. */
-  async stderrIncludes(text: string, timeoutMs = 3000): Promise<boolean> {
-    const deadline = Date.now() + timeoutMs;
-    while (!this.stderr.includes(text)) {
-      if (Date.now() > deadline) return false;
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    return true;
+  stderrIncludes(text: string, timeoutMs = 3000): Promise<boolean> {
+    return pollUntil(() => this.stderr.includes(text), timeoutMs);
   }
 
   closeStdin(): void {
