@@ -194,15 +194,16 @@ export class MemoryStore {
       return { inserted, updated: [], deleted: [] };
     }
     return withTransaction(this.pool, async (client) => {
+      // Deletes first: a deleted memory's text no longer counts as stored, so the same set may add it again.
+      const deleted: string[] = [];
+      for (const id of deletes) if (await this.deleteWith(client, scope, id)) deleted.push(id);
+      if (deleted.length > 0) await client.query(deleteAccessRows(this.tables, deleted));
       const inserted = prepared.rows.length ? await this.addWith(client, scope, prepared, deletes) : [];
       const updated: MemoryRecord[] = [];
       for (const { change, vector } of updates) {
         const record = await this.updateWith(client, scope, change.id, change, vector);
         if (record) updated.push(record);
       }
-      const deleted: string[] = [];
-      for (const id of deletes) if (await this.deleteWith(client, scope, id)) deleted.push(id);
-      if (deleted.length > 0) await client.query(deleteAccessRows(this.tables, deleted));
       if (!changes.graph) return { inserted, updated, deleted };
       const written = [...inserted, ...updated].map((r) => r.id);
       const graph = await new PostgresGraph(this.pool, this.tables, this.dims)
