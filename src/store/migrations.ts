@@ -32,7 +32,7 @@ import { indexName, tablesFor } from './tables.js';
 const MIGRATION_LOCK_KEY = '7236828793451218944';
 
 
-/** Migrations 1–3 build the memories table itself, so putting them back is running them again. */
+/** Migrations 1–3 and 11 build the memories table itself, so putting them back is running them again. */
 function onMemoriesTable(migration: Migration): Migration {
   return { ...migration, readopt: migration.up };
 }
