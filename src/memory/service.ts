@@ -15,6 +15,7 @@ import type { Candidate } from './reconcile.js';
 import type { MemoryRecord, MemoryRepository, NewMemory, SearchHit } from './repository.js';
 import type { Scope } from '../store/queries.js';
 import { UUID } from '../ids.js';
+import type { GraphMemory } from './graph/graph-memory.js';
 
 /** Payload keys Mem0 writes itself; user metadata may not set them. */
 export const RESERVED_METADATA_KEYS: ReadonlySet<string> = new Set([
@@ -114,6 +115,8 @@ export interface HistoryItem {
 export interface MemoryServiceDeps {
   repository: MemoryRepository;
   providers: Providers;
+  /** The graph memory beside the memories, when a graph store is configured. */
+  graph?: GraphMemory | null | undefined;
   logger?: Logger | undefined;
   now?: () => Date;
 }
@@ -121,12 +124,14 @@ export interface MemoryServiceDeps {
 export class MemoryService {
   private readonly repo: MemoryRepository;
   private readonly providers: Providers;
+  private readonly graph: GraphMemory | null;
   private readonly log: Logger | undefined;
   private readonly now: () => Date;
 
   constructor(deps: MemoryServiceDeps) {
     this.repo = deps.repository;
     this.providers = deps.providers;
+    this.graph = deps.graph ?? null;
     this.log = deps.logger;
     this.now = deps.now ?? (() => new Date());
   }
