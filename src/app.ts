@@ -38,7 +38,7 @@ export function engineServices(options: EngineOptions = {}): ServicesFactory {
       : await createProviders(settings, { timeoutMs: deadlines.queuedMs });
     const extractionEngine = queuedProviders === engine.providers
       ? engine
-      : { ...engine, providers: queuedProviders, service: new MemoryService({ repository: storeRepository(engine.store), providers: queuedProviders, logger }) };
+      : { ...engine, providers: queuedProviders, service: new MemoryService({ repository: storeRepository(engine.store), providers: queuedProviders, graph: engine.graph, logger }) };
     const extraction = openExtraction(extractionEngine, { asyncMode: settings.asyncMode, logger });
     // Provider calls are recorded so the keep-alive can skip endpoints that answered recently.
     const activity = new ProviderActivity();
