@@ -131,10 +131,11 @@ async function* tablePages(store: Store, request: ExportRequest): AsyncGenerator
   }
 }
 
-/** Inserts imported memories whose ids are not stored yet; returns the ids inserted. */
-function insertRecords(store: Store, records: readonly ImportRecord[]): Promise<string[]> {
+/** Inserts imported memories whose ids are not stored yet: the ids inserted, and those the store refused (why). */
+async function insertRecords(store: Store, records: readonly ImportRecord[]): Promise<{ inserted: string[]; refused: Map<string, string> }> {
   const external = externalOf(store);
-  return external ? externalImport(external, store, records) : store.memories.importRecords(records);
+  if (external) return externalImport(external, store, records);
+  return { inserted: await store.memories.importRecords(records), refused: new Map() };
 }
 
 /** Writes the scope's memories, oldest first, to a temporary JSON Lines file. */
@@ -302,9 +303,13 @@ export async function importLines(
       throw new EngineError('upstream', `embedding the imported memories failed: ${(error as Error).message}`, { cause: error });
     }
     const records = items.map((entry, index) => importRecord(entry.item, vectors[index] ?? []));
-    const inserted = new Set(await insertRecords(store, records));
-    report.inserted += inserted.size;
-    report.skipped += items.length - inserted.size;
+    const { inserted, refused } = await insertRecords(store, records);
+    for (const entry of items) {
+      const reason = refused.get(entry.item.id);
+      if (reason !== undefined) fail(entry.line, reason);
+    }
+    report.inserted += inserted.length;
+    report.skipped += items.length - inserted.length - refused.size;
   };
 
   let lineNo = 0;

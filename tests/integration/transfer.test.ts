@@ -6,6 +6,8 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ToolMessage } from '../../src/runtime/contract.js';
+import { MAX_FETCH } from '../../src/memory/external/repository.js';
+import { openExternalStore } from '../../src/memory/external/stores.js';
 import { FakeOpenAI } from '../helpers/fake-openai.js';
 import { testDatabaseUrl } from '../helpers/postgres.js';
 import { CHROMA_MISSING, CHROMA_PROGRAM, ChromaServer } from '../helpers/chroma.js';
@@ -221,6 +223,34 @@ describe('export_memories → import_memories', () => {
       const again = await driverOn(chromaStore('transfer_b'));
       expect((await again.call('import_memories', { file: files.difyFile('back.jsonl', viaSql.bytes) })).results).toMatchObject({ inserted: 4, failed: 0 });
       expect((await exportAll(again, { user_id: 'ana', include_history: true })).bytes.toString('utf8')).toBe(chromaFile.bytes.toString('utf8'));
+
+      // Chroma keeps only flat metadata: a line it refuses is reported by number, and the lines around it still go in.
+      const mixed = [
+        JSON.stringify({ id: '0b6f7c58-0a8c-4b8e-9a55-3d3c1f0e2b01', text: 'Flies kites', scope: { user_id: 'cy' } }),
+        JSON.stringify({ id: '0b6f7c58-0a8c-4b8e-9a55-3d3c1f0e2b02', text: 'Nested', metadata: { place: { city: 'Porto' } }, scope: { user_id: 'cy' } }),
+        JSON.stringify({ id: '0b6f7c58-0a8c-4b8e-9a55-3d3c1f0e2b03', text: 'Reads comics', scope: { user_id: 'cy' } }),
+      ].join('\n');
+      const partly = await again.call('import_memories', { file: files.difyFile('mixed.jsonl', mixed) });
+      expect(partly.status, partly.messages).toBe('SUCCESS');
+      const report = partly.results as Report;
+      expect(report).toMatchObject({ inserted: 2, skipped: 0, failed: 1 });
+      expect(report.failures).toEqual([{ line: 2, reason: expect.stringContaining("metadata value for key 'place'") as string }]);
+      expect((await again.ok<Array<{ memory: string }>>('get_all_memories', { user_id: 'cy' })).map((m) => m.memory).sort()).toEqual(['Flies kites', 'Reads comics']);
+
+      // A store lists at most MAX_FETCH memories of a user at once: more is refused, never exported in part.
+      const many = await openExternalStore({ provider: 'chroma', config: { collection_name: 'transfer_many', host: '127.0.0.1', port: chroma.port, ssl: false, embedding_model_dims: DIMS } });
+      for (let start = 0; start < MAX_FETCH; start += 2000) {
+        const ids = Array.from({ length: 2000 }, (_, i) => `0b6f7c58-0a8c-4b8e-9a55-${String(start + i).padStart(12, '0')}`);
+        await many.store.insert(ids.map((_, i) => Array.from({ length: DIMS }, (_v, d) => Math.sin(start + i + d))), ids, ids.map((_, i) => ({ data: `fact ${start + i}`, user_id: 'many', created_at: '2025-01-01T00:00:00+00:00' })));
+      }
+      await many.close();
+      const manyDriver = await driverOn(chromaStore('transfer_many'));
+      // With a filter too: the few that match may sit beyond what the store lists.
+      for (const params of [{}, { filters: '{"topic": "kites"}' }]) {
+        const tooMany = await manyDriver.call('export_memories', { user_id: 'many', ...params });
+        expect(tooMany.status, JSON.stringify(params)).toBe('ERROR');
+        expect(tooMany.messages).toContain(`${MAX_FETCH} or more memories in the chroma collection "transfer_many"`);
+      }
     },
     240_000,
   );

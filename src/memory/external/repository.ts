@@ -361,8 +361,8 @@ export function vectorStoreRepository(external: ExternalStore, state: Pick<Store
   };
 }
 
-/** Every memory of the scope matching `filter` (up to MAX_FETCH), as delete_all and export see them. */
-export function scopeRows(external: ExternalStore, scope: Scope, filter: Filter | null): Promise<VectorStoreResult[]> {
+/** Every memory of the scope matching `filter` (up to MAX_FETCH), as delete_all sees them. */
+function scopeRows(external: ExternalStore, scope: Scope, filter: Filter | null): Promise<VectorStoreResult[]> {
   return scopeResults(external, scope, filter, MAX_FETCH, (n) => external.store.list(scopeFilter(scope), n).then(([rows]) => rows));
 }
 
@@ -378,7 +378,7 @@ async function storedWithHash(external: ExternalStore, scope: Scope, hash: strin
  * store returned all it was asked for and too few of them matched.
  */
 
-async function scopeResults(
+export async function scopeResults(
   external: ExternalStore,
   scope: Scope,
   filter: Filter | null,

@@ -7,7 +7,9 @@
  *   exports them: oldest first, then by id. A store can list at most {@link MAX_FETCH} memories of a scope; a scope
  *   that large is refused rather than exported in part.
  * - Import skips ids the store already has (never overwrites), writes the new memories with Mem0's payload, then
- *   their history rows. As with every write here, the store and the state database do not share a transaction: a
+ *   their history rows. A store refuses some values our format allows (Chroma: metadata that is not flat); when a
+ *   batch is refused and the store still answers, the memories are written one at a time so the refused ones are
+ *   reported by line and the others still go in. A store that no longer answers fails the import. As with every write here, the store and the state database do not share a transaction: a
  *   crash in between leaves memories without history rows, and importing the file again skips them.
  * @module
  */
@@ -18,7 +20,7 @@ import type { Scope } from '../../store/queries.js';
 import type { Store } from '../../store/index.js';
 import { EngineError } from '../../errors.js';
 import { checkFilter } from './filters.js';
-import { executePlan, MAX_FETCH, recordPlan, scopeRows, toRecord } from './repository.js';
+import { executePlan, MAX_FETCH, recordPlan, scopeFilter, scopeResults, toRecord } from './repository.js';
 import type { WritePlan } from './repository.js';
 import type { ExternalStore } from './stores.js';
 
@@ -28,8 +30,14 @@ export async function* externalExportPages(
   scope: Scope,
   options: { filters?: unknown; offset: number; pageSize: number },
 ): AsyncGenerator<MemoryRecord[]> {
-  const rows = await scopeRows(external, scope, checkFilter(options.filters));
-  if (rows.length >= MAX_FETCH) {
+  // Counted before the filter: matches beyond what the store lists would be missing from the file without a word.
+  let listed = 0;
+  const rows = await scopeResults(external, scope, checkFilter(options.filters), MAX_FETCH, async (n) => {
+    const [page] = await external.store.list(scopeFilter(scope), n);
+    listed = Math.max(listed, page.length);
+    return page;
+  });
+  if (listed >= MAX_FETCH) {
     throw new EngineError(
       'validation',
       `this user has ${MAX_FETCH} or more memories in the ${external.provider} collection "${external.collectionName}", more than ` +
@@ -44,20 +52,48 @@ export async function* externalExportPages(
   }
 }
 
-/** Writes the records whose ids the store does not have yet, with their history; returns the ids written. */
-export async function externalImport(external: ExternalStore, state: Pick<Store, 'database' | 'tables'>, records: readonly ImportRecord[]): Promise<string[]> {
-  const fresh: ImportRecord[] = [];
-  for (const record of records) {
-    if (!(await external.store.get(record.id))) fresh.push(record);
-  }
-  if (fresh.length === 0) return [];
-  const plan: WritePlan = {
-    inserts: fresh.map((record) => ({ id: record.id, vector: [...record.vector], payload: record.payload })),
-    updates: [],
-    deletes: [],
-    history: fresh.flatMap(importedHistory),
+export interface ExternalImportResult {
+  /** Ids written. */
+  inserted: string[];
+  /** Ids the store refused, with its reason. */
+  refused: Map<string, string>;
+}
+
+/** Writes the records whose ids the store does not have yet, with their history. */
+export async function externalImport(
+  external: ExternalStore,
+  state: Pick<Store, 'database' | 'tables'>,
+  records: readonly ImportRecord[],
+): Promise<ExternalImportResult> {
+  const write = async (batch: readonly ImportRecord[]): Promise<string[]> => {
+    const fresh: ImportRecord[] = [];
+    for (const record of batch) {
+      if (!(await external.store.get(record.id))) fresh.push(record);
+    }
+    if (fresh.length === 0) return [];
+    const plan: WritePlan = {
+      inserts: fresh.map((record) => ({ id: record.id, vector: [...record.vector], payload: record.payload })),
+      updates: [],
+      deletes: [],
+      history: fresh.flatMap(importedHistory),
+    };
+    await executePlan(external, plan);
+    await withTransaction(state.database.pool, (client) => recordPlan(client, state.tables, plan));
+    return fresh.map((record) => record.id);
   };
-  await executePlan(external, plan);
-  await withTransaction(state.database.pool, (client) => recordPlan(client, state.tables, plan));
-  return fresh.map((record) => record.id);
+  try {
+    return { inserted: await write(records), refused: new Map() };
+  } catch (error) {
+    const answers = await external.store.list(undefined, 1).then(() => true, () => false);
+    if (!answers) throw error;
+  }
+  const result: ExternalImportResult = { inserted: [], refused: new Map() };
+  for (const record of records) {
+    try {
+      result.inserted.push(...(await write([record])));
+    } catch (error) {
+      result.refused.set(record.id, error instanceof Error ? error.message : String(error));
+    }
+  }
+  return result;
 }
