@@ -14,13 +14,12 @@ export const checkExtractionStatus = defineTool({
   schema: z.object({ task_id: id() }),
   emptyResults: () => ({}),
   async run(input, { services, session }) {
-    return taskOutcome(await services.extraction.status(input.task_id, session.signal));
+    return taskOutcome(await services.extraction.status(input.task_id, session.signal), input.task_id);
   },
 });
 
 /** The answer for a task's status (also sync-mode extract_long_term_memory's, which ran the task to its end). */
-export function taskOutcome(task: JsonObject): ToolOutcome {
-  const taskId = String(task.task_id ?? '');
+export function taskOutcome(task: JsonObject, taskId = String(task.task_id ?? '')): ToolOutcome {
   const state = typeof task.task_status === 'string' ? task.task_status : 'unknown';
   if (state === 'failed') {
     const error = typeof task.error === 'string' && task.error !== '' ? task.error : 'no cause was recorded';
