@@ -6,6 +6,7 @@
 import { applyLogLevel } from '../log.js';
 import { ClientCache } from '../memory/client-cache.js';
 import { parseCredentials } from '../memory/config/credentials.js';
+import { withWorkspaceModels } from '../memory/workspace-models.js';
 import type { Settings } from '../memory/config/settings.js';
 import type { InvokeToolRequest, SessionContext } from '../runtime/contract.js';
 import { coerceParameters } from './coerce.js';
@@ -57,10 +58,13 @@ export async function runTool(
     const seconds = openTimeoutSeconds(input);
     const deadline = Date.now() + seconds * 1000;
     const settings = await workspaces.settingsFor(parsed, session, seconds * 1000);
-    outcome = await cache.use(settings, (services) => definition.run(input, { services, settings, session }), {
-      ms: Math.max(1, deadline - Date.now()),
-      error: () => new TimeoutError(seconds),
-    });
+    // The workspace's models (settings-page pickers) are reached through this session's backwards calls.
+    outcome = await withWorkspaceModels(session.backwards, () =>
+      cache.use(settings, (services) => definition.run(input, { services, settings, session }), {
+        ms: Math.max(1, deadline - Date.now()),
+        error: () => new TimeoutError(seconds),
+      }),
+    );
   } catch (error) {
     outcome = outcomeFromError(error, definition.emptyResults(), session.logger);
   }

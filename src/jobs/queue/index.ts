@@ -37,6 +37,12 @@ export interface MemoryJobsOptions {
   worker?: Partial<Omit<WorkerOptions, 'concurrency'>>;
   graceMs?: number;
   logger?: Logger;
+  /**
+   * false: no worker claims queued jobs (default true). For models reachable only inside a tool session (the
+   * workspace's, through the daemon): a job left queued from an earlier async period waits for a credential set
+   * whose worker can run it, rather than failing through its retries here.
+   */
+  runQueued?: boolean;
 }
 
 /** Below the runtime's 10 s limit for app.close(), leaving time to hand unfinished jobs back. */
@@ -57,7 +63,7 @@ export function openMemoryJobs(engine: JobEngine, options: MemoryJobsOptions): M
     : { ...engine, store: { ...engine.store, memories: storeOnClient(engine.store, workerPool) } };
   const workerQueue = workerPool === pool ? queue : new JobQueue(workerPool, engine.store.tables, queueOptions);
   const worker = new Worker(workerQueue, memoryJobHandler(workerEngine), { ...env.worker, ...options.worker, concurrency: options.maxConcurrent, logger: log });
-  worker.start();
+  if (options.runQueued !== false) worker.start();
   const writes = memoryWrites({
     store: engine.store, providers: engine.providers, queue, asyncMode: options.asyncMode, maxConcurrent: options.maxConcurrent,
     onAccepted: () => worker.notify(), logger: log,
