@@ -157,7 +157,12 @@ function requiredId(value: string | undefined): string {
 }
 
 function uuid(value: string): string {
+  return uuidParam(value, 'memory_id');
+}
+
+/** A UUID parameter (memory_id, job_id), lower-cased; invalid_params naming it otherwise. */
+export function uuidParam(value: string, name: string): string {
   const id = typeof value === 'string' ? value.trim() : '';
-  if (!UUID.test(id)) throw new EngineError('invalid_params', 'memory_id must be a UUID');
+  if (!UUID.test(id)) throw new EngineError('invalid_params', `${name} must be a UUID`);
   return id.toLowerCase();
 }
