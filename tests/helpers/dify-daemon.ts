@@ -113,9 +113,13 @@ export class Daemon {
     private readonly scriptEnv: NodeJS.ProcessEnv,
   ) {}
 
-  /** Starts Redis + the daemon on loopback (scripts/dify-daemon.sh start) against TEST_DATABASE_URL. */
-  static async start(): Promise<Daemon> {
-    const scriptEnv = { ...process.env };
+  /**
+   * Starts Redis + the daemon on loopback (scripts/dify-daemon.sh start) against TEST_DATABASE_URL. `extraEnv`
+   * reaches the script: `DIFY_INNER_API_URL` / `DIFY_INNER_API_KEY` point the daemon's backwards calls at a fake of
+   * Dify's inner API (default: a closed port, so such calls fail).
+   */
+  static async start(extraEnv: Record<string, string> = {}): Promise<Daemon> {
+    const scriptEnv = { ...process.env, ...extraEnv };
     const out = await run('bash', [DAEMON_SCRIPT, 'start'], scriptEnv, 180_000);
     const env = Object.fromEntries(
       out
