@@ -5,15 +5,15 @@
  * length-prefixed frames, each `{"data": <LLMResultChunk>, "error": ""}`: magic 0x0f, a reserved byte, the header
  * length 10 (LE16), then the data length (LE32) and 6 reserved bytes, then the data — pkg/utils/parser/chunking.go).
  * Every call must carry the daemon's `X-Inner-Api-Key`; each request's body (tenant_id, user_id, provider, model, …)
- * is recorded. The answers are computed like tests/helpers/workspace-models.ts (hashed bag-of-words embeddings,
- * word-overlap rerank scores, an LLM function of the prompts).
+ * is recorded. The answers are tests/helpers/workspace-models.ts's `answerModelCall` (hashed bag-of-words
+ * embeddings, word-overlap rerank scores, an LLM function of the prompts).
  * @module
  */
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { embedText } from './fake-openai.js';
-import type { LlmAnswer } from './workspace-models.js';
+import { answerModelCall } from './workspace-models.js';
+import type { LlmAnswer, ModelInvokeType } from './workspace-models.js';
 
 export interface InnerCall {
   path: string;
@@ -21,9 +21,12 @@ export interface InnerCall {
   body: Record<string, unknown>;
 }
 
-function words(text: string): Set<string> {
-  return new Set(text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? []);
-}
+/** Dify's inner API routes the daemon calls (calldify/http_request.go) → the invoke type they serve. */
+const ROUTES: Record<string, ModelInvokeType | undefined> = {
+  '/inner/api/invoke/text-embedding': 'text_embedding',
+  '/inner/api/invoke/rerank': 'rerank',
+  '/inner/api/invoke/llm': 'llm',
+};
 
 /** One frame of the daemon's length-prefixed stream format. */
 function lengthPrefixed(payload: unknown): Buffer {
@@ -35,7 +38,6 @@ function lengthPrefixed(payload: unknown): Buffer {
   return Buffer.concat([head, data]);
 }
 
-const USAGE_PRICES = { unit_price: '0', price_unit: '0', total_price: '0', currency: 'USD', latency: 0.01 };
 
 export class FakeDifyInnerApi {
   readonly calls: InnerCall[] = [];
@@ -93,40 +95,18 @@ export class FakeDifyInnerApi {
       else res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ data: null, error: failure }));
       return;
     }
-    const model = String(body.model);
-    switch (path) {
-      case '/inner/api/invoke/text-embedding': {
-        const texts = (body.texts as string[] | undefined) ?? [];
-        const data = { model, embeddings: texts.map((t) => embedText(t, this.dims)), usage: { tokens: texts.length, total_tokens: texts.length, ...USAGE_PRICES } };
-        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ data, error: '' }));
-        return;
-      }
-      case '/inner/api/invoke/rerank': {
-        const query = words(String(body.query));
-        const docs = ((body.docs as string[] | undefined) ?? []).map((text, index) => ({
-          index, text, score: Math.min(1, [...words(text)].filter((w) => query.has(w)).length / Math.max(1, query.size)),
-        }));
-        const topN = typeof body.top_n === 'number' && body.top_n > 0 ? body.top_n : docs.length;
-        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ data: { model, docs: docs.sort((a, b) => b.score - a.score).slice(0, topN) }, error: '' }));
-        return;
-      }
-      case '/inner/api/invoke/llm': {
-        const messages = (body.prompt_messages as Array<{ role: string; content: string }> | undefined) ?? [];
-        const text = this.llm(messages.find((m) => m.role === 'system')?.content ?? '', messages.find((m) => m.role === 'user')?.content ?? '');
-        const half = Math.max(1, Math.floor(text.length / 2));
-        const pieces = [text.slice(0, half), text.slice(half)].filter((p) => p !== '');
-        res.writeHead(200, { 'content-type': 'application/octet-stream' });
-        pieces.forEach((piece, index) => {
-          const last = index === pieces.length - 1;
-          const usage = { prompt_tokens: 10, prompt_unit_price: '0', prompt_price_unit: '0', prompt_price: '0', completion_tokens: 5, completion_unit_price: '0', completion_price_unit: '0', completion_price: '0', total_tokens: 15, total_price: '0', currency: 'USD', latency: 0.01 };
-          const delta = { index, message: { role: 'assistant', content: piece }, ...(last ? { usage, finish_reason: 'stop' } : {}) };
-          res.write(lengthPrefixed({ data: { model, delta }, error: '' }));
-        });
-        res.end();
-        return;
-      }
-      default:
-        res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: `no route ${path}` }));
+    const type = ROUTES[path];
+    if (!type) {
+      res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: `no route ${path}` }));
+      return;
     }
+    const answers = answerModelCall(type, body, this.dims, this.llm);
+    if (type !== 'llm') {
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ data: answers[0]?.[1], error: '' }));
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'application/octet-stream' });
+    for (const [, chunk] of answers) res.write(lengthPrefixed({ data: chunk, error: '' }));
+    res.end();
   }
 }

@@ -31,6 +31,46 @@ function words(text: string): Set<string> {
   return new Set(text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? []);
 }
 
+const PRICES = { unit_price: '0', price_unit: '0', total_price: '0', currency: 'USD', latency: 0.01 };
+const LLM_USAGE = {
+  prompt_tokens: 10, prompt_unit_price: '0', prompt_price_unit: '0', prompt_price: '0', completion_tokens: 5, completion_unit_price: '0',
+  completion_price_unit: '0', completion_price: '0', total_tokens: 15, total_price: '0', currency: 'USD', latency: 0.01,
+};
+
+/**
+ * What Dify answers a model call with, as `[message, payload]` responses (the daemon's kinds): an embedding or a
+ * rerank as one `struct` (TextEmbeddingResult / RerankResult), an LLM answer as `stream` LLMResultChunks (the text in
+ * three non-empty pieces, usage on the last). Shaped to pass the daemon's own validation of Dify's answers.
+ */
+export function answerModelCall(type: ModelInvokeType, request: Record<string, unknown>, dims: number, llm: LlmAnswer): Array<[string, unknown]> {
+  const model = String(request.model);
+  switch (type) {
+    case 'text_embedding': {
+      const texts = (request.texts as string[] | undefined) ?? [];
+      return [['struct', { model, embeddings: texts.map((t) => embedText(t, dims)), usage: { tokens: texts.length, total_tokens: texts.length, ...PRICES } }]];
+    }
+    case 'rerank': {
+      const query = words(String(request.query));
+      const docs = ((request.docs as string[] | undefined) ?? []).map((text, index) => {
+        const shared = [...words(text)].filter((w) => query.has(w)).length;
+        return { index, text, score: Math.min(1, shared / Math.max(1, query.size)) };
+      });
+      const topN = typeof request.top_n === 'number' && request.top_n > 0 ? request.top_n : docs.length;
+      return [['struct', { model, docs: docs.sort((a, b) => b.score - a.score).slice(0, topN) }]];
+    }
+    case 'llm': {
+      const messages = (request.prompt_messages as Array<{ role: string; content: string }> | undefined) ?? [];
+      const text = llm(messages.find((m) => m.role === 'system')?.content ?? '', messages.find((m) => m.role === 'user')?.content ?? '');
+      const cut = [0, Math.floor(text.length / 3), Math.floor((2 * text.length) / 3), text.length];
+      const pieces = [0, 1, 2].map((i) => text.slice(cut[i], cut[i + 1])).filter((piece) => piece !== '');
+      return pieces.map((content, i) => [
+        'stream',
+        { model, delta: { index: i, message: { role: 'assistant', content }, ...(i === pieces.length - 1 ? { usage: LLM_USAGE, finish_reason: 'stop' } : {}) } },
+      ]);
+    }
+  }
+}
+
 export class FakeWorkspaceModels {
   readonly calls: ModelCall[] = [];
   policy: ModelPolicy = () => ({ do: 'answer' });
@@ -65,47 +105,10 @@ export class FakeWorkspaceModels {
       });
     const answer = (): void => {
       if (decision.do === 'error') reply('error', decision.reason, null);
-      else for (const [message, payload] of this.execute(call)) reply('response', message, payload);
+      else for (const [message, payload] of answerModelCall(call.type, call.request, this.dims, this.llm)) reply('response', message, payload);
       reply('end', '', null);
     };
     if (decision.do === 'answer' && decision.after) void decision.after.then(answer);
     else answer();
-  }
-
-  private execute(call: ModelCall): Array<[string, unknown]> {
-    const { request } = call;
-    const model = String(request.model);
-    switch (call.type) {
-      case 'text_embedding': {
-        const texts = (request.texts as string[] | undefined) ?? [];
-        return [['struct', { model, embeddings: texts.map((t) => embedText(t, this.dims)), usage: { tokens: texts.length, total_tokens: texts.length } }]];
-      }
-      case 'rerank': {
-        const query = words(String(request.query));
-        const docs = ((request.docs as string[] | undefined) ?? []).map((text, index) => {
-          const shared = [...words(text)].filter((w) => query.has(w)).length;
-          return { index, text, score: Math.min(1, shared / Math.max(1, query.size)) };
-        });
-        const topN = typeof request.top_n === 'number' && request.top_n > 0 ? request.top_n : docs.length;
-        return [['struct', { model, docs: docs.sort((a, b) => b.score - a.score).slice(0, topN) }]];
-      }
-      case 'llm': {
-        const messages = (request.prompt_messages as Array<{ role: string; content: string }> | undefined) ?? [];
-        const text = this.llm(messages.find((m) => m.role === 'system')?.content ?? '', messages.find((m) => m.role === 'user')?.content ?? '');
-        // Streamed in three pieces, as a model plugin streams deltas; usage comes with the last one.
-        const cut = [0, Math.floor(text.length / 3), Math.floor((2 * text.length) / 3), text.length];
-        return [0, 1, 2].map((i) => [
-          'stream',
-          {
-            model,
-            delta: {
-              index: i,
-              message: { role: 'assistant', content: text.slice(cut[i], cut[i + 1]) },
-              ...(i === 2 ? { usage: { prompt_tokens: 10, completion_tokens: 5, total_tokens: 15 }, finish_reason: 'stop' } : {}),
-            },
-          },
-        ]);
-      }
-    }
   }
 }

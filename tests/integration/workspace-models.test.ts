@@ -125,6 +125,29 @@ describe('models picked on the settings page', () => {
     expect(rerank.request.docs).toEqual(expect.arrayContaining(['My dog is called Biscuit.']));
   });
 
+  it('routes model answers that come back out of order to the call that asked', async () => {
+    let release = (): void => {};
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let slowSession: string | undefined;
+    models.policy = (call) => {
+      if (call.type !== 'text_embedding' || slowSession !== undefined) return { do: 'answer' };
+      slowSession = call.sessionId;
+      return { do: 'answer', after: held };
+    };
+    try {
+      const slow = invoke('search_memory', { query: 'cello on Sundays', user_id: 'ana', top_k: 1 });
+      for (let i = 0; i < 500 && slowSession === undefined; i += 1) await new Promise((resolve) => setTimeout(resolve, 20));
+      // The second search is answered in full while the first one's embedding is still held back.
+      const fast = await invoke('search_memory', { query: 'dog called Biscuit', user_id: 'ana', top_k: 1 });
+      release();
+      expect((fast.body.results as Array<{ memory: string }>)[0]!.memory).toBe('My dog is called Biscuit.');
+      expect(((await slow).body.results as Array<{ memory: string }>)[0]!.memory).toBe('I play the cello on Sundays.');
+    } finally {
+      release();
+      models.policy = () => ({ do: 'answer' });
+    }
+  });
+
   it('a picker wins over a JSON block given beside it (the block points nowhere and is never called)', async () => {
     const nowhere = JSON.stringify({ provider: 'openai', config: { api_key: 'sk-unused', openai_base_url: 'http://127.0.0.1:9/v1', model: 'gpt-4o-mini' } });
     const creds = credentials({ local_llm_json_secret: nowhere, local_embedder_json_secret: JSON.stringify({ provider: 'openai', config: { api_key: 'sk-unused', openai_base_url: 'http://127.0.0.1:9/v1', embedding_dims: 7 } }) });
