@@ -69,7 +69,7 @@ class WorkspaceModel {
   async *call(type: string, request: Json, signal?: AbortSignal): AsyncGenerator<WorkspaceModelChunk> {
     const caller = current.getStore();
     if (!caller) {
-      throw this.error('upstream', `${this.who} can only be reached during a tool call: the daemon routes calls to the workspace's models only inside a live session`);
+      throw this.error('upstream', `${this.who} can only be reached through the Dify plugin daemon, within a tool call (the daemon routes calls to the workspace's models only inside a live session)`);
     }
     const base = { provider: this.config.provider, model: this.config.model, model_type: this.config.model_type };
     try {
