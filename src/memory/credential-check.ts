@@ -78,7 +78,8 @@ export function credentialError(error: unknown, settings: Settings, logger?: Log
   // A mem0ai vector store that did not answer in time (vector-store-external.ts) concerns the vector store field.
   if (error instanceof EngineError && !error.role && error.message.startsWith('vector store ')) return fail(BLOCK_FIELDS.vectorStore, error.message);
   if (error instanceof EngineError && !STORE_CODES.has(error.code)) {
-    const field = error.role ? ROLE_FIELDS[error.role] : BLOCK_FIELDS.embedder;
+    // A workspace model's failure names its picker (or the block it disagrees with) itself.
+    const field = error.field ?? (error.role ? ROLE_FIELDS[error.role] : BLOCK_FIELDS.embedder);
     const who = error.role ? `the ${error.role}${error.provider ? ` (${error.provider})` : ''}` : 'the provider';
     if (error.code === 'upstream' && (error.status === 401 || error.status === 403)) {
       return fail(field, `${who} refused the API key (HTTP ${error.status}); check api_key`);

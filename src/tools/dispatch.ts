@@ -7,6 +7,7 @@ import { applyLogLevel } from '../log.js';
 import { ClientCache } from '../memory/client-cache.js';
 import { parseCredentials } from '../memory/config/credentials.js';
 import { databaseFailure } from '../memory/credential-check.js';
+import { withWorkspaceModels } from '../memory/workspace-models.js';
 import type { Settings } from '../memory/config/settings.js';
 import type { InvokeToolRequest, SessionContext } from '../runtime/contract.js';
 import { coerceParameters } from './coerce.js';
@@ -60,10 +61,13 @@ export async function runTool(
     const deadline = Date.now() + seconds * 1000;
     const current = await workspaces.settingsFor(parsed, session, seconds * 1000);
     settings = current;
-    outcome = await cache.use(current, (services) => definition.run(input, { services, settings: current, session }), {
-      ms: Math.max(1, deadline - Date.now()),
-      error: () => new TimeoutError(seconds),
-    });
+    // The workspace's models (settings-page pickers) are reached through this session's backwards calls.
+    outcome = await withWorkspaceModels(session.backwards, () =>
+      cache.use(current, (services) => definition.run(input, { services, settings: current, session }), {
+        ms: Math.max(1, deadline - Date.now()),
+        error: () => new TimeoutError(seconds),
+      }),
+    );
   } catch (error) {
     // A database that is down or refuses us is named as the credential check names it, not as an unexpected error.
     outcome = outcomeFromError(databaseFailure(error, settings) ?? error, definition.emptyResults(), session.logger);
