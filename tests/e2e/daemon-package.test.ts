@@ -15,7 +15,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { Daemon, IN_CI, PLUGIN_ID, PROVIDER, TOOL_NAMES, blobFile, daemonUnavailable, waitFor } from '../helpers/dify-daemon.js';
+import { Daemon, PLUGIN_ID, PROVIDER, TOOL_NAMES, blobFile, daemonUnavailable, waitFor, whereDaemonMissing } from '../helpers/dify-daemon.js';
 import { FakeDify } from '../helpers/fake-dify.js';
 import { FakeOpenAI } from '../helpers/fake-openai.js';
 import { REPO_ROOT } from '../helpers/plugin-process.js';
@@ -223,12 +223,5 @@ describe.skipIf(reason !== undefined)('Dify plugin daemon: packaged install, eve
 });
 
 // Where the daemon cannot run: in CI that is a failure with the reason, elsewhere a skip with it.
-describe.skipIf(reason === undefined)('Dify plugin daemon: packaged install (daemon not available)', () => {
-  if (IN_CI) {
-    it('needs the real daemon in CI', () => {
-      expect.fail(`the real Dify plugin daemon with a packaged-install environment is required in CI: ${reason ?? ''}`);
-    });
-  } else {
-    it.skip(`skipped: ${reason ?? ''}`, () => {});
-  }
-});
+whereDaemonMissing('Dify plugin daemon: packaged install', reason, 'the real Dify plugin daemon with a packaged-install environment');
+
