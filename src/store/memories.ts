@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { deleteAccessRows } from './access-log.js';
-import { EngineError } from '../errors.js';
+import { EngineError, notFound } from '../errors.js';
 import { clamp01 } from './ranking.js';
 import { PostgresGraph } from './graph/postgres.js';
 import type { AppliedGraphChanges, GraphChanges, GraphScope } from './graph/types.js';
@@ -90,6 +90,19 @@ export interface ImportRecord {
   history?: ImportHistory[] | undefined;
 }
 
+/** The history rows an imported memory brings: its own, or one ADD row when it has none. */
+export function importedHistory(record: ImportRecord): q.HistoryRow[] {
+  const data = stringOrNull(record.payload.data);
+  const entries = record.history && record.history.length > 0
+    ? record.history
+    : [{ oldMemory: null, newMemory: data, event: 'ADD' as const, createdAt: record.createdAt, updatedAt: null, isDeleted: false, actorId: null, role: null }];
+  return entries.map((h) => ({
+    memoryId: record.id, oldMemory: h.oldMemory, newMemory: h.newMemory, event: h.event, createdAt: h.createdAt,
+    updatedAt: h.updatedAt, isDeleted: h.isDeleted, actorId: h.actorId, role: h.role,
+    userId: stringOrNull(record.payload.user_id), agentId: stringOrNull(record.payload.agent_id),
+  }));
+}
+
 export interface SearchOptions {
   vector: readonly number[];
   /** The query text, for the keyword side; omit for vector-only search. */
@@ -153,7 +166,7 @@ export class MemoryStore {
     if (scope) checkScope(scope);
     const vector = this.checkChange(id, change);
     const updated = await this.updateWith(this.pool, scope, id, change, vector);
-    if (!updated) throw notFound(id);
+    if (!updated) throw notFound('memory', id);
     return updated;
   }
 
@@ -167,7 +180,7 @@ export class MemoryStore {
     checkUuid(id);
     const [, gone] = await withClient(this.pool, (client) =>
       sendTogether(client, ['BEGIN', q.deleteMemory(this.tables, id, scope), deleteAccessRows(this.tables, [id]), 'COMMIT']));
-    if (gone!.rows.length === 0) throw notFound(id);
+    if (gone!.rows.length === 0) throw notFound('memory', id);
   }
 
   /**
@@ -385,16 +398,7 @@ export class MemoryStore {
         id: record.id, vector: this.vectorText(record.vector), payload: JSON.stringify(record.payload),
         createdAt: record.createdAt, updatedAt: record.updatedAt, tokens: tokenText(data),
       });
-      const entries = record.history && record.history.length > 0
-        ? record.history
-        : [{ oldMemory: null, newMemory: data, event: 'ADD' as const, createdAt: record.createdAt, updatedAt: null, isDeleted: false, actorId: null, role: null }];
-      for (const h of entries) {
-        history.push({
-          memoryId: record.id, oldMemory: h.oldMemory, newMemory: h.newMemory, event: h.event, createdAt: h.createdAt,
-          updatedAt: h.updatedAt, isDeleted: h.isDeleted, actorId: h.actorId, role: h.role,
-          userId: stringOrNull(record.payload.user_id), agentId: stringOrNull(record.payload.agent_id),
-        });
-      }
+      history.push(...importedHistory(record));
     }
     const res = await this.pool.query<{ id: string }>(q.importMemories(this.tables, rows, history));
     return res.rows.map((r) => r.id);
@@ -548,8 +552,4 @@ function tokenText(data: string): string {
 
 function stringOrNull(value: unknown): string | null {
   return typeof value === 'string' ? value : null;
-}
-
-function notFound(id: string): EngineError {
-  return new EngineError('not_found', `memory ${id} not found`);
 }
