@@ -1,8 +1,8 @@
 /**
  * One engine per credential set: the providers (LLM, embedder, optional reranker), the store, and the memory
  * service over them. With a `mem0ai` vector store (qdrant, chroma, …) the memories live there and the store holds
- * only the state tables; the store is then bound to it (vector-store-external.ts) and every repository built over
- * the store serves the external memories. `openEngine` builds it, `checkEngine` is the credential round trip (database reachable,
+ * only the state tables; `store.external` names it (chosen here, once) and every repository built over the store
+ * serves the external memories. `openEngine` builds it, `checkEngine` is the credential round trip (database reachable,
  * pgvector present, embedder answers with the configured dimension; no LLM tokens), `close` releases the store.
  * @module
  */
@@ -10,20 +10,20 @@ import type { Logger } from 'pino';
 import { AccessLogger } from './access-log.js';
 import { ExternalAccessLog } from './external/access-log.js';
 import { openStore, parseStoreConfig } from '../store/index.js';
-import type { Store } from '../store/index.js';
 import { borrowDatabase } from './embedded-databases.js';
 import { createProviders, DEFAULT_PROVIDER_TIMEOUT_MS } from './providers.js';
 import type { Providers } from './providers.js';
 import { MemoryService } from './service.js';
 import type { Settings } from './config/settings.js';
 import { storeRepository } from './store-repository.js';
+import type { EngineStore } from './store-repository.js';
 import { stateStoreConfig } from './config/vector-store-config.js';
-import { bindExternal, openExternalStore } from './external/stores.js';
+import { openExternalStore } from './external/stores.js';
 
 export interface Engine {
   readonly settingsHash: string;
   readonly providers: Providers;
-  readonly store: Store;
+  readonly store: EngineStore;
   readonly service: MemoryService;
   close(): Promise<void>;
 }
@@ -57,7 +57,7 @@ export async function openEngine(settings: Settings, options: EngineOptions = {}
     await external?.close();
     throw error;
   }
-  let opened: Store;
+  let opened: Awaited<ReturnType<typeof openStore>>;
   try {
     opened = await openStore(storeConfig, borrowed.database ? { database: borrowed.database } : {});
   } catch (error) {
@@ -65,10 +65,9 @@ export async function openEngine(settings: Settings, options: EngineOptions = {}
     await external?.close();
     throw error;
   }
-  const unbind = external ? bindExternal(opened.tables, opened.database, external) : () => {};
   // Searches over this store (through any repository built on it) note their recalls here, in the background.
   const accessLog = external ? new ExternalAccessLog(opened.database.pool, opened.tables) : new AccessLogger(opened.database.pool, opened.tables);
-  const store: Store = { ...opened, accessLog };
+  const store: EngineStore = { ...opened, accessLog, external };
   const service = new MemoryService({ repository: storeRepository(store), providers, logger: options.logger });
   let closing: Promise<void> | undefined;
   return {
@@ -77,10 +76,8 @@ export async function openEngine(settings: Settings, options: EngineOptions = {}
     store,
     service,
     // Recalls still being written go first: the pool they need closes with the store.
-    close: () => (closing ??= accessLog.close().then(() => store.close()).finally(() => {
-      unbind();
-      return Promise.all([borrowed.release(), external?.close()]).then(() => undefined);
-    })),
+    close: () => (closing ??= accessLog.close().then(() => store.close()).finally(() =>
+      Promise.all([borrowed.release(), external?.close()]).then(() => undefined))),
   };
 }
 

@@ -387,7 +387,8 @@ function scopeOf(input: ScopeInput): Scope {
   return agentId ? { userId, agentId } : { userId };
 }
 
-function requiredText(value: unknown, name: string): string {
+/** A non-empty string parameter, trimmed (also what the queue checks before it accepts a write). */
+export function requiredText(value: unknown, name: string): string {
   if (typeof value !== 'string' || value.trim() === '') throw new EngineError('invalid_params', `${name} is required`);
   return value.trim();
 }
@@ -396,7 +397,8 @@ function optionalText(value: unknown): string | null {
   return typeof value === 'string' && value.trim() !== '' ? value.trim() : null;
 }
 
-function memoryId(value: unknown): string {
+/** A memory id: a UUID, lower-cased. */
+export function memoryId(value: unknown): string {
   const id = requiredText(value, 'memory_id');
   if (!UUID.test(id)) throw new EngineError('invalid_params', 'memory_id must be a UUID');
   return id.toLowerCase();

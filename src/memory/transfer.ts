@@ -19,12 +19,11 @@ import { unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { once } from 'node:events';
-import type { Store } from '../store/index.js';
+import type { EngineStore } from './store-repository.js';
 import type { ImportHistory, ImportRecord, MemoryRecord } from '../store/memories.js';
 import type { Scope } from '../store/queries.js';
 import { md5, pythonIso } from '../store/payload.js';
 import { EngineError } from '../errors.js';
-import { externalOf } from './external/stores.js';
 import type { Embedder } from './providers.js';
 
 /** Dify keeps at most 30 MiB per file a tool returns. */
@@ -106,12 +105,12 @@ export interface ExportFile {
 }
 
 /** Memories in a mem0ai vector store (Chroma, Qdrant, …) are not in our tables: not built for them yet. */
-function assertOurStore(store: Store): void {
-  if (externalOf(store)) throw new EngineError('config', 'export and import are not built for mem0ai vector stores (local_vector_db_json_secret) in this version');
+function assertOurStore(store: EngineStore): void {
+  if (store.external) throw new EngineError('config', 'export and import are not built for mem0ai vector stores (local_vector_db_json_secret) in this version');
 }
 
 /** Writes the scope's memories, oldest first, to a temporary JSON Lines file. */
-export async function exportToFile(store: Store, request: ExportRequest): Promise<ExportFile> {
+export async function exportToFile(store: EngineStore, request: ExportRequest): Promise<ExportFile> {
   assertOurStore(store);
   const maxBytes = Math.min(request.maxBytes ?? MAX_EXPORT_BYTES, MAX_EXPORT_BYTES);
   const file = path.join(tmpdir(), `mem0ai-export-${randomUUID()}.jsonl`);
@@ -262,7 +261,7 @@ export interface ImportReport {
  * arrives as its lines and is parsed whole). Ids that exist are skipped; texts are embedded in batches.
  */
 export async function importLines(
-  store: Store,
+  store: EngineStore,
   embedder: Embedder,
   lines: AsyncIterable<string>,
   options: { defaultUserId?: string | undefined; signal: AbortSignal },
