@@ -40,6 +40,9 @@ export const STORE_CODES: ReadonlySet<EngineErrorCode> = new Set(['validation', 
 
 export type ProviderRole = 'llm' | 'embedder' | 'reranker';
 
+/** What a not_found error can be about; each has its own translated message (`not_found.<what>`). */
+export type MissingThing = 'memory' | 'task' | 'checkpoint' | 'job';
+
 export interface EngineErrorDetails {
   /** HTTP status of an upstream failure, when the provider reported one. */
   status?: number | undefined;
@@ -49,7 +52,7 @@ export interface EngineErrorDetails {
   /** The parameter or credential field at fault (invalid_params, credentials). */
   field?: string | undefined;
   /** What was not found (not_found of a task or a checkpoint; a memory when absent). */
-  missing?: { what: 'memory' | 'task' | 'checkpoint'; id: string } | undefined;
+  missing?: { what: MissingThing; id: string } | undefined;
   /** How much work was pending when it refused (overload). */
   load?: { pending: number; limit: number } | undefined;
   cause?: unknown;
@@ -97,7 +100,7 @@ export function overloaded(pending: number, limit: number): EngineError {
   return new EngineError('overload', `too busy (${pending} operations pending, limit ${limit}); nothing was queued`, { load: { pending, limit } });
 }
 
-/** The task, checkpoint or memory `id` does not exist. */
-export function notFound(what: 'memory' | 'task' | 'checkpoint', id: string): EngineError {
+/** The task, checkpoint, memory or queued job `id` does not exist. */
+export function notFound(what: MissingThing, id: string): EngineError {
   return new EngineError('not_found', `no ${what} with id ${id}`, { missing: { what, id } });
 }

@@ -73,6 +73,8 @@ export function credentialError(error: unknown, settings: Settings, logger?: Log
   // Messages that already start with the field (the provider catalog's refusals) are not prefixed twice.
   const fail = (field: string, message: string): EngineError =>
     new EngineError('credentials', message.startsWith(`${field}.`) ? message : `${field}: ${message}`, { field });
+  // The graph store's failures (Neo4j unreachable, refused login) say "graph store" and concern its own field.
+  if (error instanceof EngineError && error.message.startsWith('graph store')) return fail(BLOCK_FIELDS.graphStore, error.message);
   // A mem0ai vector store that did not answer in time (vector-store-external.ts) concerns the vector store field.
   if (error instanceof EngineError && !error.role && error.message.startsWith('vector store ')) return fail(BLOCK_FIELDS.vectorStore, error.message);
   if (error instanceof EngineError && !STORE_CODES.has(error.code)) {

@@ -19,12 +19,18 @@ import { storeRepository } from './store-repository.js';
 import type { EngineStore } from './store-repository.js';
 import { stateStoreConfig } from './config/vector-store-config.js';
 import { openExternalStore } from './external/stores.js';
+import { GraphMemory } from './graph/graph-memory.js';
+import { PostgresGraph } from '../store/graph/postgres.js';
+import { openNeo4jGraph } from '../store/graph/neo4j.js';
+import type { GraphBackend } from '../store/graph/types.js';
 
 export interface Engine {
   readonly settingsHash: string;
   readonly providers: Providers;
   readonly store: EngineStore;
   readonly service: MemoryService;
+  /** The graph memory when a graph store is configured (local_graph_db_json_secret), else null. */
+  readonly graph: GraphMemory | null;
   close(): Promise<void>;
 }
 
@@ -65,27 +71,53 @@ export async function openEngine(settings: Settings, options: EngineOptions = {}
     await external?.close();
     throw error;
   }
+  // The graph store, chosen once per credential set: the tables beside the memories (or the state tables of a mem0ai
+  // vector store), or a Neo4j server. A Neo4j that does not answer fails the engine like a database that does not.
+  let graphBackend: GraphBackend | null = null;
+  try {
+    graphBackend = await openGraphBackend(settings, opened, options.providerTimeoutMs);
+  } catch (error) {
+    await opened.close();
+    await borrowed.release();
+    await external?.close();
+    throw error;
+  }
+  const graph = graphBackend && settings.graphStore
+    ? new GraphMemory(graphBackend, providers.llm, providers.embedder, { threshold: settings.graphStore.threshold, customPrompt: settings.graphStore.customPrompt, logger: options.logger })
+    : null;
   // Searches over this store (through any repository built on it) note their recalls here, in the background.
   const accessLog = external ? new ExternalAccessLog(opened.database.pool, opened.tables) : new AccessLogger(opened.database.pool, opened.tables);
   const store: EngineStore = { ...opened, accessLog, external };
-  const service = new MemoryService({ repository: storeRepository(store), providers, logger: options.logger });
+  const service = new MemoryService({ repository: storeRepository(store), providers, graph, logger: options.logger });
   let closing: Promise<void> | undefined;
   return {
     settingsHash: settings.hash,
     providers,
     store,
     service,
-    // Recalls still being written go first: the pool they need closes with the store.
-    close: () => (closing ??= accessLog.close().then(() => store.close()).finally(() =>
+    graph,
+    // Recalls still being written go first: the pool they need closes with the store (a Neo4j driver closes before it).
+    close: () => (closing ??= accessLog.close().then(() => graphBackend?.close()).then(() => store.close()).finally(() =>
       Promise.all([borrowed.release(), external?.close()]).then(() => undefined))),
   };
+}
+
+/** The graph backend of the settings' graph-store block; null without one (no graph table is ever touched then). */
+async function openGraphBackend(settings: Settings, store: EngineStore, timeoutMs: number | undefined): Promise<GraphBackend | null> {
+  const config = settings.graphStore;
+  if (!config) return null;
+  if (config.provider === 'postgres') return new PostgresGraph(store.database.pool, store.tables, store.collection.dims);
+  return openNeo4jGraph(config.connection!, { dims: store.collection.dims, timeoutMs: timeoutMs ?? DEFAULT_PROVIDER_TIMEOUT_MS });
 }
 
 /** The credential round trip on a freshly opened engine, closed afterwards. */
 export async function checkEngine(settings: Settings, options: EngineOptions & { signal?: AbortSignal } = {}): Promise<{ pgvectorVersion: string; dims: number }> {
   const engine = await openEngine(settings, options);
   try {
-    return await engine.service.checkConnection(options.signal);
+    const checked = await engine.service.checkConnection(options.signal);
+    // A configured graph store answers too (the Neo4j server was reached when the engine opened; this is a query).
+    await engine.graph?.backend.ping();
+    return checked;
   } finally {
     await engine.close();
   }

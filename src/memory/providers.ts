@@ -82,6 +82,28 @@ interface Mem0Reranker {
 }
 
 export const DEFAULT_PROVIDER_TIMEOUT_MS = 30_000;
+/** Queued work (async writes, extraction) waits longer per model call: nobody is blocked on it, and a slow local model must be able to finish. */
+export const DEFAULT_QUEUED_PROVIDER_TIMEOUT_MS = 120_000;
+
+/**
+ * The deadline of one model call (LLM, embedder, reranker), in ms: `MEM0_MODEL_TIMEOUT_SECONDS` (default 30) for
+ * calls a tool waits on, `MEM0_JOB_MODEL_TIMEOUT_SECONDS` (default 120) for queued work. A malformed or non-positive
+ * value is reported through `onMalformed` and the default applies.
+ */
+export function modelDeadlines(env: NodeJS.ProcessEnv = process.env, onMalformed: (variable: string) => void = () => {}): { syncMs: number; queuedMs: number } {
+  const seconds = (name: string, fallbackMs: number): number => {
+    const raw = env[name]?.trim();
+    if (!raw) return fallbackMs;
+    const value = Number(raw);
+    if (Number.isFinite(value) && value > 0) return Math.round(value * 1000);
+    onMalformed(name);
+    return fallbackMs;
+  };
+  return {
+    syncMs: seconds('MEM0_MODEL_TIMEOUT_SECONDS', DEFAULT_PROVIDER_TIMEOUT_MS),
+    queuedMs: seconds('MEM0_JOB_MODEL_TIMEOUT_SECONDS', DEFAULT_QUEUED_PROVIDER_TIMEOUT_MS),
+  };
+}
 
 export async function createProviders(settings: ProviderSettings, options: ProviderOptions): Promise<Providers> {
   const mem0 = await loadMem0();

@@ -15,6 +15,7 @@ import type { Candidate } from './reconcile.js';
 import type { MemoryRecord, MemoryRepository, NewMemory, SearchHit } from './repository.js';
 import type { Scope } from '../store/queries.js';
 import { UUID } from '../ids.js';
+import type { GraphMemory } from './graph/graph-memory.js';
 
 /** Payload keys Mem0 writes itself; user metadata may not set them. */
 export const RESERVED_METADATA_KEYS: ReadonlySet<string> = new Set([
@@ -114,6 +115,8 @@ export interface HistoryItem {
 export interface MemoryServiceDeps {
   repository: MemoryRepository;
   providers: Providers;
+  /** The graph memory beside the memories, when a graph store is configured. */
+  graph?: GraphMemory | null | undefined;
   logger?: Logger | undefined;
   now?: () => Date;
 }
@@ -121,12 +124,14 @@ export interface MemoryServiceDeps {
 export class MemoryService {
   private readonly repo: MemoryRepository;
   private readonly providers: Providers;
+  private readonly graph: GraphMemory | null;
   private readonly log: Logger | undefined;
   private readonly now: () => Date;
 
   constructor(deps: MemoryServiceDeps) {
     this.repo = deps.repository;
     this.providers = deps.providers;
+    this.graph = deps.graph ?? null;
     this.log = deps.logger;
     this.now = deps.now ?? (() => new Date());
   }
@@ -167,9 +172,9 @@ export class MemoryService {
       );
       plan = planChanges(candidates, actions);
     }
-    // After a reconciliation (an LLM call, time in which others may have written) the texts to add are checked again;
-    // without one they are the facts that were just found unknown.
-    const adds = candidates.length === 0 ? plan.adds : await this.unknownTexts(scope, plan.adds);
+    // Texts stored meanwhile (others may have written during the LLM calls) are skipped by the write itself: `apply`
+    // leaves out every insert whose exact text the scope holds, atomically.
+    const adds = plan.adds;
     const known = new Map(facts.map((f, i) => [f, vectors[i]!]));
     const toEmbed = [...adds.filter((t) => !known.has(t)), ...plan.updates.map((u) => u.text).filter((t) => !known.has(t))];
     const fresh = await this.providers.embedder.embedBatch(toEmbed, 'add', call);
@@ -204,11 +209,10 @@ export class MemoryService {
       seen.add(h);
       items.push({ data, role: turn.role });
     }
-    const fresh = new Set(await this.unknownTexts(scope, items.map((i) => i.data)));
-    const kept = items.filter((i) => fresh.has(i.data));
-    if (kept.length === 0) return [];
-    const vectors = await this.providers.embedder.embedBatch(kept.map((i) => i.data), 'add', call);
-    const inserts: NewMemory[] = kept.map((i, n) => ({ data: i.data, vector: vectors[n]!, metadata, runId, role: i.role }));
+    // No lookup first: the write skips texts the scope already holds (one statement with the store; two identical
+    // adds racing each other store one memory). A duplicate costs an embedding instead of a round trip.
+    const vectors = await this.providers.embedder.embedBatch(items.map((i) => i.data), 'add', call);
+    const inserts: NewMemory[] = items.map((i, n) => ({ data: i.data, vector: vectors[n]!, metadata, runId, role: i.role }));
     notCancelled(call.signal);
     const applied = await this.repo.apply(scope, { inserts, updates: [], deletes: [] });
     return applied.inserted.map((r) => ({ id: r.id, memory: r.data, event: 'ADD' }));
@@ -397,11 +401,16 @@ function optionalText(value: unknown): string | null {
   return typeof value === 'string' && value.trim() !== '' ? value.trim() : null;
 }
 
+/** A UUID parameter (memory_id, job_id), lower-cased; invalid_params naming it otherwise. */
+export function uuidParam(value: unknown, name: string): string {
+  const id = requiredText(value, name);
+  if (!UUID.test(id)) throw new EngineError('invalid_params', `${name} must be a UUID`);
+  return id.toLowerCase();
+}
+
 /** A memory id: a UUID, lower-cased. */
 export function memoryId(value: unknown): string {
-  const id = requiredText(value, 'memory_id');
-  if (!UUID.test(id)) throw new EngineError('invalid_params', 'memory_id must be a UUID');
-  return id.toLowerCase();
+  return uuidParam(value, 'memory_id');
 }
 
 /** An optional 0–1 number (0 when not given). */

@@ -55,6 +55,8 @@ const SEED_TOOLS: Record<string, { params: string[]; required: string[] }> = {
   // Added in this port (issue 15 §3).
   export_memories: { params: ['user_id', 'app_id', 'filters', 'include_history', 'offset'], required: ['user_id'] },
   import_memories: { params: ['file', 'url', 'user_id'], required: [] },
+  // Added in this port (issue 14: queued writes are observable).
+  get_job_status: { params: ['job_id', 'run_id', 'timeout'], required: ['job_id'] },
 };
 
 // Defaults and clamps the original documents: [default, min, max].

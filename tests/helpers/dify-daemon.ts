@@ -9,7 +9,7 @@
  * reason (a skipped e2e once hid a stale pin for weeks); elsewhere they skip with it.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT } from './plugin-process.js';
 
@@ -217,6 +217,90 @@ export class Daemon {
     return { messages, json };
   }
 
+  /**
+   * Installs a .difypkg for `tenant` as Dify's console does: upload/package, then install/identifiers, then polls
+   * install/tasks/{id} until success (a package the daemon already has for another tenant installs at once).
+   * Returns the package's unique identifier. Installed is not yet running: see {@link waitForPlugin}.
+   */
+  async installPackage(tenant: string, pkg: { name: string; bytes: Buffer }): Promise<string> {
+    const identifier = await this.upload(tenant, pkg);
+    const install = await this.call<{ all_installed: boolean; task_id: string }>(tenant, 'management/install/identifiers', {
+      method: 'POST',
+      json: { plugin_unique_identifiers: [identifier], source: 'package', metas: [{}] },
+    });
+    if (!install.all_installed) await this.waitForTask(tenant, install.task_id);
+    return identifier;
+  }
+
+  /** Upgrades `tenant` from one installed identifier to a new package, as Dify's console does (install/upgrade). */
+  async upgradePackage(tenant: string, from: string, pkg: { name: string; bytes: Buffer }): Promise<string> {
+    const identifier = await this.upload(tenant, pkg);
+    const upgrade = await this.call<{ all_installed: boolean; task_id: string }>(tenant, 'management/install/upgrade', {
+      method: 'POST',
+      json: { original_plugin_unique_identifier: from, new_plugin_unique_identifier: identifier, source: 'package', meta: {} },
+    });
+    if (!upgrade.all_installed) await this.waitForTask(tenant, upgrade.task_id);
+    return identifier;
+  }
+
+  private async upload(tenant: string, pkg: { name: string; bytes: Buffer }): Promise<string> {
+    const form = new FormData();
+    form.append('dify_pkg', new Blob([new Uint8Array(pkg.bytes)]), pkg.name);
+    const uploaded = await this.call<{ unique_identifier: string }>(tenant, 'management/install/upload/package', { method: 'POST', body: form });
+    return uploaded.unique_identifier;
+  }
+
+  private async waitForTask(tenant: string, taskId: string): Promise<void> {
+    await waitFor(
+      async () => {
+        const task = await this.call<{ status: string; plugins: Array<{ status: string; message: string }> }>(tenant, `management/install/tasks/${taskId}`);
+        if (task.status === 'failed') throw new Error(`install task failed: ${JSON.stringify(task.plugins)}\n${this.log()}`);
+        return task.status === 'success' ? task : undefined;
+      },
+      180_000,
+      () => `install task ${taskId} did not succeed\n${this.log()}`,
+    );
+  }
+
+  /** Until a validate_credentials call of `tenant` succeeds through the daemon (the plugin is launched and speaking). */
+  async waitForPlugin(tenant: string, userId: string, credentials: Record<string, unknown>, when: string): Promise<void> {
+    let last = '';
+    await waitFor(
+      async () => {
+        try {
+          const lines = await this.dispatch(tenant, userId, 'validate_credentials', { provider: PROVIDER, credentials });
+          last = JSON.stringify(lines).slice(0, 500);
+          return lines.some((l) => l.code === 0) ? true : undefined;
+        } catch (error) {
+          last = String(error);
+          return undefined;
+        }
+      },
+      180_000,
+      () => `the installed plugin never answered ${when}; last answer: ${last}\n${this.log()}`,
+    );
+  }
+
+  /**
+   * The node processes running our bundle under this daemon (found through /proc by their command line, which names
+   * the version's working folder), with their resident memory.
+   */
+  pluginProcesses(): Array<{ pid: number; rssKiB: number; cmdline: string }> {
+    const found: Array<{ pid: number; rssKiB: number; cmdline: string }> = [];
+    for (const entry of readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      try {
+        const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8').replace(/\0/g, ' ');
+        if (!cmdline.includes(this.stateDir) || !cmdline.includes('dist/plugin.js')) continue;
+        const rss = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${entry}/status`, 'utf8'));
+        found.push({ pid: Number(entry), rssKiB: rss ? Number(rss[1]) : 0, cmdline });
+      } catch {
+        // the process ended while we looked
+      }
+    }
+    return found;
+  }
+
   async listPlugins(tenant: string): Promise<Array<Record<string, unknown>>> {
     const data = await this.call<{ list?: Array<Record<string, unknown>> } | Array<Record<string, unknown>> | null>(
       tenant,
@@ -233,6 +317,17 @@ export class Daemon {
     const ours = data.find((p) => p.plugin_id === PLUGIN_ID);
     return { provider: ours?.declaration.identity.name, tools: (ours?.declaration.tools ?? []).map((t) => t.identity.name).sort() };
   }
+}
+
+/**
+ * The file a tool sent as `blob_chunk` messages (export_memories), joined in sequence order.
+ * @throws Error when the last chunk is not marked `end`.
+ */
+export function blobFile(messages: readonly ToolMessage[]): string {
+  const chunks = messages.filter((m) => m.type === 'blob_chunk') as unknown as Array<{ message: { sequence: number; blob: string; end: boolean } }>;
+  chunks.sort((a, b) => a.message.sequence - b.message.sequence);
+  if (chunks.at(-1)?.message.end !== true) throw new Error(`the blob's last chunk is not marked end (${chunks.length} chunks)`);
+  return Buffer.concat(chunks.map((c) => Buffer.from(c.message.blob, 'base64'))).toString('utf8');
 }
 
 /** Polls `check` until it returns a value (not undefined) or the deadline passes; then throws with `describe()`. */

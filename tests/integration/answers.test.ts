@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeOpenAI } from '../helpers/fake-openai.js';
 import { PluginProcess, requestFrame } from '../helpers/plugin-process.js';
 import { FakePluginStorage } from '../helpers/plugin-storage.js';
-import { backends, credentials, DIMS, pgliteFolder, plainModel, UUID_PATTERN } from './app.js';
+import { backends, credentials, DIMS, pgliteFolder, plainAnswer, plainModel, UUID_PATTERN } from './app.js';
 
 interface Body {
   status: string;
@@ -121,7 +121,8 @@ describe.each(backends())('delete_all_memories with filters and dry_run (%#)', (
     const user = `filters-${backend.name}-${asyncMode}`;
     const add = (text: string, lang: string): Promise<Body> => invoke(plugin, { ...creds, async_mode: 'false' }, 'add_memory', { user: text, user_id: user, metadata: JSON.stringify({ lang }), timeout: 60 });
     for (const [text, lang] of [['I live in Lisbon.', 'en'], ['我住在上海。', 'zh'], ['我喜欢猫。', 'zh'], ['I like tea.', 'en']] as const) {
-      expect((await add(text, lang)).status).toBe('SUCCESS');
+      const added = await add(text, lang);
+      expect(added.status, added.messages).toBe('SUCCESS');
     }
     const list = async (): Promise<string[]> => ((await invoke(plugin, creds, 'get_all_memories', { user_id: user })).results as Array<{ memory: string }>).map((m) => m.memory).sort();
 
@@ -144,5 +145,76 @@ describe.each(backends())('delete_all_memories with filters and dry_run (%#)', (
       expect(done.results).toEqual({ deleted_count: 2 });
     }
     expect(await list()).toEqual(['I like tea.', 'I live in Lisbon.']);
+  });
+});
+
+describe('queued writes are observable (get_job_status) and the model deadline follows its setting', () => {
+  let slow: FakeOpenAI;
+  let refusing: FakeOpenAI;
+  let jobsPlugin: PluginProcess;
+
+  beforeAll(async () => {
+    // plainModel's answers, each 2.5 s late.
+    slow = await FakeOpenAI.start({ dims: DIMS });
+    slow.onChat((body) => ({ delayMs: 2500, then: plainAnswer(body.messages[0]?.content ?? '', body.messages[1]?.content ?? '') }));
+    refusing = await FakeOpenAI.start({ dims: DIMS });
+    refusing.onChat(() => ({ status: 400, error: 'model "gpt-4o-mini" does not exist' }));
+    // Calls a tool waits on give a model 1 s; queued work 20 s.
+    jobsPlugin = new PluginProcess({ env: { MEM0_MODEL_TIMEOUT_SECONDS: '1', MEM0_JOB_MODEL_TIMEOUT_SECONDS: '20' } });
+    new FakePluginStorage().attach(jobsPlugin.frames, (frame) => jobsPlugin.send(frame));
+  });
+  afterAll(async () => {
+    jobsPlugin.closeStdin();
+    await jobsPlugin.stop(15_000);
+    await slow.close();
+    await refusing.close();
+  });
+
+  const memoryStore = { provider: 'pglite', config: { path: 'memory://', embedding_model_dims: DIMS } };
+  const status = (creds: Record<string, unknown>, jobId: string): Promise<Body> => invoke(jobsPlugin, creds, 'get_job_status', { job_id: jobId });
+  const stateOf = (job: Body): string => (job.results as { state: string }).state;
+
+  it('a model slower than the sync deadline fails a sync add, naming the deadline', async () => {
+    const answer = await invoke(jobsPlugin, { ...credentials(slow, memoryStore), async_mode: 'false' }, 'add_memory', { user: 'I row on Sundays.', user_id: 'slow' });
+    expect(answer.status).toBe('TIMEOUT');
+    expect(answer.messages).toMatch(/did not answer within 1000 ms/);
+  });
+
+  it('the same model completes a queued add within the queued deadline; get_job_status names the memory it wrote', async () => {
+    const creds = { ...credentials(slow, memoryStore), async_mode: 'true' };
+    const accepted = await invoke(jobsPlugin, creds, 'add_memory', { user: 'I row on Sundays.', user_id: 'slow' });
+    expect(accepted).toMatchObject({ status: 'SUCCESS', results: [{ id: null, event: 'ACCEPT', job_id: expect.stringMatching(UUID_PATTERN) }] });
+    const jobId = (accepted.results as Array<{ job_id: string }>)[0]!.job_id;
+    let job = await status(creds, jobId);
+    expect(['queued', 'running']).toContain(stateOf(job));
+    await until(async () => stateOf((job = await status(creds, jobId))) === 'completed', 'the queued add completed');
+    expect(job).toMatchObject({
+      status: 'SUCCESS',
+      results: {
+        job_id: jobId, kind: 'add', state: 'completed', attempts: 1, last_error: null, next_retry_at: null,
+        memory_ids: { added: [expect.stringMatching(UUID_PATTERN)], updated: [], deleted: [] },
+      },
+    });
+    const results = job.results as { created_at: string; finished_at: string; memory_ids: { added: string[] } };
+    expect(new Date(results.finished_at).toISOString()).toBe(results.finished_at);
+    expect(await invoke(jobsPlugin, creds, 'get_memory', { memory_id: results.memory_ids.added[0] })).toMatchObject({ status: 'SUCCESS', results: { memory: 'I row on Sundays.' } });
+  }, 60_000);
+
+  it('a queued add the model refuses ends failed, kept with its error; get_job_status answers ERROR saying why', async () => {
+    const creds = { ...credentials(refusing, memoryStore), async_mode: 'true' };
+    const accepted = await invoke(jobsPlugin, creds, 'add_memory', { user: 'I collect stamps.', user_id: 'refused' });
+    const jobId = (accepted.results as Array<{ job_id: string }>)[0]!.job_id;
+    let job = await status(creds, jobId);
+    await until(async () => stateOf((job = await status(creds, jobId))) === 'failed', 'the queued add failed');
+    expect(job).toMatchObject({ status: 'ERROR', results: { state: 'failed', attempts: 1, memory_ids: { added: [] }, last_error: { message: expect.stringContaining('HTTP 400') } } });
+    expect(job.messages).toMatch(/^get_job_status: job .* \(add\) failed after 1 attempt\(s\): .*HTTP 400/);
+  }, 60_000);
+
+  it('an unknown job id is NOT_FOUND, said once; a malformed one an ERROR naming job_id', async () => {
+    const creds = { ...credentials(slow, memoryStore), async_mode: 'true' };
+    const unknown = await status(creds, '00000000-0000-4000-8000-000000000009');
+    expect(unknown.status).toBe('NOT_FOUND');
+    expect(unknown.messages).toBe('get_job_status: no queued write with job id 00000000-0000-4000-8000-000000000009 (finished jobs are kept for the retention period, 7 days by default)');
+    expect(await status(creds, 'job-1')).toMatchObject({ status: 'ERROR', messages: expect.stringMatching(/^get_job_status: job_id must be a job id/) });
   });
 });

@@ -15,7 +15,7 @@ import type { Providers } from '../../memory/providers.js';
 import { bounded } from '../../memory/bounded.js';
 import { memoryId as checkedMemoryId, parseMetadata, requiredText } from '../../memory/service.js';
 import { storeRepository } from '../../memory/store-repository.js';
-import type { Store } from '../../store/index.js';
+import type { EngineStore } from '../../memory/store-repository.js';
 import type { CallOptions, MemoryApi, MemoryEvent } from '../../memory/api.js';
 import type { AddPayload, DeleteAllPayload, DeletePayload, UpdatePayload } from './handlers.js';
 import { isConnectionError } from './errors.js';
@@ -25,7 +25,7 @@ import type { Scope } from '../../store/queries.js';
 export type MemoryWrites = Pick<MemoryApi, 'add' | 'update' | 'delete' | 'deleteAll'>;
 
 export interface WriteDeps {
-  store: Store;
+  store: EngineStore;
   providers: Providers;
   queue: JobQueue;
   /** Async mode: writes are queued. Sync mode: they run now (bounded). */
@@ -149,3 +149,4 @@ export function memoryWrites(deps: WriteDeps): MemoryWrites {
 function skip(): MemoryEvent {
   return { id: null, memory: '', event: 'SKIP' };
 }
+

@@ -11,9 +11,11 @@ import { parseStoreConfig } from '../../store/config.js';
 import { EngineError, STORE_CODES } from '../../errors.js';
 import { BLOCK_FIELDS, DEFAULTS, LOG_LEVELS, settingsHash } from './settings.js';
 import type { LogLevelName, PgvectorConfig, ProviderBlock, Settings, VectorStoreSettings } from './settings.js';
-import { boolLike, describeJsonError, embedderConfig, externalVectorConfig, graphConfig, intLike, llmConfig, pgliteConfig, pgvectorConfig, rerankerConfig } from './settings-schemas.js';
+import { boolLike, describeJsonError, embedderConfig, externalVectorConfig, intLike, llmConfig, pgliteConfig, pgvectorConfig, rerankerConfig } from './settings-schemas.js';
 import { collectionOf, EXTERNAL_VECTOR_STORES, isExternalVectorStore, stateStoreConfig } from './vector-store-config.js';
 import type { StateStoreBlock } from './settings.js';
+import { parseGraphStore } from './graph-config.js';
+import type { GraphStoreConfig } from './graph-config.js';
 
 
 function fail(message: string, field: string): never {
@@ -73,6 +75,22 @@ function checkConfig<T extends Record<string, unknown>>(field: string, schema: z
 function providerBlock(field: string, raw: unknown, required: boolean, schema: z.ZodType<Record<string, unknown>>): ProviderBlock | null {
   const read = readBlock(field, raw, required);
   return read && { provider: read.provider, config: checkConfig(field, schema, read.config) };
+}
+
+/** The graph-store block: empty → no graph memory; else graph-config.ts decides where the graph lives. */
+function graphStore(raw: unknown): GraphStoreConfig | null {
+  const field = BLOCK_FIELDS.graphStore;
+  const text = typeof raw === 'string' ? stripCodeFence(raw) : raw;
+  if (isBlank(text)) return null;
+  let value: unknown = text;
+  if (typeof text === 'string') {
+    try {
+      value = JSON.parse(text);
+    } catch (error) {
+      fail(`${field}: not valid JSON (${describeJsonError(text, error)})`, field);
+    }
+  }
+  return parseGraphStore(value, field);
 }
 
 /**
@@ -197,7 +215,7 @@ export function parseCredentials(credentials: Record<string, unknown>): Settings
     llm,
     embedder,
     vectorStore: store,
-    graphStore: providerBlock(BLOCK_FIELDS.graphStore, credentials[BLOCK_FIELDS.graphStore], false, graphConfig),
+    graphStore: graphStore(credentials[BLOCK_FIELDS.graphStore]),
     reranker: providerBlock(BLOCK_FIELDS.reranker, credentials[BLOCK_FIELDS.reranker], false, rerankerConfig),
     maxConcurrentMemoryOperations: wholeNumber('max_concurrent_memory_operations', credentials.max_concurrent_memory_operations, DEFAULTS.maxConcurrentMemoryOperations, 1, 1000),
     heartbeatIntervalSeconds: heartbeat(credentials.heartbeat_interval),

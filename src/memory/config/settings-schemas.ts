@@ -80,7 +80,6 @@ const MAX_DIMS = 16_000;
 
 export const embedderConfig = withBaseUrls({ ...common, embedding_dims: integer(1, MAX_DIMS) });
 export const rerankerConfig = withBaseUrls({ ...common, top_k: integer(1, 1000) });
-export const graphConfig = withBaseUrls({ url: nonEmpty(), username: anyString(), password: anyString() });
 
 const SSL_MODES = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'] as const;
 

@@ -4,6 +4,7 @@
  * @module
  */
 import { createHash } from 'node:crypto';
+import type { GraphStoreConfig } from './graph-config.js';
 
 /** Where the state tables live for an external vector store. */
 export interface StateStoreBlock {
@@ -80,7 +81,8 @@ export interface Settings {
   llm: ProviderBlock;
   embedder: ProviderBlock;
   vectorStore: VectorStoreSettings;
-  graphStore: ProviderBlock | null;
+  /** The graph memory beside the memories (graph-config.ts); null: none (no graph table is touched, no LLM call made). */
+  graphStore: GraphStoreConfig | null;
   reranker: ProviderBlock | null;
   /** Concurrency ceiling; the overload guard refuses work when pending > 2 × this. */
   maxConcurrentMemoryOperations: number;
