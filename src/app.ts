@@ -25,6 +25,7 @@ import { memoryReads } from './memory/reads.js';
 import { importMaxBytes, linesFromUrl } from './memory/import-source.js';
 import { exportToFile, importLines } from './memory/transfer.js';
 import type { EngineOptions } from './memory/engine.js';
+import { isWorkspaceModel } from './memory/config/workspace-models.js';
 import type { MemoryServices, ServicesFactory } from './memory/api.js';
 
 /** Opens the engine, its queue workers and keep-alive for a credential set; `close()` releases them, store last. */
@@ -45,7 +46,11 @@ export function engineServices(options: EngineOptions = {}): ServicesFactory {
     const providers = activity.wrap(engine.providers);
     const jobs = openMemoryJobs(
       { store: engine.store, providers },
-      { asyncMode: settings.asyncMode, maxConcurrent: settings.maxConcurrentMemoryOperations, workerProviders: activity.wrap(queuedProviders), logger },
+      {
+        asyncMode: settings.asyncMode, maxConcurrent: settings.maxConcurrentMemoryOperations, workerProviders: activity.wrap(queuedProviders), logger,
+        // Queued jobs would call the workspace's models outside any session: they wait for a set that can run them.
+        runQueued: !isWorkspaceModel(settings.llm) && !isWorkspaceModel(settings.embedder),
+      },
     );
     const keepAlive = new KeepAlive({
       database: engine.store.database, external: engine.store.external, llm: settings.llm, embedder: settings.embedder, activity,

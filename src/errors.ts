@@ -91,6 +91,25 @@ export class EngineError extends Error {
   }
 }
 
+/**
+ * A short, secret-free description of an error nobody expected (its class and the start of its message), for answers
+ * that must still say something a person can act on. Connection strings with a password, `password=…` pairs and
+ * API-key-like tokens are cut out; `secrets` (known values) are replaced too.
+ */
+export function describeCause(error: unknown, secrets: readonly string[] = []): string {
+  const name = error instanceof Error ? error.name : typeof error;
+  let message = error instanceof Error ? error.message : String(error);
+  for (const secret of secrets) if (secret.length >= 4) message = message.split(secret).join('[secret]');
+  message = message
+    .replace(/([a-z][a-z0-9+.-]*:\/\/)[^\s/@]*@/gi, '$1[secret]@')
+    .replace(/(pass(?:word)?|pwd|secret|token|api[_-]?key)(\s*[=:]\s*)\S+/gi, '$1$2[secret]')
+    .replace(/\b(sk|pk|rk)-[A-Za-z0-9_*-]{6,}/g, '[secret]')
+    .replace(/\s+/g, ' ')
+    .trim();
+  const short = message.length > 200 ? `${message.slice(0, 199)}…` : message;
+  return short ? `${name}: ${short}` : name;
+}
+
 export function isEngineError(error: unknown, code?: EngineErrorCode): error is EngineError {
   return error instanceof EngineError && (code === undefined || error.code === code);
 }

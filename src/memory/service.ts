@@ -6,7 +6,7 @@
  */
 import type { Logger } from 'pino';
 import { FILTER_KEY_PATTERN } from '../store/filters.js';
-import { EngineError } from '../errors.js';
+import { EngineError, notFound } from '../errors.js';
 import { factExtractionMessages, reconcileMessages } from './prompts.js';
 import type { ConversationTurn } from './prompts.js';
 import type { CallOptions, Providers } from './providers.js';
@@ -311,7 +311,7 @@ export class MemoryService {
   async get(input: { memoryId: string }): Promise<MemoryItem> {
     const id = memoryId(input.memoryId);
     const record = await this.repo.get(id);
-    if (!record) throw notFound(id);
+    if (!record) throw notFound('memory', id);
     return item(record);
   }
 
@@ -320,21 +320,21 @@ export class MemoryService {
     const text = requiredText(input.text, 'text');
     const metadata = parseMetadata(input.metadata);
     const before = await this.repo.get(id);
-    if (!before) throw notFound(id);
+    if (!before) throw notFound('memory', id);
     notCancelled(input.signal);
     const vector = await this.providers.embedder.embed(text, 'update', { signal: input.signal });
     notCancelled(input.signal);
     const after = await this.repo.update({ id, data: text, vector, metadata });
-    if (!after) throw notFound(id);
+    if (!after) throw notFound('memory', id);
     return { id, memory: after.data, event: 'UPDATE', previous_memory: before.data };
   }
 
   async delete(input: { memoryId: string; signal?: AbortSignal | undefined }): Promise<AddEvent> {
     const id = memoryId(input.memoryId);
     const before = await this.repo.get(id);
-    if (!before) throw notFound(id);
+    if (!before) throw notFound('memory', id);
     notCancelled(input.signal);
-    if (!(await this.repo.delete(id))) throw notFound(id);
+    if (!(await this.repo.delete(id))) throw notFound('memory', id);
     return { id, memory: before.data, event: 'DELETE' };
   }
 
@@ -353,7 +353,7 @@ export class MemoryService {
   async history(input: { memoryId: string }): Promise<HistoryItem[]> {
     const id = memoryId(input.memoryId);
     const entries = await this.repo.history(id);
-    if (entries.length === 0 && !(await this.repo.get(id))) throw notFound(id);
+    if (entries.length === 0 && !(await this.repo.get(id))) throw notFound('memory', id);
     return entries.map((e) => ({
       memory_id: e.memoryId,
       old_memory: e.oldMemory,
@@ -480,10 +480,6 @@ function notCancelled(signal: AbortSignal | undefined): void {
 
 function item(record: MemoryRecord): MemoryItem {
   return { id: record.id, memory: record.data, metadata: record.metadata, created_at: record.createdAt, updated_at: record.updatedAt };
-}
-
-function notFound(id: string): EngineError {
-  return new EngineError('not_found', `memory ${id} not found`);
 }
 
 function clamp01(x: number): number {

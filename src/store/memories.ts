@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { deleteAccessRows } from './access-log.js';
-import { EngineError } from '../errors.js';
+import { EngineError, notFound } from '../errors.js';
 import { clamp01 } from './ranking.js';
 import { PostgresGraph } from './graph/postgres.js';
 import type { AppliedGraphChanges, GraphChanges, GraphScope } from './graph/types.js';
@@ -153,7 +153,7 @@ export class MemoryStore {
     if (scope) checkScope(scope);
     const vector = this.checkChange(id, change);
     const updated = await this.updateWith(this.pool, scope, id, change, vector);
-    if (!updated) throw notFound(id);
+    if (!updated) throw notFound('memory', id);
     return updated;
   }
 
@@ -167,7 +167,7 @@ export class MemoryStore {
     checkUuid(id);
     const [, gone] = await withClient(this.pool, (client) =>
       sendTogether(client, ['BEGIN', q.deleteMemory(this.tables, id, scope), deleteAccessRows(this.tables, [id]), 'COMMIT']));
-    if (gone!.rows.length === 0) throw notFound(id);
+    if (gone!.rows.length === 0) throw notFound('memory', id);
   }
 
   /**
@@ -548,8 +548,4 @@ function tokenText(data: string): string {
 
 function stringOrNull(value: unknown): string | null {
   return typeof value === 'string' ? value : null;
-}
-
-function notFound(id: string): EngineError {
-  return new EngineError('not_found', `memory ${id} not found`);
 }

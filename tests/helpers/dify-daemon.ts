@@ -8,10 +8,12 @@
  * Where the daemon cannot run, `daemonUnavailable()` says why. In CI (CI=true) the tests must then FAIL with that
  * reason (a skipped e2e once hid a stale pin for weeks); elsewhere they skip with it.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { REPO_ROOT } from './plugin-process.js';
+import pg from 'pg';
+import { BUNDLE, REPO_ROOT } from './plugin-process.js';
 
 export const DAEMON_SCRIPT = join(REPO_ROOT, 'scripts', 'dify-daemon.sh');
 /** Dify sends the plugin as `<manifest author>/<name>` in X-Plugin-ID (remote debugging, from daemon #731 on). */
@@ -113,9 +115,13 @@ export class Daemon {
     private readonly scriptEnv: NodeJS.ProcessEnv,
   ) {}
 
-  /** Starts Redis + the daemon on loopback (scripts/dify-daemon.sh start) against TEST_DATABASE_URL. */
-  static async start(): Promise<Daemon> {
-    const scriptEnv = { ...process.env };
+  /**
+   * Starts Redis + the daemon on loopback (scripts/dify-daemon.sh start) against TEST_DATABASE_URL. `extraEnv`
+   * reaches the script: `DIFY_INNER_API_URL` / `DIFY_INNER_API_KEY` point the daemon's backwards calls at a fake of
+   * Dify's inner API (default: a closed port, so such calls fail).
+   */
+  static async start(extraEnv: Record<string, string> = {}): Promise<Daemon> {
+    const scriptEnv = { ...process.env, ...extraEnv };
     const out = await run('bash', [DAEMON_SCRIPT, 'start'], scriptEnv, 180_000);
     const env = Object.fromEntries(
       out
@@ -339,4 +345,62 @@ export async function waitFor<T>(check: () => Promise<T | undefined>, timeoutMs:
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms: ${describe()}`);
     await new Promise((resolve) => setTimeout(resolve, 300));
   }
+}
+
+/** A database of its own on the test server (template1 there has the vector extension); `drop()` removes it. */
+export async function pluginDatabase(prefix: string): Promise<{ url: string; drop(): Promise<void> }> {
+  const name = `${prefix}_${randomBytes(4).toString('hex')}`;
+  const admin = async (sql: string): Promise<void> => {
+    const client = new pg.Client({ connectionString: process.env.TEST_DATABASE_URL });
+    await client.connect();
+    try {
+      await client.query(sql);
+    } finally {
+      await client.end();
+    }
+  };
+  await admin(`CREATE DATABASE ${name}`);
+  const url = new URL(process.env.TEST_DATABASE_URL!);
+  url.pathname = `/${name}`;
+  return { url: url.toString(), drop: () => admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
+}
+
+/**
+ * The built bundle connected to the daemon by REMOTE DEBUGGING, as `dify plugin` debugging does: Dify's "debugging
+ * key" (POST /plugin/{tenant}/debugging/key), then the bundle dials the daemon's TCP port with it. Resolves once the
+ * daemon lists the plugin for `tenant` (registration is asynchronous).
+ */
+export async function connectRemotePlugin(daemon: Daemon, tenant: string): Promise<{ stderr(): string; stop(): Promise<void> }> {
+  const key = await daemon.call<{ key: string }>(tenant, 'debugging/key', { method: 'POST' });
+  const child = spawn(process.execPath, [BUNDLE], {
+    cwd: REPO_ROOT,
+    env: {
+      ...process.env,
+      INSTALL_METHOD: 'remote',
+      REMOTE_INSTALL_URL: `${daemon.env.DIFY_DAEMON_REMOTE_HOST}:${daemon.env.DIFY_DAEMON_REMOTE_PORT}`,
+      REMOTE_INSTALL_HOST: daemon.env.DIFY_DAEMON_REMOTE_HOST,
+      REMOTE_INSTALL_PORT: daemon.env.DIFY_DAEMON_REMOTE_PORT,
+      REMOTE_INSTALL_KEY: key.key,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString('utf8')).slice(-20_000)));
+  const stop = async (): Promise<void> => {
+    if (child.exitCode !== null) return;
+    child.kill('SIGTERM');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    if (child.exitCode === null) child.kill('SIGKILL');
+  };
+  try {
+    await waitFor(
+      async () => ((await daemon.listPlugins(tenant)).some((p) => p.plugin_id === PLUGIN_ID) ? true : undefined),
+      60_000,
+      () => `the daemon never listed ${PLUGIN_ID}; plugin stderr:\n${stderr}\ndaemon log:\n${daemon.log()}`,
+    );
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { stderr: () => stderr, stop };
 }

@@ -42,6 +42,12 @@ export interface MemoryJobsOptions {
   /** The providers the workers use (queued work has a longer model deadline); default: the engine's. */
   workerProviders?: Providers;
   logger?: Logger;
+  /**
+   * false: no worker claims queued jobs (default true). For models reachable only inside a tool session (the
+   * workspace's, through the daemon): a job left queued from an earlier async period waits for a credential set
+   * whose worker can run it, rather than failing through its retries here.
+   */
+  runQueued?: boolean;
 }
 
 /** Below the runtime's 10 s limit for app.close(), leaving time to hand unfinished jobs back. */
@@ -63,7 +69,7 @@ export function openMemoryJobs(engine: JobEngine, options: MemoryJobsOptions): M
     : { ...engine, providers, store: { ...engine.store, memories: storeOnClient(engine.store, workerPool) } };
   const workerQueue = workerPool === pool ? queue : new JobQueue(workerPool, engine.store.tables, queueOptions);
   const worker = new Worker(workerQueue, memoryJobHandler(workerEngine), { ...env.worker, ...options.worker, concurrency: options.maxConcurrent, logger: log });
-  worker.start();
+  if (options.runQueued !== false) worker.start();
   const writes = {
     ...memoryWrites({
       store: engine.store, providers: engine.providers, queue, asyncMode: options.asyncMode, maxConcurrent: options.maxConcurrent,

@@ -10,7 +10,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { EngineError, overloaded } from '../../errors.js';
+import { EngineError, notFound, overloaded } from '../../errors.js';
 import type { Providers } from '../../memory/providers.js';
 import { bounded } from '../../memory/bounded.js';
 import { memoryId as checkedMemoryId, parseMetadata, requiredText } from '../../memory/service.js';
@@ -70,7 +70,7 @@ export function memoryWrites(deps: WriteDeps): MemoryWrites {
   async function ownerOf(options: CallOptions, memoryId: string): Promise<{ scope: Scope; memory: string }> {
     return bounded(deps, options, async (_service, _signal, { store }) => {
       const record = await storeRepository(store).get(memoryId);
-      if (!record) throw new EngineError('not_found', `memory ${memoryId} not found`);
+      if (!record) throw notFound('memory', memoryId);
       return { scope: { userId: record.userId ?? '', agentId: record.agentId }, memory: record.data };
     });
   }
