@@ -90,6 +90,19 @@ export interface ImportRecord {
   history?: ImportHistory[] | undefined;
 }
 
+/** The history rows an imported memory brings: its own, or one ADD row when it has none. */
+export function importedHistory(record: ImportRecord): q.HistoryRow[] {
+  const data = stringOrNull(record.payload.data);
+  const entries = record.history && record.history.length > 0
+    ? record.history
+    : [{ oldMemory: null, newMemory: data, event: 'ADD' as const, createdAt: record.createdAt, updatedAt: null, isDeleted: false, actorId: null, role: null }];
+  return entries.map((h) => ({
+    memoryId: record.id, oldMemory: h.oldMemory, newMemory: h.newMemory, event: h.event, createdAt: h.createdAt,
+    updatedAt: h.updatedAt, isDeleted: h.isDeleted, actorId: h.actorId, role: h.role,
+    userId: stringOrNull(record.payload.user_id), agentId: stringOrNull(record.payload.agent_id),
+  }));
+}
+
 export interface SearchOptions {
   vector: readonly number[];
   /** The query text, for the keyword side; omit for vector-only search. */
@@ -385,16 +398,7 @@ export class MemoryStore {
         id: record.id, vector: this.vectorText(record.vector), payload: JSON.stringify(record.payload),
         createdAt: record.createdAt, updatedAt: record.updatedAt, tokens: tokenText(data),
       });
-      const entries = record.history && record.history.length > 0
-        ? record.history
-        : [{ oldMemory: null, newMemory: data, event: 'ADD' as const, createdAt: record.createdAt, updatedAt: null, isDeleted: false, actorId: null, role: null }];
-      for (const h of entries) {
-        history.push({
-          memoryId: record.id, oldMemory: h.oldMemory, newMemory: h.newMemory, event: h.event, createdAt: h.createdAt,
-          updatedAt: h.updatedAt, isDeleted: h.isDeleted, actorId: h.actorId, role: h.role,
-          userId: stringOrNull(record.payload.user_id), agentId: stringOrNull(record.payload.agent_id),
-        });
-      }
+      history.push(...importedHistory(record));
     }
     const res = await this.pool.query<{ id: string }>(q.importMemories(this.tables, rows, history));
     return res.rows.map((r) => r.id);

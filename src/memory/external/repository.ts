@@ -374,7 +374,7 @@ async function storedWithHash(external: ExternalStore, scope: Scope, hash: strin
  * store returned all it was asked for and too few of them matched.
  */
 
-async function scopeResults(
+export async function scopeResults(
   external: ExternalStore,
   scope: Scope,
   filter: Filter | null,
