@@ -19,13 +19,12 @@ import { unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { once } from 'node:events';
-import type { Store } from '../store/index.js';
+import type { EngineStore } from './store-repository.js';
 import type { ImportHistory, ImportRecord, MemoryRecord } from '../store/memories.js';
 import type { Scope } from '../store/queries.js';
 import { md5, pythonIso } from '../store/payload.js';
 import { EngineError } from '../errors.js';
 import { canonicalJson } from './config/settings.js';
-import { externalOf } from './external/stores.js';
 import { externalExportPages, externalImport } from './external/transfer.js';
 import type { Embedder } from './providers.js';
 
@@ -110,13 +109,13 @@ export interface ExportFile {
 }
 
 /** The scope's memories, oldest first, a page at a time: from our tables, or from the mem0ai vector store. */
-function pagesOf(store: Store, request: ExportRequest): AsyncGenerator<MemoryRecord[]> {
-  const external = externalOf(store);
+function pagesOf(store: EngineStore, request: ExportRequest): AsyncGenerator<MemoryRecord[]> {
+  const external = store.external;
   if (external) return externalExportPages(external, request.scope, { filters: request.filters, offset: request.offset, pageSize: EXPORT_PAGE });
   return tablePages(store, request);
 }
 
-async function* tablePages(store: Store, request: ExportRequest): AsyncGenerator<MemoryRecord[]> {
+async function* tablePages(store: EngineStore, request: ExportRequest): AsyncGenerator<MemoryRecord[]> {
   let after: { createdAt: string; id: string } | undefined;
   let first = true;
   for (;;) {
@@ -132,14 +131,14 @@ async function* tablePages(store: Store, request: ExportRequest): AsyncGenerator
 }
 
 /** Inserts imported memories whose ids are not stored yet: the ids inserted, and those the store refused (why). */
-async function insertRecords(store: Store, records: readonly ImportRecord[]): Promise<{ inserted: string[]; refused: Map<string, string> }> {
-  const external = externalOf(store);
+async function insertRecords(store: EngineStore, records: readonly ImportRecord[]): Promise<{ inserted: string[]; refused: Map<string, string> }> {
+  const external = store.external;
   if (external) return externalImport(external, store, records);
   return { inserted: await store.memories.importRecords(records), refused: new Map() };
 }
 
 /** Writes the scope's memories, oldest first, to a temporary JSON Lines file. */
-export async function exportToFile(store: Store, request: ExportRequest): Promise<ExportFile> {
+export async function exportToFile(store: EngineStore, request: ExportRequest): Promise<ExportFile> {
   const maxBytes = Math.min(request.maxBytes ?? MAX_EXPORT_BYTES, MAX_EXPORT_BYTES);
   const file = path.join(tmpdir(), `mem0ai-export-${randomUUID()}.jsonl`);
   const out = createWriteStream(file, { mode: 0o600 });
@@ -280,7 +279,7 @@ export interface ImportReport {
  * arrives as its lines and is parsed whole). Ids that exist are skipped; texts are embedded in batches.
  */
 export async function importLines(
-  store: Store,
+  store: EngineStore,
   embedder: Embedder,
   lines: AsyncIterable<string>,
   options: { defaultUserId?: string | undefined; signal: AbortSignal },

@@ -273,6 +273,15 @@ function insertHistoryParts(t: Tables, rows: HistoryRow[], p: Params): string {
                            ${aid}::text[])`;
 }
 
+/** The UPDATE and DELETE history rows of these memories (what a replayed external write must respect). */
+export function selectChangeHistory(t: Tables, ids: readonly string[]): SqlQuery {
+  return {
+    text: `SELECT memory_id::text AS id, event, old_memory AS old FROM ${t.history}
+      WHERE memory_id = ANY($1::uuid[]) AND event IN ('UPDATE', 'DELETE')`,
+    values: [[...ids]],
+  };
+}
+
 /** One memory by id; `scope` null reads by id alone (the caller decided that is allowed). */
 export function selectMemory(t: Tables, id: string, scope: Scope | null): SqlQuery {
   const p = new Params();

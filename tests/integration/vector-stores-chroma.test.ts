@@ -159,7 +159,7 @@ describe.skipIf(!CHROMA)(`tools over a real Chroma server${CHROMA ? '' : ` (skip
     const engine = await openEngine(settings);
     try {
       const keepAlive = new KeepAlive({
-        database: engine.store.database, llm: settings.llm, embedder: settings.embedder, activity: new ProviderActivity(), intervalSeconds: 30,
+        database: engine.store.database, external: engine.store.external, llm: settings.llm, embedder: settings.embedder, activity: new ProviderActivity(), intervalSeconds: 30,
       });
       expect((await keepAlive.tick()).database).toBe('up');
       await server!.stop();
