@@ -11,20 +11,23 @@ import { vectorStoreRepository } from '../../memory/external/repository.js';
 import { extractionCleaners } from '../extraction/service.js';
 import { forgetExternal } from './external.js';
 import { ForgettingService } from './service.js';
+import type { GraphMemory } from '../../memory/graph/graph-memory.js';
 
 export function openForgetting(
-  engine: { store: Pick<Store, 'database' | 'tables'> },
+  engine: { store: Pick<Store, 'database' | 'tables'>; graph?: GraphMemory | null },
   settings: Pick<Settings, 'memoryTtlDays' | 'checkpointTtlDays'>,
   options: { clock?: () => Date; batchSize?: number } = {},
 ): ForgettingService {
   const pool = engine.store.database.pool;
   const tables = engine.store.tables;
+  const graph = engine.graph;
   const { cleanCheckpoints, housekeeping } = extractionCleaners(pool, tables);
   // Memories in a mem0ai vector store: listed and deleted through the repository; the access log stays in SQL.
   const external = externalOf(engine.store);
   const repository = external && vectorStoreRepository(external, { ...engine.store, ping: () => Promise.reject(new Error('unused')), accessLog: undefined });
   return new ForgettingService({
     forgetMemories: repository && ((options) => forgetExternal(repository, pool, tables, options)),
+    graph: graph ? { forget: async (db, scope, ids) => (await graph.forgetWithin(db, scope, ids)).deleted_entities.length } : undefined,
     pool,
     tables,
     memoryTtlDays: settings.memoryTtlDays,

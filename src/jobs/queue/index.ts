@@ -59,7 +59,7 @@ export function openMemoryJobs(engine: JobEngine, options: MemoryJobsOptions): M
   const worker = new Worker(workerQueue, memoryJobHandler(workerEngine), { ...env.worker, ...options.worker, concurrency: options.maxConcurrent, logger: log });
   worker.start();
   const writes = memoryWrites({
-    store: engine.store, providers: engine.providers, queue, asyncMode: options.asyncMode, maxConcurrent: options.maxConcurrent,
+    store: engine.store, providers: engine.providers, graph: engine.graph, queue, asyncMode: options.asyncMode, maxConcurrent: options.maxConcurrent,
     onAccepted: () => worker.notify(), logger: log,
   });
   let closing: Promise<void> | undefined;

@@ -58,7 +58,7 @@ describe.each(all.map((b) => [b.name, b] as const))('workers on %s', (_name, bac
     for (let i = 0; i < 200; i++) {
       const user = `note number ${i} for user ${i % 7}`;
       if (i % 2 === 0) {
-        const [event] = await untilAccepted(() => jobs.writes.add({ scope: { userId: `u${i % 7}` }, user }, call()));
+        const { results: [event] } = await untilAccepted(() => jobs.writes.add({ scope: { userId: `u${i % 7}` }, user }, call()));
         expect(event).toMatchObject({ event: 'ACCEPT', memory: user });
         accepted.push(event!.job_id!);
       } else {
@@ -118,7 +118,7 @@ describe.each(all.map((b) => [b.name, b] as const))('workers on %s', (_name, bac
       return base(messages);
     };
     const { store, jobs, drained } = await setup({ providers });
-    const [bad] = await jobs.writes.add({ scope: { userId: 'p' }, user: 'poison pill' }, call());
+    const { results: [bad] } = await jobs.writes.add({ scope: { userId: 'p' }, user: 'poison pill' }, call());
     await jobs.writes.add({ scope: { userId: 'p' }, user: 'a healthy fact' }, call());
     await drained();
     const failed = await jobs.queue.list('failed');
@@ -175,7 +175,7 @@ describe.each(all.map((b) => [b.name, b] as const))('workers on %s', (_name, bac
     const providers = fakeProviders();
     providers.embedDelayMs = 3000;
     const { store, jobs } = await setup({ providers });
-    const [event] = await jobs.writes.add({ scope: { userId: 'g' }, user: 'slow to embed' }, call());
+    const { results: [event] } = await jobs.writes.add({ scope: { userId: 'g' }, user: 'slow to embed' }, call());
     await eventually(() => jobs.worker.active === 1, 5000, 10);
     await jobs.close(100);
     expect(await jobs.queue.get(event!.job_id!)).toMatchObject({ state: 'retry', error: { code: 'released' } });
@@ -196,7 +196,7 @@ describe.each(all.map((b) => [b.name, b] as const))('workers on %s', (_name, bac
     providers.embedDelayMs = 400;
     const { jobs } = await setup({ providers, maxConcurrent: 1 });
     const ids: string[] = [];
-    for (const user of ['p1', 'p2', 'p3']) ids.push((await jobs.writes.add({ scope: { userId: user }, user: `prefetched ${user}` }, call()))[0]!.job_id!);
+    for (const user of ['p1', 'p2', 'p3']) ids.push((await jobs.writes.add({ scope: { userId: user }, user: `prefetched ${user}` }, call())).results[0]!.job_id!);
     // One running, one ready (claimed: active with a lease), one still waiting.
     await eventually(async () => (await jobs.queue.counts()).active === 2, 5000, 10);
     expect(jobs.worker.active).toBe(1);
