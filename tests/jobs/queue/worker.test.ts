@@ -160,7 +160,7 @@ describe.each(all.map((b) => [b.name, b] as const))('workers on %s', (_name, bac
     const providers = fakeProviders();
     providers.embedDelayMs = 60_000; // the worker stays busy: jobs pile up
     const { jobs } = await setup({ providers, maxConcurrent: 2 });
-    expect(await jobs.writes.add({ scope: { userId: 's' }, user: '   ' }, call())).toEqual([{ id: null, memory: '', event: 'SKIP' }]);
+    expect(await jobs.writes.add({ scope: { userId: 's' }, user: '   ' }, call())).toEqual({ results: [{ id: null, memory: '', event: 'SKIP' }] });
     expect(await jobs.queue.pending()).toBe(0);
     const answers = await Promise.allSettled(Array.from({ length: 10 }, (_x, i) => jobs.writes.add({ scope: { userId: `s${i}` }, user: `x ${i}` }, call())));
     const accepted = answers.filter((a) => a.status === 'fulfilled').length;
@@ -222,13 +222,14 @@ describe.each(all.map((b) => [b.name, b] as const))('workers on %s', (_name, bac
     await expect(reads.search({ scope: { userId: 'z' }, query: 'anything', topK: 5 }, call(0.5))).rejects.toMatchObject({ code: 'timeout' });
     expect(performance.now() - started).toBeLessThan(1000);
     providers.embedDelayMs = 0;
-    expect(await reads.getAll({ scope: { userId: 'z' }, limit: 5 }, call())).toEqual([]);
+    expect(await reads.getAll({ scope: { userId: 'z' }, limit: 5 }, call())).toEqual({ results: [] });
   });
 
   it('sync mode runs writes now, bounded the same way', async () => {
     const { store, jobs } = await setup({ asyncMode: false });
-    const events = await jobs.writes.add({ scope: { userId: 'sync' }, user: 'written right away' }, call());
-    expect(events).toEqual([{ id: expect.any(String), memory: 'written right away', event: 'ADD' }]);
+    const answer = await jobs.writes.add({ scope: { userId: 'sync' }, user: 'written right away' }, call());
+    // No graph store: no `relations` key.
+    expect(answer).toEqual({ results: [{ id: expect.any(String), memory: 'written right away', event: 'ADD' }] });
     expect(await store.memories.list({ userId: 'sync' }, { limit: 5 })).toHaveLength(1);
     expect(await jobs.queue.pending()).toBe(0);
   });
@@ -262,7 +263,7 @@ it.skipIf(!process.env.TEST_DATABASE_URL)('a read blocked by LOCK TABLE answers 
     await locker.query('ROLLBACK');
     locker.release();
   }
-  expect(await reads.getAll({ scope: { userId: 'l' }, limit: 5 }, call(1))).toEqual([]);
+  expect(await reads.getAll({ scope: { userId: 'l' }, limit: 5 }, call(1))).toEqual({ results: [] });
   await jobs.close(0);
   await store.close();
 });
