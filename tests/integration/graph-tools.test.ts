@@ -141,7 +141,8 @@ function neo4jGraphTarget(): GraphTarget {
 }
 
 for (const target of [...sqlTargets(), neo4jGraphTarget()]) {
-  describe.skipIf(target.skip !== undefined)(`graph memory through the tools on ${target.name}${target.skip ? ` (skipped: ${target.skip})` : ''}`, () => {
+  // A cold Neo4j on a loaded machine answers its first queries slowly: a warm-up add, and 2 minutes per test.
+  describe.skipIf(target.skip !== undefined)(`graph memory through the tools on ${target.name}${target.skip ? ` (skipped: ${target.skip})` : ''}`, { timeout: 120_000 }, () => {
     let fake: FakeOpenAI;
     let driver: AppDriver;
 
@@ -152,6 +153,7 @@ for (const target of [...sqlTargets(), neo4jGraphTarget()]) {
       // Every memory is past its hard TTL at once: forget_memories (called by one test only) forgets all it sees.
       driver = new AppDriver(credentials(fake, store, { [GRAPH_FIELD]: graph, memory_ttl_days: '0.000000001' }));
       await driver.validate();
+      await driver.call('add_memory', { timeout: 60, user: 'warm up.', user_id: newUser() });
     }, 300_000);
     afterAll(async () => {
       await driver?.close();
