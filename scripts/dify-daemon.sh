@@ -23,7 +23,8 @@
 # checkout), DIFY_DAEMON_PYTHON (a python3.12; default python3.12 on PATH, else pyenv's 3.12.x), DIFY_DAEMON_STATE_DIR
 # (default: a new temporary directory per start; restart/stop need the same value), TEST_DATABASE_URL
 # (postgres://user:password@host:port/db; the daemon gets a database of its own on that server), REDIS_SERVER
-# (default: redis-server from PATH).
+# (default: redis-server from PATH), DIFY_INNER_API_URL + DIFY_INNER_API_KEY (where the daemon forwards a plugin's
+# backwards calls, e.g. the workspace's models: a test's fake of Dify's inner API; default a closed port).
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -179,8 +180,8 @@ DB_DEFAULT_DATABASE=postgres
 DB_SSL_MODE=disable
 REDIS_HOST=127.0.0.1
 REDIS_PORT=$redis_port
-DIFY_INNER_API_URL=http://127.0.0.1:9
-DIFY_INNER_API_KEY=$(random_hex 16)
+DIFY_INNER_API_URL=${DIFY_INNER_API_URL:-http://127.0.0.1:9}
+DIFY_INNER_API_KEY=${DIFY_INNER_API_KEY:-$(random_hex 16)}
 PLUGIN_REMOTE_INSTALLING_ENABLED=true
 PLUGIN_REMOTE_INSTALLING_HOST=127.0.0.1
 PLUGIN_REMOTE_INSTALLING_PORT=$remote_port

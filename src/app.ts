@@ -18,23 +18,39 @@ import { KeepAlive, ProviderActivity } from './jobs/keepalive/index.js';
 import { openMemoryJobs } from './jobs/queue/index.js';
 import { openForgetting } from './jobs/forgetting/index.js';
 import { openEngine } from './memory/engine.js';
+import { createProviders, modelDeadlines } from './memory/providers.js';
+import { MemoryService } from './memory/service.js';
+import { storeRepository } from './memory/store-repository.js';
 import { memoryReads } from './memory/reads.js';
 import { importMaxBytes, linesFromUrl } from './memory/import-source.js';
 import { exportToFile, importLines } from './memory/transfer.js';
 import type { EngineOptions } from './memory/engine.js';
+import { isWorkspaceModel } from './memory/config/workspace-models.js';
 import type { MemoryServices, ServicesFactory } from './memory/api.js';
 
 /** Opens the engine, its queue workers and keep-alive for a credential set; `close()` releases them, store last. */
 export function engineServices(options: EngineOptions = {}): ServicesFactory {
   return async (settings): Promise<MemoryServices> => {
-    const engine = await openEngine(settings, { logger, ...options });
-    const extraction = openExtraction(engine, { asyncMode: settings.asyncMode, logger });
+    const deadlines = modelDeadlines(process.env, (variable) => logger.warn({ variable }, 'ignoring a malformed model timeout setting'));
+    const engine = await openEngine(settings, { logger, providerTimeoutMs: deadlines.syncMs, ...options });
+    // Queued work (the write queue's workers, extraction) gets its own, longer model deadline.
+    const queuedProviders = options.providerTimeoutMs !== undefined || deadlines.queuedMs === deadlines.syncMs
+      ? engine.providers
+      : await createProviders(settings, { timeoutMs: deadlines.queuedMs });
+    const extractionEngine = queuedProviders === engine.providers
+      ? engine
+      : { ...engine, providers: queuedProviders, service: new MemoryService({ repository: storeRepository(engine.store), providers: queuedProviders, graph: engine.graph, logger }) };
+    const extraction = openExtraction(extractionEngine, { asyncMode: settings.asyncMode, logger });
     // Provider calls are recorded so the keep-alive can skip endpoints that answered recently.
     const activity = new ProviderActivity();
     const providers = activity.wrap(engine.providers);
     const jobs = openMemoryJobs(
       { store: engine.store, providers, graph: engine.graph },
-      { asyncMode: settings.asyncMode, maxConcurrent: settings.maxConcurrentMemoryOperations, logger },
+      {
+        asyncMode: settings.asyncMode, maxConcurrent: settings.maxConcurrentMemoryOperations, workerProviders: activity.wrap(queuedProviders), logger,
+        // Queued jobs would call the workspace's models outside any session: they wait for a set that can run them.
+        runQueued: !isWorkspaceModel(settings.llm) && !isWorkspaceModel(settings.embedder),
+      },
     );
     const keepAlive = new KeepAlive({
       database: engine.store.database, llm: settings.llm, embedder: settings.embedder, activity,

@@ -40,6 +40,9 @@ export const STORE_CODES: ReadonlySet<EngineErrorCode> = new Set(['validation', 
 
 export type ProviderRole = 'llm' | 'embedder' | 'reranker';
 
+/** What a not_found error can be about; each has its own translated message (`not_found.<what>`). */
+export type MissingThing = 'memory' | 'task' | 'checkpoint' | 'job';
+
 export interface EngineErrorDetails {
   /** HTTP status of an upstream failure, when the provider reported one. */
   status?: number | undefined;
@@ -49,7 +52,7 @@ export interface EngineErrorDetails {
   /** The parameter or credential field at fault (invalid_params, credentials). */
   field?: string | undefined;
   /** What was not found (not_found of a task or a checkpoint; a memory when absent). */
-  missing?: { what: 'memory' | 'task' | 'checkpoint'; id: string } | undefined;
+  missing?: { what: MissingThing; id: string } | undefined;
   /** How much work was pending when it refused (overload). */
   load?: { pending: number; limit: number } | undefined;
   cause?: unknown;
@@ -88,6 +91,25 @@ export class EngineError extends Error {
   }
 }
 
+/**
+ * A short, secret-free description of an error nobody expected (its class and the start of its message), for answers
+ * that must still say something a person can act on. Connection strings with a password, `password=…` pairs and
+ * API-key-like tokens are cut out; `secrets` (known values) are replaced too.
+ */
+export function describeCause(error: unknown, secrets: readonly string[] = []): string {
+  const name = error instanceof Error ? error.name : typeof error;
+  let message = error instanceof Error ? error.message : String(error);
+  for (const secret of secrets) if (secret.length >= 4) message = message.split(secret).join('[secret]');
+  message = message
+    .replace(/([a-z][a-z0-9+.-]*:\/\/)[^\s/@]*@/gi, '$1[secret]@')
+    .replace(/(pass(?:word)?|pwd|secret|token|api[_-]?key)(\s*[=:]\s*)\S+/gi, '$1$2[secret]')
+    .replace(/\b(sk|pk|rk)-[A-Za-z0-9_*-]{6,}/g, '[secret]')
+    .replace(/\s+/g, ' ')
+    .trim();
+  const short = message.length > 200 ? `${message.slice(0, 199)}…` : message;
+  return short ? `${name}: ${short}` : name;
+}
+
 export function isEngineError(error: unknown, code?: EngineErrorCode): error is EngineError {
   return error instanceof EngineError && (code === undefined || error.code === code);
 }
@@ -97,7 +119,7 @@ export function overloaded(pending: number, limit: number): EngineError {
   return new EngineError('overload', `too busy (${pending} operations pending, limit ${limit}); nothing was queued`, { load: { pending, limit } });
 }
 
-/** The task, checkpoint or memory `id` does not exist. */
-export function notFound(what: 'memory' | 'task' | 'checkpoint', id: string): EngineError {
+/** The task, checkpoint, memory or queued job `id` does not exist. */
+export function notFound(what: MissingThing, id: string): EngineError {
   return new EngineError('not_found', `no ${what} with id ${id}`, { missing: { what, id } });
 }

@@ -16,7 +16,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { Dataset } from './data.js';
 import type { Query } from './data.js';
-import { openMem0, openOurs, TOP_K, VectorBook } from './sides.js';
+import { openMem0, openOurs, openRaw, TOP_K, VectorBook } from './sides.js';
 import type { Backend, Side } from './sides.js';
 
 const env = process.env;
@@ -179,6 +179,9 @@ async function runSize(
   const ours = await openOurs(backend, `bench_ours_${label}`, DIMS, book);
   const sides: Side[] = [ours];
   if (withMem0) sides.push(await openMem0(backend.url!, `bench_mem0_${label}`, DIMS, book, tmp));
+  // The raw SQL side reads and writes ours' table (PostgreSQL only: it needs a second pool on the same database).
+  const raw = backend.kind === 'postgres' ? openRaw(backend.url!, ours) : null;
+  const timedSides: Side[] = raw ? [ours, raw, ...sides.slice(1)] : sides;
   let adminPool: pg.Pool | null = null;
   const sql: Sql =
     backend.kind === 'postgres'
@@ -217,7 +220,8 @@ async function runSize(
     for (const q of queries) book.set(q.text, q.vector);
     const warm = queries.slice(0, WARMUP);
     const measured = queries.slice(WARMUP);
-    for (const side of sides) for (const q of warm) await side.search(q);
+    raw?.prepare?.(queries, []);
+    for (const side of timedSides) for (const q of warm) await side.search(q);
 
     // A query is eligible when at least top_k rows of its scope (and filter) are similar to it at all (cosine
     // distance below 1): rows sharing nothing with the query are never returned to fill top_k.
@@ -231,18 +235,19 @@ async function runSize(
     const eligible = new Map<Query, boolean>();
     for (const q of measured) eligible.set(q, (await similarRows(sides[0]!, q)) >= TOP_K);
     const scopeFull: SizeResult['scopeFull'] = {};
-    const search1 = await interleaved(sides, measured, 1, async (side, q) => {
+    say(`${label}: load average before the searches ${loadAverage()}`);
+    const search1 = await interleaved(timedSides, measured, 1, async (side, q) => {
       const n = await side.search(q);
       const r = (scopeFull[side.name] ??= { full: 0, eligible: 0 });
       if (!eligible.get(q)) return;
       r.eligible += 1;
       if (n >= TOP_K) r.full += 1;
     });
-    say(`${label}: search, 1 caller: ${sides.map((s) => `${s.name} p50 ${search1[s.name]!.p50.toFixed(2)} / p95 ${search1[s.name]!.p95.toFixed(2)} ms, full top ${TOP_K} ${scopeFull[s.name]!.full}/${scopeFull[s.name]!.eligible}`).join('; ')}`);
-    const search8 = await interleaved(sides, measured, CONCURRENCY, async (side, q) => {
+    say(`${label}: search, 1 caller: ${timedSides.map((s) => `${s.name} p50 ${search1[s.name]!.p50.toFixed(2)} / p95 ${search1[s.name]!.p95.toFixed(2)} ms, full top ${TOP_K} ${scopeFull[s.name]!.full}/${scopeFull[s.name]!.eligible}`).join('; ')}; load ${loadAverage()}`);
+    const search8 = await interleaved(timedSides, measured, CONCURRENCY, async (side, q) => {
       await side.search(q);
     });
-    say(`${label}: search, ${CONCURRENCY} callers: ${sides.map((s) => `${s.name} p50 ${search8[s.name]!.p50.toFixed(2)} / p95 ${search8[s.name]!.p95.toFixed(2)} ms`).join('; ')}`);
+    say(`${label}: search, ${CONCURRENCY} callers: ${timedSides.map((s) => `${s.name} p50 ${search8[s.name]!.p50.toFixed(2)} / p95 ${search8[s.name]!.p95.toFixed(2)} ms`).join('; ')}; load ${loadAverage()}`);
 
     // Filtered: `topic` (a tenth of the user's rows) when that is at least top_k rows, else `half` (a half).
     const perUser = size / USERS;
@@ -267,20 +272,23 @@ async function runSize(
       const seqRows = fresh(0);
       const conRows = fresh(ADDS);
       for (const m of [...seqRows, ...conRows]) book.set(m.text, m.vector);
-      const sequential = await interleaved(sides, seqRows, 1, (side, m) => side.add(m.userId, m.text, m.metadata));
-      const concurrent = await interleaved(sides, conRows, CONCURRENCY, (side, m) => side.add(m.userId, m.text, m.metadata));
-      say(`${label}: add infer=false: ${sides.map((s) => `${s.name} ${sequential[s.name]!.rate.toFixed(0)}/s seq, ${concurrent[s.name]!.rate.toFixed(0)}/s x${CONCURRENCY}`).join('; ')}`);
+      raw?.prepare?.([], [...seqRows, ...conRows]);
+      const sequential = await interleaved(timedSides, seqRows, 1, (side, m) => side.add(m.userId, m.text, m.metadata));
+      const concurrent = await interleaved(timedSides, conRows, CONCURRENCY, (side, m) => side.add(m.userId, m.text, m.metadata));
+      say(`${label}: add infer=false: ${timedSides.map((s) => `${s.name} ${sequential[s.name]!.rate.toFixed(0)}/s seq, ${concurrent[s.name]!.rate.toFixed(0)}/s x${CONCURRENCY}`).join('; ')}; load ${loadAverage()}`);
       adds = { size, sequential, concurrent };
     }
     if (book.misses > 0) say(`${label}: ${book.misses} embedder lookups of texts not in the map (fallback vector)`);
     return { result: { size, load, search1, search8, scopeFull, filterKey, filterShare, filteredFull }, adds };
   } finally {
-    for (const side of sides) await side.close().catch((e: Error) => say(`close ${side.name}: ${e.message}`));
+    for (const side of [...(raw ? [raw] : []), ...sides]) await side.close().catch((e: Error) => say(`close ${side.name}: ${e.message}`));
     await (adminPool as pg.Pool | null)?.end();
   }
 }
 
 // ── report ─────────────────────────────────────────────────────────────────────────────────────────────────────────
+
+const loadAverage = () => os.loadavg().map((x) => x.toFixed(2)).join(' / ');
 
 function machine() {
   const cpuinfo = readFileSync('/proc/cpuinfo', 'utf8');
@@ -306,31 +314,42 @@ function ahead(ours: number | undefined, theirs: number | undefined, lowerIsBett
   return `${f >= 10 ? f.toFixed(0) : f.toFixed(2)}×`;
 }
 
+/** What ours costs per call over what the bare SQL costs (1.00× = nothing but the database's own time). */
+function overRaw(ours: number | undefined, raw: number | undefined, lowerIsBetter: boolean): string {
+  if (ours === undefined || raw === undefined || !Number.isFinite(ours) || !Number.isFinite(raw) || ours <= 0 || raw <= 0) return 'n/a';
+  return `${(lowerIsBetter ? ours / raw : raw / ours).toFixed(2)}×`;
+}
+
 function report(
-  results: SizeResult[], adds: AddResult | null, info: { backend: string; pgVersion: string; pgvector: string; mem0: boolean; minutes: number },
+  results: SizeResult[], adds: AddResult | null,
+  info: { backend: string; pgVersion: string; pgvector: string; mem0: boolean; minutes: number; loadAtStart: string },
 ): string {
   const m = machine();
   const rows: string[] = [];
-  const row = (what: string, ours: string, theirs: string, factor: string) => rows.push(`| ${what} | ${ours} | ${theirs} | ${factor} |`);
+  const row = (what: string, ours: string, raw: string, theirs: string, overRawFactor: string, factor: string) =>
+    rows.push(`| ${what} | ${ours} | ${raw} | ${theirs} | ${overRawFactor} | ${factor} |`);
+  /** One timed measure on all three sides: value of each, ours ÷ raw, ours ahead of mem0ai. */
+  const measure = (what: string, by: Record<string, Stats>, pick: (s: Stats) => number, lowerIsBetter: boolean, digits = 2) => {
+    const [o, r, t] = [by.ours, by.raw, by.mem0ai].map((s) => (s ? pick(s) : undefined));
+    row(what, fmt(o, digits), fmt(r, digits), fmt(t, digits), overRaw(o, r, lowerIsBetter), ahead(o, t, lowerIsBetter));
+  };
   for (const r of results) {
     const n = r.size.toLocaleString('en-US').replace(/,/g, ' ');
     for (const [key, c] of [['search1', 1], ['search8', CONCURRENCY]] as const) {
-      const o = r[key].ours;
-      const t = r[key].mem0ai;
-      row(`search p50, ${n} memories, ${c} caller${c > 1 ? 's' : ''} (ms)`, fmt(o?.p50), fmt(t?.p50), ahead(o?.p50, t?.p50, true));
-      row(`search p95, ${n} memories, ${c} caller${c > 1 ? 's' : ''} (ms)`, fmt(o?.p95), fmt(t?.p95), ahead(o?.p95, t?.p95, true));
+      measure(`search p50, ${n} memories, ${c} caller${c > 1 ? 's' : ''} (ms)`, r[key], (s) => s.p50, true);
+      measure(`search p95, ${n} memories, ${c} caller${c > 1 ? 's' : ''} (ms)`, r[key], (s) => s.p95, true);
     }
-    row(`search throughput, ${n} memories, ${CONCURRENCY} callers (queries/s)`, fmt(r.search8.ours?.rate, 0), fmt(r.search8.mem0ai?.rate, 0), ahead(r.search8.ours?.rate, r.search8.mem0ai?.rate, false));
+    measure(`search throughput, ${n} memories, ${CONCURRENCY} callers (queries/s)`, r.search8, (s) => s.rate, false, 0);
     const share = (x: { full: number; eligible: number } | undefined) => (x && x.eligible ? x.full / x.eligible : undefined);
-    row(`full top ${TOP_K}, user scope only, ${n} memories`, pct(r.scopeFull.ours), pct(r.scopeFull.mem0ai), ahead(share(r.scopeFull.ours), share(r.scopeFull.mem0ai), false));
-    row(`full top ${TOP_K}, user scope + filter on \`${r.filterKey}\` (${r.filterShare} of the user's rows), ${n} memories`, pct(r.filteredFull.ours), pct(r.filteredFull.mem0ai), ahead(share(r.filteredFull.ours), share(r.filteredFull.mem0ai), false));
+    row(`full top ${TOP_K}, user scope only, ${n} memories`, pct(r.scopeFull.ours), 'n/a', pct(r.scopeFull.mem0ai), '', ahead(share(r.scopeFull.ours), share(r.scopeFull.mem0ai), false));
+    row(`full top ${TOP_K}, user scope + filter on \`${r.filterKey}\` (${r.filterShare} of the user's rows), ${n} memories`, pct(r.filteredFull.ours), 'n/a', pct(r.filteredFull.mem0ai), '', ahead(share(r.filteredFull.ours), share(r.filteredFull.mem0ai), false));
   }
   if (adds) {
     const n = adds.size.toLocaleString('en-US').replace(/,/g, ' ');
-    const a = (s: Stats | undefined) => s?.rate;
-    row(`add infer=false, sequential (adds/s; into the ${n} collection)`, fmt(a(adds.sequential.ours), 0), fmt(a(adds.sequential.mem0ai), 0), ahead(a(adds.sequential.ours), a(adds.sequential.mem0ai), false));
-    row(`add infer=false, ${CONCURRENCY} concurrent (adds/s)`, fmt(a(adds.concurrent.ours), 0), fmt(a(adds.concurrent.mem0ai), 0), ahead(a(adds.concurrent.ours), a(adds.concurrent.mem0ai), false));
-    row(`add infer=false, sequential p50 / p95 (ms)`, `${fmt(adds.sequential.ours?.p50)} / ${fmt(adds.sequential.ours?.p95)}`, `${fmt(adds.sequential.mem0ai?.p50)} / ${fmt(adds.sequential.mem0ai?.p95)}`, `${ahead(adds.sequential.ours?.p50, adds.sequential.mem0ai?.p50, true)} / ${ahead(adds.sequential.ours?.p95, adds.sequential.mem0ai?.p95, true)}`);
+    measure(`add infer=false, sequential (adds/s; into the ${n} collection)`, adds.sequential, (s) => s.rate, false, 0);
+    measure(`add infer=false, ${CONCURRENCY} concurrent (adds/s)`, adds.concurrent, (s) => s.rate, false, 0);
+    measure('add infer=false, sequential p50 (ms)', adds.sequential, (s) => s.p50, true);
+    measure('add infer=false, sequential p95 (ms)', adds.sequential, (s) => s.p95, true);
   }
   const big = results.find((r) => r.size === 100_000);
   const goal = big
@@ -351,10 +370,15 @@ embeddings (seeded unit vectors with topic structure, see \`bench/store/data.ts\
 a map, so **no time below includes embedding**. Search = top ${TOP_K} in one user's scope through each system's public
 API (ours: \`MemoryService.search\`, hybrid vector + keyword; mem0ai: \`Memory.search\`, vector + its BM25 and entity
 boost, \`threshold: 0\`), ${QUERIES} queries after ${WARMUP} warm-up ones, run in two halves alternating the systems.
-The last column is how far ours is ahead (> 1× = ours better: their time / ours, or ours / their rate or share).
+**raw SQL** is no system at all: the very statement ours sends for that call (search: its one-statement fast path; add:
+the duplicate check + insert + history statement), parameters built before the clock starts, run through a plain
+\`pg.Pool\` of the same size and session settings on ours' table — what the database alone needs here.
+**ours ÷ raw** is ours' cost over that (time ÷ time, or raw rate ÷ ours' rate; 1.00× = nothing but the database).
+**ours ahead of mem0ai**: > 1× = ours better (their time ÷ ours, or ours' rate or share ÷ theirs).
+Load average (1/5/15 min) at the start of the run: ${info.loadAtStart}.
 ${info.mem0 ? '' : '\n**mem0ai was not measured in this run** (its pgvector store needs a PostgreSQL server; PGlite runs in-process).\n'}
-| measure | ours | mem0ai | ours ahead by |
-|---|---|---|---|
+| measure | ours | raw SQL | mem0ai | ours ÷ raw | ours ahead of mem0ai |
+|---|---|---|---|---|---|
 ${rows.join('\n')}
 
 ${goal}
@@ -374,8 +398,8 @@ Reading the rows:
   when that is cheaper), the keyword side through the scope's own rows for small scopes or a GIN index for big ones,
   and an exact scan only when the index still comes back short — hence the full top 5 everywhere — over a pool of
   connections.
-- Add: ours does an exact-duplicate check, then writes memory + history row in one statement (2 round trips); mem0ai writes the row (1 statement) and a history row into a local SQLite file (fsync per add). Both pay the
-  same HNSW insert. mem0ai's SQLite history commits with an fsync per add (its defaults); the ratio moves with the
+- Add: ours sends one prepared statement (exact-duplicate check, memory, history row; 1 round trip); mem0ai writes
+  the row (1 statement) and a history row into a local SQLite file (fsync per add). Both pay the same HNSW insert. mem0ai's SQLite history commits with an fsync per add (its defaults); the ratio moves with the
   machine's I/O and CPU load (see the load average above).
 
 Configuration — ours: \`pgvector\` block with defaults (HNSW \`vector_cosine_ops\`, pool of 5 connections), pgvector
@@ -392,6 +416,7 @@ let MEM0_VERSION = '';
 /** Runs the benchmark; returns the Markdown section (run.mjs writes it into docs/benchmarks.md). */
 export async function main(): Promise<string> {
   const started = performance.now();
+  const loadAtStart = loadAverage();
   const tmp = env.BENCH_TMP_DIR!;
   const withMem0 = onPostgres && env.BENCH_MEM0 !== '0';
   MEM0_VERSION = (JSON.parse(readFileSync(path.join(ROOT, 'node_modules', 'mem0ai', 'package.json'), 'utf8')) as { version: string }).version;
@@ -431,6 +456,7 @@ export async function main(): Promise<string> {
     pgvector,
     mem0: withMem0,
     minutes: (performance.now() - started) / 60_000,
+    loadAtStart,
   });
   return section;
 }

@@ -1,5 +1,5 @@
 /**
- * The two systems under test behind one small interface, each fed the same precomputed vectors.
+ * The systems under test behind one small interface, each fed the same precomputed vectors.
  *
  * - ours: `MemoryService` (src/memory/service.ts) over the store (src/store) through `storeRepository`, with a fake
  *   embedder that looks the text up in {@link VectorBook}. Bulk loading uses the store's batch insert.
@@ -7,15 +7,25 @@
  *   documented `langchain` embedder provider given an object with `embedQuery`/`embedDocuments` that look the text up
  *   in the same {@link VectorBook}. The LLM is configured (the constructor needs one) but never called: every add is
  *   `infer: false`.
+ * - raw: no system at all — the SQL statement ours sends for each call (the same builders in src/store/queries.ts,
+ *   parameters built before the clock starts), run directly through a `pg.Pool` of the same size and session
+ *   settings on ours' tables: what the database itself needs for that work (the physical limit of this design).
  * @module
  */
+import { randomUUID } from 'node:crypto';
 import path from 'node:path';
+import pg from 'pg';
 import { loadMem0 } from '../../src/memory/mem0.js';
 import type { Providers } from '../../src/memory/providers.js';
 import { MemoryService } from '../../src/memory/service.js';
 import { storeRepository } from '../../src/memory/store-repository.js';
 import { openStore, parseStoreConfig } from '../../src/store/index.js';
 import type { Store } from '../../src/store/index.js';
+import { newMemoryPayload, pythonIso } from '../../src/store/payload.js';
+import { applySessionSettings } from '../../src/store/pool.js';
+import { addMemoriesWithHistory, searchMemories, TOKEN_SEPARATOR } from '../../src/store/queries.js';
+import type { SqlQuery } from '../../src/store/sql.js';
+import { lexemeQuery, queryTerms, wordTokens } from '../../src/store/tokens.js';
 import type { Memory, Query } from './data.js';
 
 export const TOP_K = 5;
@@ -58,6 +68,8 @@ export interface Side {
   search(query: Query, filters?: Record<string, string>): Promise<number>;
   /** One `infer=false` add through the public API. */
   add(userId: string, text: string, metadata: Record<string, string>): Promise<void>;
+  /** Work done before the clock starts (the raw side builds its statements there). */
+  prepare?(queries: readonly Query[], adds: readonly Memory[]): void;
   close(): Promise<void>;
 }
 
@@ -215,5 +227,62 @@ export async function openMem0(url: string, collection: string, dims: number, bo
       await memory._entityStore?.close();
       await memory.db.close?.();
     },
+  };
+}
+
+/**
+ * The raw side over ours' tables: each search is the statement `MemoryStore.search` sends on its fast path, each add
+ * the one `MemoryStore.apply` sends for an `infer=false` add, built in {@link Side.prepare} and run through a plain
+ * pool (same size, same session settings, so the same plans). An add gets its own text (" (raw)" appended): the
+ * texts ours added are in the same table and would be skipped as duplicates.
+ */
+export function openRaw(url: string, ours: Side & { store: Store }): Side {
+  const { tables } = ours.store;
+  const max = (ours.store.database.pool as pg.Pool & { options: { max: number } }).options.max;
+  const pool = new pg.Pool({ connectionString: url, max, onConnect: applySessionSettings } as pg.PoolConfig);
+  const searches = new Map<string, SqlQuery>();
+  const adds = new Map<string, SqlQuery>();
+  const searchKey = (query: Query, filters?: Record<string, string>) => `${query.userId}\u0000${query.text}\u0000${JSON.stringify(filters ?? null)}`;
+  const searchSql = (query: Query, filters?: Record<string, string>) =>
+    searchMemories(tables, { userId: query.userId }, {
+      vector: `[${query.vector.join(',')}]`, terms: queryTerms(query.text, 64).map(lexemeQuery), topK: TOP_K,
+      candidates: Math.max(TOP_K * 2, 20), filters,
+    });
+  const addSql = (m: Memory): SqlQuery => {
+    const data = `${m.text} (raw)`;
+    const id = randomUUID();
+    const now = new Date();
+    const payload = newMemoryPayload({ userId: m.userId }, { data, metadata: m.metadata, role: 'user' }, pythonIso(now));
+    return addMemoriesWithHistory(tables, { userId: m.userId }, [{
+      id, vector: `[${m.vector.join(',')}]`, payload: JSON.stringify(payload), createdAt: now.toISOString(),
+      updatedAt: now.toISOString(), tokens: wordTokens(data).join(TOKEN_SEPARATOR),
+    }], [{
+      memoryId: id, oldMemory: null, newMemory: data, event: 'ADD', createdAt: now.toISOString(), updatedAt: now.toISOString(),
+      isDeleted: false, actorId: null, role: 'user', userId: m.userId, agentId: null,
+    }]);
+  };
+  return {
+    name: 'raw',
+    table: ours.table,
+    hnswIndex: ours.hnswIndex,
+    userColumn: ours.userColumn,
+    loadMethod: "none (reads and writes ours' table)",
+    load: () => Promise.resolve(),
+    prepare(queries, memories) {
+      for (const q of queries) searches.set(searchKey(q), searchSql(q));
+      for (const m of memories) adds.set(`${m.userId}\u0000${m.text}`, addSql(m));
+    },
+    async search(query, filters) {
+      const sql = searches.get(searchKey(query, filters)) ?? searchSql(query, filters);
+      const res = await pool.query<{ id: string | null }>(sql);
+      return res.rows.filter((r) => r.id !== null).length;
+    },
+    async add(userId, text, metadata) {
+      const sql = adds.get(`${userId}\u0000${text}`);
+      if (!sql) throw new Error(`raw add of a text not prepared (${Object.keys(metadata).length} metadata keys)`);
+      const res = await pool.query(sql);
+      if (res.rowCount !== 1) throw new Error(`raw add wrote ${res.rowCount} rows (a duplicate?)`);
+    },
+    close: () => pool.end(),
   };
 }

@@ -41,7 +41,26 @@ export interface DeleteAllResult {
   job_id?: string;
 }
 
-/** The memory calls of the tools: reads from memory/reads.ts, writes from jobs/queue/writes.ts (src/app.ts joins them). */
+/** A queued write as get_job_status shows it. Times are ISO 8601 UTC. */
+export interface JobStatus {
+  job_id: string;
+  kind: string;
+  /** queued → running → completed, or waiting_retry between attempts, or failed (kept with its error). */
+  state: 'queued' | 'running' | 'waiting_retry' | 'completed' | 'failed';
+  attempts: number;
+  max_attempts: number;
+  next_retry_at: string | null;
+  last_error: { code: string; message: string } | null;
+  /** The memories the job added, updated and deleted (empty until it completed). */
+  memory_ids: { added: string[]; updated: string[]; deleted: string[] };
+  /** delete_all jobs on PostgreSQL/PGlite report a count rather than every id. */
+  deleted_count?: number;
+  created_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+}
+
+/** The memory calls of the tools: reads from memory/reads.ts, writes and job status from jobs/queue/ (src/app.ts joins them). */
 export interface MemoryApi {
   /** `infer` false stores the turn's text as given (no LLM call), as Mem0's `infer=False`. */
   add(input: { scope: CallScope; user: string; assistant?: string | undefined; metadata?: JsonObject | undefined; infer?: boolean | undefined }, options: CallOptions): Promise<AddAnswer>;
@@ -54,6 +73,8 @@ export interface MemoryApi {
   /** Deletes the scope's memories matching `filters` (all without); `dryRun` only counts them. */
   deleteAll(input: { scope: CallScope; filters?: JsonObject | undefined; dryRun: boolean }, options: CallOptions): Promise<DeleteAllResult>;
   history(input: { memoryId: string; runId?: string | undefined }, options: CallOptions): Promise<HistoryItem[]>;
+  /** A queued write by its job id (jobs/queue/status.ts). Throws not_found when there is none (never queued, or past retention). */
+  jobStatus(input: { jobId: string }, options: CallOptions): Promise<JobStatus>;
 }
 
 export interface ExtractionRequest {

@@ -7,7 +7,7 @@
  * @module
  */
 import type { Logger } from 'pino';
-import { EngineError, isEngineError, STORE_CODES } from '../errors.js';
+import { describeCause, EngineError, isEngineError, STORE_CODES } from '../errors.js';
 import { BLOCK_FIELDS } from './config/settings.js';
 import { checkEngine } from './engine.js';
 import type { EngineOptions } from './engine.js';
@@ -78,7 +78,8 @@ export function credentialError(error: unknown, settings: Settings, logger?: Log
   // A mem0ai vector store that did not answer in time (vector-store-external.ts) concerns the vector store field.
   if (error instanceof EngineError && !error.role && error.message.startsWith('vector store ')) return fail(BLOCK_FIELDS.vectorStore, error.message);
   if (error instanceof EngineError && !STORE_CODES.has(error.code)) {
-    const field = error.role ? ROLE_FIELDS[error.role] : BLOCK_FIELDS.embedder;
+    // A workspace model's failure names its picker (or the block it disagrees with) itself.
+    const field = error.field ?? (error.role ? ROLE_FIELDS[error.role] : BLOCK_FIELDS.embedder);
     const who = error.role ? `the ${error.role}${error.provider ? ` (${error.provider})` : ''}` : 'the provider';
     if (error.code === 'upstream' && (error.status === 401 || error.status === 403)) {
       return fail(field, `${who} refused the API key (HTTP ${error.status}); check api_key`);
@@ -92,18 +93,42 @@ export function credentialError(error: unknown, settings: Settings, logger?: Log
   const external = settings.vectorStore.external;
   if (error instanceof EngineError && (!external || error.message.startsWith('vector store '))) return fail(field, error.message);
   const where = external ? `${field}.state_store` : field;
+  if (error instanceof EngineError) return fail(where, error.message);
+  const problem = databaseProblem(error, settings);
+  if (problem) return new EngineError('credentials', problem, { field });
+  logger?.error({ err: error }, 'credential check failed with an unexpected error');
+  return fail(where, `the database check failed: ${describeCause(error)} (more in the plugin log)`);
+}
+
+/**
+ * A database that cannot be reached or refuses us, described the way the credential check describes it and naming
+ * the credential field (`local_vector_db_json_secret: cannot connect to 127.0.0.1:5432 (ECONNREFUSED)`, `…: the
+ * database refused: password authentication failed; check user and password (SQLSTATE 28P01)`), so a tool call that
+ * meets the same failure says the same thing. undefined when `error` is not a database failure.
+ */
+export function databaseProblem(error: unknown, settings: Settings): string | undefined {
+  const external = settings.vectorStore.external;
+  const where = external ? `${BLOCK_FIELDS.vectorStore}.state_store` : BLOCK_FIELDS.vectorStore;
   const target = external ? stateTarget(external.stateStore) : databaseTarget(settings);
-  const failHere = (message: string): EngineError => new EngineError('credentials', `${where}: ${message}`, { field });
-  if (error instanceof EngineError) return failHere(error.message);
   const network = networkCode(error);
-  if (network) return failHere(`cannot connect to ${target} (${network})`);
+  if (network) return `${where}: cannot connect to ${target} (${network})`;
   if (error instanceof Error && /timeout exceeded when trying to connect|Connection terminated/i.test(error.message)) {
-    return failHere(`cannot connect to ${target} (no answer in time)`);
+    return `${where}: cannot connect to ${target} (no answer in time)`;
   }
   const sqlState = sqlStateOf(error);
-  if (sqlState) return failHere(`the database refused the check: ${databaseMessage(sqlState, error)}`);
-  logger?.error({ err: error }, 'credential check failed with an unexpected error');
-  return failHere('the database check failed with an unexpected error (details are in the plugin log)');
+  if (sqlState) return `${where}: the database refused: ${databaseMessage(sqlState, error)}`;
+  return undefined;
+}
+
+/**
+ * A tool call's failure that is the database's (down, refusing the password), as an EngineError `unavailable` naming
+ * the credential field and saying what validation would say; undefined for any other error. Typed errors already say
+ * what failed; a TypeError is fetch's (a model or Dify endpoint, not the database).
+ */
+export function databaseFailure(error: unknown, settings: Settings | undefined): EngineError | undefined {
+  if (!settings || error instanceof EngineError || error instanceof TypeError) return undefined;
+  const problem = databaseProblem(error, settings);
+  return problem ? new EngineError('unavailable', problem, { field: BLOCK_FIELDS.vectorStore, cause: error }) : undefined;
 }
 
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNRESET', 'EPIPE']);

@@ -15,7 +15,10 @@ import { borrowDatabase } from './embedded-databases.js';
 import { createProviders, DEFAULT_PROVIDER_TIMEOUT_MS } from './providers.js';
 import type { Providers } from './providers.js';
 import { MemoryService } from './service.js';
+import { BLOCK_FIELDS } from './config/settings.js';
 import type { Settings } from './config/settings.js';
+import { describeWorkspaceModel, isWorkspaceModel } from './config/workspace-models.js';
+import { EngineError } from '../errors.js';
 import { storeRepository } from './store-repository.js';
 import { stateStoreConfig } from './config/vector-store-config.js';
 import { bindExternal, openExternalStore } from './external/stores.js';
@@ -45,7 +48,7 @@ export interface EngineOptions {
 export async function openEngine(settings: Settings, options: EngineOptions = {}): Promise<Engine> {
   // Providers first: a bad provider block fails before a database pool is opened.
   const providers = await createProviders(settings, { timeoutMs: options.providerTimeoutMs ?? DEFAULT_PROVIDER_TIMEOUT_MS });
-  const vs = settings.vectorStore;
+  const vs = await measuredDims(settings, providers);
   // A mem0ai vector store holds the memories; our store then only holds the state tables (its memories table stays empty).
   const storeBlock = vs.external
     ? stateStoreConfig({ provider: vs.provider, config: vs.config, stateStore: vs.external.stateStore })
@@ -103,6 +106,25 @@ export async function openEngine(settings: Settings, options: EngineOptions = {}
       return Promise.all([borrowed.release(), external?.close()]).then(() => undefined);
     })),
   };
+}
+
+/**
+ * A workspace embedder (a picker) has no `embedding_dims` to read: its dimension is measured with one embedding
+ * before the store opens, and the collection is created (or checked) with it. A size the vector DB block names must
+ * agree with what the model returns.
+ */
+async function measuredDims(settings: Settings, providers: Providers): Promise<Settings['vectorStore']> {
+  const vs = settings.vectorStore;
+  if (!isWorkspaceModel(settings.embedder)) return vs;
+  const dims = (await providers.embedder.embed('dimension check', 'search')).length;
+  const given = vs.config.embedding_model_dims;
+  if (given === undefined) return { ...vs, config: { ...vs.config, embedding_model_dims: dims } } as Settings['vectorStore'];
+  if (given !== dims) {
+    throw new EngineError('config', `${BLOCK_FIELDS.vectorStore}.config.embedding_model_dims is ${String(given)} but ${describeWorkspaceModel('embedder', settings.embedder)} returns ${dims} dimensions`, {
+      role: 'embedder', provider: providers.embedder.provider, field: BLOCK_FIELDS.vectorStore,
+    });
+  }
+  return vs;
 }
 
 /** The graph backend of the settings' graph-store block; null without one (no graph table is ever touched then). */

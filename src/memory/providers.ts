@@ -18,17 +18,16 @@ import type { ZeroEntropy as ZeroEntropyClient } from 'zeroentropy';
 import { mapProviderConfig, secretValues } from './config/provider-config.js';
 import type { MappedProvider } from './config/provider-config.js';
 import type { ProviderBlock, Settings } from './config/settings.js';
+import { describeWorkspaceModel, isWorkspaceModel } from './config/workspace-models.js';
+import { WorkspaceEmbedder, WorkspaceLlm, WorkspaceReranker } from './workspace-models.js';
 
-export interface ChatMessage {
-  role: 'system' | 'user' | 'assistant';
-  content: string;
-}
+import type { ChatMessage, EmbedAction } from './model-types.js';
+
+export type { ChatMessage, EmbedAction };
 
 export interface CallOptions {
   signal?: AbortSignal | undefined;
 }
-
-export type EmbedAction = 'add' | 'update' | 'search';
 
 export interface Llm {
   readonly provider: string;
@@ -82,29 +81,69 @@ interface Mem0Reranker {
 }
 
 export const DEFAULT_PROVIDER_TIMEOUT_MS = 30_000;
+/** Queued work (async writes, extraction) waits longer per model call: nobody is blocked on it, and a slow local model must be able to finish. */
+export const DEFAULT_QUEUED_PROVIDER_TIMEOUT_MS = 120_000;
+
+/**
+ * The deadline of one model call (LLM, embedder, reranker), in ms: `MEM0_MODEL_TIMEOUT_SECONDS` (default 30) for
+ * calls a tool waits on, `MEM0_JOB_MODEL_TIMEOUT_SECONDS` (default 120) for queued work. A malformed or non-positive
+ * value is reported through `onMalformed` and the default applies.
+ */
+export function modelDeadlines(env: NodeJS.ProcessEnv = process.env, onMalformed: (variable: string) => void = () => {}): { syncMs: number; queuedMs: number } {
+  const seconds = (name: string, fallbackMs: number): number => {
+    const raw = env[name]?.trim();
+    if (!raw) return fallbackMs;
+    const value = Number(raw);
+    if (Number.isFinite(value) && value > 0) return Math.round(value * 1000);
+    onMalformed(name);
+    return fallbackMs;
+  };
+  return {
+    syncMs: seconds('MEM0_MODEL_TIMEOUT_SECONDS', DEFAULT_PROVIDER_TIMEOUT_MS),
+    queuedMs: seconds('MEM0_JOB_MODEL_TIMEOUT_SECONDS', DEFAULT_QUEUED_PROVIDER_TIMEOUT_MS),
+  };
+}
 
 export async function createProviders(settings: ProviderSettings, options: ProviderOptions): Promise<Providers> {
   const mem0 = await loadMem0();
   const secrets = [...secretValues(settings.llm), ...secretValues(settings.embedder), ...secretValues(settings.reranker)];
   const guard = new CallGuard(options.timeoutMs, secrets);
   const build: Builder = { mem0, timeoutMs: options.timeoutMs, secrets };
+  const { timeoutMs } = options;
 
-  const llmCfg = mapProviderConfig('llm', settings.llm, options.timeoutMs);
-  const llm = await buildLlm(build, llmCfg);
+  let llm: Llm;
+  if (isWorkspaceModel(settings.llm)) {
+    const workspace = new WorkspaceLlm(settings.llm, timeoutMs);
+    llm = wrapLlm(describeWorkspaceModel('llm', settings.llm), (messages, signal) => workspace.generateResponse(messages, undefined, signal), guard);
+  } else {
+    const llmCfg = mapProviderConfig('llm', settings.llm, timeoutMs);
+    const inner = await buildLlm(build, llmCfg);
+    const format = llmCfg.responseFormat ?? { type: 'json_object' };
+    llm = wrapLlm(llmCfg.provider, (messages) => inner.generateResponse(messages, format), guard);
+  }
 
-  const embCfg = mapProviderConfig('embedder', settings.embedder, options.timeoutMs);
-  const embedder = await buildEmbedder(build, embCfg);
+  let embedder: Embedder;
+  if (isWorkspaceModel(settings.embedder)) {
+    embedder = wrapEmbedder(describeWorkspaceModel('embedder', settings.embedder), undefined, new WorkspaceEmbedder(settings.embedder, timeoutMs), guard);
+  } else {
+    const embCfg = mapProviderConfig('embedder', settings.embedder, timeoutMs);
+    const inner = await buildEmbedder(build, embCfg);
+    // mem0ai's embedders take no signal: the guard's deadline and abort stand in for it.
+    const unsignalled: SignalledEmbedder = { embed: (text, action) => inner.embed(text, action), embedBatch: (texts, action) => inner.embedBatch(texts, action) };
+    embedder = wrapEmbedder(embCfg.provider, embCfg.embeddingDims, unsignalled, guard);
+  }
 
   let reranker: Reranker | null = null;
-  if (settings.reranker) {
-    const rrCfg = mapProviderConfig('reranker', settings.reranker, options.timeoutMs);
-    reranker = wrapReranker(rrCfg.provider, await buildReranker(build, rrCfg), guard);
+  if (isWorkspaceModel(settings.reranker)) {
+    const workspace = new WorkspaceReranker(settings.reranker!, timeoutMs);
+    // Dify reports a failed rerank as an error, so an answer scoring every document alike is a real ranking.
+    reranker = wrapReranker(describeWorkspaceModel('reranker', settings.reranker!), (q, d, k, signal) => workspace.rerank(q, d, k, signal), guard, false);
+  } else if (settings.reranker) {
+    const rrCfg = mapProviderConfig('reranker', settings.reranker, timeoutMs);
+    const inner = await buildReranker(build, rrCfg);
+    reranker = wrapReranker(rrCfg.provider, (q, d, k) => inner.rerank(q, d, k), guard, true);
   }
-  return {
-    llm: wrapLlm(llmCfg, llm, guard),
-    embedder: wrapEmbedder(embCfg.provider, embCfg.embeddingDims, embedder, guard),
-    reranker,
-  };
+  return { llm, embedder, reranker };
 }
 
 interface Builder {
@@ -431,14 +470,21 @@ function disableSdkRetries(instance: unknown): void {
   }
 }
 
-function wrapLlm(mapped: MappedProvider, inner: Mem0Llm, guard: CallGuard): Llm {
-  const { provider } = mapped;
-  const format = mapped.responseFormat ?? { type: 'json_object' };
+/** An embedder whose calls can be cancelled (the workspace's); mem0ai's are adapted to it without a signal. */
+interface SignalledEmbedder {
+  embed(text: string, action: EmbedAction, signal?: AbortSignal): Promise<number[]>;
+  embedBatch(texts: string[], action: EmbedAction, signal?: AbortSignal): Promise<number[][]>;
+}
+
+type Generate = (messages: ChatMessage[], signal: AbortSignal | undefined) => Promise<unknown>;
+type Rank = (query: string, documents: string[], topK: number | undefined, signal: AbortSignal | undefined) => Promise<Array<{ index: number; rerankScore: number }>>;
+
+function wrapLlm(provider: string, generate: Generate, guard: CallGuard): Llm {
   return {
     provider,
     completeJson: (messages, options) =>
       guard.run('llm', provider, options?.signal, async () => {
-        const answer = await inner.generateResponse(messages, format);
+        const answer = await generate(messages, options?.signal);
         if (typeof answer === 'string') return answer;
         if (answer && typeof answer === 'object' && typeof (answer as { content?: unknown }).content === 'string') {
           return (answer as { content: string }).content;
@@ -448,16 +494,16 @@ function wrapLlm(mapped: MappedProvider, inner: Mem0Llm, guard: CallGuard): Llm 
   };
 }
 
-function wrapEmbedder(provider: string, dims: number | undefined, inner: Mem0Embedder, guard: CallGuard): Embedder {
+function wrapEmbedder(provider: string, dims: number | undefined, inner: SignalledEmbedder, guard: CallGuard): Embedder {
   return {
     provider,
     dims,
     embed: (text, action, options) =>
-      guard.run('embedder', provider, options?.signal, async () => checkVector(await inner.embed(text, action), provider)),
+      guard.run('embedder', provider, options?.signal, async () => checkVector(await inner.embed(text, action, options?.signal), provider)),
     embedBatch: (texts, action, options) =>
       guard.run('embedder', provider, options?.signal, async () => {
         if (texts.length === 0) return [];
-        const vectors = await inner.embedBatch(texts, action);
+        const vectors = await inner.embedBatch(texts, action, options?.signal);
         if (!Array.isArray(vectors) || vectors.length !== texts.length) {
           throw new EngineError('upstream', `embedder ${provider} returned ${Array.isArray(vectors) ? vectors.length : 'no'} vectors for ${texts.length} texts`, { role: 'embedder', provider });
         }
@@ -466,20 +512,21 @@ function wrapEmbedder(provider: string, dims: number | undefined, inner: Mem0Emb
   };
 }
 
-function wrapReranker(provider: string, inner: Mem0Reranker, guard: CallGuard): Reranker {
+/** `swallowsFailures`: the reranker hides its own failures as uniform scores (mem0ai's do; see below). */
+function wrapReranker(provider: string, rank: Rank, guard: CallGuard, swallowsFailures: boolean): Reranker {
   return {
     provider,
     rerank: (query, documents, topK, options) =>
       guard.run('reranker', provider, options?.signal, async () => {
         if (documents.length === 0) return [];
-        const ranked = (await inner.rerank(query, documents, topK))
+        const ranked = (await rank(query, documents, topK, options?.signal))
           .filter((r) => Number.isInteger(r.index) && r.index >= 0 && r.index < documents.length)
           .map((r) => ({ index: r.index, score: clamp01(r.rerankScore) }));
         // mem0ai's rerankers catch their own failures (a missing SDK, an HTTP error) and answer with every document
         // scored alike: 0 in the original order (cohere, zero_entropy, sentence_transformer, huggingface) or 0.5
         // (llm_reranker, per failed document). An answer that does not tell the documents apart is no ranking.
         const first = ranked[0]?.score;
-        if (first !== undefined && (first === 0 || first === 0.5) && ranked.every((r) => r.score === first)) {
+        if (swallowsFailures && first !== undefined && (first === 0 || first === 0.5) && ranked.every((r) => r.score === first)) {
           throw new EngineError('upstream', `reranker ${provider} scored every result ${first}, which is how mem0ai answers when the reranker call failed (the cause is in the plugin log)`, { role: 'reranker', provider });
         }
         return ranked;

@@ -71,7 +71,11 @@ export interface MemoryRepository {
   findByHash(scope: Scope, hash: string): Promise<MemoryRecord | null>;
   /** Oldest first; empty when there is none. */
   history(id: string): Promise<HistoryRecord[]>;
-  /** Applies all changes and their history rows in ONE transaction: all or nothing. */
+  /**
+   * Applies all changes and their history rows in ONE transaction: all or nothing. An insert whose exact text (hash)
+   * the scope already holds, deletes of this same set aside, is skipped and left out of `inserted` (Mem0's
+   * exact-duplicate rule, checked here so that it holds for writers racing each other).
+   */
   apply(scope: Scope, changes: ChangeSet): Promise<AppliedChanges>;
   /** Changes one memory's text (and metadata) with history; null when it does not exist. */
   update(change: MemoryUpdate): Promise<MemoryRecord | null>;

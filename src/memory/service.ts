@@ -6,7 +6,7 @@
  */
 import type { Logger } from 'pino';
 import { FILTER_KEY_PATTERN, parseFilterInput } from '../store/filters.js';
-import { EngineError } from '../errors.js';
+import { EngineError, notFound } from '../errors.js';
 import { factExtractionMessages, reconcileMessages } from './prompts.js';
 import type { ConversationTurn } from './prompts.js';
 import type { CallOptions, Providers } from './providers.js';
@@ -220,9 +220,9 @@ export class MemoryService {
       );
       plan = planChanges(candidates, actions);
     }
-    // After a reconciliation (an LLM call, time in which others may have written) the texts to add are checked again;
-    // without one they are the facts that were just found unknown.
-    const adds = candidates.length === 0 ? plan.adds : await this.unknownTexts(scope, plan.adds);
+    // Texts stored meanwhile (others may have written during the LLM calls) are skipped by the write itself: `apply`
+    // leaves out every insert whose exact text the scope holds, atomically.
+    const adds = plan.adds;
     const known = new Map(facts.map((f, i) => [f, vectors[i]!]));
     const toEmbed = [...adds.filter((t) => !known.has(t)), ...plan.updates.map((u) => u.text).filter((t) => !known.has(t))];
     const fresh = await this.providers.embedder.embedBatch(toEmbed, 'add', call);
@@ -277,11 +277,10 @@ export class MemoryService {
       seen.add(h);
       items.push({ data, role: turn.role });
     }
-    const fresh = new Set(await this.unknownTexts(scope, items.map((i) => i.data)));
-    const kept = items.filter((i) => fresh.has(i.data));
-    if (kept.length === 0) return [];
-    const vectors = await this.providers.embedder.embedBatch(kept.map((i) => i.data), 'add', call);
-    const inserts: NewMemory[] = kept.map((i, n) => ({ data: i.data, vector: vectors[n]!, metadata, runId, role: i.role }));
+    // No lookup first: the write skips texts the scope already holds (one statement with the store; two identical
+    // adds racing each other store one memory). A duplicate costs an embedding instead of a round trip.
+    const vectors = await this.providers.embedder.embedBatch(items.map((i) => i.data), 'add', call);
+    const inserts: NewMemory[] = items.map((i, n) => ({ data: i.data, vector: vectors[n]!, metadata, runId, role: i.role }));
     notCancelled(call.signal);
     const applied = await this.repo.apply(scope, { inserts, updates: [], deletes: [] });
     return applied.inserted.map((r) => ({ id: r.id, memory: r.data, event: 'ADD' }));
@@ -397,7 +396,7 @@ export class MemoryService {
   async get(input: { memoryId: string }): Promise<MemoryItem> {
     const id = memoryId(input.memoryId);
     const record = await this.repo.get(id);
-    if (!record) throw notFound(id);
+    if (!record) throw notFound('memory', id);
     return item(record);
   }
 
@@ -406,21 +405,21 @@ export class MemoryService {
     const text = requiredText(input.text, 'text');
     const metadata = parseMetadata(input.metadata);
     const before = await this.repo.get(id);
-    if (!before) throw notFound(id);
+    if (!before) throw notFound('memory', id);
     notCancelled(input.signal);
     const vector = await this.providers.embedder.embed(text, 'update', { signal: input.signal });
     notCancelled(input.signal);
     const after = await this.repo.update({ id, data: text, vector, metadata });
-    if (!after) throw notFound(id);
+    if (!after) throw notFound('memory', id);
     return { id, memory: after.data, event: 'UPDATE', previous_memory: before.data };
   }
 
   async delete(input: { memoryId: string; signal?: AbortSignal | undefined }): Promise<AddEvent> {
     const id = memoryId(input.memoryId);
     const before = await this.repo.get(id);
-    if (!before) throw notFound(id);
+    if (!before) throw notFound('memory', id);
     notCancelled(input.signal);
-    if (!(await this.repo.delete(id))) throw notFound(id);
+    if (!(await this.repo.delete(id))) throw notFound('memory', id);
     return { id, memory: before.data, event: 'DELETE' };
   }
 
@@ -457,7 +456,7 @@ export class MemoryService {
   async history(input: { memoryId: string }): Promise<HistoryItem[]> {
     const id = memoryId(input.memoryId);
     const entries = await this.repo.history(id);
-    if (entries.length === 0 && !(await this.repo.get(id))) throw notFound(id);
+    if (entries.length === 0 && !(await this.repo.get(id))) throw notFound('memory', id);
     return entries.map((e) => ({
       memory_id: e.memoryId,
       old_memory: e.oldMemory,
@@ -578,10 +577,6 @@ function notCancelled(signal: AbortSignal | undefined): void {
 
 function item(record: MemoryRecord): MemoryItem {
   return { id: record.id, memory: record.data, metadata: record.metadata, created_at: record.createdAt, updated_at: record.updatedAt };
-}
-
-function notFound(id: string): EngineError {
-  return new EngineError('not_found', `memory ${id} not found`);
 }
 
 function clamp01(x: number): number {

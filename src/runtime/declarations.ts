@@ -39,7 +39,9 @@ export interface ToolDeclaration {
 }
 
 export interface CredentialDeclaration {
-  type: 'secret-input' | 'text-input' | 'select' | 'boolean';
+  type: 'secret-input' | 'text-input' | 'select' | 'boolean' | 'model-selector';
+  /** model-selector: which models it offers (`llm`, `text-embedding`, `rerank`, …; config.go isModelConfigScope). */
+  scope?: string;
   required?: boolean;
   default?: string | number | boolean | null;
   options?: ParameterOption[];

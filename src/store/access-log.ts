@@ -14,7 +14,7 @@
  * plugin).
  * @module
  */
-import { Params } from './sql.js';
+import { Params, prepared } from './sql.js';
 import type { SqlQuery, Tables } from './sql.js';
 import { indexName } from './tables.js';
 import { deleteWithHistoryCtes } from './queries.js';
@@ -257,10 +257,16 @@ export function deleteForgotten(t: Tables, scope: Scope, ids: readonly string[])
 /**
  * Drops the access-log rows of memories just deleted; the store runs it after its DELETE, in the same transaction,
  * once per change set. A separate statement, not a CTE of the DELETE: it needs a snapshot taken after the DELETE
- * waited for the recalls in flight (see {@link recordRecalls}), so it sees the rows they wrote.
+ * waited for the recalls in flight (see {@link recordRecalls}), so it sees the rows they wrote. Only rows whose
+ * memory is gone go, so it may be sent together with the DELETE before its answer is known (a memory the DELETE
+ * did not take, being outside the scope, keeps its row).
  */
 export function deleteAccessRows(t: Tables, ids: readonly string[]): SqlQuery {
-  return { text: `DELETE FROM ${accessLogTable(t)} WHERE memory_id = ANY($1::uuid[])`, values: [ids] };
+  return prepared({
+    text: `DELETE FROM ${accessLogTable(t)} l
+      WHERE l.memory_id = ANY($1::uuid[]) AND NOT EXISTS (SELECT 1 FROM ${t.memories} m WHERE m.id = l.memory_id)`,
+    values: [ids],
+  });
 }
 
 /**

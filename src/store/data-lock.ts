@@ -4,9 +4,12 @@
  * old one still runs, both now pointing at the same version-independent folder (embedded-home.ts).
  *
  * The lock is the file `<dataDir>.lock` (beside the directory, not inside PostgreSQL's files), created exclusively
- * and holding the holder's pid, host name and a random token. A second process waits for it (`MEM0_DATA_LOCK_WAIT_MS`,
- * default 20 s) and then fails with a message naming the holder. A lock left by a process that no longer exists on
- * this host is taken over; a lock from another host cannot be checked and is never taken over.
+ * and holding the holder's pid, host name, a random token and (on Linux) when the holder started. A second process
+ * waits for it (`MEM0_DATA_LOCK_WAIT_MS`, default 20 s) and then fails with a message naming the holder. A lock left by
+ * a process that no longer exists on this host is taken over. A pid alone does not say that: after a kill -9 the pid
+ * may belong to another process by now, or — a container restarted — to the new plugin process itself. So a lock
+ * naming our own pid but not taken by this process, or a live pid that started at another moment than the holder,
+ * is stale too. A lock from another host cannot be checked and is never taken over.
  * @module
  */
 import { randomUUID } from 'node:crypto';
@@ -24,7 +27,12 @@ interface Holder {
   host: string;
   since: string;
   token: string;
+  /** Boot id and start time of the holder process (Linux); absent in locks of older versions and elsewhere. */
+  started?: string | undefined;
 }
+
+/** Tokens of the locks this process holds: a lock naming our pid with another token is a previous process's. */
+const heldHere = new Set<string>();
 
 export interface DataLock {
   readonly path: string;
@@ -57,7 +65,8 @@ async function readHolder(file: string): Promise<Holder | null | 'gone'> {
   try {
     const value = JSON.parse(text) as Partial<Holder>;
     if (typeof value.pid === 'number' && typeof value.host === 'string' && typeof value.token === 'string') {
-      return { pid: value.pid, host: value.host, since: String(value.since ?? ''), token: value.token };
+      const started = typeof value.started === 'string' ? value.started : undefined;
+      return { pid: value.pid, host: value.host, since: String(value.since ?? ''), token: value.token, started };
     }
   } catch {
     // being written right now, or damaged: treated as held (below) rather than guessed at
@@ -74,6 +83,33 @@ function isAlive(pid: number): boolean {
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
+}
+
+let bootId: Promise<string> | undefined;
+
+/**
+ * Who `pid` is right now: the boot id and the process's start time in clock ticks (`/proc/<pid>/stat`, field 22), so a
+ * pid reused by another process is told apart. Undefined where /proc cannot say (not Linux, or the process is gone).
+ */
+async function processIdentity(pid: number): Promise<string | undefined> {
+  try {
+    bootId ??= readFile('/proc/sys/kernel/random/boot_id', 'utf8').then((id) => id.trim());
+    const [stat, boot] = await Promise.all([readFile(`/proc/${pid}/stat`, 'utf8'), bootId]);
+    // The command name (field 2) may hold spaces and parentheses: the fields after its closing one start at field 3.
+    const started = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+    return started ? `${boot}:${started}` : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether the lock of `holder` (on this host) was left by a process that is gone. */
+async function isStale(holder: Holder): Promise<boolean> {
+  if (holder.pid === process.pid) return !heldHere.has(holder.token);
+  if (!isAlive(holder.pid)) return true;
+  if (holder.started === undefined) return false; // an older lock: the pid is all there is to go on
+  const now = await processIdentity(holder.pid);
+  return now !== undefined && now !== holder.started;
 }
 
 function describeHolder(holder: Holder | null): string {
@@ -112,12 +148,19 @@ export async function acquireDataLock(
 ): Promise<DataLock> {
   const file = lockPathOf(dataDir);
   const waitMs = options.waitMs ?? waitFromEnv(options.env ?? process.env);
-  const mine: Holder = { pid: process.pid, host: os.hostname(), since: new Date().toISOString(), token: randomUUID() };
+  const mine: Holder = {
+    pid: process.pid,
+    host: os.hostname(),
+    since: new Date().toISOString(),
+    token: randomUUID(),
+    started: await processIdentity(process.pid),
+  };
   const deadline = Date.now() + waitMs;
   let announced = false;
   for (;;) {
     try {
       await writeFile(file, JSON.stringify(mine), { flag: 'wx' });
+      heldHere.add(mine.token);
       return { path: file, release: once(() => releaseIfMine(file, mine.token)) };
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
@@ -126,7 +169,7 @@ export async function acquireDataLock(
     }
     const holder = await readHolder(file);
     if (holder === 'gone') continue;
-    if (holder && holder.host === os.hostname() && holder.pid !== process.pid && !isAlive(holder.pid)) {
+    if (holder && holder.host === os.hostname() && (await isStale(holder))) {
       options.logger?.warn({ lock: file, pid: holder.pid, since: holder.since }, 'taking over the lock of a process that no longer runs');
       await takeOver(file, holder);
       continue;
@@ -153,6 +196,7 @@ export async function acquireDataLock(
 async function releaseIfMine(file: string, token: string): Promise<void> {
   const holder = await readHolder(file).catch(() => null);
   if (holder !== 'gone' && holder?.token === token) await unlink(file).catch(() => undefined);
+  heldHere.delete(token);
 }
 
 function once(fn: () => Promise<void>): () => Promise<void> {

@@ -8,11 +8,12 @@
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { deleteAccessRows } from './access-log.js';
-import { EngineError } from '../errors.js';
+import { EngineError, notFound } from '../errors.js';
 import { clamp01 } from './ranking.js';
 import { PostgresGraph } from './graph/postgres.js';
 import type { AppliedGraphChanges, GraphChanges, GraphScope } from './graph/types.js';
-import { withTransaction } from './pool.js';
+import { withClient, withTransaction } from './pool.js';
+import { sendTogether } from './pipeline.js';
 import { parseFilterInput } from './filters.js';
 import type { Queryable } from './pool.js';
 import * as q from './queries.js';
@@ -145,29 +146,29 @@ export class MemoryStore {
   }
 
   /**
-   * Changes a memory's text/vector and/or metadata, with an UPDATE history row, in one transaction.
-   * `scope` null addresses the memory by id alone. Throws `not_found` when it does not exist in that scope.
+   * Changes a memory's text/vector and/or metadata with an UPDATE history row: one statement, so one round trip
+   * and its own transaction. `scope` null addresses the memory by id alone. Throws `not_found` when it does not
+   * exist in that scope.
    */
   async update(scope: Scope | null, id: string, change: MemoryChange): Promise<MemoryRecord> {
     if (scope) checkScope(scope);
     const vector = this.checkChange(id, change);
-    return withTransaction(this.pool, async (client) => {
-      const updated = await this.updateWith(client, scope, id, change, vector);
-      if (!updated) throw notFound(id);
-      return updated;
-    });
+    const updated = await this.updateWith(this.pool, scope, id, change, vector);
+    if (!updated) throw notFound('memory', id);
+    return updated;
   }
 
-  /** Deletes one memory (with a DELETE history row, same statement). Throws `not_found` when not in scope. */
+  /**
+   * Deletes one memory with a DELETE history row (one statement) and its access-log rows (a second one: it must
+   * see the log rows recalls in flight wrote, deleteAccessRows), in one transaction sent in one round trip where
+   * the connection pipelines. Throws `not_found` when not in scope.
+   */
   async delete(scope: Scope | null, id: string): Promise<void> {
     if (scope) checkScope(scope);
     checkUuid(id);
-    const deleted = await withTransaction(this.pool, async (client) => {
-      if (!(await this.deleteWith(client, scope, id))) return false;
-      await client.query(deleteAccessRows(this.tables, [id]));
-      return true;
-    });
-    if (!deleted) throw notFound(id);
+    const [, gone] = await withClient(this.pool, (client) =>
+      sendTogether(client, ['BEGIN', q.deleteMemory(this.tables, id, scope), deleteAccessRows(this.tables, [id]), 'COMMIT']));
+    if (gone!.rows.length === 0) throw notFound('memory', id);
   }
 
   /**
@@ -190,19 +191,20 @@ export class MemoryStore {
     deletes.forEach(checkUuid);
     // Inserts only (the common add): one statement, no explicit transaction.
     if (updates.length === 0 && deletes.length === 0 && !changes.graph) {
-      const inserted = prepared.rows.length ? await this.insertWith(this.pool, prepared) : [];
+      const inserted = prepared.rows.length ? await this.addWith(this.pool, scope, prepared, []) : [];
       return { inserted, updated: [], deleted: [] };
     }
     return withTransaction(this.pool, async (client) => {
-      const inserted = prepared.rows.length ? await this.insertWith(client, prepared) : [];
+      // Deletes first: a deleted memory's text no longer counts as stored, so the same set may add it again.
+      const deleted: string[] = [];
+      for (const id of deletes) if (await this.deleteWith(client, scope, id)) deleted.push(id);
+      if (deleted.length > 0) await client.query(deleteAccessRows(this.tables, deleted));
+      const inserted = prepared.rows.length ? await this.addWith(client, scope, prepared, deletes) : [];
       const updated: MemoryRecord[] = [];
       for (const { change, vector } of updates) {
         const record = await this.updateWith(client, scope, change.id, change, vector);
         if (record) updated.push(record);
       }
-      const deleted: string[] = [];
-      for (const id of deletes) if (await this.deleteWith(client, scope, id)) deleted.push(id);
-      if (deleted.length > 0) await client.query(deleteAccessRows(this.tables, deleted));
       if (!changes.graph) return { inserted, updated, deleted };
       const written = [...inserted, ...updated].map((r) => r.id);
       const graph = await new PostgresGraph(this.pool, this.tables, this.dims)
@@ -239,6 +241,18 @@ export class MemoryStore {
     return { rows, history };
   }
 
+  /**
+   * The memories not already stored in the scope (exact text) and their ADD history rows, in one prepared statement
+   * (atomic on its own, or part of the caller's transaction). `skipIds`: memories being deleted by the same change
+   * set, whose texts no longer count as stored.
+   */
+  private async addWith(
+    db: Queryable, scope: Scope, prepared: { rows: q.InsertRow[]; history: q.HistoryRow[] }, skipIds: readonly string[],
+  ): Promise<MemoryRecord[]> {
+    const inserted = await db.query<MemoryRow>(q.addMemoriesWithHistory(this.tables, scope, prepared.rows, prepared.history, skipIds));
+    return inserted.rows.map(toRecord);
+  }
+
   /** The memories and their ADD history rows in one statement (atomic on its own, or part of the caller's transaction). */
   private async insertWith(
     db: Queryable,
@@ -261,43 +275,31 @@ export class MemoryStore {
     return change.vector === undefined ? null : this.vectorText(change.vector);
   }
 
-  /** Updates inside the caller's transaction; null when the memory is not in scope. */
+  /**
+   * The update and its history row in one statement (on its own, or inside the caller's transaction); null when the
+   * memory is not in scope. The payload is merged in SQL on the row as locked (queries.ts updateMemoryWithHistory).
+   */
   private async updateWith(
-    client: pg.PoolClient,
+    db: Queryable,
     scope: Scope | null,
     id: string,
     change: MemoryChange,
     vector: string | null,
   ): Promise<MemoryRecord | null> {
-    const found = await client.query<MemoryRow>(q.selectMemory(this.tables, id, scope, true));
-    const current = found.rows[0];
-    if (!current) return null;
-    const old = current.payload ?? {};
     const now = new Date();
-    const payload: Record<string, unknown> = { ...old };
+    const set: Record<string, unknown> = {};
+    const drop: string[] = [];
     for (const [k, v] of Object.entries(change.metadata ?? {})) {
-      if (v === null) delete payload[k];
-      else payload[k] = v;
+      if (v === null) drop.push(k);
+      else set[k] = v;
     }
-    const data = change.data ?? (typeof old.data === 'string' ? old.data : '');
-    payload.data = data;
-    payload.hash = md5(data);
-    payload.created_at ??= pythonIso(current.createdAt);
-    payload.updated_at = pythonIso(now);
-    const updated = await client.query<MemoryRow>(
-      q.updateMemory(this.tables, {
-        id, vector, payload: JSON.stringify(payload), updatedAt: now.toISOString(), tokens: tokenText(data),
-      }),
-    );
-    await client.query(
-      q.insertHistory(this.tables, [{
-        memoryId: id, oldMemory: typeof old.data === 'string' ? old.data : null, newMemory: data, event: 'UPDATE',
-        createdAt: current.createdAt.toISOString(), updatedAt: now.toISOString(), isDeleted: false,
-        actorId: stringOrNull(payload.actor_id), role: stringOrNull(payload.role),
-        userId: stringOrNull(payload.user_id), agentId: stringOrNull(payload.agent_id),
-      }]),
-    );
-    return toRecord(updated.rows[0]!);
+    const data = change.data ?? null;
+    const updated = await db.query<MemoryRow>(q.updateMemoryWithHistory(this.tables, scope, {
+      id, data, hash: data === null ? null : md5(data), tokens: data === null ? null : tokenText(data), vector,
+      set: JSON.stringify(set), drop, updatedAt: now.toISOString(), updatedIso: pythonIso(now),
+    }));
+    const row = updated.rows[0];
+    return row ? toRecord(row) : null;
   }
 
   /**
@@ -560,8 +562,3 @@ function tokenText(data: string): string {
 function stringOrNull(value: unknown): string | null {
   return typeof value === 'string' ? value : null;
 }
-
-function notFound(id: string): EngineError {
-  return new EngineError('not_found', `memory ${id} not found`);
-}
-

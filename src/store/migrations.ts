@@ -32,7 +32,7 @@ import { indexName, tablesFor } from './tables.js';
 const MIGRATION_LOCK_KEY = '7236828793451218944';
 
 
-/** Migrations 1–3 build the memories table itself, so putting them back is running them again. */
+/** Migrations 1–3 and 11 build the memories table itself, so putting them back is running them again. */
 function onMemoriesTable(migration: Migration): Migration {
   return { ...migration, readopt: migration.up };
 }
@@ -132,6 +132,21 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   // 10: the graph memory's entity and relation tables (tables named in store/graph/tables.ts).
   graphMigration,
+  onMemoriesTable({
+    version: 11,
+    name: 'added_hash',
+    async up({ client, tables }) {
+      // The text's hash as an add wrote it (cleared when the memory is updated): unique per scope, so two identical
+      // adds racing each other store one memory (the add's ON CONFLICT DO NOTHING). Rows written by Mem0's Python
+      // store, imports and updates leave it NULL and are outside the index; the add's exact-duplicate check finds
+      // them by `payload->>'hash'`, as before.
+      await client.query(`ALTER TABLE ${tables.memories} ADD COLUMN IF NOT EXISTS added_hash text`);
+      await client.query(
+        `CREATE UNIQUE INDEX IF NOT EXISTS ${indexName(tables, 'added_hash_idx')}
+           ON ${tables.memories} (user_id, (coalesce(agent_id, '')), added_hash) WHERE added_hash IS NOT NULL`,
+      );
+    },
+  }),
 ];
 
 export interface MigrationResult {

@@ -6,7 +6,7 @@
  */
 import { compileFilter } from './filters.js';
 import { BM25_B, BM25_K1, KEYWORD_WEIGHT } from './ranking.js';
-import { Params } from './sql.js';
+import { Params, prepared } from './sql.js';
 import type { SqlQuery, Tables } from './sql.js';
 
 /** Who a query is about: `userId` is required; `agentId` narrows to one agent (Dify app) when given. */
@@ -79,6 +79,122 @@ export function insertMemoriesWithHistory(t: Tables, rows: InsertRow[], history:
   };
 }
 
+/**
+ * The add: new memories and their ADD history rows in ONE statement, skipping every row whose exact text (Mem0's
+ * `hash`) the scope already holds. Two guards, both inside the statement: `NOT EXISTS` finds the text among the
+ * stored memories (`skipIds`, memories this same change set deletes, do not count), and `ON CONFLICT DO NOTHING` on
+ * the unique `added_hash` index (migration 11) stops an identical add that committed after this statement's snapshot
+ * was taken. History rows are written only for the rows inserted. The text depends only on the tables and on
+ * whether the scope names an agent, so it is prepared once per connection. Returns the inserted memories, in order.
+ */
+export function addMemoriesWithHistory(
+  t: Tables, scope: Scope, rows: InsertRow[], history: HistoryRow[], skipIds: readonly string[] = [],
+): SqlQuery {
+  const p = new Params();
+  const ids = p.add(rows.map((r) => r.id));
+  const vectors = p.add(rows.map((r) => r.vector));
+  const payloads = p.add(rows.map((r) => r.payload));
+  const created = p.add(rows.map((r) => r.createdAt));
+  const updated = p.add(rows.map((r) => r.updatedAt));
+  const tokens = p.add(rows.map((r) => r.tokens));
+  const skip = p.add(skipIds);
+  const known = scopeSql(scope, p, 'o');
+  const hist = insertHistoryParts(t, history, p).replace(
+    /\)$/,
+    ') AS h(memory_id, old_memory, new_memory, event, created_at, updated_at, is_deleted, actor_id, role, user_id, agent_id) WHERE h.memory_id IN (SELECT id FROM ins)',
+  );
+  return prepared({
+    text: `WITH ins AS (
+        INSERT INTO ${t.memories} AS m (id, vector, payload, created_at, updated_at, keywords, keywords_hash, added_hash)
+        SELECT r.id, r.v::vector, r.p, r.c, r.u, ${KEYWORDS_FROM('r.k')}, r.p->>'hash', r.p->>'hash'
+          FROM unnest(${ids}::uuid[], ${vectors}::text[], ${payloads}::jsonb[], ${created}::timestamptz[],
+                      ${updated}::timestamptz[], ${tokens}::text[]) WITH ORDINALITY AS r(id, v, p, c, u, k, n)
+         WHERE NOT EXISTS (SELECT 1 FROM ${t.memories} o
+                            WHERE ${known} AND o.payload->>'hash' = r.p->>'hash' AND o.id <> ALL(${skip}::uuid[]))
+         ORDER BY r.n
+        ON CONFLICT (user_id, (coalesce(agent_id, '')), added_hash) WHERE added_hash IS NOT NULL DO NOTHING
+        RETURNING m.id, m.payload, m.created_at, m.updated_at
+      ), hist AS (${hist})
+      SELECT id::text AS id, payload, created_at AS "createdAt", updated_at AS "updatedAt" FROM ins`,
+    values: p.values,
+  });
+}
+
+/** The text of a payload key when it is a JSON string, else NULL (what the JS side's `stringOrNull` does). */
+const payloadText = (payload: string, key: string) => `CASE WHEN jsonb_typeof(${payload}->'${key}') = 'string' THEN ${payload}->>'${key}' END`;
+
+/** A change of one memory as {@link updateMemoryWithHistory} writes it. */
+export interface UpdateRow {
+  id: string;
+  /** New text, or null to keep it (a metadata-only change). */
+  data: string | null;
+  /** md5 of `data` (null with it). */
+  hash: string | null;
+  /** The new text's keyword tokens (null with it). */
+  tokens: string | null;
+  /** The new embedding as vector text, or null to keep it. */
+  vector: string | null;
+  /** Metadata keys to set and keys to remove. */
+  set: string;
+  drop: string[];
+  /** The update time: ISO for the column, Python isoformat for the payload. */
+  updatedAt: string;
+  updatedIso: string;
+}
+
+/**
+ * Changes one memory and writes its UPDATE history row in ONE statement: `cur` reads and locks the row as it is now
+ * (FOR NO KEY UPDATE, as the UPDATE itself would: a concurrent edit is waited for and its result built upon,
+ * recalls taking FOR KEY SHARE still count), the payload is merged in SQL
+ * exactly as Mem0 merges it (metadata set and removed, new `data`, `hash`, `updated_at`, `created_at` kept or taken
+ * from the column), and the history row carries the old text. `scope` null addresses the memory by id alone. An
+ * update clears `added_hash`: the add's race guard is for texts as added. Returns nothing when the memory is not in
+ * the scope. Prepared once per connection (the text depends on the tables and the scope's shape only).
+ */
+export function updateMemoryWithHistory(t: Tables, scope: Scope | null, row: UpdateRow): SqlQuery {
+  const p = new Params();
+  const where = [`m.id = ${p.add(row.id)}::uuid`];
+  if (scope) where.push(scopeSql(scope, p));
+  const data = `${p.add(row.data)}::text`;
+  const hash = `${p.add(row.hash)}::text`;
+  const tokens = `${p.add(row.tokens)}::text`;
+  const vector = `${p.add(row.vector)}::vector`;
+  const set = `${p.add(row.set)}::jsonb`;
+  const drop = `${p.add(row.drop)}::text[]`;
+  const at = `${p.add(row.updatedAt)}::timestamptz`;
+  const iso = `${p.add(row.updatedIso)}::text`;
+  const oldData = payloadText('cur.payload', 'data');
+  return prepared({
+    text: `WITH cur AS (
+        SELECT m.id, m.payload, m.created_at FROM ${t.memories} m WHERE ${where.join(' AND ')} FOR NO KEY UPDATE
+      ), next AS (
+        SELECT cur.id, (coalesce(cur.payload, '{}'::jsonb) - ${drop}) || ${set}
+                 || jsonb_build_object('data', coalesce(${data}, ${oldData}, ''),
+                                       'hash', coalesce(${hash}, md5(coalesce(${oldData}, ''))), 'updated_at', ${iso})
+                 || CASE WHEN cur.payload->>'created_at' IS NULL
+                         THEN jsonb_build_object('created_at', to_char(cur.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"'))
+                         ELSE '{}'::jsonb END AS payload
+          FROM cur
+      ), upd AS (
+        UPDATE ${t.memories} AS m SET vector = coalesce(${vector}, m.vector), payload = next.payload, updated_at = ${at},
+               keywords = CASE WHEN ${tokens} IS NULL THEN m.keywords ELSE ${KEYWORDS_FROM(tokens)} END,
+               keywords_hash = CASE WHEN ${tokens} IS NULL THEN m.keywords_hash ELSE next.payload->>'hash' END,
+               added_hash = NULL
+          FROM next WHERE m.id = next.id
+        RETURNING m.id, m.payload, m.created_at, m.updated_at
+      ), hist AS (
+        INSERT INTO ${t.history} (memory_id, old_memory, new_memory, event, created_at, updated_at, is_deleted, actor_id,
+                                  role, user_id, agent_id)
+        SELECT upd.id, ${oldData}, upd.payload->>'data', 'UPDATE', cur.created_at, upd.updated_at, false,
+               ${payloadText('upd.payload', 'actor_id')}, ${payloadText('upd.payload', 'role')},
+               ${payloadText('upd.payload', 'user_id')}, ${payloadText('upd.payload', 'agent_id')}
+          FROM upd JOIN cur ON cur.id = upd.id
+      )
+      SELECT id::text AS id, payload, created_at AS "createdAt", updated_at AS "updatedAt" FROM upd`,
+    values: p.values,
+  });
+}
+
 /** One history row of a memory: what changed and when. */
 export interface HistoryRecord {
   memoryId: string;
@@ -116,35 +232,12 @@ function insertHistoryParts(t: Tables, rows: HistoryRow[], p: Params): string {
                            ${aid}::text[])`;
 }
 
-/**
- * One memory by id; `scope` null reads by id alone (the caller decided that is allowed). `forUpdate` locks it FOR
- * NO KEY UPDATE (what the UPDATE itself takes): edits of one memory serialise, recalls (FOR KEY SHARE) still count.
- */
-export function selectMemory(t: Tables, id: string, scope: Scope | null, forUpdate = false): SqlQuery {
+/** One memory by id; `scope` null reads by id alone (the caller decided that is allowed). */
+export function selectMemory(t: Tables, id: string, scope: Scope | null): SqlQuery {
   const p = new Params();
   const where = [`m.id = ${p.add(id)}::uuid`];
   if (scope) where.push(scopeSql(scope, p));
-  return {
-    text: `SELECT ${MEMORY_COLUMNS} FROM ${t.memories} m WHERE ${where.join(' AND ')}${forUpdate ? ' FOR NO KEY UPDATE' : ''}`,
-    values: p.values,
-  };
-}
-
-export function updateMemory(
-  t: Tables,
-  row: { id: string; vector: string | null; payload: string; updatedAt: string; tokens: string },
-): SqlQuery {
-  const p = new Params();
-  const payload = p.add(row.payload);
-  const vectorSet = row.vector === null ? '' : `vector = ${p.add(row.vector)}::vector, `;
-  return {
-    text: `UPDATE ${t.memories} AS m SET ${vectorSet}payload = ${payload}::jsonb,
-        updated_at = ${p.add(row.updatedAt)}::timestamptz,
-        keywords = ${KEYWORDS_FROM(`${p.add(row.tokens)}::text`)}, keywords_hash = ${payload}::jsonb->>'hash'
-      WHERE m.id = ${p.add(row.id)}::uuid
-      RETURNING ${MEMORY_COLUMNS}`,
-    values: p.values,
-  };
+  return { text: `SELECT ${MEMORY_COLUMNS} FROM ${t.memories} m WHERE ${where.join(' AND ')}`, values: p.values };
 }
 
 /**
@@ -172,7 +265,7 @@ export function deleteMemory(t: Tables, id: string, scope: Scope | null): SqlQue
   const p = new Params();
   const where = [`m.id = ${p.add(id)}::uuid`];
   if (scope) where.push(scopeSql(scope, p));
-  return deleteWithHistory(t, where.join(' AND '), p);
+  return prepared(deleteWithHistory(t, where.join(' AND '), p));
 }
 
 /** Deletes the scope's memories matching `filters` (the search filter language; none: all of them). */

@@ -3,10 +3,23 @@
  * parameters; the only text spliced into SQL is identifiers that passed {@link quoteIdent}.
  * @module
  */
+import { createHash } from 'node:crypto';
 
 export interface SqlQuery {
   text: string;
   values: unknown[];
+  /** Set by {@link prepared}: the server keeps the parsed statement per connection under this name. */
+  name?: string;
+}
+
+/**
+ * The statement as a named prepared statement: each connection parses (and plans) it once, later calls send only
+ * the parameters. The name is derived from the text, so one name never stands for two texts (node-postgres refuses
+ * that) and every collection's tables get their own. Only for statements whose text does not grow with the input
+ * (arrays travel as one parameter each).
+ */
+export function prepared(query: SqlQuery): SqlQuery {
+  return { ...query, name: `mem0_${createHash('sha1').update(query.text).digest('hex').slice(0, 24)}` };
 }
 
 /** Collects parameter values and hands out their `$n` placeholders. */

@@ -6,6 +6,8 @@
 import { applyLogLevel } from '../log.js';
 import { ClientCache } from '../memory/client-cache.js';
 import { parseCredentials } from '../memory/config/credentials.js';
+import { databaseFailure } from '../memory/credential-check.js';
+import { withWorkspaceModels } from '../memory/workspace-models.js';
 import type { Settings } from '../memory/config/settings.js';
 import type { InvokeToolRequest, SessionContext } from '../runtime/contract.js';
 import { coerceParameters } from './coerce.js';
@@ -46,6 +48,7 @@ export async function runTool(
   const started = performance.now();
   let outcome: ToolOutcome;
   let warnings: readonly Text[] = [];
+  let settings: Settings | undefined;
   try {
     const coerced = coerceParameters(declaration.parameters ?? [], request.toolParameters ?? {}, definition.lenient, definition.keepBlank);
     warnings = coerced.warnings;
@@ -56,13 +59,18 @@ export async function runTool(
     // call's timeout.
     const seconds = openTimeoutSeconds(input);
     const deadline = Date.now() + seconds * 1000;
-    const settings = await workspaces.settingsFor(parsed, session, seconds * 1000);
-    outcome = await cache.use(settings, (services) => definition.run(input, { services, settings, session }), {
-      ms: Math.max(1, deadline - Date.now()),
-      error: () => new TimeoutError(seconds),
-    });
+    const current = await workspaces.settingsFor(parsed, session, seconds * 1000);
+    settings = current;
+    // The workspace's models (settings-page pickers) are reached through this session's backwards calls.
+    outcome = await withWorkspaceModels(session.backwards, () =>
+      cache.use(current, (services) => definition.run(input, { services, settings: current, session }), {
+        ms: Math.max(1, deadline - Date.now()),
+        error: () => new TimeoutError(seconds),
+      }),
+    );
   } catch (error) {
-    outcome = outcomeFromError(error, definition.emptyResults(), session.logger);
+    // A database that is down or refuses us is named as the credential check names it, not as an unexpected error.
+    outcome = outcomeFromError(databaseFailure(error, settings) ?? error, definition.emptyResults(), session.logger);
   }
   // The parameters' warnings come first, then the tool's own (e.g. a search that fell back).
   if (warnings.length > 0) outcome = { ...outcome, warnings: [...warnings, ...(outcome.warnings ?? [])] };

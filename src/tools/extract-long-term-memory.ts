@@ -5,6 +5,7 @@
  * @module
  */
 import { z } from 'zod';
+import { taskOutcome } from './check-extraction-status.js';
 import type { ToolOutcome } from './result.js';
 import { count, defineTool, difyBaseUrl, id, optionalId, secret, userIdList } from './schemas.js';
 
@@ -41,10 +42,7 @@ export const extractLongTermMemory = defineTool({
       session.signal,
     );
     // Sync mode (async_mode off) ran the task in the foreground: the answer is its final status, not an acceptance.
-    if (task.mode === 'sync') {
-      const state = typeof task.task_status === 'string' ? task.task_status : 'unknown';
-      return { status: 'SUCCESS', results: task, message: { key: 'ok.check_extraction_status', params: { task_id: task.task_id, state } } };
-    }
+    if (task.mode === 'sync') return taskOutcome(task);
     return { status: 'ACCEPTED', results: task, message: { key: 'ok.extract_long_term_memory', params: { task_id: task.task_id, users: input.user_ids.length } } };
   },
 });

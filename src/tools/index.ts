@@ -22,6 +22,7 @@ import { buildMessages, wireError } from './result.js';
 import type { ToolOutcome } from './result.js';
 import type { ServicesFactory } from '../memory/api.js';
 import { WorkspaceNamespaces } from './workspace.js';
+import { withWorkspaceModels } from '../memory/workspace-models.js';
 
 /** How long validating credentials waits for the daemon's plugin storage (the workspace's namespace). */
 const CREDENTIAL_CHECK_NAMESPACE_MS = 30_000;
@@ -89,7 +90,8 @@ export function createPluginApp(declarations: Declarations, options: PluginAppOp
           .catch((error: unknown) => {
             throw new EngineError('credentials', error instanceof Error ? error.message : String(error), { cause: error });
           });
-        await options.checkCredentials(settings, session.signal);
+        const checked = settings;
+        await withWorkspaceModels(session.backwards, () => options.checkCredentials(checked, session.signal));
       } catch (error) {
         throw wireError(error);
       }

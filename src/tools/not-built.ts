@@ -15,7 +15,7 @@ function notBuilt(feature: Feature): () => Promise<never> {
 export function notBuiltServices(): MemoryServices {
   const memory = notBuilt('memory');
   return {
-    memories: { add: memory, search: memory, getAll: memory, get: memory, update: memory, delete: memory, deleteAll: memory, history: memory },
+    memories: { add: memory, search: memory, getAll: memory, get: memory, update: memory, delete: memory, deleteAll: memory, history: memory, jobStatus: memory },
     extraction: { start: notBuilt('extraction'), status: notBuilt('extraction'), checkpoint: notBuilt('checkpoint') },
     forgetting: { forget: notBuilt('forgetting') },
     close: () => Promise.resolve(),

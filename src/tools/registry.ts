@@ -12,6 +12,7 @@ import { extractLongTermMemory } from './extract-long-term-memory.js';
 import { exportMemories } from './export-memories.js';
 import { forgetMemories } from './forget-memories.js';
 import { getAllMemories } from './get-all-memories.js';
+import { getJobStatus } from './get-job-status.js';
 import { getMemoryHistory } from './get-memory-history.js';
 import { getMemory } from './get-memory.js';
 import { getUserCheckpoint } from './get-user-checkpoint.js';
@@ -36,6 +37,7 @@ export const TOOL_DEFINITIONS: readonly ToolDefinition[] = [
   forgetMemories,
   exportMemories,
   importMemories,
+  getJobStatus,
 ] as readonly ToolDefinition[];
 
 export interface BoundTool {

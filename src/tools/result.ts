@@ -8,14 +8,15 @@
  */
 import type { Logger } from 'pino';
 import { CREDENTIAL_VALIDATION_ERROR, PluginError } from '../runtime/contract.js';
-import { EngineError, isEngineError, STORE_CODES } from '../errors.js';
+import { describeCause, EngineError, isEngineError, STORE_CODES } from '../errors.js';
 import { MAX_OUTPUT_LINE_BYTES } from '../runtime/framing.js';
 import type { ToolMessage } from '../runtime/contract.js';
 import { TimeoutError, ToolError, ValidationError } from './errors.js';
 import { translate } from './i18n.js';
 import type { Language, Text } from './i18n.js';
 
-export const STATUSES = ['SUCCESS', 'NOT_FOUND', 'TIMEOUT', 'OVERLOAD', 'ERROR', 'ACCEPTED'] as const;
+/** PARTIAL_SUCCESS: an extraction task that completed while some of its users failed (check_extraction_status). */
+export const STATUSES = ['SUCCESS', 'PARTIAL_SUCCESS', 'NOT_FOUND', 'TIMEOUT', 'OVERLOAD', 'ERROR', 'ACCEPTED'] as const;
 export type Status = (typeof STATUSES)[number];
 
 /** The result of one tool run, before rendering. Several texts (e.g. parameter issues) are joined into one line. */
@@ -53,7 +54,8 @@ const MAX_DETAIL_CHARS = 200;
 
 /**
  * THE error → status mapping. Parameter problems are answered (status ERROR), not thrown, so a workflow can branch
- * on them. Unknown errors are logged and answered with a generic text: their messages may carry connection strings.
+ * on them. Unknown errors are logged and answered with their kind and the start of their message, anything
+ * secret-looking cut out (their messages may carry connection strings).
  */
 export function outcomeFromError(error: unknown, emptyResults: unknown, logger?: Logger): ToolOutcome {
   const answer = (status: Status, message: Text | readonly Text[]): ToolOutcome => ({ status, results: emptyResults, message });
@@ -65,7 +67,7 @@ export function outcomeFromError(error: unknown, emptyResults: unknown, logger?:
     return answer(status, text);
   }
   logger?.error({ err: error }, 'tool failed with an unexpected error');
-  return answer('ERROR', { key: 'error.unexpected' });
+  return answer('ERROR', { key: 'error.unexpected', params: { detail: describeCause(error) } });
 }
 
 /** Engine errors are written to be shown (keys and operators, never values, SQL or credentials). */
@@ -73,7 +75,8 @@ function engineAnswer(error: EngineError): [Status, Text] {
   const detail = { detail: error.message };
   switch (error.code) {
     case 'not_found':
-      return ['NOT_FOUND', error.missing ? { key: `not_found.${error.missing.what}`, params: { id: error.missing.id } } : { key: 'error.not_found_detail', params: detail }];
+      // A not-found message already says so: shown as it is, never behind a second "not found:".
+      return ['NOT_FOUND', error.missing ? { key: `not_found.${error.missing.what}`, params: { id: error.missing.id } } : { key: 'format.detail', params: detail }];
     case 'timeout':
       return ['TIMEOUT', { key: 'error.timed_out', params: detail }];
     case 'overload':
@@ -81,6 +84,10 @@ function engineAnswer(error: EngineError): [Status, Text] {
     case 'credentials':
       // Written to be shown: they name the credential field, never a secret value.
       return ['ERROR', { key: 'error.credentials', params: detail }];
+    case 'unavailable':
+      // The database down or refusing us at call time: the credential check's words, naming the field.
+      if (error.field) return ['ERROR', { key: 'error.database', params: detail }];
+      return ['ERROR', { key: 'error.store', params: detail }];
     case 'invalid_params':
     case 'validation':
       return ['ERROR', error.field ? { key: 'param.invalid', params: { name: error.field, detail: error.message } } : { key: 'error.invalid_request', params: detail }];

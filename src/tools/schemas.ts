@@ -119,6 +119,9 @@ export const secret = () =>
 /** A memory id: a UUID in any case, returned lower-case. */
 export const uuid = () => rule(z.string(), (value) => (UUID.test(value.trim()) ? value.trim().toLowerCase() : new Bad('param.uuid', { value: showValue(value) })));
 
+/** A queued write's id (`job_id` of an async answer): a UUID in any case, returned lower-case. */
+export const jobId = () => rule(z.string(), (value) => (UUID.test(value.trim()) ? value.trim().toLowerCase() : new Bad('param.job_id', { value: showValue(value) })));
+
 /** An optional JSON object given as text (metadata, filters); empty text and `{}` mean not given. */
 export const jsonObject = () =>
   rule(z.string().optional(), (value): Record<string, unknown> | undefined | Bad => {

@@ -55,6 +55,8 @@ const SEED_TOOLS: Record<string, { params: string[]; required: string[] }> = {
   // Added in this port (issue 15 §3).
   export_memories: { params: ['user_id', 'app_id', 'filters', 'include_history', 'offset'], required: ['user_id'] },
   import_memories: { params: ['file', 'url', 'user_id'], required: [] },
+  // Added in this port (issue 14: queued writes are observable).
+  get_job_status: { params: ['job_id', 'run_id', 'timeout'], required: ['job_id'] },
 };
 
 // Defaults and clamps the original documents: [default, min, max].
@@ -74,8 +76,12 @@ const SEED_NUMBERS: Record<string, Record<string, [number | boolean, number | un
 // The settings page of the original, in its order: name → [type, required, default].
 const SEED_CREDENTIALS: Record<string, [string, boolean, string | boolean | undefined]> = {
   async_mode: ['boolean', false, true],
-  local_llm_json_secret: ['secret-input', true, undefined],
-  local_embedder_json_secret: ['secret-input', true, undefined],
+  // Ours: the workspace's models (model pickers); with them the LLM and embedder blocks may be left empty.
+  llm_model: ['model-selector', false, undefined],
+  embedding_model: ['model-selector', false, undefined],
+  rerank_model: ['model-selector', false, undefined],
+  local_llm_json_secret: ['secret-input', false, undefined],
+  local_embedder_json_secret: ['secret-input', false, undefined],
   // Required in the original; optional here so an empty field can select the embedded PGlite store (CONFIG.md).
   local_vector_db_json_secret: ['secret-input', false, undefined],
   local_graph_db_json_secret: ['secret-input', false, undefined],
@@ -377,6 +383,17 @@ describe('the original contract', () => {
       );
     }
     expect(credentials.log_level!.options!.map((option) => option.value)).toEqual(['INFO', 'DEBUG', 'WARNING', 'ERROR']);
+  });
+
+  it('each model picker offers models of its kind, and the manifest asks for exactly those model calls', () => {
+    const credentials = declarations.provider.credentials_for_provider;
+    // config.go isModelConfigScope: llm, text-embedding, rerank (among others).
+    expect([credentials.llm_model?.scope, credentials.embedding_model?.scope, credentials.rerank_model?.scope]).toEqual(['llm', 'text-embedding', 'rerank']);
+    // plugin_declaration.go PluginPermissionModelRequirement; the daemon refuses an invoke type not allowed here.
+    expect(declarations.manifest.resource.permission).toEqual({
+      storage: { enabled: true, size: 1024 },
+      model: { enabled: true, llm: true, text_embedding: true, rerank: true },
+    });
   });
 });
 

@@ -15,7 +15,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { Daemon, IN_CI, PLUGIN_ID, PROVIDER, TOOL_NAMES, daemonUnavailable, waitFor } from '../helpers/dify-daemon.js';
+import { Daemon, IN_CI, PLUGIN_ID, PROVIDER, TOOL_NAMES, blobFile, daemonUnavailable, waitFor } from '../helpers/dify-daemon.js';
 import { FakeDify } from '../helpers/fake-dify.js';
 import { FakeOpenAI } from '../helpers/fake-openai.js';
 import { REPO_ROOT } from '../helpers/plugin-process.js';
@@ -26,23 +26,6 @@ const reason = daemonUnavailable({ packaged: true });
 // The vector-store block stays empty, as most operators leave it: the embedded store takes the embedder's size (not 1536).
 const DIMS = 16;
 const CONCURRENT_CALLS = 50;
-
-/** The node processes running our bundle under this daemon (found through /proc, by their command line). */
-function pluginProcesses(stateDir: string): Array<{ pid: number; rssKiB: number }> {
-  const found: Array<{ pid: number; rssKiB: number }> = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
-      if (!cmdline.includes(stateDir) || !cmdline.includes('dist/plugin.js')) continue;
-      const rss = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${entry}/status`, 'utf8'));
-      found.push({ pid: Number(entry), rssKiB: rss ? Number(rss[1]) : 0 });
-    } catch {
-      // the process ended while we looked
-    }
-  }
-  return found;
-}
 
 describe.skipIf(reason !== undefined)('Dify plugin daemon: packaged install, every tool, 50 concurrent calls, restart', () => {
   const tenant = randomUUID();
@@ -91,61 +74,13 @@ describe.skipIf(reason !== undefined)('Dify plugin daemon: packaged install, eve
     };
 
     daemon = await Daemon.start();
-    const uploaded = await daemon.call<{ unique_identifier: string; manifest: { author: string; name: string } }>(
-      tenant,
-      'management/install/upload/package',
-      {
-        method: 'POST',
-        body: (() => {
-          const form = new FormData();
-          form.append('dify_pkg', new Blob([readFileSync(join(outDir, pkg))]), pkg);
-          return form;
-        })(),
-      },
-    );
-    expect(uploaded.unique_identifier).toMatch(/^mem0-ts\/mem0ai:0\.\d+\.\d+@[0-9a-f]{64}$/);
-    expect(`${uploaded.manifest.author}/${uploaded.manifest.name}`).toBe(PLUGIN_ID);
-
-    const install = await daemon.call<{ all_installed: boolean; task_id: string }>(tenant, 'management/install/identifiers', {
-      method: 'POST',
-      json: { plugin_unique_identifiers: [uploaded.unique_identifier], source: 'package', metas: [{}] },
-    });
-    if (!install.all_installed) {
-      await waitFor(
-        async () => {
-          const task = await daemon!.call<{ status: string; plugins: Array<{ status: string; message: string }> }>(
-            tenant,
-            `management/install/tasks/${install.task_id}`,
-          );
-          if (task.status === 'failed') throw new Error(`install task failed: ${JSON.stringify(task.plugins)}\n${daemon!.log()}`);
-          return task.status === 'success' ? task : undefined;
-        },
-        180_000,
-        () => `install task ${install.task_id} did not succeed\n${daemon!.log()}`,
-      );
-    }
+    const identifier = await daemon.installPackage(tenant, { name: pkg, bytes: readFileSync(join(outDir, pkg)) });
+    expect(identifier).toMatch(/^mem0-ts\/mem0ai:0\.\d+\.\d+@[0-9a-f]{64}$/);
     // Installed is not yet running: the daemon launches the plugin in the background.
     await waitForPlugin('after install');
   }, 300_000);
 
-  /** Until a validate_credentials call through the daemon succeeds (the plugin is launched and speaking). */
-  async function waitForPlugin(when: string): Promise<void> {
-    let last = '';
-    await waitFor(
-      async () => {
-        try {
-          const lines = await daemon!.dispatch(tenant, difyUser, 'validate_credentials', { provider: PROVIDER, credentials });
-          last = JSON.stringify(lines).slice(0, 500);
-          return lines.some((l) => l.code === 0) ? true : undefined;
-        } catch (error) {
-          last = String(error);
-          return undefined;
-        }
-      },
-      180_000,
-      () => `the installed plugin never answered ${when}; last answer: ${last}\n${daemon!.log()}`,
-    );
-  }
+  const waitForPlugin = (when: string) => daemon!.waitForPlugin(tenant, difyUser, credentials, when);
 
   afterAll(async () => {
     await daemon?.stop();
@@ -224,9 +159,7 @@ describe.skipIf(reason !== undefined)('Dify plugin daemon: packaged install, eve
     const exported = await invoke('export_memories', { user_id: user });
     called.add('export_memories');
     expect(exported.json.status, JSON.stringify(exported.json)).toBe('SUCCESS');
-    const chunks = exported.messages.filter((m) => m.type === 'blob_chunk') as unknown as Array<{ message: { sequence: number; blob: string; end: boolean } }>;
-    expect(chunks.at(-1)?.message.end).toBe(true);
-    const file = Buffer.concat(chunks.sort((a, b) => a.message.sequence - b.message.sequence).map((c) => Buffer.from(c.message.blob, 'base64'))).toString('utf8');
+    const file = blobFile(exported.messages);
     const lines = file.split('\n').filter((line) => line.trim() !== '');
     expect(lines.length).toBe(memories.length);
     expect(file).toContain('I keep three beehives on my roof');
@@ -255,7 +188,7 @@ describe.skipIf(reason !== undefined)('Dify plugin daemon: packaged install, eve
     expect(answers.map((a) => a.json.status)).toEqual(texts.map(() => 'SUCCESS'));
     const stored = await invoke('get_all_memories', { user_id: concurrentUser, limit: 100 });
     expect((stored.json.results as Array<{ memory: string }>).map((m) => m.memory).sort()).toEqual([...texts].sort());
-    const processes = pluginProcesses(daemon!.stateDir);
+    const processes = daemon!.pluginProcesses();
     expect(processes.length).toBeGreaterThan(0);
     console.log(`[e2e packaged] plugin RSS under the daemon after ${CONCURRENT_CALLS} parallel calls: ${processes
       .map((p) => `${(p.rssKiB / 1024).toFixed(0)} MiB (pid ${p.pid})`)
@@ -278,10 +211,10 @@ describe.skipIf(reason !== undefined)('Dify plugin daemon: packaged install, eve
   });
 
   it('is relaunched after a daemon restart, with its embedded data still there', async () => {
-    const before = pluginProcesses(daemon!.stateDir).map((p) => p.pid);
+    const before = daemon!.pluginProcesses().map((p) => p.pid);
     await daemon!.restart();
     await waitForPlugin('after the daemon restart');
-    const after = pluginProcesses(daemon!.stateDir).map((p) => p.pid);
+    const after = daemon!.pluginProcesses().map((p) => p.pid);
     expect(after.length).toBeGreaterThan(0);
     expect(after.some((pid) => before.includes(pid))).toBe(false); // a new process, not the old one still running
     const got = await invoke('get_memory', { memory_id: kept!.id });

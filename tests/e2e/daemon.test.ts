@@ -7,12 +7,9 @@
 // In CI a daemon that cannot be built or started FAILS this file with the reason; elsewhere it skips with it.
 // LLM and embedder are the loopback fake OpenAI; the vector store is a database of its own on the test server.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes, randomUUID } from 'node:crypto';
-import pg from 'pg';
-import { Daemon, IN_CI, PLUGIN_ID, PROVIDER, TOOL_NAMES, daemonUnavailable, waitFor } from '../helpers/dify-daemon.js';
+import { randomUUID } from 'node:crypto';
+import { connectRemotePlugin, Daemon, IN_CI, PLUGIN_ID, PROVIDER, TOOL_NAMES, daemonUnavailable, pluginDatabase } from '../helpers/dify-daemon.js';
 import { FakeOpenAI } from '../helpers/fake-openai.js';
-import { BUNDLE, REPO_ROOT } from '../helpers/plugin-process.js';
 import { ScriptedLlm } from '../jobs/extraction/orchestration-fixture.js';
 
 const DIMS = 16;
@@ -22,23 +19,15 @@ describe.skipIf(reason !== undefined)('Dify plugin daemon: remote debugging', ()
   const tenant = randomUUID();
   const userId = randomUUID();
   let daemon: Daemon | undefined;
-  let plugin: ChildProcess | undefined;
-  let pluginStderr = '';
+  let plugin: { stop(): Promise<void> } | undefined;
   let openai: FakeOpenAI | undefined;
-  let pluginDbName = '';
+  let database: { url: string; drop(): Promise<void> } | undefined;
   let credentials: Record<string, unknown> = {};
 
   beforeAll(async () => {
     daemon = await Daemon.start();
-
-    // The plugin's own database on the test server (template1 there has the vector extension).
-    pluginDbName = `e2e_plugin_${randomBytes(4).toString('hex')}`;
-    const admin = new pg.Client({ connectionString: process.env.TEST_DATABASE_URL });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${pluginDbName}`);
-    await admin.end();
-    const dbUrl = new URL(process.env.TEST_DATABASE_URL!);
-    dbUrl.pathname = `/${pluginDbName}`;
+    // The plugin's own database on the test server.
+    database = await pluginDatabase('e2e_plugin');
 
     openai = await FakeOpenAI.start({ dims: DIMS });
     openai.onChat(new ScriptedLlm().handler);
@@ -54,48 +43,17 @@ describe.skipIf(reason !== undefined)('Dify plugin daemon: remote debugging', ()
       }),
       local_vector_db_json_secret: JSON.stringify({
         provider: 'pgvector',
-        config: { connection_string: dbUrl.toString(), collection_name: 'e2e_memories', embedding_model_dims: DIMS },
+        config: { connection_string: database.url, collection_name: 'e2e_memories', embedding_model_dims: DIMS },
       }),
     };
-
-    // Dify's "debugging key" button: POST /plugin/{tenant}/debugging/key.
-    const key = await daemon.call<{ key: string }>(tenant, 'debugging/key', { method: 'POST' });
-    plugin = spawn(process.execPath, [BUNDLE], {
-      cwd: REPO_ROOT,
-      env: {
-        ...process.env,
-        INSTALL_METHOD: 'remote',
-        REMOTE_INSTALL_URL: `${daemon.env.DIFY_DAEMON_REMOTE_HOST}:${daemon.env.DIFY_DAEMON_REMOTE_PORT}`,
-        REMOTE_INSTALL_HOST: daemon.env.DIFY_DAEMON_REMOTE_HOST,
-        REMOTE_INSTALL_PORT: daemon.env.DIFY_DAEMON_REMOTE_PORT,
-        REMOTE_INSTALL_KEY: key.key,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    plugin.stderr?.on('data', (chunk: Buffer) => (pluginStderr = (pluginStderr + chunk.toString('utf8')).slice(-20_000)));
-
-    // Registration is asynchronous: wait until the daemon lists the plugin, under `<author>/<name>`, for this tenant.
-    await waitFor(
-      async () => ((await daemon!.listPlugins(tenant)).some((p) => p.plugin_id === PLUGIN_ID) ? true : undefined),
-      60_000,
-      () => `the daemon never listed ${PLUGIN_ID}; plugin stderr:\n${pluginStderr}\ndaemon log:\n${daemon!.log()}`,
-    );
+    plugin = await connectRemotePlugin(daemon, tenant);
   }, 240_000);
 
   afterAll(async () => {
-    if (plugin && plugin.exitCode === null) {
-      plugin.kill('SIGTERM');
-      await new Promise((resolve) => setTimeout(resolve, 500));
-      if (plugin.exitCode === null) plugin.kill('SIGKILL');
-    }
+    await plugin?.stop();
     await daemon?.stop();
     await openai?.close();
-    if (pluginDbName) {
-      const admin = new pg.Client({ connectionString: process.env.TEST_DATABASE_URL });
-      await admin.connect();
-      await admin.query(`DROP DATABASE IF EXISTS ${pluginDbName} WITH (FORCE)`);
-      await admin.end();
-    }
+    await database?.drop();
   }, 120_000);
 
   it('lists the remotely connected plugin as <author>/<name> with its 12 tools', async () => {

@@ -8,10 +8,12 @@
  * Where the daemon cannot run, `daemonUnavailable()` says why. In CI (CI=true) the tests must then FAIL with that
  * reason (a skipped e2e once hid a stale pin for weeks); elsewhere they skip with it.
  */
-import { execFile } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { REPO_ROOT } from './plugin-process.js';
+import pg from 'pg';
+import { BUNDLE, REPO_ROOT } from './plugin-process.js';
 
 export const DAEMON_SCRIPT = join(REPO_ROOT, 'scripts', 'dify-daemon.sh');
 /** Dify sends the plugin as `<manifest author>/<name>` in X-Plugin-ID (remote debugging, from daemon #731 on). */
@@ -113,9 +115,13 @@ export class Daemon {
     private readonly scriptEnv: NodeJS.ProcessEnv,
   ) {}
 
-  /** Starts Redis + the daemon on loopback (scripts/dify-daemon.sh start) against TEST_DATABASE_URL. */
-  static async start(): Promise<Daemon> {
-    const scriptEnv = { ...process.env };
+  /**
+   * Starts Redis + the daemon on loopback (scripts/dify-daemon.sh start) against TEST_DATABASE_URL. `extraEnv`
+   * reaches the script: `DIFY_INNER_API_URL` / `DIFY_INNER_API_KEY` point the daemon's backwards calls at a fake of
+   * Dify's inner API (default: a closed port, so such calls fail).
+   */
+  static async start(extraEnv: Record<string, string> = {}): Promise<Daemon> {
+    const scriptEnv = { ...process.env, ...extraEnv };
     const out = await run('bash', [DAEMON_SCRIPT, 'start'], scriptEnv, 180_000);
     const env = Object.fromEntries(
       out
@@ -217,6 +223,90 @@ export class Daemon {
     return { messages, json };
   }
 
+  /**
+   * Installs a .difypkg for `tenant` as Dify's console does: upload/package, then install/identifiers, then polls
+   * install/tasks/{id} until success (a package the daemon already has for another tenant installs at once).
+   * Returns the package's unique identifier. Installed is not yet running: see {@link waitForPlugin}.
+   */
+  async installPackage(tenant: string, pkg: { name: string; bytes: Buffer }): Promise<string> {
+    const identifier = await this.upload(tenant, pkg);
+    const install = await this.call<{ all_installed: boolean; task_id: string }>(tenant, 'management/install/identifiers', {
+      method: 'POST',
+      json: { plugin_unique_identifiers: [identifier], source: 'package', metas: [{}] },
+    });
+    if (!install.all_installed) await this.waitForTask(tenant, install.task_id);
+    return identifier;
+  }
+
+  /** Upgrades `tenant` from one installed identifier to a new package, as Dify's console does (install/upgrade). */
+  async upgradePackage(tenant: string, from: string, pkg: { name: string; bytes: Buffer }): Promise<string> {
+    const identifier = await this.upload(tenant, pkg);
+    const upgrade = await this.call<{ all_installed: boolean; task_id: string }>(tenant, 'management/install/upgrade', {
+      method: 'POST',
+      json: { original_plugin_unique_identifier: from, new_plugin_unique_identifier: identifier, source: 'package', meta: {} },
+    });
+    if (!upgrade.all_installed) await this.waitForTask(tenant, upgrade.task_id);
+    return identifier;
+  }
+
+  private async upload(tenant: string, pkg: { name: string; bytes: Buffer }): Promise<string> {
+    const form = new FormData();
+    form.append('dify_pkg', new Blob([new Uint8Array(pkg.bytes)]), pkg.name);
+    const uploaded = await this.call<{ unique_identifier: string }>(tenant, 'management/install/upload/package', { method: 'POST', body: form });
+    return uploaded.unique_identifier;
+  }
+
+  private async waitForTask(tenant: string, taskId: string): Promise<void> {
+    await waitFor(
+      async () => {
+        const task = await this.call<{ status: string; plugins: Array<{ status: string; message: string }> }>(tenant, `management/install/tasks/${taskId}`);
+        if (task.status === 'failed') throw new Error(`install task failed: ${JSON.stringify(task.plugins)}\n${this.log()}`);
+        return task.status === 'success' ? task : undefined;
+      },
+      180_000,
+      () => `install task ${taskId} did not succeed\n${this.log()}`,
+    );
+  }
+
+  /** Until a validate_credentials call of `tenant` succeeds through the daemon (the plugin is launched and speaking). */
+  async waitForPlugin(tenant: string, userId: string, credentials: Record<string, unknown>, when: string): Promise<void> {
+    let last = '';
+    await waitFor(
+      async () => {
+        try {
+          const lines = await this.dispatch(tenant, userId, 'validate_credentials', { provider: PROVIDER, credentials });
+          last = JSON.stringify(lines).slice(0, 500);
+          return lines.some((l) => l.code === 0) ? true : undefined;
+        } catch (error) {
+          last = String(error);
+          return undefined;
+        }
+      },
+      180_000,
+      () => `the installed plugin never answered ${when}; last answer: ${last}\n${this.log()}`,
+    );
+  }
+
+  /**
+   * The node processes running our bundle under this daemon (found through /proc by their command line, which names
+   * the version's working folder), with their resident memory.
+   */
+  pluginProcesses(): Array<{ pid: number; rssKiB: number; cmdline: string }> {
+    const found: Array<{ pid: number; rssKiB: number; cmdline: string }> = [];
+    for (const entry of readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      try {
+        const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8').replace(/\0/g, ' ');
+        if (!cmdline.includes(this.stateDir) || !cmdline.includes('dist/plugin.js')) continue;
+        const rss = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${entry}/status`, 'utf8'));
+        found.push({ pid: Number(entry), rssKiB: rss ? Number(rss[1]) : 0, cmdline });
+      } catch {
+        // the process ended while we looked
+      }
+    }
+    return found;
+  }
+
   async listPlugins(tenant: string): Promise<Array<Record<string, unknown>>> {
     const data = await this.call<{ list?: Array<Record<string, unknown>> } | Array<Record<string, unknown>> | null>(
       tenant,
@@ -235,6 +325,17 @@ export class Daemon {
   }
 }
 
+/**
+ * The file a tool sent as `blob_chunk` messages (export_memories), joined in sequence order.
+ * @throws Error when the last chunk is not marked `end`.
+ */
+export function blobFile(messages: readonly ToolMessage[]): string {
+  const chunks = messages.filter((m) => m.type === 'blob_chunk') as unknown as Array<{ message: { sequence: number; blob: string; end: boolean } }>;
+  chunks.sort((a, b) => a.message.sequence - b.message.sequence);
+  if (chunks.at(-1)?.message.end !== true) throw new Error(`the blob's last chunk is not marked end (${chunks.length} chunks)`);
+  return Buffer.concat(chunks.map((c) => Buffer.from(c.message.blob, 'base64'))).toString('utf8');
+}
+
 /** Polls `check` until it returns a value (not undefined) or the deadline passes; then throws with `describe()`. */
 export async function waitFor<T>(check: () => Promise<T | undefined>, timeoutMs: number, describe: () => string): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -244,4 +345,62 @@ export async function waitFor<T>(check: () => Promise<T | undefined>, timeoutMs:
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms: ${describe()}`);
     await new Promise((resolve) => setTimeout(resolve, 300));
   }
+}
+
+/** A database of its own on the test server (template1 there has the vector extension); `drop()` removes it. */
+export async function pluginDatabase(prefix: string): Promise<{ url: string; drop(): Promise<void> }> {
+  const name = `${prefix}_${randomBytes(4).toString('hex')}`;
+  const admin = async (sql: string): Promise<void> => {
+    const client = new pg.Client({ connectionString: process.env.TEST_DATABASE_URL });
+    await client.connect();
+    try {
+      await client.query(sql);
+    } finally {
+      await client.end();
+    }
+  };
+  await admin(`CREATE DATABASE ${name}`);
+  const url = new URL(process.env.TEST_DATABASE_URL!);
+  url.pathname = `/${name}`;
+  return { url: url.toString(), drop: () => admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
+}
+
+/**
+ * The built bundle connected to the daemon by REMOTE DEBUGGING, as `dify plugin` debugging does: Dify's "debugging
+ * key" (POST /plugin/{tenant}/debugging/key), then the bundle dials the daemon's TCP port with it. Resolves once the
+ * daemon lists the plugin for `tenant` (registration is asynchronous).
+ */
+export async function connectRemotePlugin(daemon: Daemon, tenant: string): Promise<{ stderr(): string; stop(): Promise<void> }> {
+  const key = await daemon.call<{ key: string }>(tenant, 'debugging/key', { method: 'POST' });
+  const child = spawn(process.execPath, [BUNDLE], {
+    cwd: REPO_ROOT,
+    env: {
+      ...process.env,
+      INSTALL_METHOD: 'remote',
+      REMOTE_INSTALL_URL: `${daemon.env.DIFY_DAEMON_REMOTE_HOST}:${daemon.env.DIFY_DAEMON_REMOTE_PORT}`,
+      REMOTE_INSTALL_HOST: daemon.env.DIFY_DAEMON_REMOTE_HOST,
+      REMOTE_INSTALL_PORT: daemon.env.DIFY_DAEMON_REMOTE_PORT,
+      REMOTE_INSTALL_KEY: key.key,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString('utf8')).slice(-20_000)));
+  const stop = async (): Promise<void> => {
+    if (child.exitCode !== null) return;
+    child.kill('SIGTERM');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    if (child.exitCode === null) child.kill('SIGKILL');
+  };
+  try {
+    await waitFor(
+      async () => ((await daemon.listPlugins(tenant)).some((p) => p.plugin_id === PLUGIN_ID) ? true : undefined),
+      60_000,
+      () => `the daemon never listed ${PLUGIN_ID}; plugin stderr:\n${stderr}\ndaemon log:\n${daemon.log()}`,
+    );
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { stderr: () => stderr, stop };
 }

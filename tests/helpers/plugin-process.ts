@@ -9,6 +9,7 @@ import { cpSync, existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { FakeWorkspaceModels } from './workspace-models.js';
 import { FakePluginStorage } from './plugin-storage.js';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -174,6 +175,8 @@ export interface SpawnOptions {
    * Default: a fresh FakePluginStorage, as the real daemon always answers; `false`: nobody answers.
    */
   storage?: FakePluginStorage | false;
+  /** Who answers the plugin's backwards model calls (the settings page's model pickers); default: nobody. */
+  models?: FakeWorkspaceModels;
 }
 
 export class PluginProcess {
@@ -222,6 +225,7 @@ export class PluginProcess {
     this.child.stdin.on('error', () => {});
     const storage = options.storage ?? new FakePluginStorage();
     if (storage) storage.attach(this.frames, (frame) => this.send(frame));
+    options.models?.attach(this.frames, (frame) => this.send(frame));
     this.exited = new Promise((resolve) => this.child.on('exit', (code, signal) => resolve({ code, signal })));
   }
 

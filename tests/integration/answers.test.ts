@@ -3,10 +3,13 @@
 // (`job_id`, get_job_status), clear errors. Loopback fake OpenAI; embedded PGlite, and PostgreSQL when
 // TEST_DATABASE_URL is set.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FakeDify } from '../helpers/fake-dify.js';
 import { FakeOpenAI } from '../helpers/fake-openai.js';
 import { PluginProcess, requestFrame } from '../helpers/plugin-process.js';
 import { FakePluginStorage } from '../helpers/plugin-storage.js';
-import { backends, credentials, DIMS, pgliteFolder, plainModel, UUID_PATTERN } from './app.js';
+import { freePort } from '../helpers/ports.js';
+import { testDatabaseUrl } from '../helpers/postgres.js';
+import { backends, credentials, DIMS, pgliteFolder, plainAnswer, plainModel, UUID_PATTERN } from './app.js';
 
 interface Body {
   status: string;
@@ -121,7 +124,8 @@ describe.each(backends())('delete_all_memories with filters and dry_run (%#)', (
     const user = `filters-${backend.name}-${asyncMode}`;
     const add = (text: string, lang: string): Promise<Body> => invoke(plugin, { ...creds, async_mode: 'false' }, 'add_memory', { user: text, user_id: user, metadata: JSON.stringify({ lang }), timeout: 60 });
     for (const [text, lang] of [['I live in Lisbon.', 'en'], ['我住在上海。', 'zh'], ['我喜欢猫。', 'zh'], ['I like tea.', 'en']] as const) {
-      expect((await add(text, lang)).status).toBe('SUCCESS');
+      const added = await add(text, lang);
+      expect(added.status, added.messages).toBe('SUCCESS');
     }
     const list = async (): Promise<string[]> => ((await invoke(plugin, creds, 'get_all_memories', { user_id: user })).results as Array<{ memory: string }>).map((m) => m.memory).sort();
 
@@ -144,5 +148,154 @@ describe.each(backends())('delete_all_memories with filters and dry_run (%#)', (
       expect(done.results).toEqual({ deleted_count: 2 });
     }
     expect(await list()).toEqual(['I like tea.', 'I live in Lisbon.']);
+  });
+});
+
+describe('queued writes are observable (get_job_status) and the model deadline follows its setting', () => {
+  let slow: FakeOpenAI;
+  let refusing: FakeOpenAI;
+  let jobsPlugin: PluginProcess;
+
+  beforeAll(async () => {
+    // plainModel's answers, each 2.5 s late.
+    slow = await FakeOpenAI.start({ dims: DIMS });
+    slow.onChat((body) => ({ delayMs: 2500, then: plainAnswer(body.messages[0]?.content ?? '', body.messages[1]?.content ?? '') }));
+    refusing = await FakeOpenAI.start({ dims: DIMS });
+    refusing.onChat(() => ({ status: 400, error: 'model "gpt-4o-mini" does not exist' }));
+    // Calls a tool waits on give a model 1 s; queued work 20 s.
+    jobsPlugin = new PluginProcess({ env: { MEM0_MODEL_TIMEOUT_SECONDS: '1', MEM0_JOB_MODEL_TIMEOUT_SECONDS: '20' } });
+    new FakePluginStorage().attach(jobsPlugin.frames, (frame) => jobsPlugin.send(frame));
+  });
+  afterAll(async () => {
+    jobsPlugin.closeStdin();
+    await jobsPlugin.stop(15_000);
+    await slow.close();
+    await refusing.close();
+  });
+
+  const memoryStore = { provider: 'pglite', config: { path: 'memory://', embedding_model_dims: DIMS } };
+  const status = (creds: Record<string, unknown>, jobId: string): Promise<Body> => invoke(jobsPlugin, creds, 'get_job_status', { job_id: jobId });
+  const stateOf = (job: Body): string => (job.results as { state: string }).state;
+
+  it('a model slower than the sync deadline fails a sync add, naming the deadline', async () => {
+    const answer = await invoke(jobsPlugin, { ...credentials(slow, memoryStore), async_mode: 'false' }, 'add_memory', { user: 'I row on Sundays.', user_id: 'slow' });
+    expect(answer.status).toBe('TIMEOUT');
+    expect(answer.messages).toMatch(/did not answer within 1000 ms/);
+  });
+
+  it('the same model completes a queued add within the queued deadline; get_job_status names the memory it wrote', async () => {
+    const creds = { ...credentials(slow, memoryStore), async_mode: 'true' };
+    const accepted = await invoke(jobsPlugin, creds, 'add_memory', { user: 'I row on Sundays.', user_id: 'slow' });
+    expect(accepted).toMatchObject({ status: 'SUCCESS', results: [{ id: null, event: 'ACCEPT', job_id: expect.stringMatching(UUID_PATTERN) }] });
+    const jobId = (accepted.results as Array<{ job_id: string }>)[0]!.job_id;
+    let job = await status(creds, jobId);
+    expect(['queued', 'running']).toContain(stateOf(job));
+    await until(async () => stateOf((job = await status(creds, jobId))) === 'completed', 'the queued add completed');
+    expect(job).toMatchObject({
+      status: 'SUCCESS',
+      results: {
+        job_id: jobId, kind: 'add', state: 'completed', attempts: 1, last_error: null, next_retry_at: null,
+        memory_ids: { added: [expect.stringMatching(UUID_PATTERN)], updated: [], deleted: [] },
+      },
+    });
+    const results = job.results as { created_at: string; finished_at: string; memory_ids: { added: string[] } };
+    expect(new Date(results.finished_at).toISOString()).toBe(results.finished_at);
+    expect(await invoke(jobsPlugin, creds, 'get_memory', { memory_id: results.memory_ids.added[0] })).toMatchObject({ status: 'SUCCESS', results: { memory: 'I row on Sundays.' } });
+  }, 60_000);
+
+  it('a queued add the model refuses ends failed, kept with its error; get_job_status answers ERROR saying why', async () => {
+    const creds = { ...credentials(refusing, memoryStore), async_mode: 'true' };
+    const accepted = await invoke(jobsPlugin, creds, 'add_memory', { user: 'I collect stamps.', user_id: 'refused' });
+    const jobId = (accepted.results as Array<{ job_id: string }>)[0]!.job_id;
+    let job = await status(creds, jobId);
+    await until(async () => stateOf((job = await status(creds, jobId))) === 'failed', 'the queued add failed');
+    expect(job).toMatchObject({ status: 'ERROR', results: { state: 'failed', attempts: 1, memory_ids: { added: [] }, last_error: { message: expect.stringContaining('HTTP 400') } } });
+    expect(job.messages).toMatch(/^get_job_status: job .* \(add\) failed after 1 attempt\(s\): .*HTTP 400/);
+  }, 60_000);
+
+  it('an unknown job id is NOT_FOUND, said once; a malformed one an ERROR naming job_id', async () => {
+    const creds = { ...credentials(slow, memoryStore), async_mode: 'true' };
+    const unknown = await status(creds, '00000000-0000-4000-8000-000000000009');
+    expect(unknown.status).toBe('NOT_FOUND');
+    expect(unknown.messages).toBe('get_job_status: no queued write with job id 00000000-0000-4000-8000-000000000009 (finished jobs are kept for the retention period, 7 days by default)');
+    expect(await status(creds, 'job-1')).toMatchObject({ status: 'ERROR', messages: expect.stringMatching(/^get_job_status: job_id must be a job id/) });
+  });
+});
+
+describe('errors a person can act on', () => {
+  /** What validating the credentials says, as the settings page shows it. */
+  async function validationMessage(creds: Record<string, unknown>): Promise<string> {
+    const id = `v${++sessions}`;
+    plugin.send(requestFrame(id, { action: 'validate_tool_credentials', provider: 'mem0ai', credentials: creds }));
+    const { error } = await plugin.frames.session(id, 60_000);
+    if (!error) throw new Error('the credentials validated');
+    return error.message;
+  }
+
+  it('a database that refuses connections gives the validation message at call time, not "unexpected error"', async () => {
+    const port = await freePort();
+    const creds = credentials(fake, { provider: 'pgvector', config: { host: '127.0.0.1', port, user: 'u', password: 'pw-SECRET-x', dbname: 'd', embedding_model_dims: DIMS } });
+    const validated = await validationMessage(creds);
+    expect(validated).toBe(`local_vector_db_json_secret: cannot connect to 127.0.0.1:${port} (ECONNREFUSED)`);
+    const answer = await invoke(plugin, creds, 'search_memory', { query: 'cat', user_id: 'numbers' });
+    expect(answer.status).toBe('ERROR');
+    expect(answer.messages).toContain(validated);
+    expect(answer.messages).not.toMatch(/unexpected/);
+    expect(JSON.stringify(answer)).not.toContain('pw-SECRET-x');
+  });
+
+  it('a memory that does not exist is NOT_FOUND, said once ("not found: memory X not found" before)', async () => {
+    const missing = '00000000-0000-4000-8000-00000000abcd';
+    const asyncCreds = { ...syncCreds, async_mode: 'true' };
+    for (const [creds, tool] of [[syncCreds, 'get_memory'], [syncCreds, 'delete_memory'], [syncCreds, 'update_memory'], [asyncCreds, 'delete_memory'], [asyncCreds, 'update_memory']] as const) {
+      const answer = await invoke(plugin, creds, tool, { memory_id: missing, text: 'new text' });
+      expect(answer.status, `${tool}: ${answer.messages}`).toBe('NOT_FOUND');
+      expect(answer.messages.match(/not found|no memory/g), `${tool}: ${answer.messages}`).toHaveLength(1);
+    }
+  });
+
+  it.runIf(testDatabaseUrl())('a database that refuses the password gives SQLSTATE 28P01 at call time, as validation does', async () => {
+    const url = new URL(testDatabaseUrl()!);
+    url.password = 'wrong-SECRET-pw';
+    const creds = credentials(fake, { provider: 'pgvector', config: { connection_string: url.toString(), embedding_model_dims: DIMS } });
+    const validated = await validationMessage(creds);
+    expect(validated).toMatch(/password authentication failed.*\(SQLSTATE 28P01\)/);
+    const answer = await invoke(plugin, creds, 'add_memory', { user: 'I like tea.', user_id: 'pw' });
+    expect(answer.status).toBe('ERROR');
+    expect(answer.messages).toContain(validated);
+    expect(JSON.stringify(answer)).not.toContain('wrong-SECRET-pw');
+  });
+});
+
+describe('extraction that fails says so', () => {
+  let dify: FakeDify;
+  beforeAll(async () => {
+    dify = await FakeDify.start();
+    dify.addApp('app-x', 'app-KEY-x');
+  });
+  afterAll(() => dify.close());
+
+  const extract = (userIds: string): Promise<Body> =>
+    invoke(plugin, { ...syncCreds, async_mode: 'false' }, 'extract_long_term_memory', { user_ids: userIds, app_id: 'app-x', dify_base_url: dify.baseUrl, dify_api_key: 'app-KEY-x' });
+
+  it('some users failed: PARTIAL_SUCCESS with the count, the task completed', async () => {
+    dify.inject({ kind: 'status', status: 400, path: '/conversations' });
+    const answer = await extract('alice,bob');
+    expect(answer.status).toBe('PARTIAL_SUCCESS');
+    expect(answer.results).toMatchObject({ task_status: 'completed', failed_users: 1 });
+    expect(answer.messages).toMatch(/1 of 2 users failed/);
+    const again = await invoke(plugin, syncCreds, 'check_extraction_status', { task_id: (answer.results as { task_id: string }).task_id });
+    expect(again.status).toBe('PARTIAL_SUCCESS');
+  });
+
+  it('every user failed (revoked key): the task is failed with the cause in error, and the tool says ERROR', async () => {
+    dify.revokeKey('app-KEY-x');
+    const answer = await extract('carol,dan');
+    expect(answer.status).toBe('ERROR');
+    const results = answer.results as { task_status: string; error: string | null; task_id: string };
+    expect(results.task_status).toBe('failed');
+    expect(results.error).toMatch(/every user failed \(2 of 2\).*401/);
+    expect(answer.messages).toContain(results.error);
+    expect((await invoke(plugin, syncCreds, 'check_extraction_status', { task_id: results.task_id })).status).toBe('ERROR');
   });
 });

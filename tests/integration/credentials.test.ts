@@ -169,7 +169,7 @@ describe('validateCredentials through the app', () => {
         parsed.pathname = '/no_such_db_here';
         const wrong = { ...store, config: { ...(store.config as object), connection_string: parsed.toString() } };
         const error = await refusal(() => driver.validate(credentials(fake, wrong)));
-        expect(error.message).toBe('local_vector_db_json_secret: the database refused the check: the database does not exist; check dbname (SQLSTATE 3D000)');
+        expect(error.message).toBe('local_vector_db_json_secret: the database refused: the database does not exist; check dbname (SQLSTATE 3D000)');
         expect(error.message).not.toContain(parsed.password);
       } finally {
         await driver.close();

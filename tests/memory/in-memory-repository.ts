@@ -77,6 +77,9 @@ export class InMemoryRepository implements MemoryRepository {
     }
     const applied: AppliedChanges = { inserted: [], updated: [], deleted: [] };
     for (const insert of changes.inserts) {
+      // The repository contract: an exact text the scope holds (deletes of this set aside) is not stored twice.
+      const stored = await this.findByHash(scope, hashText(insert.data));
+      if (stored && !changes.deletes.includes(stored.id)) continue;
       const now = this.stamp();
       const record: MemoryRecord = {
         id: randomUUID(), data: insert.data, hash: hashText(insert.data), userId: scope.userId, agentId: scope.agentId ?? null,

@@ -198,7 +198,7 @@ describe('parameters', () => {
       service.update({ memoryId: missing, text: 'new' }),
       service.history({ memoryId: missing }),
     ]) {
-      expect(await failure(call)).toMatchObject({ code: 'not_found', message: `memory ${missing} not found` });
+      expect(await failure(call)).toMatchObject({ code: 'not_found', message: `no memory with id ${missing}` });
     }
   });
 });

@@ -181,11 +181,15 @@ describe.each(backends())('migrations on $name', (backend) => {
         [config.schemaName, config.collectionName],
       );
       expect(indexes.rows.map((r) => r.indexname).sort()).toEqual(
-        [`${config.collectionName}_hnsw_idx`, `${config.collectionName}_keywords_idx`, `${config.collectionName}_pkey`,
-          `${config.collectionName}_scope_id_idx`, `${config.collectionName}_scope_idx`].sort(),
+        [`${config.collectionName}_added_hash_idx`, `${config.collectionName}_hnsw_idx`, `${config.collectionName}_keywords_idx`,
+          `${config.collectionName}_pkey`, `${config.collectionName}_scope_id_idx`, `${config.collectionName}_scope_idx`].sort(),
       );
       const [written] = await store.memories.insert({ userId: 'dave' }, [{ data: 'and ours work again', vector: vec(2) }]);
       expect(await store.memories.history(null, written!.id)).toHaveLength(1);
+      // The add's duplicate guard came back with the table: the same text is not stored twice.
+      const added = await store.memories.apply({ userId: 'dave' }, { inserts: [{ data: 'added after the reset', vector: vec(3) }] });
+      expect(added.inserted).toHaveLength(1);
+      expect((await store.memories.apply({ userId: 'dave' }, { inserts: [{ data: 'added after the reset', vector: vec(3) }] })).inserted).toEqual([]);
     });
   });
 });

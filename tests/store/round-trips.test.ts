@@ -1,11 +1,17 @@
 /**
- * How many statements the hot paths send: an add of new memories is one statement (memories + history), a search
- * of a small scope is one statement (settings were applied when the connection opened). The pool is the store's
+ * How many statements the hot paths send: an add of new memories is one statement (duplicate check + memories +
+ * history), an update one statement (merge + history), a search of a small scope one statement (settings were
+ * applied when the connection opened); and what those statements guarantee (racing identical adds store one memory). The pool is the store's
  * real one, wrapped only to count the statements that pass through it.
  */
 import { describe, expect, it } from 'vitest';
 import type pg from 'pg';
 import { MemoryStore } from '../../src/store/memories.js';
+import { md5, pythonIso } from '../../src/store/payload.js';
+import { recordOwnedRecalls, selectAccess } from '../../src/store/access-log.js';
+import type { Providers } from '../../src/memory/providers.js';
+import { MemoryService } from '../../src/memory/service.js';
+import { storeRepository } from '../../src/memory/store-repository.js';
 import { backends, DIMS, freshStores, randomVector, vec } from './backends.js';
 
 /** The pool with every statement recorded (by its first line), through `query` and through checked-out clients. */
@@ -77,5 +83,112 @@ describe.each(backends())('round trips on $name', (backend) => {
     expect(await memories.search({ userId: 'small' }, { vector: randomVector(5), query: 'small', topK: 20 })).toHaveLength(7);
     expect(await memories.search({ userId: 'nobody' }, { vector: randomVector(5), query: 'small', topK: 5 })).toEqual([]);
     expect(sent).toHaveLength(3);
+  });
+});
+
+describe.each(backends())('one-statement writes on $name', (backend) => {
+  const open = freshStores(backend);
+
+  it('an add checks for the exact text, inserts and writes history in one statement; racing identical adds store one memory', async () => {
+    const store = await open();
+    const { pool, sent } = counting(store.database.pool);
+    const memories = new MemoryStore(pool, store.tables, DIMS, { iterativeScan: true });
+    const scope = { userId: 'racer' };
+    const first = await memories.apply(scope, { inserts: [{ data: 'likes rain', vector: vec(1) }, { data: 'likes snow', vector: vec(2) }] });
+    expect(sent).toHaveLength(1);
+    expect(first.inserted.map((m) => m.data)).toEqual(['likes rain', 'likes snow']);
+    // A text the scope holds is skipped by the same statement; the new one next to it is written.
+    const again = await memories.apply(scope, { inserts: [{ data: 'likes snow', vector: vec(2) }, { data: 'likes fog', vector: vec(3) }] });
+    expect(sent).toHaveLength(2);
+    expect(again.inserted.map((m) => m.data)).toEqual(['likes fog']);
+
+    // Eight identical adds at once (separate connections on PostgreSQL): one memory, one ADD history row.
+    const racing = await Promise.all(Array.from({ length: 8 }, () =>
+      store.memories.apply(scope, { inserts: [{ data: 'likes hail', vector: vec(4) }] })));
+    expect(racing.flatMap((r) => r.inserted)).toHaveLength(1);
+    const hail = (await store.memories.list(scope, { limit: 100 })).filter((m) => m.data === 'likes hail');
+    expect(hail).toHaveLength(1);
+    expect((await store.memories.history(scope, hail[0]!.id)).map((h) => [h.event, h.newMemory])).toEqual([['ADD', 'likes hail']]);
+    // The same text in another app of the user is another memory; a user-wide add sees every app's memories.
+    expect((await store.memories.apply({ userId: 'racer', agentId: 'app-2' }, { inserts: [{ data: 'likes hail', vector: vec(4) }] })).inserted).toHaveLength(1);
+    expect((await store.memories.apply({ userId: 'racer' }, { inserts: [{ data: 'likes hail', vector: vec(4) }] })).inserted).toEqual([]);
+
+    // A row written by another program (no add guard on it) counts as stored too.
+    await store.memories.insert(scope, [{ data: 'likes wind', vector: vec(5) }]);
+    expect((await store.memories.apply(scope, { inserts: [{ data: 'likes wind', vector: vec(5) }] })).inserted).toEqual([]);
+    // A text deleted by the same change set no longer counts as stored: it comes back as a new memory.
+    const snow = first.inserted[1]!;
+    const swapped = await store.memories.apply(scope, { deletes: [snow.id], inserts: [{ data: 'likes snow', vector: vec(2) }] });
+    expect(swapped.deleted).toEqual([snow.id]);
+    expect(swapped.inserted.map((m) => m.data)).toEqual(['likes snow']);
+    expect(await store.memories.count(scope)).toBe(6);
+  });
+
+  it('racing identical adds through the memory service store one memory', async () => {
+    const store = await open();
+    const providers: Providers = {
+      llm: { provider: 'none', completeJson: () => Promise.reject(new Error('no LLM here')) },
+      embedder: { provider: 'fixed', dims: DIMS, embed: () => Promise.resolve(vec(6)), embedBatch: (texts) => Promise.resolve(texts.map(() => vec(6))) },
+      reranker: null,
+    };
+    const service = new MemoryService({ repository: storeRepository(store), providers });
+    const events = await Promise.all(Array.from({ length: 6 }, () =>
+      service.add({ userId: 'twin', messages: [{ role: 'user', content: 'I keep bees' }], infer: false })));
+    expect(events.flat().map((e) => e.event)).toEqual(['ADD']);
+    expect((await store.memories.list({ userId: 'twin' })).map((m) => m.data)).toEqual(['I keep bees']);
+  });
+
+  it('an update merges the payload and writes its history row in one statement, building on a concurrent one', async () => {
+    const store = await open();
+    const scope = { userId: 'editor' };
+    const [m] = await store.memories.insert(scope, [{ data: 'plays chess', vector: vec(1), metadata: { level: 'club', keep: 1, gone: 'x' }, actorId: 'a1', role: 'user' }]);
+    const { pool, sent } = counting(store.database.pool);
+    const memories = new MemoryStore(pool, store.tables, DIMS, { iterativeScan: true });
+    const updated = await memories.update(scope, m!.id, { data: 'plays go', vector: vec(2), metadata: { level: 'dan', gone: null } });
+    expect(sent).toHaveLength(1);
+    expect(updated.data).toBe('plays go');
+    expect(updated.payload).toMatchObject({ hash: md5('plays go'), user_id: 'editor', actor_id: 'a1', role: 'user', created_at: m!.payload.created_at });
+    expect(updated.metadata).toEqual({ level: 'dan', keep: 1 });
+    expect(updated.payload.updated_at).toBe(pythonIso(new Date(updated.updatedAt)));
+    // Metadata alone: the text, its hash and its keywords stay.
+    const tagged = await memories.update(scope, m!.id, { metadata: { tag: 't' } });
+    expect(tagged.data).toBe('plays go');
+    expect(tagged.metadata).toEqual({ level: 'dan', keep: 1, tag: 't' });
+    expect((await store.memories.search(scope, { vector: vec(7), query: 'go', topK: 1 }))[0]?.keywordScore).toBeGreaterThan(0);
+    // Two edits at once: the second waits for the first and records the first's text as its old one.
+    await Promise.all([
+      store.memories.update(scope, m!.id, { data: 'plays shogi', vector: vec(3) }),
+      store.memories.update(scope, m!.id, { data: 'plays xiangqi', vector: vec(4) }),
+    ]);
+    const history = await store.memories.history(scope, m!.id);
+    expect(history.map((h) => h.event)).toEqual(['ADD', 'UPDATE', 'UPDATE', 'UPDATE', 'UPDATE']);
+    expect(history[1]).toMatchObject({
+      oldMemory: 'plays chess', newMemory: 'plays go', isDeleted: false, actorId: 'a1', role: 'user',
+      createdAt: m!.createdAt, updatedAt: updated.updatedAt,
+    });
+    const [, , , third, fourth] = history;
+    expect(fourth!.oldMemory).toBe(third!.newMemory);
+    expect(third!.oldMemory).toBe('plays go');
+    // Outside the scope: not found, nothing written.
+    await expect(memories.update({ userId: 'someone-else' }, m!.id, { data: 'hijacked', vector: vec(5) })).rejects.toMatchObject({ code: 'not_found' });
+    expect(await store.memories.history(scope, m!.id)).toHaveLength(5);
+  });
+
+  it('a delete drops the memory, writes its history row and drops its access-log row; another scope’s row stays', async () => {
+    const store = await open();
+    const [mine] = await store.memories.insert({ userId: 'owner' }, [{ data: 'owns a boat', vector: vec(1) }]);
+    const [theirs] = await store.memories.insert({ userId: 'neighbour' }, [{ data: 'owns a car', vector: vec(2) }]);
+    const db = store.database.pool;
+    await db.query(recordOwnedRecalls(store.tables, [
+      { id: mine!.id, userId: 'owner', appId: null, q: 0.9 }, { id: theirs!.id, userId: 'neighbour', appId: null, q: 0.9 },
+    ], new Date()));
+    await expect(store.memories.delete({ userId: 'owner' }, theirs!.id)).rejects.toMatchObject({ code: 'not_found' });
+    expect((await db.query(selectAccess(store.tables, theirs!.id))).rows).toHaveLength(1);
+    await store.memories.delete({ userId: 'owner' }, mine!.id);
+    expect((await db.query(selectAccess(store.tables, mine!.id))).rows).toHaveLength(0);
+    expect((await store.memories.history(null, mine!.id)).map((h) => [h.event, h.oldMemory, h.isDeleted])).toEqual([
+      ['ADD', null, false], ['DELETE', 'owns a boat', true],
+    ]);
+    expect(await store.memories.get(null, theirs!.id)).not.toBeNull();
   });
 });

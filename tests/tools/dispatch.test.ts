@@ -137,7 +137,7 @@ describe('ServicesCache', () => {
       for await (const message of app.invokeTool(request, session())) if (message.type === 'json') answers.push(message.message.json_object);
     }
     expect(answers.map((answer) => answer.status)).toEqual(['ERROR', 'SUCCESS']);
-    expect(answers[0]).toMatchObject({ messages: 'get_all_memories: unexpected error (details are in the plugin log)', results: [] });
+    expect(answers[0]).toMatchObject({ messages: 'get_all_memories: internal error: Error: pool exhausted for postgres://[secret]@h/db (more in the plugin log)', results: [] });
     expect(attempts).toBe(2);
   });
 });

@@ -48,6 +48,7 @@ export const FIXTURE_TOOLS: ToolDeclaration[] = [
     param('include_history', 'boolean', { form: 'form', default: false }), param('offset', 'number', { default: 0, min: 0, max: 1000000000 }),
   ]),
   tool('import_memories', [param('file', 'file'), param('url', 'string', { form: 'form' }), param('user_id', 'string')]),
+  tool('get_job_status', [param('job_id', 'string', required), runId, timeout]),
 ];
 
 export function fixture(name: string): ToolDeclaration {

@@ -52,10 +52,10 @@ describe('bindTools', () => {
 describe('the real declarations (tools/*.yaml)', () => {
   const real = loadDeclarations();
 
-  it('bind to all 14 handlers', () => {
+  it('bind to all 15 handlers', () => {
     const bound = bindTools(real.tools);
     expect([...bound.keys()].sort()).toEqual(TOOL_DEFINITIONS.map((definition) => definition.name).sort());
-    expect(bound.size).toBe(14);
+    expect(bound.size).toBe(15);
   });
 
   it('start the app', () => {

@@ -19,7 +19,7 @@ describe('outcomeFromError: the one error → status mapping', () => {
     [new EngineError('store_config', 'vector store qdrant needs package @qdrant/js-client-rest which this build does not include'), 'ERROR', 'memory storage failed: vector store qdrant needs package @qdrant/js-client-rest which this build does not include'],
     [new EngineError('invalid_params', 'the base URL is not http(s)', { field: 'dify' }), 'ERROR', 'dify is invalid: the base URL is not http(s)'],
     [new EngineError('invalid_params', 'metadata must be an object'), 'ERROR', 'invalid request: metadata must be an object'],
-    [new EngineError('not_found', 'memory 1 does not exist'), 'NOT_FOUND', 'not found: memory 1 does not exist'],
+    [new EngineError('not_found', 'memory 1 does not exist'), 'NOT_FOUND', 'memory 1 does not exist'],
     [new EngineError('timeout', 'embedder took longer than 15 s'), 'TIMEOUT', 'timed out: embedder took longer than 15 s'],
     [new EngineError('upstream', 'openai answered 401', { status: 401 }), 'ERROR', 'memory engine failed: openai answered 401'],
   ])('%s → %s', (error, status, message) => {
@@ -29,13 +29,13 @@ describe('outcomeFromError: the one error → status mapping', () => {
     expect(json).toMatchObject({ message: { json_object: { status, messages: `t: ${message}`, results: [] } } });
   });
 
-  it('does not repeat the message of an unexpected error (it may hold a connection string) and logs it', () => {
+  it('says what an unexpected error was, without the secrets its message may hold, and logs it', () => {
     const lines: string[] = [];
     const logger = pino({ level: 'error' }, { write: (line: string) => lines.push(line) });
     const outcome = outcomeFromError(new Error('connect postgres://admin:hunter2@db failed'), {}, logger);
     const rendered = JSON.stringify(buildMessages('get_memory', outcome, 'en_US'));
     expect(outcome.status).toBe('ERROR');
-    expect(rendered).toContain('unexpected error (details are in the plugin log)');
+    expect(rendered).toContain('get_memory: internal error: Error: connect postgres://[secret]@db failed (more in the plugin log)');
     expect(rendered).not.toContain('hunter2');
     expect(lines.join('')).toContain('tool failed with an unexpected error');
   });

@@ -348,7 +348,7 @@ export class ExtractionOrchestrator {
       this.#pendingUsers -= unreleased;
       unreleased = 0;
     }
-    const error = failure ?? task.abortedBy;
+    const error = failure ?? task.abortedBy ?? everyUserFailed(task.userIds, task.results);
     const status = error === null ? 'completed' : 'failed';
     try {
       await task.writes;
@@ -458,6 +458,16 @@ export class ExtractionOrchestrator {
   #counters(task: RunningTask): TaskCounters {
     return { ...task.counters, dify_calls: task.dify.stats().requests };
   }
+}
+
+/**
+ * A task in which every user ended in ERROR (a revoked key, Dify down) has failed: its cause is the first user's
+ * error, so the task's `error` says why at the top instead of a `completed` with `error: null`.
+ */
+function everyUserFailed(userIds: readonly string[], results: Record<string, UserReport>): string | null {
+  const failed = userIds.map((user) => results[user]).filter((r): r is UserReport => r?.status === 'ERROR');
+  if (userIds.length === 0 || failed.length < userIds.length) return null;
+  return `every user failed (${failed.length} of ${userIds.length}); the first: ${failed[0]!.user_id}: ${failed[0]!.error}`;
 }
 
 function report(user: string, status: UserReport['status'], reason: string, error: string, now: Date): UserReport {

@@ -77,6 +77,10 @@ export function statusView(row: TaskRow, now: Date): Record<string, unknown> {
   };
 }
 
+function isoSeconds(seconds: number | null): string | null {
+  return typeof seconds === 'number' && Number.isFinite(seconds) ? new Date(seconds * 1000).toISOString() : null;
+}
+
 /** get_user_checkpoint's answer. */
 export function checkpointView(stored: StoredCheckpoint): Record<string, unknown> {
   const { checkpoint } = stored;
@@ -84,7 +88,14 @@ export function checkpointView(stored: StoredCheckpoint): Record<string, unknown
     user_id: stored.userId,
     app_id: stored.appId,
     checkpoint: {
-      conversations: checkpoint.conversations,
+      // Stored in Unix seconds (Dify's unit, compared with its times); shown in ISO 8601 like every other time.
+      conversations: Object.fromEntries(
+        Object.entries(checkpoint.conversations).map(([id, c]) => [id, {
+          last_processed_message_id: c.last_processed_message_id,
+          processed_range_start: isoSeconds(c.processed_range_start),
+          processed_range_end: isoSeconds(c.processed_range_end),
+        }]),
+      ),
       resume_conversation_cursor: checkpoint.resume_conversation_cursor,
       resume_run_at: checkpoint.resume_run_at,
       resume_start_time: checkpoint.resume_start_time,

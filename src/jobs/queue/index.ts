@@ -19,14 +19,17 @@ import type { QueueOptions } from './queue.js';
 import { GatedPool, workerShare } from '../../store/scoped-pools.js';
 import { memoryWrites } from './writes.js';
 import type { MemoryWrites } from './writes.js';
+import { jobStatusReader } from './status.js';
+import type { MemoryApi } from '../../memory/api.js';
+import type { Providers } from '../../memory/providers.js';
 import { DEFAULT_WORKER_OPTIONS, Worker } from './worker.js';
 import type { WorkerOptions } from './worker.js';
 
 export interface MemoryJobs {
   readonly queue: JobQueue;
   readonly worker: Worker;
-  /** The tools' writes (queued in async mode); the reads are src/memory/reads.ts. */
-  readonly writes: MemoryWrites;
+  /** The tools' writes (queued in async mode) and get_job_status's lookup; the reads are src/memory/reads.ts. */
+  readonly writes: MemoryWrites & Pick<MemoryApi, 'jobStatus'>;
   close(graceMs?: number): Promise<void>;
 }
 
@@ -36,7 +39,15 @@ export interface MemoryJobsOptions {
   queue?: Partial<QueueOptions>;
   worker?: Partial<Omit<WorkerOptions, 'concurrency'>>;
   graceMs?: number;
+  /** The providers the workers use (queued work has a longer model deadline); default: the engine's. */
+  workerProviders?: Providers;
   logger?: Logger;
+  /**
+   * false: no worker claims queued jobs (default true). For models reachable only inside a tool session (the
+   * workspace's, through the daemon): a job left queued from an earlier async period waits for a credential set
+   * whose worker can run it, rather than failing through its retries here.
+   */
+  runQueued?: boolean;
 }
 
 /** Below the runtime's 10 s limit for app.close(), leaving time to hand unfinished jobs back. */
@@ -52,16 +63,20 @@ export function openMemoryJobs(engine: JobEngine, options: MemoryJobsOptions): M
   const max = (pool as { options?: { max?: number } }).options?.max ?? 1;
   const share = workerShare(max);
   const workerPool = share < max ? new GatedPool(pool, share).asPool() : pool;
+  const providers = options.workerProviders ?? engine.providers;
   const workerEngine: JobEngine = workerPool === pool
-    ? engine
-    : { ...engine, store: { ...engine.store, memories: storeOnClient(engine.store, workerPool) } };
+    ? { ...engine, providers }
+    : { ...engine, providers, store: { ...engine.store, memories: storeOnClient(engine.store, workerPool) } };
   const workerQueue = workerPool === pool ? queue : new JobQueue(workerPool, engine.store.tables, queueOptions);
   const worker = new Worker(workerQueue, memoryJobHandler(workerEngine), { ...env.worker, ...options.worker, concurrency: options.maxConcurrent, logger: log });
-  worker.start();
-  const writes = memoryWrites({
-    store: engine.store, providers: engine.providers, graph: engine.graph, queue, asyncMode: options.asyncMode, maxConcurrent: options.maxConcurrent,
-    onAccepted: () => worker.notify(), logger: log,
-  });
+  if (options.runQueued !== false) worker.start();
+  const writes = {
+    ...memoryWrites({
+      store: engine.store, providers: engine.providers, graph: engine.graph, queue, asyncMode: options.asyncMode, maxConcurrent: options.maxConcurrent,
+      onAccepted: () => worker.notify(), logger: log,
+    }),
+    jobStatus: jobStatusReader({ store: engine.store, providers: engine.providers, queue, logger: log }),
+  };
   let closing: Promise<void> | undefined;
   return {
     queue,

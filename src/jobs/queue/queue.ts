@@ -172,8 +172,9 @@ export class JobQueue {
     });
   }
 
-  async get(id: string): Promise<JobRow | null> {
-    const res = await this.pool.query<JobRow>(plans.selectJob(this.tables, id));
+  /** One job; `db` lets a tool call read it on its deadline pool. */
+  async get(id: string, db: Pick<pg.Pool, 'query'> = this.pool): Promise<JobRow | null> {
+    const res = await db.query<JobRow>(plans.selectJob(this.tables, id));
     return res.rows[0] ?? null;
   }
 

@@ -10,7 +10,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { EngineError, overloaded } from '../../errors.js';
+import { EngineError, notFound, overloaded } from '../../errors.js';
 import type { Providers } from '../../memory/providers.js';
 import { bounded } from '../../memory/bounded.js';
 import { parseMetadata } from '../../memory/service.js';
@@ -74,7 +74,7 @@ export function memoryWrites(deps: WriteDeps): MemoryWrites {
   async function ownerOf(options: CallOptions, memoryId: string): Promise<{ scope: Scope; memory: string }> {
     return bounded(deps, options, async (_service, _signal, { store }) => {
       const record = await storeRepository(store).get(memoryId);
-      if (!record) throw new EngineError('not_found', `memory ${memoryId} not found`);
+      if (!record) throw notFound('memory', memoryId);
       return { scope: { userId: record.userId ?? '', agentId: record.agentId }, memory: record.data };
     });
   }
@@ -161,7 +161,12 @@ function requiredId(value: string | undefined): string {
 }
 
 function uuid(value: string): string {
+  return uuidParam(value, 'memory_id');
+}
+
+/** A UUID parameter (memory_id, job_id), lower-cased; invalid_params naming it otherwise. */
+export function uuidParam(value: string, name: string): string {
   const id = typeof value === 'string' ? value.trim() : '';
-  if (!UUID.test(id)) throw new EngineError('invalid_params', 'memory_id must be a UUID');
+  if (!UUID.test(id)) throw new EngineError('invalid_params', `${name} must be a UUID`);
   return id.toLowerCase();
 }

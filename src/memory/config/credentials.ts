@@ -14,6 +14,8 @@ import type { LogLevelName, PgvectorConfig, ProviderBlock, Settings, VectorStore
 import { boolLike, describeJsonError, embedderConfig, externalVectorConfig, intLike, llmConfig, pgliteConfig, pgvectorConfig, rerankerConfig } from './settings-schemas.js';
 import { collectionOf, EXTERNAL_VECTOR_STORES, isExternalVectorStore, stateStoreConfig } from './vector-store-config.js';
 import type { StateStoreBlock } from './settings.js';
+import { isWorkspaceModel, parsePicker, PICKERS, WORKSPACE_PROVIDER } from './workspace-models.js';
+import type { ProviderRole } from '../../errors.js';
 import { parseGraphStore } from './graph-config.js';
 import type { GraphStoreConfig } from './graph-config.js';
 
@@ -91,6 +93,26 @@ function graphStore(raw: unknown): GraphStoreConfig | null {
     }
   }
   return parseGraphStore(value, field);
+}
+
+/**
+ * A model: the settings page's picker when one is set, else the JSON block. The picker wins when both are given: it
+ * is the workspace's own model (keys, quotas and usage kept by Dify), while a JSON block is often left over from
+ * before the pickers existed; the block is then not read at all, and it takes over again once the picker is cleared.
+ */
+function model(role: ProviderRole, credentials: Record<string, unknown>, schema: z.ZodType<Record<string, unknown>>, required: boolean): ProviderBlock | null {
+  const picked = parsePicker(role, credentials[PICKERS[role].field]);
+  if (picked) return picked;
+  const field = BLOCK_FIELDS[role];
+  const raw = credentials[field];
+  if (required && isBlank(typeof raw === 'string' ? stripCodeFence(raw) : raw)) {
+    fail(`${field} is required (or pick a model in "${PICKERS[role].label}")`, field);
+  }
+  const block = providerBlock(field, raw, required, schema);
+  if (block?.provider === WORKSPACE_PROVIDER) {
+    fail(`${field}.provider "${WORKSPACE_PROVIDER}" is not a provider block: pick the workspace model in "${PICKERS[role].label}"`, field);
+  }
+  return block;
 }
 
 /**
@@ -206,17 +228,20 @@ function heartbeat(raw: unknown): number {
 
 /** Credentials → Settings. @throws EngineError `credentials` naming the field and the problem. */
 export function parseCredentials(credentials: Record<string, unknown>): Settings {
-  const llm = providerBlock(BLOCK_FIELDS.llm, credentials[BLOCK_FIELDS.llm], true, llmConfig) as ProviderBlock;
-  const embedder = providerBlock(BLOCK_FIELDS.embedder, credentials[BLOCK_FIELDS.embedder], true, embedderConfig) as ProviderBlock;
+  const llm = model('llm', credentials, llmConfig, true) as ProviderBlock;
+  const embedder = model('embedder', credentials, embedderConfig, true) as ProviderBlock;
+  // The daemon routes calls to the workspace's models only inside a live tool session, so writes that need one
+  // cannot wait in the queue for a background worker: they run before the tool answers (CONFIG.md, "Async mode").
+  const inSession = isWorkspaceModel(llm) || isWorkspaceModel(embedder);
   const store = vectorStore(credentials[BLOCK_FIELDS.vectorStore], embedder.config.embedding_dims);
   const checkpointDays = positiveDays(credentials.checkpoint_ttl_days);
   const unhashed: Omit<Settings, 'hash'> = {
-    asyncMode: booleanSetting('async_mode', credentials.async_mode, DEFAULTS.asyncMode),
+    asyncMode: booleanSetting('async_mode', credentials.async_mode, DEFAULTS.asyncMode) && !inSession,
     llm,
     embedder,
     vectorStore: store,
     graphStore: graphStore(credentials[BLOCK_FIELDS.graphStore]),
-    reranker: providerBlock(BLOCK_FIELDS.reranker, credentials[BLOCK_FIELDS.reranker], false, rerankerConfig),
+    reranker: model('reranker', credentials, rerankerConfig, false),
     maxConcurrentMemoryOperations: wholeNumber('max_concurrent_memory_operations', credentials.max_concurrent_memory_operations, DEFAULTS.maxConcurrentMemoryOperations, 1, 1000),
     heartbeatIntervalSeconds: heartbeat(credentials.heartbeat_interval),
     // Empty, 0 or not a number: no hard TTL.

@@ -68,12 +68,17 @@ const emptyPlan = (): WritePlan => ({ inserts: [], updates: [], deletes: [], his
 
 /**
  * Plans a change set in `scope`: new ids and payloads for inserts, the merged payloads of updates and the current
- * payloads of deletes (read now; a memory gone or outside the scope is skipped, as the SQL store does).
+ * payloads of deletes (read now; a memory gone or outside the scope is skipped, as the SQL store does). An insert
+ * whose exact text the scope holds (deletes of this set aside) is left out, as the SQL store does; a vector store
+ * cannot check that atomically, so two identical adds racing each other may both land there.
  */
 export async function planChanges(external: ExternalStore, scope: Scope, changes: ChangeSet, now = new Date()): Promise<WritePlan> {
   const plan = emptyPlan();
   const stamp = pythonIso(now);
+  const deleting = new Set(changes.deletes);
   for (const item of changes.inserts) {
+    const stored = await storedWithHash(external, scope, md5(item.data));
+    if (stored && !deleting.has(stored.id)) continue;
     const id = randomUUID();
     const payload = newMemoryPayload(scope, item, stamp);
     plan.inserts.push({ id, vector: [...item.vector], payload });
@@ -321,9 +326,8 @@ export function vectorStoreRepository(external: ExternalStore, state: Pick<Store
       return found ? toRecord(found.id, found.payload) : null;
     },
     async findByHash(scope, hash) {
-      const filter = { ...scopeFilter(scope), hash };
-      const rows = await scopeResults(external, scope, { hash }, 1, (n) => external.store.list(filter, n).then(([r]) => r));
-      return rows[0] ? toRecord(rows[0].id, rows[0].payload) : null;
+      const row = await storedWithHash(external, scope, hash);
+      return row ? toRecord(row.id, row.payload) : null;
     },
     async history(id) {
       const res = await pool.query<{ memoryId: string; oldMemory: string | null; newMemory: string | null; event: 'ADD' | 'UPDATE' | 'DELETE'; createdAt: Date | null; updatedAt: Date | null; isDeleted: boolean }>(selectHistory(state.tables, id, null));
@@ -362,10 +366,18 @@ function scopeRows(external: ExternalStore, scope: Scope, filter: Filter | null)
   return scopeResults(external, scope, filter, MAX_FETCH, (n) => external.store.list(scopeFilter(scope), n).then(([rows]) => rows));
 }
 
+/** A memory of the scope with this text hash, or null. */
+async function storedWithHash(external: ExternalStore, scope: Scope, hash: string): Promise<VectorStoreResult | null> {
+  const filter = { ...scopeFilter(scope), hash };
+  const rows = await scopeResults(external, scope, { hash }, 1, (n) => external.store.list(filter, n).then(([r]) => r));
+  return rows[0] ?? null;
+}
+
 /**
  * Results of `fetch(n)` in the scope and matching `filter`, at most `want`; asks again with a larger `n` while the
  * store returned all it was asked for and too few of them matched.
  */
+
 async function scopeResults(
   external: ExternalStore,
   scope: Scope,

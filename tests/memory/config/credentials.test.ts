@@ -48,9 +48,9 @@ describe('JSON blocks', () => {
   });
 
   it('names a missing required block', () => {
-    expect(rejection({ local_embedder_json_secret: EMBEDDER })).toBe('local_llm_json_secret is required');
-    expect(rejection(base({ local_embedder_json_secret: '  ' }))).toBe('local_embedder_json_secret is required');
-    expect(rejection(base({ local_embedder_json_secret: '```json\n```' }))).toBe('local_embedder_json_secret is required');
+    expect(rejection({ local_embedder_json_secret: EMBEDDER })).toBe('local_llm_json_secret is required (or pick a model in "LLM")');
+    expect(rejection(base({ local_embedder_json_secret: '  ' }))).toBe('local_embedder_json_secret is required (or pick a model in "Embedding model")');
+    expect(rejection(base({ local_embedder_json_secret: '```json\n```' }))).toBe('local_embedder_json_secret is required (or pick a model in "Embedding model")');
   });
 
   it.each([
@@ -296,5 +296,47 @@ describe('hash', () => {
     const described = JSON.stringify(describeSettings(parseCredentials(vector({}))));
     expect(described).not.toContain(SECRET);
     expect(described).toContain('pgvector');
+  });
+});
+
+describe('model pickers (the workspace\'s own models)', () => {
+  const LLM_PICK = { provider: 'langgenius/openai/openai', model: 'gpt-4o-mini', model_type: 'llm', mode: 'chat', completion_params: { temperature: 0.2 }, type: 'model-selector' };
+  const EMB_PICK = { provider: 'langgenius/openai/openai', model: 'text-embedding-3-small', model_type: 'text-embedding', type: 'model-selector' };
+  const RR_PICK = { provider: 'langgenius/jina/jina', model: 'jina-reranker-v2', model_type: 'rerank' };
+
+  it('a picker stands in for its JSON block, which may then be empty', () => {
+    const settings = parseCredentials({ llm_model: LLM_PICK, embedding_model: EMB_PICK, rerank_model: RR_PICK });
+    expect(settings.llm).toEqual({ provider: 'dify_workspace', config: { provider: LLM_PICK.provider, model: 'gpt-4o-mini', model_type: 'llm', mode: 'chat', completion_params: { temperature: 0.2 } } });
+    expect(settings.embedder).toEqual({ provider: 'dify_workspace', config: { provider: EMB_PICK.provider, model: 'text-embedding-3-small', model_type: 'text-embedding' } });
+    expect(settings.reranker).toEqual({ provider: 'dify_workspace', config: { provider: RR_PICK.provider, model: 'jina-reranker-v2', model_type: 'rerank' } });
+    // No size to read from a picked embedder: the store's is left for the engine to measure.
+    expect(settings.vectorStore.config.embedding_model_dims).toBeUndefined();
+  });
+
+  it('the picker wins over a JSON block given beside it', () => {
+    const settings = parseCredentials(base({ llm_model: LLM_PICK }));
+    expect(settings.llm.provider).toBe('dify_workspace');
+    expect(settings.embedder.provider).toBe('openai');
+  });
+
+  it('writes needing a workspace model run in the call: async mode is off with a picked LLM or embedder, not with only a reranker', () => {
+    expect(parseCredentials(base({ async_mode: true, llm_model: LLM_PICK })).asyncMode).toBe(false);
+    expect(parseCredentials(base({ async_mode: true, embedding_model: EMB_PICK })).asyncMode).toBe(false);
+    expect(parseCredentials(base({ async_mode: true, rerank_model: RR_PICK })).asyncMode).toBe(true);
+  });
+
+  it('reads a picker saved as a JSON string, and treats an empty one as not set', () => {
+    expect(parseCredentials(base({ llm_model: JSON.stringify(LLM_PICK) })).llm.provider).toBe('dify_workspace');
+    for (const empty of [null, '', '  ', {}, { type: 'model-selector' }]) expect(parseCredentials(base({ llm_model: empty })).llm.provider).toBe('openai');
+  });
+
+  it('names the picker when its value is not a usable model of its kind', () => {
+    expect(rejection(base({ embedding_model: LLM_PICK }))).toBe('embedding_model: holds a llm model; pick a text-embedding model');
+    expect(rejection(base({ llm_model: { provider: 'langgenius/openai/openai' } }))).toBe('llm_model: has no model; choose the model again');
+    expect(rejection(base({ rerank_model: 'jina please' }))).toMatch(/^rerank_model: must be a model chosen with the picker/);
+  });
+
+  it('refuses the pickers\' provider name in a JSON block', () => {
+    expect(rejection(base({ local_llm_json_secret: '{"provider": "dify_workspace", "config": {"model": "x"}}' }))).toMatch(/^local_llm_json_secret\.provider "dify_workspace" is not a provider block/);
   });
 });

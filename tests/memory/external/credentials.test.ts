@@ -52,7 +52,7 @@ describe('credential check of an external vector store', () => {
     url.password = SECRET;
     const settings = parseCredentials(credentials(fake, memoryStore({ provider: 'pgvector', config: { connection_string: url.toString() } })));
     const error = await verifyCredentials(settings, { timeoutMs: 10_000 }).then(() => null, (e: unknown) => e as Error);
-    expect(error?.message).toMatch(/^local_vector_db_json_secret\.state_store: the database refused the check: password authentication failed/);
+    expect(error?.message).toMatch(/^local_vector_db_json_secret\.state_store: the database refused: password authentication failed/);
     expect(error?.message).not.toContain(SECRET);
   });
 

@@ -166,7 +166,7 @@ describe('vector store repository over mem0ai "memory" (SQLite) + PGlite state',
     const payload = JSON.parse(raw().find((r) => r.id === id)!.payload) as Record<string, unknown>;
     expect(payload.data).toBe('My car is red');
     await engine.service.delete({ memoryId: id });
-    await expect(engine.service.get({ memoryId: id })).rejects.toThrow(/not found/);
+    await expect(engine.service.get({ memoryId: id })).rejects.toThrow(/no memory with id/);
     const history = await engine.service.history({ memoryId: id });
     expect(history.map((h) => [h.event, h.old_memory, h.new_memory, h.is_deleted])).toEqual([
       ['ADD', null, 'My car is blue', false],
@@ -227,7 +227,7 @@ describe('vector store repository over mem0ai "memory" (SQLite) + PGlite state',
     expect(await engine.service.get({ memoryId: old })).toBeTruthy();
     const real = await forgetting.forget({ userId: user, appId: 'app', dryRun: false }, new AbortController().signal);
     expect(real).toMatchObject({ deleted_count: 1, retained_count: 1, dry_run: false });
-    await expect(engine.service.get({ memoryId: old })).rejects.toThrow(/not found/);
+    await expect(engine.service.get({ memoryId: old })).rejects.toThrow(/no memory with id/);
     expect((await engine.service.history({ memoryId: old })).map((h) => h.event)).toEqual(['ADD', 'DELETE']);
   });
 
