@@ -53,7 +53,7 @@ export function engineServices(options: EngineOptions = {}): ServicesFactory {
       },
     );
     const keepAlive = new KeepAlive({
-      database: engine.store.database, llm: settings.llm, embedder: settings.embedder, activity,
+      database: engine.store.database, external: engine.store.external, llm: settings.llm, embedder: settings.embedder, activity,
       intervalSeconds: settings.heartbeatIntervalSeconds, logger,
     });
     keepAlive.start();

@@ -8,7 +8,7 @@
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import { storeOnClient } from '../store/index.js';
-import type { Store } from '../store/index.js';
+import type { EngineStore } from './store-repository.js';
 import { deadline, DeadlinePool } from '../store/scoped-pools.js';
 import type { CallOptions } from './api.js';
 import type { Providers } from './providers.js';
@@ -17,7 +17,7 @@ import { storeRepository } from './store-repository.js';
 import type { GraphMemory } from './graph/graph-memory.js';
 
 export interface BoundedDeps {
-  store: Store;
+  store: EngineStore;
   providers: Providers;
   /** The graph memory, when a graph store is configured. */
   graph?: GraphMemory | null | undefined;
@@ -25,14 +25,14 @@ export interface BoundedDeps {
 }
 
 /** What runs inside the deadline: the engine service, the deadline's signal, and the bounded store and pool. */
-export type BoundedWork<T> = (service: MemoryService, signal: AbortSignal, bound: { store: Store; pool: pg.Pool }) => Promise<T>;
+export type BoundedWork<T> = (service: MemoryService, signal: AbortSignal, bound: { store: EngineStore; pool: pg.Pool }) => Promise<T>;
 
 /** Runs `work` with a service whose every database call is bounded by the call's deadline. */
 export async function bounded<T>(deps: BoundedDeps, options: CallOptions, work: BoundedWork<T>): Promise<T> {
   const d = deadline(options.timeoutSeconds * 1000, options.signal);
   try {
     const pool = new DeadlinePool(deps.store.database.pool, d.signal, d.at, deps.store.kind === 'postgres').asPool();
-    const store: Store = { ...deps.store, memories: storeOnClient(deps.store, pool) };
+    const store: EngineStore = { ...deps.store, memories: storeOnClient(deps.store, pool) };
     const service = new MemoryService({ repository: storeRepository(store), providers: deps.providers, graph: deps.graph, logger: deps.logger });
     return await raceSignal(work(service, d.signal, { store, pool }), d.signal);
   } finally {

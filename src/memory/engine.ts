@@ -1,8 +1,8 @@
 /**
  * One engine per credential set: the providers (LLM, embedder, optional reranker), the store, and the memory
  * service over them. With a `mem0ai` vector store (qdrant, chroma, …) the memories live there and the store holds
- * only the state tables; the store is then bound to it (vector-store-external.ts) and every repository built over
- * the store serves the external memories. `openEngine` builds it, `checkEngine` is the credential round trip (database reachable,
+ * only the state tables; `store.external` names it (chosen here, once) and every repository built over the store
+ * serves the external memories. `openEngine` builds it, `checkEngine` is the credential round trip (database reachable,
  * pgvector present, embedder answers with the configured dimension; no LLM tokens), `close` releases the store.
  * @module
  */
@@ -10,7 +10,6 @@ import type { Logger } from 'pino';
 import { AccessLogger } from './access-log.js';
 import { ExternalAccessLog } from './external/access-log.js';
 import { openStore, parseStoreConfig } from '../store/index.js';
-import type { Store } from '../store/index.js';
 import { borrowDatabase } from './embedded-databases.js';
 import { createProviders, DEFAULT_PROVIDER_TIMEOUT_MS } from './providers.js';
 import type { Providers } from './providers.js';
@@ -20,8 +19,9 @@ import type { Settings } from './config/settings.js';
 import { describeWorkspaceModel, isWorkspaceModel } from './config/workspace-models.js';
 import { EngineError } from '../errors.js';
 import { storeRepository } from './store-repository.js';
+import type { EngineStore } from './store-repository.js';
 import { stateStoreConfig } from './config/vector-store-config.js';
-import { bindExternal, openExternalStore } from './external/stores.js';
+import { openExternalStore } from './external/stores.js';
 import { GraphMemory } from './graph/graph-memory.js';
 import { PostgresGraph } from '../store/graph/postgres.js';
 import { openNeo4jGraph } from '../store/graph/neo4j.js';
@@ -30,7 +30,7 @@ import type { GraphBackend } from '../store/graph/types.js';
 export interface Engine {
   readonly settingsHash: string;
   readonly providers: Providers;
-  readonly store: Store;
+  readonly store: EngineStore;
   readonly service: MemoryService;
   /** The graph memory when a graph store is configured (local_graph_db_json_secret), else null. */
   readonly graph: GraphMemory | null;
@@ -66,7 +66,7 @@ export async function openEngine(settings: Settings, options: EngineOptions = {}
     await external?.close();
     throw error;
   }
-  let opened: Store;
+  let opened: Awaited<ReturnType<typeof openStore>>;
   try {
     opened = await openStore(storeConfig, borrowed.database ? { database: borrowed.database } : {});
   } catch (error) {
@@ -88,10 +88,9 @@ export async function openEngine(settings: Settings, options: EngineOptions = {}
   const graph = graphBackend && settings.graphStore
     ? new GraphMemory(graphBackend, providers.llm, providers.embedder, { threshold: settings.graphStore.threshold, customPrompt: settings.graphStore.customPrompt, logger: options.logger })
     : null;
-  const unbind = external ? bindExternal(opened.tables, opened.database, external) : () => {};
   // Searches over this store (through any repository built on it) note their recalls here, in the background.
   const accessLog = external ? new ExternalAccessLog(opened.database.pool, opened.tables) : new AccessLogger(opened.database.pool, opened.tables);
-  const store: Store = { ...opened, accessLog };
+  const store: EngineStore = { ...opened, accessLog, external };
   const service = new MemoryService({ repository: storeRepository(store), providers, graph, logger: options.logger });
   let closing: Promise<void> | undefined;
   return {
@@ -101,10 +100,8 @@ export async function openEngine(settings: Settings, options: EngineOptions = {}
     service,
     graph,
     // Recalls still being written go first: the pool they need closes with the store (a Neo4j driver closes before it).
-    close: () => (closing ??= accessLog.close().then(() => graphBackend?.close()).then(() => store.close()).finally(() => {
-      unbind();
-      return Promise.all([borrowed.release(), external?.close()]).then(() => undefined);
-    })),
+    close: () => (closing ??= accessLog.close().then(() => graphBackend?.close()).then(() => store.close()).finally(() =>
+      Promise.all([borrowed.release(), external?.close()]).then(() => undefined))),
   };
 }
 
@@ -128,7 +125,7 @@ async function measuredDims(settings: Settings, providers: Providers): Promise<S
 }
 
 /** The graph backend of the settings' graph-store block; null without one (no graph table is ever touched then). */
-async function openGraphBackend(settings: Settings, store: Store, timeoutMs: number | undefined): Promise<GraphBackend | null> {
+async function openGraphBackend(settings: Settings, store: EngineStore, timeoutMs: number | undefined): Promise<GraphBackend | null> {
   const config = settings.graphStore;
   if (!config) return null;
   if (config.provider === 'postgres') return new PostgresGraph(store.database.pool, store.tables, store.collection.dims);

@@ -494,8 +494,8 @@ function scopeOf(input: ScopeInput): Scope {
   return agentId ? { userId, agentId } : { userId };
 }
 
-
-function requiredText(value: unknown, name: string): string {
+/** A non-empty string parameter, trimmed (also what the queue checks before it accepts a write). */
+export function requiredText(value: unknown, name: string): string {
   if (typeof value !== 'string' || value.trim() === '') throw new EngineError('invalid_params', `${name} is required`);
   return value.trim();
 }
@@ -504,10 +504,16 @@ function optionalText(value: unknown): string | null {
   return typeof value === 'string' && value.trim() !== '' ? value.trim() : null;
 }
 
-function memoryId(value: unknown): string {
-  const id = requiredText(value, 'memory_id');
-  if (!UUID.test(id)) throw new EngineError('invalid_params', 'memory_id must be a UUID');
+/** A UUID parameter (memory_id, job_id), lower-cased; invalid_params naming it otherwise. */
+export function uuidParam(value: unknown, name: string): string {
+  const id = requiredText(value, name);
+  if (!UUID.test(id)) throw new EngineError('invalid_params', `${name} must be a UUID`);
   return id.toLowerCase();
+}
+
+/** A memory id: a UUID, lower-cased. */
+export function memoryId(value: unknown): string {
+  return uuidParam(value, 'memory_id');
 }
 
 /** An optional 0–1 number (0 when not given). */

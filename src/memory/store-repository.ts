@@ -6,12 +6,17 @@
 import type { Store } from '../store/index.js';
 import { EngineError } from '../errors.js';
 import type { MemoryRepository } from './repository.js';
-import { externalOf } from './external/stores.js';
+import type { ExternalStore } from './external/stores.js';
 import { vectorStoreRepository } from './external/repository.js';
 
-export function storeRepository(store: Store): MemoryRepository {
-  // A store bound to a mem0ai vector store holds only state tables: its memories are served from there.
-  const external = externalOf(store);
+/**
+ * The engine's store: with a mem0ai vector store (qdrant, chroma, …) `external` holds the memories and the store only
+ * the state tables. Chosen once when the engine opens; copies (`{ ...store, memories }`) carry it along.
+ */
+export type EngineStore = Store & { readonly external?: ExternalStore | undefined };
+
+export function storeRepository(store: EngineStore): MemoryRepository {
+  const external = store.external;
   if (external) return vectorStoreRepository(external, store);
   const memories = store.memories;
   return {

@@ -19,12 +19,13 @@ import { unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { once } from 'node:events';
-import type { Store } from '../store/index.js';
+import type { EngineStore } from './store-repository.js';
 import type { ImportHistory, ImportRecord, MemoryRecord } from '../store/memories.js';
 import type { Scope } from '../store/queries.js';
 import { md5, pythonIso } from '../store/payload.js';
 import { EngineError } from '../errors.js';
-import { externalOf } from './external/stores.js';
+import { canonicalJson } from './config/settings.js';
+import { externalExportPages, externalImport } from './external/transfer.js';
 import type { Embedder } from './providers.js';
 
 /** Dify keeps at most 30 MiB per file a tool returns. */
@@ -68,7 +69,9 @@ export function exportLine(record: MemoryRecord, history?: ImportHistory[]): Exp
     id: record.id,
     text: record.data,
     hash: record.hash,
-    metadata: record.metadata,
+    // Keys in one order whatever the store keeps (PostgreSQL's jsonb orders them by length, Chroma its own way), so
+    // the same memories give the same bytes from every store.
+    metadata: JSON.parse(canonicalJson(record.metadata)) as Record<string, unknown>,
     scope: { user_id: record.userId, agent_id: record.agentId, run_id: record.runId },
     actor_id: str(record.payload.actor_id),
     role: str(record.payload.role),
@@ -105,14 +108,37 @@ export interface ExportFile {
   nextOffset: number | null;
 }
 
-/** Memories in a mem0ai vector store (Chroma, Qdrant, …) are not in our tables: not built for them yet. */
-function assertOurStore(store: Store): void {
-  if (externalOf(store)) throw new EngineError('config', 'export and import are not built for mem0ai vector stores (local_vector_db_json_secret) in this version');
+/** The scope's memories, oldest first, a page at a time: from our tables, or from the mem0ai vector store. */
+function pagesOf(store: EngineStore, request: ExportRequest): AsyncGenerator<MemoryRecord[]> {
+  const external = store.external;
+  if (external) return externalExportPages(external, request.scope, { filters: request.filters, offset: request.offset, pageSize: EXPORT_PAGE });
+  return tablePages(store, request);
+}
+
+async function* tablePages(store: EngineStore, request: ExportRequest): AsyncGenerator<MemoryRecord[]> {
+  let after: { createdAt: string; id: string } | undefined;
+  let first = true;
+  for (;;) {
+    const page = await store.memories.exportPage(request.scope, {
+      limit: EXPORT_PAGE, filters: request.filters, after, ...(first && request.offset > 0 ? { offset: request.offset } : {}),
+    });
+    first = false;
+    if (page.length === 0) return;
+    yield page;
+    const last = page[page.length - 1]!;
+    after = { createdAt: last.createdAt, id: last.id };
+  }
+}
+
+/** Inserts imported memories whose ids are not stored yet: the ids inserted, and those the store refused (why). */
+async function insertRecords(store: EngineStore, records: readonly ImportRecord[]): Promise<{ inserted: string[]; refused: Map<string, string> }> {
+  const external = store.external;
+  if (external) return externalImport(external, store, records);
+  return { inserted: await store.memories.importRecords(records), refused: new Map() };
 }
 
 /** Writes the scope's memories, oldest first, to a temporary JSON Lines file. */
-export async function exportToFile(store: Store, request: ExportRequest): Promise<ExportFile> {
-  assertOurStore(store);
+export async function exportToFile(store: EngineStore, request: ExportRequest): Promise<ExportFile> {
   const maxBytes = Math.min(request.maxBytes ?? MAX_EXPORT_BYTES, MAX_EXPORT_BYTES);
   const file = path.join(tmpdir(), `mem0ai-export-${randomUUID()}.jsonl`);
   const out = createWriteStream(file, { mode: 0o600 });
@@ -120,15 +146,8 @@ export async function exportToFile(store: Store, request: ExportRequest): Promis
   let count = 0;
   let truncated = false;
   try {
-    let after: { createdAt: string; id: string } | undefined;
-    let first = true;
-    for (;;) {
+    for await (const page of pagesOf(store, request)) {
       request.signal.throwIfAborted();
-      const page = await store.memories.exportPage(request.scope, {
-        limit: EXPORT_PAGE, filters: request.filters, after, ...(first && request.offset > 0 ? { offset: request.offset } : {}),
-      });
-      first = false;
-      if (page.length === 0) break;
       const history = request.includeHistory ? await store.memories.historyOf(page.map((r) => r.id)) : undefined;
       for (const record of page) {
         const text = `${JSON.stringify(exportLine(record, history ? (history.get(record.id) ?? []) : undefined))}\n`;
@@ -142,8 +161,6 @@ export async function exportToFile(store: Store, request: ExportRequest): Promis
         if (!out.write(text)) await once(out, 'drain');
       }
       if (truncated) break;
-      const last = page[page.length - 1]!;
-      after = { createdAt: last.createdAt, id: last.id };
     }
     out.end();
     await once(out, 'close');
@@ -262,12 +279,11 @@ export interface ImportReport {
  * arrives as its lines and is parsed whole). Ids that exist are skipped; texts are embedded in batches.
  */
 export async function importLines(
-  store: Store,
+  store: EngineStore,
   embedder: Embedder,
   lines: AsyncIterable<string>,
   options: { defaultUserId?: string | undefined; signal: AbortSignal },
 ): Promise<ImportReport> {
-  assertOurStore(store);
   const report: ImportReport = { inserted: 0, skipped: 0, failed: 0, failures: [] };
   const fail = (line: number, reason: string) => {
     report.failed += 1;
@@ -286,9 +302,13 @@ export async function importLines(
       throw new EngineError('upstream', `embedding the imported memories failed: ${(error as Error).message}`, { cause: error });
     }
     const records = items.map((entry, index) => importRecord(entry.item, vectors[index] ?? []));
-    const inserted = new Set(await store.memories.importRecords(records));
-    report.inserted += inserted.size;
-    report.skipped += items.length - inserted.size;
+    const { inserted, refused } = await insertRecords(store, records);
+    for (const entry of items) {
+      const reason = refused.get(entry.item.id);
+      if (reason !== undefined) fail(entry.line, reason);
+    }
+    report.inserted += inserted.length;
+    report.skipped += items.length - inserted.length - refused.size;
   };
 
   let lineNo = 0;

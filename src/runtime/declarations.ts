@@ -18,7 +18,9 @@ export interface ParameterOption {
 
 export interface ToolParameterDeclaration {
   name: string;
-  type: 'string' | 'number' | 'boolean' | 'select' | 'secret-input' | 'file' | 'files';
+  type: 'string' | 'number' | 'boolean' | 'select' | 'secret-input' | 'file' | 'files' | 'model-selector';
+  /** model-selector: which models it offers (`llm`, `rerank`, …). */
+  scope?: string;
   required?: boolean;
   form: 'llm' | 'form' | 'schema';
   default?: string | number | boolean | null;

@@ -91,6 +91,19 @@ export interface ImportRecord {
   history?: ImportHistory[] | undefined;
 }
 
+/** The history rows an imported memory brings: its own, or one ADD row when it has none. */
+export function importedHistory(record: ImportRecord): q.HistoryRow[] {
+  const data = stringOrNull(record.payload.data);
+  const entries = record.history && record.history.length > 0
+    ? record.history
+    : [{ oldMemory: null, newMemory: data, event: 'ADD' as const, createdAt: record.createdAt, updatedAt: null, isDeleted: false, actorId: null, role: null }];
+  return entries.map((h) => ({
+    memoryId: record.id, oldMemory: h.oldMemory, newMemory: h.newMemory, event: h.event, createdAt: h.createdAt,
+    updatedAt: h.updatedAt, isDeleted: h.isDeleted, actorId: h.actorId, role: h.role,
+    userId: stringOrNull(record.payload.user_id), agentId: stringOrNull(record.payload.agent_id),
+  }));
+}
+
 export interface SearchOptions {
   vector: readonly number[];
   /** The query text, for the keyword side; omit for vector-only search. */
@@ -173,8 +186,9 @@ export class MemoryStore {
 
   /**
    * Applies a reconciliation result — inserts, updates and deletes within one scope — and their history rows in ONE
-   * transaction: all or nothing. An update or delete whose memory is not in the scope (already gone, or someone
-   * else's) is skipped and left out of the result rather than failing the whole set.
+   * statement (plus the access-log cleanup of the deletes, in the same transaction): all or nothing. An update or
+   * delete whose memory is not in the scope (already gone, or someone else's) is skipped and left out of the result
+   * rather than failing the whole set; an insert whose exact text the scope holds (deletes of this set aside) too.
    */
   async apply(
     scope: Scope,
@@ -191,24 +205,28 @@ export class MemoryStore {
     deletes.forEach(checkUuid);
     // Inserts only (the common add): one statement, no explicit transaction.
     if (updates.length === 0 && deletes.length === 0 && !changes.graph) {
-      const inserted = prepared.rows.length ? await this.addWith(this.pool, scope, prepared, []) : [];
+      const inserted = prepared.rows.length ? await this.addWith(this.pool, scope, prepared) : [];
       return { inserted, updated: [], deleted: [] };
     }
+    // The whole set in one statement (queries.ts applyChangeSet), then the access-log rows of what it deleted.
+    const statement = q.applyChangeSet(this.tables, scope, {
+      ...prepared, updates: updates.map(({ change, vector }) => updateRow(change.id, change, vector)), deletes, at: updateTime(),
+    });
+    const unlog = deletes.length > 0 ? [deleteAccessRows(this.tables, deletes)] : [];
+    const order = { ins: prepared.rows.map((r) => r.id), upd: updates.map((u) => u.change.id) };
+    const graphChanges = changes.graph;
+    if (!graphChanges) {
+      // One transaction, sent in one round trip where the connection pipelines.
+      const [, res] = await withClient(this.pool, (client) => sendTogether(client, ['BEGIN', statement, ...unlog, 'COMMIT']));
+      return splitApplied((res as pg.QueryResult<q.AppliedRow>).rows, order, deletes);
+    }
     return withTransaction(this.pool, async (client) => {
-      // Deletes first: a deleted memory's text no longer counts as stored, so the same set may add it again.
-      const deleted: string[] = [];
-      for (const id of deletes) if (await this.deleteWith(client, scope, id)) deleted.push(id);
-      if (deleted.length > 0) await client.query(deleteAccessRows(this.tables, deleted));
-      const inserted = prepared.rows.length ? await this.addWith(client, scope, prepared, deletes) : [];
-      const updated: MemoryRecord[] = [];
-      for (const { change, vector } of updates) {
-        const record = await this.updateWith(client, scope, change.id, change, vector);
-        if (record) updated.push(record);
-      }
-      if (!changes.graph) return { inserted, updated, deleted };
+      const res = await client.query<q.AppliedRow>(statement);
+      for (const u of unlog) await client.query(u);
+      const { inserted, updated, deleted } = splitApplied(res.rows, order, deletes);
       const written = [...inserted, ...updated].map((r) => r.id);
       const graph = await new PostgresGraph(this.pool, this.tables, this.dims)
-        .applyWithin(client, changes.graph.scope, changes.graph.changes, written);
+        .applyWithin(client, graphChanges.scope, graphChanges.changes, written);
       return { inserted, updated, deleted, graph };
     });
   }
@@ -243,13 +261,10 @@ export class MemoryStore {
 
   /**
    * The memories not already stored in the scope (exact text) and their ADD history rows, in one prepared statement
-   * (atomic on its own, or part of the caller's transaction). `skipIds`: memories being deleted by the same change
-   * set, whose texts no longer count as stored.
+   * (atomic on its own, or part of the caller's transaction).
    */
-  private async addWith(
-    db: Queryable, scope: Scope, prepared: { rows: q.InsertRow[]; history: q.HistoryRow[] }, skipIds: readonly string[],
-  ): Promise<MemoryRecord[]> {
-    const inserted = await db.query<MemoryRow>(q.addMemoriesWithHistory(this.tables, scope, prepared.rows, prepared.history, skipIds));
+  private async addWith(db: Queryable, scope: Scope, prepared: { rows: q.InsertRow[]; history: q.HistoryRow[] }): Promise<MemoryRecord[]> {
+    const inserted = await db.query<MemoryRow>(q.addMemoriesWithHistory(this.tables, scope, prepared.rows, prepared.history));
     return inserted.rows.map(toRecord);
   }
 
@@ -286,29 +301,9 @@ export class MemoryStore {
     change: MemoryChange,
     vector: string | null,
   ): Promise<MemoryRecord | null> {
-    const now = new Date();
-    const set: Record<string, unknown> = {};
-    const drop: string[] = [];
-    for (const [k, v] of Object.entries(change.metadata ?? {})) {
-      if (v === null) drop.push(k);
-      else set[k] = v;
-    }
-    const data = change.data ?? null;
-    const updated = await db.query<MemoryRow>(q.updateMemoryWithHistory(this.tables, scope, {
-      id, data, hash: data === null ? null : md5(data), tokens: data === null ? null : tokenText(data), vector,
-      set: JSON.stringify(set), drop, updatedAt: now.toISOString(), updatedIso: pythonIso(now),
-    }));
+    const updated = await db.query<MemoryRow>(q.updateMemoriesWithHistory(this.tables, scope, [updateRow(id, change, vector)], updateTime()));
     const row = updated.rows[0];
     return row ? toRecord(row) : null;
-  }
-
-  /**
-   * Deletes with its history row (one statement); false when the memory is not in scope. The caller drops the
-   * access-log rows of what it deleted in the same transaction, once (deleteAccessRows; forgetting's table).
-   */
-  private async deleteWith(db: Queryable, scope: Scope | null, id: string): Promise<boolean> {
-    const res = await db.query(q.deleteMemory(this.tables, id, scope));
-    return res.rows.length > 0;
   }
 
   /** Deletes the scope's memories matching `filters` (all without), with history and their access-log rows; how many. */
@@ -398,16 +393,7 @@ export class MemoryStore {
         id: record.id, vector: this.vectorText(record.vector), payload: JSON.stringify(record.payload),
         createdAt: record.createdAt, updatedAt: record.updatedAt, tokens: tokenText(data),
       });
-      const entries = record.history && record.history.length > 0
-        ? record.history
-        : [{ oldMemory: null, newMemory: data, event: 'ADD' as const, createdAt: record.createdAt, updatedAt: null, isDeleted: false, actorId: null, role: null }];
-      for (const h of entries) {
-        history.push({
-          memoryId: record.id, oldMemory: h.oldMemory, newMemory: h.newMemory, event: h.event, createdAt: h.createdAt,
-          updatedAt: h.updatedAt, isDeleted: h.isDeleted, actorId: h.actorId, role: h.role,
-          userId: stringOrNull(record.payload.user_id), agentId: stringOrNull(record.payload.agent_id),
-        });
-      }
+      history.push(...importedHistory(record));
     }
     const res = await this.pool.query<{ id: string }>(q.importMemories(this.tables, rows, history));
     return res.rows.map((r) => r.id);
@@ -552,6 +538,40 @@ function toHit(row: HitRow & { id: string }): SearchHit {
     vectorScore: clamp01(row.vectorScore),
     keywordScore: clamp01(row.keywordScore),
     distance: d === null || !Number.isFinite(d) ? 1 : d,
+  };
+}
+
+/** A change as the update statement takes it: metadata split into keys to set and keys to remove. */
+function updateRow(id: string, change: MemoryChange, vector: string | null): q.UpdateRow {
+  const set: Record<string, unknown> = {};
+  const drop: string[] = [];
+  for (const [k, v] of Object.entries(change.metadata ?? {})) {
+    if (v === null) drop.push(k);
+    else set[k] = v;
+  }
+  const data = change.data ?? null;
+  return {
+    id, data, hash: data === null ? null : md5(data), tokens: data === null ? null : tokenText(data), vector,
+    set: JSON.stringify(set), drop,
+  };
+}
+
+function updateTime(now = new Date()): q.UpdateTime {
+  return { updatedAt: now.toISOString(), updatedIso: pythonIso(now) };
+}
+
+/** The rows of an applied change set by kind, each kind in the order it was asked for. */
+function splitApplied(
+  rows: q.AppliedRow[], order: { ins: string[]; upd: string[] }, deletes: readonly string[],
+): { inserted: MemoryRecord[]; updated: MemoryRecord[]; deleted: string[] } {
+  const by = (event: q.AppliedRow['event'], ids: readonly string[]) => {
+    const found = new Map(rows.filter((r) => r.event === event).map((r) => [r.id, r]));
+    return ids.flatMap((id) => (found.has(id) ? [found.get(id)!] : []));
+  };
+  return {
+    inserted: by('ADD', order.ins).map(toRecord),
+    updated: by('UPDATE', order.upd).map(toRecord),
+    deleted: by('DELETE', deletes).map((r) => r.id),
   };
 }
 

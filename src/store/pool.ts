@@ -203,6 +203,11 @@ export async function applySessionSettings(db: Queryable): Promise<void> {
 }
 
 /** Anything that runs a query: the pool or a checked-out client. */
+/** The cheapest round trip that proves a connection works (the keep-alive's database probe). */
+export async function ping(db: Queryable): Promise<void> {
+  await db.query('SELECT 1');
+}
+
 export type Queryable = Pick<pg.Pool, 'query'> | Pick<pg.PoolClient, 'query'>;
 
 /**

@@ -80,17 +80,14 @@ export function insertMemoriesWithHistory(t: Tables, rows: InsertRow[], history:
 }
 
 /**
- * The add: new memories and their ADD history rows in ONE statement, skipping every row whose exact text (Mem0's
- * `hash`) the scope already holds. Two guards, both inside the statement: `NOT EXISTS` finds the text among the
- * stored memories (`skipIds`, memories this same change set deletes, do not count), and `ON CONFLICT DO NOTHING` on
- * the unique `added_hash` index (migration 11) stops an identical add that committed after this statement's snapshot
- * was taken. History rows are written only for the rows inserted. The text depends only on the tables and on
- * whether the scope names an agent, so it is prepared once per connection. Returns the inserted memories, in order.
+ * The add's CTEs `ins` and `ins_hist`: new memories and their ADD history rows, skipping every row whose exact text
+ * (Mem0's `hash`) the scope already holds. Two guards: `NOT EXISTS` finds the text among the stored memories
+ * (`skipIds`, memories the same statement deletes, do not count), and `ON CONFLICT DO NOTHING` on the unique
+ * `added_hash` index (migration 11) stops an identical add that committed after the statement's snapshot was taken.
+ * History rows are written only for the rows inserted. `after`: a CTE to finish first (the deletes of the same
+ * change set, whose rows would otherwise still hold their `added_hash`).
  */
-export function addMemoriesWithHistory(
-  t: Tables, scope: Scope, rows: InsertRow[], history: HistoryRow[], skipIds: readonly string[] = [],
-): SqlQuery {
-  const p = new Params();
+function addCtes(t: Tables, scope: Scope, rows: InsertRow[], history: HistoryRow[], skipIds: readonly string[], p: Params, after?: string): string {
   const ids = p.add(rows.map((r) => r.id));
   const vectors = p.add(rows.map((r) => r.vector));
   const payloads = p.add(rows.map((r) => r.payload));
@@ -103,27 +100,37 @@ export function addMemoriesWithHistory(
     /\)$/,
     ') AS h(memory_id, old_memory, new_memory, event, created_at, updated_at, is_deleted, actor_id, role, user_id, agent_id) WHERE h.memory_id IN (SELECT id FROM ins)',
   );
-  return prepared({
-    text: `WITH ins AS (
+  return `ins AS (
         INSERT INTO ${t.memories} AS m (id, vector, payload, created_at, updated_at, keywords, keywords_hash, added_hash)
         SELECT r.id, r.v::vector, r.p, r.c, r.u, ${KEYWORDS_FROM('r.k')}, r.p->>'hash', r.p->>'hash'
           FROM unnest(${ids}::uuid[], ${vectors}::text[], ${payloads}::jsonb[], ${created}::timestamptz[],
                       ${updated}::timestamptz[], ${tokens}::text[]) WITH ORDINALITY AS r(id, v, p, c, u, k, n)
+               ${after ? `CROSS JOIN (SELECT count(*) FROM ${after}) AS done_first` : ''}
          WHERE NOT EXISTS (SELECT 1 FROM ${t.memories} o
                             WHERE ${known} AND o.payload->>'hash' = r.p->>'hash' AND o.id <> ALL(${skip}::uuid[]))
          ORDER BY r.n
         ON CONFLICT (user_id, (coalesce(agent_id, '')), added_hash) WHERE added_hash IS NOT NULL DO NOTHING
         RETURNING m.id, m.payload, m.created_at, m.updated_at
-      ), hist AS (${hist})
-      SELECT id::text AS id, payload, created_at AS "createdAt", updated_at AS "updatedAt" FROM ins`,
-    values: p.values,
-  });
+      ), ins_hist AS (${hist})`;
+}
+
+/** Columns of a written memory as {@link MemoryRow} expects them, from a CTE that RETURNING'd the raw columns. */
+const WRITTEN_COLUMNS = 'id::text AS id, payload, created_at AS "createdAt", updated_at AS "updatedAt"';
+
+/**
+ * The add in ONE statement: duplicate check, memories and ADD history rows ({@link addCtes}). The text depends only
+ * on the tables and on whether the scope names an agent, so it is prepared once per connection. Returns the
+ * inserted memories.
+ */
+export function addMemoriesWithHistory(t: Tables, scope: Scope, rows: InsertRow[], history: HistoryRow[]): SqlQuery {
+  const p = new Params();
+  return prepared({ text: `WITH ${addCtes(t, scope, rows, history, [], p)}\n      SELECT ${WRITTEN_COLUMNS} FROM ins`, values: p.values });
 }
 
 /** The text of a payload key when it is a JSON string, else NULL (what the JS side's `stringOrNull` does). */
 const payloadText = (payload: string, key: string) => `CASE WHEN jsonb_typeof(${payload}->'${key}') = 'string' THEN ${payload}->>'${key}' END`;
 
-/** A change of one memory as {@link updateMemoryWithHistory} writes it. */
+/** A change of one memory as {@link updateCtes} writes it. */
 export interface UpdateRow {
   id: string;
   /** New text, or null to keep it (a metadata-only change). */
@@ -134,63 +141,97 @@ export interface UpdateRow {
   tokens: string | null;
   /** The new embedding as vector text, or null to keep it. */
   vector: string | null;
-  /** Metadata keys to set and keys to remove. */
+  /** Metadata to set (JSON object text) and keys to remove. */
   set: string;
   drop: string[];
-  /** The update time: ISO for the column, Python isoformat for the payload. */
+}
+
+/** When an update happens: ISO for the column, Python isoformat for the payload (payload.ts `pythonIso`). */
+export interface UpdateTime {
   updatedAt: string;
   updatedIso: string;
 }
 
 /**
- * Changes one memory and writes its UPDATE history row in ONE statement: `cur` reads and locks the row as it is now
- * (FOR NO KEY UPDATE, as the UPDATE itself would: a concurrent edit is waited for and its result built upon,
- * recalls taking FOR KEY SHARE still count), the payload is merged in SQL
- * exactly as Mem0 merges it (metadata set and removed, new `data`, `hash`, `updated_at`, `created_at` kept or taken
- * from the column), and the history row carries the old text. `scope` null addresses the memory by id alone. An
- * update clears `added_hash`: the add's race guard is for texts as added. Returns nothing when the memory is not in
- * the scope. Prepared once per connection (the text depends on the tables and the scope's shape only).
+ * The update's CTEs `cur`, `next`, `upd` and `upd_hist`: `cur` reads and locks the rows as they are now, in id order
+ * (FOR NO KEY UPDATE, as the UPDATE itself would: a concurrent edit is waited for and its result built upon; recalls
+ * taking FOR KEY SHARE still count), the payload is merged in SQL exactly as Mem0 merges it (metadata set and
+ * removed, new `data`, `hash`, `updated_at`, `created_at` kept or taken from the column), and each history row carries
+ * the old text. `scope` null addresses the memories by id alone. An update clears `added_hash`: the add's race guard
+ * is for texts as added. Memories not in the scope are left out.
  */
-export function updateMemoryWithHistory(t: Tables, scope: Scope | null, row: UpdateRow): SqlQuery {
-  const p = new Params();
-  const where = [`m.id = ${p.add(row.id)}::uuid`];
+function updateCtes(t: Tables, scope: Scope | null, rows: UpdateRow[], at: UpdateTime, p: Params): string {
+  const ids = p.add(rows.map((r) => r.id));
+  const where = [`m.id = ANY(${ids}::uuid[])`];
   if (scope) where.push(scopeSql(scope, p));
-  const data = `${p.add(row.data)}::text`;
-  const hash = `${p.add(row.hash)}::text`;
-  const tokens = `${p.add(row.tokens)}::text`;
-  const vector = `${p.add(row.vector)}::vector`;
-  const set = `${p.add(row.set)}::jsonb`;
-  const drop = `${p.add(row.drop)}::text[]`;
-  const at = `${p.add(row.updatedAt)}::timestamptz`;
-  const iso = `${p.add(row.updatedIso)}::text`;
+  const changes = `unnest(${ids}::uuid[], ${p.add(rows.map((r) => r.data))}::text[], ${p.add(rows.map((r) => r.hash))}::text[],
+                      ${p.add(rows.map((r) => r.tokens))}::text[], ${p.add(rows.map((r) => r.vector))}::text[],
+                      ${p.add(rows.map((r) => r.set))}::jsonb[], ${p.add(rows.map((r) => JSON.stringify(r.drop)))}::jsonb[])
+                 AS u(id, data, hash, tokens, v, set_meta, drop_keys)`;
+  const stamp = `${p.add(at.updatedAt)}::timestamptz`;
+  const iso = `${p.add(at.updatedIso)}::text`;
   const oldData = payloadText('cur.payload', 'data');
-  return prepared({
-    text: `WITH cur AS (
-        SELECT m.id, m.payload, m.created_at FROM ${t.memories} m WHERE ${where.join(' AND ')} FOR NO KEY UPDATE
+  return `cur AS (
+        SELECT m.id, m.payload, m.created_at FROM ${t.memories} m WHERE ${where.join(' AND ')} ORDER BY m.id FOR NO KEY UPDATE
       ), next AS (
-        SELECT cur.id, (coalesce(cur.payload, '{}'::jsonb) - ${drop}) || ${set}
-                 || jsonb_build_object('data', coalesce(${data}, ${oldData}, ''),
-                                       'hash', coalesce(${hash}, md5(coalesce(${oldData}, ''))), 'updated_at', ${iso})
+        SELECT cur.id, u.v, u.tokens,
+               (coalesce(cur.payload, '{}'::jsonb) - ARRAY(SELECT jsonb_array_elements_text(u.drop_keys))) || u.set_meta
+                 || jsonb_build_object('data', coalesce(u.data, ${oldData}, ''),
+                                       'hash', coalesce(u.hash, md5(coalesce(${oldData}, ''))), 'updated_at', ${iso})
                  || CASE WHEN cur.payload->>'created_at' IS NULL
                          THEN jsonb_build_object('created_at', to_char(cur.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"'))
                          ELSE '{}'::jsonb END AS payload
-          FROM cur
+          FROM cur JOIN ${changes} ON u.id = cur.id
       ), upd AS (
-        UPDATE ${t.memories} AS m SET vector = coalesce(${vector}, m.vector), payload = next.payload, updated_at = ${at},
-               keywords = CASE WHEN ${tokens} IS NULL THEN m.keywords ELSE ${KEYWORDS_FROM(tokens)} END,
-               keywords_hash = CASE WHEN ${tokens} IS NULL THEN m.keywords_hash ELSE next.payload->>'hash' END,
+        UPDATE ${t.memories} AS m SET vector = coalesce(next.v::vector, m.vector), payload = next.payload, updated_at = ${stamp},
+               keywords = CASE WHEN next.tokens IS NULL THEN m.keywords ELSE ${KEYWORDS_FROM('next.tokens')} END,
+               keywords_hash = CASE WHEN next.tokens IS NULL THEN m.keywords_hash ELSE next.payload->>'hash' END,
                added_hash = NULL
           FROM next WHERE m.id = next.id
         RETURNING m.id, m.payload, m.created_at, m.updated_at
-      ), hist AS (
+      ), upd_hist AS (
         INSERT INTO ${t.history} (memory_id, old_memory, new_memory, event, created_at, updated_at, is_deleted, actor_id,
                                   role, user_id, agent_id)
         SELECT upd.id, ${oldData}, upd.payload->>'data', 'UPDATE', cur.created_at, upd.updated_at, false,
                ${payloadText('upd.payload', 'actor_id')}, ${payloadText('upd.payload', 'role')},
                ${payloadText('upd.payload', 'user_id')}, ${payloadText('upd.payload', 'agent_id')}
           FROM upd JOIN cur ON cur.id = upd.id
-      )
-      SELECT id::text AS id, payload, created_at AS "createdAt", updated_at AS "updatedAt" FROM upd`,
+      )`;
+}
+
+/**
+ * Updates memories and writes their UPDATE history rows in ONE statement ({@link updateCtes}); prepared once per
+ * connection (the text depends on the tables and the scope's shape only). Returns the memories updated.
+ */
+export function updateMemoriesWithHistory(t: Tables, scope: Scope | null, rows: UpdateRow[], at: UpdateTime): SqlQuery {
+  const p = new Params();
+  return prepared({ text: `WITH ${updateCtes(t, scope, rows, at, p)}\n      SELECT ${WRITTEN_COLUMNS} FROM upd`, values: p.values });
+}
+
+/** A row of {@link applyChangeSet}'s answer: what happened to which memory. */
+export interface AppliedRow extends MemoryRow {
+  event: 'ADD' | 'UPDATE' | 'DELETE';
+}
+
+/**
+ * A whole change set of one scope in ONE statement: deletes with their DELETE history rows, then (ordered after them,
+ * so a deleted text may come back) the add's CTEs, and the updates; every row of the answer says which it was. The
+ * access-log rows of the deleted memories are a separate statement (access-log.ts `deleteAccessRows`), run after
+ * this one in the same transaction. Prepared once per connection.
+ */
+export function applyChangeSet(
+  t: Tables, scope: Scope,
+  set: { rows: InsertRow[]; history: HistoryRow[]; updates: UpdateRow[]; deletes: readonly string[]; at: UpdateTime },
+): SqlQuery {
+  const p = new Params();
+  const deleting = `m.id = ANY(${p.add(set.deletes)}::uuid[]) AND ${scopeSql(scope, p)}`;
+  return prepared({
+    text: `WITH ${deleteWithHistoryCtes(t, deleting)},
+      ${addCtes(t, scope, set.rows, set.history, set.deletes, p, 'gone')},
+      ${updateCtes(t, scope, set.updates, set.at, p)}
+      SELECT 'ADD' AS event, ${WRITTEN_COLUMNS} FROM ins
+      UNION ALL SELECT 'UPDATE', ${WRITTEN_COLUMNS} FROM upd
+      UNION ALL SELECT 'DELETE', id::text, payload, created_at, NULL FROM gone`,
     values: p.values,
   });
 }
@@ -230,6 +271,15 @@ function insertHistoryParts(t: Tables, rows: HistoryRow[], p: Params): string {
       SELECT * FROM unnest(${mid}::uuid[], ${oldM}::text[], ${newM}::text[], ${ev}::text[], ${ca}::timestamptz[],
                            ${ua}::timestamptz[], ${del}::boolean[], ${actor}::text[], ${role}::text[], ${uid}::text[],
                            ${aid}::text[])`;
+}
+
+/** The UPDATE and DELETE history rows of these memories (what a replayed external write must respect). */
+export function selectChangeHistory(t: Tables, ids: readonly string[]): SqlQuery {
+  return {
+    text: `SELECT memory_id::text AS id, event, old_memory AS old FROM ${t.history}
+      WHERE memory_id = ANY($1::uuid[]) AND event IN ('UPDATE', 'DELETE')`,
+    values: [[...ids]],
+  };
 }
 
 /** One memory by id; `scope` null reads by id alone (the caller decided that is allowed). */

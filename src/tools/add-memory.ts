@@ -6,7 +6,7 @@
  * @module
  */
 import { z } from 'zod';
-import { blankableText, defineTool, flag, id, jsonObject, MAX_MESSAGE_LENGTH, optionalId, optionalText, scopeOf, timeout } from './schemas.js';
+import { blankableText, defineTool, flag, id, jsonObject, MAX_MESSAGE_LENGTH, optionalId, optionalText, scopeOf, timeout, nodeModel } from './schemas.js';
 
 export const addMemory = defineTool({
   name: 'add_memory',
@@ -19,6 +19,7 @@ export const addMemory = defineTool({
     metadata: jsonObject(),
     infer: flag(true),
     timeout: timeout(),
+    llm_model: nodeModel(),
   }),
   emptyResults: () => [],
   lenient: ['timeout'],

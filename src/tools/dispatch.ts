@@ -8,6 +8,8 @@ import { ClientCache } from '../memory/client-cache.js';
 import { parseCredentials } from '../memory/config/credentials.js';
 import { databaseFailure } from '../memory/credential-check.js';
 import { withWorkspaceModels } from '../memory/workspace-models.js';
+import { parsePicker, PICKERS } from '../memory/config/workspace-models.js';
+import { EngineError, isEngineError } from '../errors.js';
 import type { Settings } from '../memory/config/settings.js';
 import type { InvokeToolRequest, SessionContext } from '../runtime/contract.js';
 import { coerceParameters } from './coerce.js';
@@ -53,7 +55,7 @@ export async function runTool(
     const coerced = coerceParameters(declaration.parameters ?? [], request.toolParameters ?? {}, definition.lenient, definition.keepBlank);
     warnings = coerced.warnings;
     const input = parseInput(definition.schema, coerced.values);
-    const parsed = parseCredentials(request.credentials ?? {});
+    const parsed = parseCredentials(withNodeModels(request.credentials ?? {}, coerced.values));
     applyLogLevel(parsed.logLevel);
     // Finding the workspace and opening its services (database, migrations) on a first call count against the
     // call's timeout.
@@ -80,6 +82,26 @@ export async function runTool(
     'tool finished',
   );
   return outcome;
+}
+
+/**
+ * The node's own model pickers (tool parameters `llm_model`, `rerank_model` of type model-selector, named like the
+ * settings' pickers) win over the settings' picker and JSON block for this call. An empty node picker changes nothing.
+ * @throws EngineError `invalid_params` naming the parameter when it holds no usable model of its kind.
+ */
+function withNodeModels(credentials: Record<string, unknown>, values: Record<string, unknown>): Record<string, unknown> {
+  const out = { ...credentials };
+  for (const role of ['llm', 'reranker'] as const) {
+    const { field } = PICKERS[role];
+    if (values[field] === undefined) continue;
+    try {
+      if (parsePicker(role, values[field])) out[field] = values[field];
+    } catch (error) {
+      if (isEngineError(error, 'credentials')) throw new EngineError('invalid_params', error.message, { field, cause: error });
+      throw error;
+    }
+  }
+  return out;
 }
 
 /** The call's own `timeout` (already defaulted and capped by its schema), else the default. */

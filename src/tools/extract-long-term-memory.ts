@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import { taskOutcome } from './check-extraction-status.js';
 import type { ToolOutcome } from './result.js';
-import { count, defineTool, difyBaseUrl, id, optionalId, secret, userIdList } from './schemas.js';
+import { count, defineTool, difyBaseUrl, id, optionalId, secret, userIdList, nodeModel } from './schemas.js';
 
 /** Defaults from the seed; the bounds (days 1–7, conversations 10–500, 1–200k tokens, 5–1440 min) are in the YAML. */
 const DEFAULTS = { daysBack: 1, conversationsLimit: 20, maxTokensK: 64, timeBudgetMinutes: 60 };
@@ -24,6 +24,7 @@ export const extractLongTermMemory = defineTool({
     time_budget: count(DEFAULTS.timeBudgetMinutes),
     dify_base_url: difyBaseUrl(),
     dify_api_key: secret(),
+    llm_model: nodeModel(),
   }),
   emptyResults: () => ({}),
   async run(input, { services, session }): Promise<ToolOutcome> {

@@ -159,6 +159,11 @@ export const bounded = (min: number, max: number) =>
 export const timeout = (fallback = DEFAULT_TIMEOUT_SECONDS) =>
   rule(z.number().optional(), (value) => (value === undefined || !(value > 0) ? fallback : Math.min(value, MAX_TIMEOUT_SECONDS)));
 
+/**
+ * A workspace model picked in the workflow node (`llm_model`, `rerank_model`): read and checked by dispatch.ts before
+ * the handler runs (it becomes part of the call's settings), so the handler itself never uses it.
+ */
+export const nodeModel = () => z.unknown().optional();
 export const flag = (fallback: boolean) => rule(z.boolean().optional(), (value) => value ?? fallback);
 
 /** `user_ids`: a JSON array (`["a","b"]`) or a list split by commas (also `，`), semicolons or new lines; deduplicated. */

@@ -4,7 +4,7 @@
  * @module
  */
 import { z } from 'zod';
-import { bounded, count, defineTool, id, jsonObject, optionalId, scopeOf, text, timeout } from './schemas.js';
+import { bounded, count, defineTool, id, jsonObject, optionalId, scopeOf, text, timeout, nodeModel } from './schemas.js';
 
 /** The seed's default (the ceiling, 100, keeps a workflow's context small: declared in the YAML). */
 const DEFAULT_TOP_K = 5;
@@ -20,6 +20,7 @@ export const searchMemory = defineTool({
     top_k: count(DEFAULT_TOP_K),
     threshold: bounded(0, 1),
     timeout: timeout(),
+    rerank_model: nodeModel(),
   }),
   emptyResults: () => [],
   lenient: ['timeout'],

@@ -16,14 +16,16 @@ const LANGUAGES = ['en_US', 'zh_Hans', 'ja_JP', 'pt_BR'] as const;
 
 // The original's 12 tools in its order, then the tools this port adds, each with its full parameter list and the required
 // ones (plus our additions to the original's tools: get_all_memories `offset`, for answers too big for one protocol line;
-// add_memory `infer`, as Mem0's API has; search_memory `threshold`).
+// add_memory `infer`, as Mem0's API has; search_memory `threshold`; the node's own workspace models: add_memory and
+// extract_long_term_memory `llm_model`, search_memory `rerank_model`, because Dify's current credentials form does not
+// render model pickers).
 const SEED_TOOLS: Record<string, { params: string[]; required: string[] }> = {
   add_memory: {
-    params: ['user', 'assistant', 'user_id', 'agent_id', 'run_id', 'metadata', 'infer', 'timeout'],
+    params: ['user', 'assistant', 'user_id', 'agent_id', 'run_id', 'metadata', 'infer', 'timeout', 'llm_model'],
     required: ['user', 'user_id'],
   },
   search_memory: {
-    params: ['query', 'user_id', 'agent_id', 'run_id', 'filters', 'top_k', 'threshold', 'timeout'],
+    params: ['query', 'user_id', 'agent_id', 'run_id', 'filters', 'top_k', 'threshold', 'timeout', 'rerank_model'],
     required: ['query', 'user_id'],
   },
   get_all_memories: {
@@ -46,6 +48,7 @@ const SEED_TOOLS: Record<string, { params: string[]; required: string[] }> = {
       'time_budget',
       'dify_base_url',
       'dify_api_key',
+      'llm_model',
     ],
     required: ['user_ids', 'app_id', 'dify_base_url', 'dify_api_key'],
   },

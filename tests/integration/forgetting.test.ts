@@ -4,7 +4,7 @@
 // side engine used to arrange old data and read the access log); PostgreSQL too when TEST_DATABASE_URL is set.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestContext } from 'vitest';
-import { CheckpointStore } from '../../src/jobs/extraction/checkpoint-store.js';
+import { CheckpointStore } from '../../src/store/extraction-checkpoints.js';
 import { extractionTables } from '../../src/store/extraction-tables.js';
 import { emptyUserCheckpoint } from '../../src/jobs/extraction/user.js';
 import { accessLogTable, selectAccess } from '../../src/store/access-log.js';

@@ -6,8 +6,11 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ToolMessage } from '../../src/runtime/contract.js';
+import { MAX_FETCH } from '../../src/memory/external/repository.js';
+import { openExternalStore } from '../../src/memory/external/stores.js';
 import { FakeOpenAI } from '../helpers/fake-openai.js';
 import { testDatabaseUrl } from '../helpers/postgres.js';
+import { CHROMA_MISSING, CHROMA_PROGRAM, ChromaServer } from '../helpers/chroma.js';
 import { AppDriver, credentials, DIMS, pgliteFolder, plainModel, postgresBackend } from './app.js';
 import type { Backend } from './app.js';
 
@@ -107,7 +110,7 @@ describe('export_memories → import_memories', () => {
     await fake.close();
   });
 
-  async function driverOn(backend: Backend): Promise<AppDriver> {
+  async function driverOn(backend: Pick<Backend, 'store' | 'cleanup'>): Promise<AppDriver> {
     const driver = new AppDriver(credentials(fake, await backend.store(), { async_mode: false }));
     cleanups.push(() => driver.close(), () => backend.cleanup());
     // Opening a store (and migrating it) counts against the first call's timeout: give it room on a busy machine.
@@ -157,6 +160,100 @@ describe('export_memories → import_memories', () => {
     expect(third.results).toMatchObject({ inserted: 3, skipped: 0, failed: 0 });
     expect((await exportAll(back, { user_id: 'ana', include_history: true })).bytes.toString('utf8')).toBe(exported.bytes.toString('utf8'));
   }, 120_000);
+
+  it.skipIf(!CHROMA_PROGRAM)(
+    `round-trips exactly pglite → Chroma → ${url ? 'postgres' : 'pglite'} → Chroma, with history, ` +
+      `and a re-import into Chroma skips everything${CHROMA_PROGRAM ? '' : ` (skipped: ${CHROMA_MISSING})`}`,
+    async () => {
+      const chroma = await ChromaServer.start();
+      cleanups.push(() => chroma.stop());
+      const chromaStore = (collection: string) => ({
+        store: () =>
+          Promise.resolve({
+            provider: 'chroma',
+            config: { collection_name: collection, host: '127.0.0.1', port: chroma.port, ssl: false, embedding_model_dims: DIMS },
+            state_store: { provider: 'pglite', config: { path: pgliteFolder() } },
+          }),
+        cleanup: () => Promise.resolve(),
+      });
+
+      const source = await driverOn(pgliteStore());
+      await source.ok('add_memory', { user: 'I live in Porto. I drink green tea.', user_id: 'ana', agent_id: 'app-1', metadata: '{"topic":"intro","n":2,"ok":true}' });
+      await source.ok('add_memory', { user: 'My brother is called Rui.', user_id: 'ana', agent_id: 'app-2' });
+      await source.ok('add_memory', { user: 'I play chess.', user_id: 'bob' });
+      const tea = (await source.ok<Array<{ id: string; memory: string }>>('get_all_memories', { user_id: 'ana' })).find((m) => m.memory === 'I drink green tea.')!;
+      await source.ok('update_memory', { memory_id: tea.id, text: 'I drink black tea.' });
+      const exported = await exportAll(source, { user_id: 'ana', include_history: true });
+      expect(exported.lines).toHaveLength(3);
+
+      // Into Chroma: every line inserted under its id, embedded anew; the same file again changes nothing.
+      const inChroma = await driverOn(chromaStore('transfer_a'));
+      const first = await inChroma.call('import_memories', { file: files.difyFile('to-chroma.jsonl', exported.bytes) });
+      expect(first.status, first.messages).toBe('SUCCESS');
+      expect(first.results).toEqual({ inserted: 3, skipped: 0, failed: 0, failures: [] });
+      expect((await inChroma.call('import_memories', { file: files.difyFile('to-chroma.jsonl', exported.bytes) })).results).toEqual({
+        inserted: 0, skipped: 3, failed: 0, failures: [],
+      });
+      // Out of Chroma: the same bytes, history and metadata (numbers, booleans) included.
+      const fromChroma = await exportAll(inChroma, { user_id: 'ana', include_history: true });
+      expect(fromChroma.bytes.toString('utf8')).toBe(exported.bytes.toString('utf8'));
+      expect(fromChroma.results).toMatchObject({ exported_count: 3, truncated: false, next_offset: null });
+      // app_id, filters and offset choose the same lines as on the SQL store.
+      for (const params of [{ app_id: 'app-2' }, { filters: '{"topic": "intro"}' }, { offset: 1 }]) {
+        const sql = await exportAll(source, { user_id: 'ana', include_history: true, ...params });
+        const ext = await exportAll(inChroma, { user_id: 'ana', include_history: true, ...params });
+        expect(ext.bytes.toString('utf8'), JSON.stringify(params)).toBe(sql.bytes.toString('utf8'));
+        expect(ext.lines.length).toBeGreaterThan(0);
+      }
+      const hits = await inChroma.ok<Array<{ id: string }>>('search_memory', { user_id: 'ana', query: 'black tea' });
+      expect(hits[0]?.id).toBe(tea.id);
+      expect(await inChroma.ok<unknown[]>('get_all_memories', { user_id: 'bob' })).toEqual([]);
+      const history = await inChroma.ok<Array<{ event: string }>>('get_memory_history', { memory_id: tea.id });
+      expect(history.map((h) => h.event)).toEqual(['ADD', 'UPDATE']);
+
+      // A memory written in Chroma itself travels the other way: Chroma → SQL → another Chroma collection.
+      const [rex] = await inChroma.ok<Array<{ id: string }>>('add_memory', { user: 'My dog is called Rex.', user_id: 'ana', metadata: '{"pet":"dog"}' });
+      await inChroma.ok('update_memory', { memory_id: rex!.id, text: 'My dog is called Max.' });
+      const chromaFile = await exportAll(inChroma, { user_id: 'ana', include_history: true });
+      expect(chromaFile.lines).toHaveLength(4);
+      const sql = await driverOn(url ? postgresBackend(url) : pgliteStore());
+      expect((await sql.call('import_memories', { file: files.difyFile('from-chroma.jsonl', chromaFile.bytes) })).results).toMatchObject({ inserted: 4, failed: 0 });
+      const viaSql = await exportAll(sql, { user_id: 'ana', include_history: true });
+      expect(viaSql.bytes.toString('utf8')).toBe(chromaFile.bytes.toString('utf8'));
+      const again = await driverOn(chromaStore('transfer_b'));
+      expect((await again.call('import_memories', { file: files.difyFile('back.jsonl', viaSql.bytes) })).results).toMatchObject({ inserted: 4, failed: 0 });
+      expect((await exportAll(again, { user_id: 'ana', include_history: true })).bytes.toString('utf8')).toBe(chromaFile.bytes.toString('utf8'));
+
+      // Chroma keeps only flat metadata: a line it refuses is reported by number, and the lines around it still go in.
+      const mixed = [
+        JSON.stringify({ id: '0b6f7c58-0a8c-4b8e-9a55-3d3c1f0e2b01', text: 'Flies kites', scope: { user_id: 'cy' } }),
+        JSON.stringify({ id: '0b6f7c58-0a8c-4b8e-9a55-3d3c1f0e2b02', text: 'Nested', metadata: { place: { city: 'Porto' } }, scope: { user_id: 'cy' } }),
+        JSON.stringify({ id: '0b6f7c58-0a8c-4b8e-9a55-3d3c1f0e2b03', text: 'Reads comics', scope: { user_id: 'cy' } }),
+      ].join('\n');
+      const partly = await again.call('import_memories', { file: files.difyFile('mixed.jsonl', mixed) });
+      expect(partly.status, partly.messages).toBe('SUCCESS');
+      const report = partly.results as Report;
+      expect(report).toMatchObject({ inserted: 2, skipped: 0, failed: 1 });
+      expect(report.failures).toEqual([{ line: 2, reason: expect.stringContaining("metadata value for key 'place'") as string }]);
+      expect((await again.ok<Array<{ memory: string }>>('get_all_memories', { user_id: 'cy' })).map((m) => m.memory).sort()).toEqual(['Flies kites', 'Reads comics']);
+
+      // A store lists at most MAX_FETCH memories of a user at once: more is refused, never exported in part.
+      const many = await openExternalStore({ provider: 'chroma', config: { collection_name: 'transfer_many', host: '127.0.0.1', port: chroma.port, ssl: false, embedding_model_dims: DIMS } });
+      for (let start = 0; start < MAX_FETCH; start += 2000) {
+        const ids = Array.from({ length: 2000 }, (_, i) => `0b6f7c58-0a8c-4b8e-9a55-${String(start + i).padStart(12, '0')}`);
+        await many.store.insert(ids.map((_, i) => Array.from({ length: DIMS }, (_v, d) => Math.sin(start + i + d))), ids, ids.map((_, i) => ({ data: `fact ${start + i}`, user_id: 'many', created_at: '2025-01-01T00:00:00+00:00' })));
+      }
+      await many.close();
+      const manyDriver = await driverOn(chromaStore('transfer_many'));
+      // With a filter too: the few that match may sit beyond what the store lists.
+      for (const params of [{}, { filters: '{"topic": "kites"}' }]) {
+        const tooMany = await manyDriver.call('export_memories', { user_id: 'many', ...params });
+        expect(tooMany.status, JSON.stringify(params)).toBe('ERROR');
+        expect(tooMany.messages).toContain(`${MAX_FETCH} or more memories in the chroma collection "transfer_many"`);
+      }
+    },
+    240_000,
+  );
 
   it("reads Mem0's own get_all JSON (pretty-printed), keeps ids, times and metadata, and reports bad lines by number", async () => {
     const driver = await driverOn(pgliteStore());

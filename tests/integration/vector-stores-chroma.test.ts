@@ -2,8 +2,6 @@
 // loopback port, through mem0ai's Chroma store and the npm `chromadb` client, with the state tables in embedded
 // PGlite: credential round trip, sync and async writes, scope, filters, scores, history, forgetting, and the payload
 // Mem0 (Python) would read. Skipped, saying why, when the server program is not installed.
-import { spawn, spawnSync } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -15,10 +13,10 @@ import { loadMem0 } from '../../src/memory/mem0.js';
 import { FakeOpenAI } from '../helpers/fake-openai.js';
 import { AppDriver, credentials, DIMS, plainModel } from './app.js';
 import { freePort } from '../helpers/ports.js';
+import { CHROMA_MISSING, CHROMA_PROGRAM, ChromaServer } from '../helpers/chroma.js';
 
-const found = spawnSync('bash', [path.resolve('scripts/chroma-server.sh'), 'bin'], { encoding: 'utf8' });
-const CHROMA = found.status === 0 ? found.stdout.trim() : '';
-const REASON = 'the Chroma server is not installed here: run `bash scripts/chroma-server.sh install` (PyPI chromadb into .cache/chroma)';
+const CHROMA = CHROMA_PROGRAM;
+const REASON = CHROMA_MISSING;
 
 interface Hit { id: string; memory: string; score: number; metadata: Record<string, unknown> }
 interface Item { id: string; memory: string; metadata: Record<string, unknown> }
@@ -37,30 +35,21 @@ async function waitFor<T>(read: () => Promise<T>, done: (value: T) => boolean, w
 
 describe.skipIf(!CHROMA)(`tools over a real Chroma server${CHROMA ? '' : ` (skipped: ${REASON})`}`, () => {
   let fake: FakeOpenAI;
-  let server: ChildProcess | undefined;
+  let server: ChromaServer | undefined;
   let port: number;
-  let stderr = '';
   const drivers: AppDriver[] = [];
 
   beforeAll(async () => {
     fake = await FakeOpenAI.start({ dims: DIMS });
     plainModel(fake);
-    port = await freePort();
-    const data = mkdtempSync(path.join(tmpdir(), 'mem0-chroma-'));
-    server = spawn(CHROMA, ['run', '--path', data, '--host', '127.0.0.1', '--port', String(port)], { stdio: ['ignore', 'ignore', 'pipe'] });
-    server.stderr?.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
-    await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/api/v2/heartbeat`, { signal: AbortSignal.timeout(1000) })).ok, (ok) => ok, `chroma on port ${port} (${stderr})`);
+    server = await ChromaServer.start();
+    port = server.port;
   }, 60_000);
 
   afterAll(async () => {
     for (const d of drivers) await d.close();
     await fake?.close();
-    if (server && server.exitCode === null) {
-      const exited = new Promise((resolve) => server!.once('exit', resolve));
-      server.kill('SIGTERM');
-      await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5000))]);
-      if (server.exitCode === null) server.kill('SIGKILL');
-    }
+    await server?.stop();
   });
 
   const stateDirs = new Map<string, string>();
@@ -170,12 +159,10 @@ describe.skipIf(!CHROMA)(`tools over a real Chroma server${CHROMA ? '' : ` (skip
     const engine = await openEngine(settings);
     try {
       const keepAlive = new KeepAlive({
-        database: engine.store.database, llm: settings.llm, embedder: settings.embedder, activity: new ProviderActivity(), intervalSeconds: 30,
+        database: engine.store.database, external: engine.store.external, llm: settings.llm, embedder: settings.embedder, activity: new ProviderActivity(), intervalSeconds: 30,
       });
       expect((await keepAlive.tick()).database).toBe('up');
-      const exited = new Promise((resolve) => server!.once('exit', resolve));
-      server!.kill('SIGTERM');
-      await exited;
+      await server!.stop();
       expect((await keepAlive.tick()).database).toBe('down');
     } finally {
       await engine.close();

@@ -176,6 +176,39 @@ describe('models picked on the settings page', () => {
   });
 });
 
+describe('models picked in the workflow node (tool parameters)', () => {
+  const nowhere = JSON.stringify({ provider: 'openai', config: { api_key: 'sk-unused', openai_base_url: 'http://127.0.0.1:9/v1', model: 'gpt-4o-mini' } });
+  // Settings with no LLM picker (the LLM block points nowhere) and no reranker at all.
+  const settings = () => credentials({ llm_model: null, rerank_model: null, local_llm_json_secret: nowhere });
+
+  it('the node\'s LLM wins over the settings\' LLM block for this call', async () => {
+    const before = models.calls.length;
+    const { id, body } = await invoke('add_memory', { user: 'I bake sourdough bread.', user_id: 'eli', llm_model: { ...LLM, model: 'node-llm' } }, settings());
+    expect(body.status, JSON.stringify(body)).toBe('SUCCESS');
+    expect((body.results as Array<{ event: string }>)[0]!.event).toBe('ADD');
+    const llm = models.calls.slice(before).filter((c) => c.sessionId === id && c.type === 'llm');
+    expect(llm.length).toBeGreaterThan(0);
+    expect(llm.every((c) => c.request.model === 'node-llm')).toBe(true);
+  });
+
+  it('the node\'s rerank model orders this search; without it the same settings rank by vectors alone', async () => {
+    const before = models.calls.length;
+    const reranked = await invoke('search_memory', { query: 'what bread do I bake', user_id: 'eli', rerank_model: RERANK }, settings());
+    expect(reranked.body.status, JSON.stringify(reranked.body)).toBe('SUCCESS');
+    expect((reranked.body.results as Array<{ rerank_score?: number }>)[0]!.rerank_score).toBeGreaterThan(0);
+    expect(models.calls.slice(before).some((c) => c.sessionId === reranked.id && c.type === 'rerank')).toBe(true);
+    const plain = await invoke('search_memory', { query: 'what bread do I bake', user_id: 'eli' }, settings());
+    expect((plain.body.results as Array<{ rerank_score?: number }>)[0]!.rerank_score).toBeUndefined();
+  });
+
+  it('a node picker holding the wrong kind of model is an ERROR naming the parameter', async () => {
+    const { body } = await invoke('add_memory', { user: 'x', user_id: 'eli', llm_model: EMBEDDING }, settings());
+    expect(body.status).toBe('ERROR');
+    expect(body.messages).toContain('llm_model');
+    expect(body.messages).toContain('pick a llm model');
+  });
+});
+
 describe('failures of a workspace model', () => {
   it('an error answer from Dify is an ERROR naming the LLM picker and Dify\'s reason; nothing is stored', async () => {
     models.policy = (call) => (call.type === 'llm' ? { do: 'error', reason: 'invoke llm model failed: quota exceeded' } : { do: 'answer' });

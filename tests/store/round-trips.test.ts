@@ -124,6 +124,43 @@ describe.each(backends())('one-statement writes on $name', (backend) => {
     expect(await store.memories.count(scope)).toBe(6);
   });
 
+  it('a change set (adds, updates, deletes) is one statement plus the access-log cleanup, in one transaction', async () => {
+    const store = await open();
+    const scope = { userId: 'planner' };
+    const [keep, change, drop] = await store.memories.insert(scope, [
+      { data: 'drinks tea', vector: vec(1) }, { data: 'lives in Oslo', vector: vec(2), metadata: { city: 'Oslo' } }, { data: 'owns a cat', vector: vec(3) },
+    ]);
+    const [foreign] = await store.memories.insert({ userId: 'stranger' }, [{ data: 'owns a dog', vector: vec(4) }]);
+    const { pool, sent } = counting(store.database.pool);
+    const memories = new MemoryStore(pool, store.tables, DIMS, { iterativeScan: true });
+    const applied = await memories.apply(scope, {
+      inserts: [{ data: 'drinks tea', vector: vec(1) }, { data: 'owns a cat', vector: vec(3) }, { data: 'plays piano', vector: vec(5) }],
+      updates: [{ id: change!.id, data: 'lives in Bergen', vector: vec(6), metadata: { city: 'Bergen' } }, { id: foreign!.id, data: 'hijacked', vector: vec(7) }],
+      deletes: [drop!.id, foreign!.id],
+    });
+    expect(sent.filter((t) => !['BEGIN', 'COMMIT'].includes(t))).toHaveLength(2);
+    // 'drinks tea' is stored already; 'owns a cat' comes back (its memory is deleted by the same set); the stranger's
+    // memory is neither updated nor deleted.
+    expect(applied.inserted.map((m) => m.data)).toEqual(['owns a cat', 'plays piano']);
+    expect(applied.updated.map((m) => [m.id, m.data, m.metadata])).toEqual([[change!.id, 'lives in Bergen', { city: 'Bergen' }]]);
+    expect(applied.deleted).toEqual([drop!.id]);
+    expect(await store.memories.get(null, foreign!.id)).toMatchObject({ data: 'owns a dog' });
+    expect((await store.memories.history(scope, change!.id)).map((h) => [h.event, h.oldMemory, h.newMemory])).toEqual([
+      ['ADD', null, 'lives in Oslo'], ['UPDATE', 'lives in Oslo', 'lives in Bergen'],
+    ]);
+    expect((await store.memories.history(scope, drop!.id)).map((h) => [h.event, h.oldMemory, h.isDeleted])).toEqual([
+      ['ADD', null, false], ['DELETE', 'owns a cat', true],
+    ]);
+    expect((await store.memories.list(scope)).map((m) => m.data).sort()).toEqual(['drinks tea', 'lives in Bergen', 'owns a cat', 'plays piano']);
+    expect(keep).toBeDefined();
+    // A bad part refuses the whole set: nothing of it is written.
+    await expect(memories.apply(scope, {
+      inserts: [{ data: 'never stored', vector: vec(1) }],
+      updates: [{ id: change!.id, data: 'never updated', vector: [1, 2] }],
+    })).rejects.toThrow(/dimensions/);
+    expect((await store.memories.list(scope)).map((m) => m.data)).not.toContain('never stored');
+  });
+
   it('racing identical adds through the memory service store one memory', async () => {
     const store = await open();
     const providers: Providers = {

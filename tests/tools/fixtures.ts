@@ -21,8 +21,8 @@ const scope = [param('user_id', 'string', required), param('agent_id', 'string')
 const memoryId = param('memory_id', 'string', required);
 
 export const FIXTURE_TOOLS: ToolDeclaration[] = [
-  tool('add_memory', [param('user', 'string', required), param('assistant', 'string'), ...scope, param('metadata', 'string'), param('infer', 'boolean', { form: 'form', default: true }), timeout]),
-  tool('search_memory', [param('query', 'string', required), ...scope, param('filters', 'string'), param('top_k', 'number', { default: 5, min: 1, max: 100 }), param('threshold', 'number', { min: 0, max: 1 }), timeout]),
+  tool('add_memory', [param('user', 'string', required), param('assistant', 'string'), ...scope, param('metadata', 'string'), param('infer', 'boolean', { form: 'form', default: true }), timeout, param('llm_model', 'model-selector', { form: 'form' })]),
+  tool('search_memory', [param('query', 'string', required), ...scope, param('filters', 'string'), param('top_k', 'number', { default: 5, min: 1, max: 100 }), param('threshold', 'number', { min: 0, max: 1 }), timeout, param('rerank_model', 'model-selector', { form: 'form' })]),
   tool('get_all_memories', [...scope, param('limit', 'number', { default: 100, min: 1, max: 1000 }), param('offset', 'number', { default: 0, min: 0, max: 1_000_000_000 }), param('filters', 'string'), timeout]),
   tool('get_memory', [memoryId, runId, timeout]),
   tool('update_memory', [memoryId, param('text', 'string', required), runId, timeout]),
@@ -39,6 +39,7 @@ export const FIXTURE_TOOLS: ToolDeclaration[] = [
     param('time_budget', 'number', { form: 'form', default: 60, min: 5, max: 1440 }),
     param('dify_base_url', 'string', { form: 'form', required: true }),
     param('dify_api_key', 'secret-input', { form: 'form', required: true }),
+    param('llm_model', 'model-selector', { form: 'form' }),
   ]),
   tool('check_extraction_status', [param('task_id', 'string', required)]),
   tool('get_user_checkpoint', [param('user_id', 'string', required), param('app_id', 'string')]),

@@ -16,16 +16,7 @@
  */
 import type { DifyMessage } from './dify-client.js';
 import type { ExtractionWindow } from './window.js';
-
-/** The stored shape (field names as `get_user_checkpoint` shows them). Times are Unix seconds. */
-export interface ConversationCheckpoint {
-  /** The newest message processed so far. */
-  last_processed_message_id: string | null;
-  /** Covered span, start inclusive. */
-  processed_range_start: number | null;
-  /** Covered span, end exclusive. */
-  processed_range_end: number | null;
-}
+import type { ConversationCheckpoint } from '../../store/extraction-checkpoints.js';
 
 /** Window bounds in Unix seconds: `[startSec, endSec)`. */
 export type SecondsWindow = Pick<ExtractionWindow, 'startSec' | 'endSec'>;

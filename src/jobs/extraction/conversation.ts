@@ -4,7 +4,8 @@
  * conversation; it touches no storage itself (the caller saves the returned checkpoint after it resolves).
  * @module
  */
-import type { ConversationCheckpoint, SecondsWindow } from './checkpoint.js';
+import type { ConversationCheckpoint } from '../../store/extraction-checkpoints.js';
+import type { SecondsWindow } from './checkpoint.js';
 import { advanceCheckpoint } from './checkpoint.js';
 import type { ExtractionLlm } from './classify.js';
 import { classifyConversation } from './classify.js';

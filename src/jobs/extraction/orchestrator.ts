@@ -10,7 +10,7 @@
  * - Lease: a user runs only while holding the (user, app) lease (leases.ts), renewed every `leaseTtlMs / 3`; losing
  *   it aborts the user. A held lease makes the user SKIPPED with reason `locked`.
  * - Checkpoint: loaded with its version, saved after every conversation and at the end with compare-and-set fenced
- *   by the lease (checkpoint-store.ts).
+ *   by the lease (store/extraction-checkpoints.ts).
  * - Task record: created before the tool answers ACCEPTED, updated after every user (progress, counters, results),
  *   closed with a final report; the owner beats a heartbeat. Start-up fails the tasks of dead processes
  *   (tasks.ts: {@link INTERRUPTED_ERROR}). The Dify key lives only in this process's memory (the task's client).
@@ -24,7 +24,7 @@ import type { Logger } from 'pino';
 import { logger as rootLogger } from '../../log.js';
 import type { Tables } from '../../store/sql.js';
 import { notFound, overloaded } from '../../errors.js';
-import { CheckpointConflictError, CheckpointStore } from './checkpoint-store.js';
+import { CheckpointConflictError, CheckpointStore } from '../../store/extraction-checkpoints.js';
 import type { ExtractionLlm } from './classify.js';
 import type { MemoryWriter } from './conversation.js';
 import { DifyClient } from './dify-client.js';
@@ -32,13 +32,13 @@ import type { DifyClientOptions, DifyClientStats } from './dify-client.js';
 import { LeaseStore } from '../../store/extraction-leases.js';
 import type { Lease } from '../../store/extraction-leases.js';
 import type { DifyReader } from './scan.js';
-import { emptyCounters, INTERRUPTED_ERROR, TaskStore } from './tasks.js';
-import type { TaskCounters, TaskParams, TaskRow, UserReport } from './tasks.js';
+import { emptyCounters, emptyUserCounts, INTERRUPTED_ERROR, TaskStore, USER_COUNT_KEYS } from '../../store/extraction-tasks.js';
+import type { TaskCounters, TaskParams, TaskRow, UserReport } from '../../store/extraction-tasks.js';
 import { loadTokenizer, tokenCap } from './tokens.js';
 import type { Tokenizer } from './tokens.js';
-import { emptyUserCheckpoint, emptyUserCounts, extractUser, USER_COUNT_KEYS, userCounts } from './user.js';
+import { emptyUserCheckpoint, extractUser, userCounts } from './user.js';
 import type { ExtractionRequest } from '../../memory/api.js';
-import type { UserCheckpoint } from './user.js';
+import type { UserCheckpoint } from '../../store/extraction-checkpoints.js';
 import { extractionWindow, resolveTimeZone } from './window.js';
 import { checkpointView, finalReport, localIso, statusView } from './views.js';
 

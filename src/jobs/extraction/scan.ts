@@ -12,7 +12,8 @@
  */
 import type { DifyClient, DifyConversation, DifyMessage } from './dify-client.js';
 import { DIFY_MAX_PAGE, DifyNotFoundError } from './dify-client.js';
-import type { ConversationCheckpoint, SecondsWindow } from './checkpoint.js';
+import type { ConversationCheckpoint } from '../../store/extraction-checkpoints.js';
+import type { SecondsWindow } from './checkpoint.js';
 import { ACTIVITY_SLACK_SEC, mayHaveNewMessages, pagingFloor, selectNewMessages } from './checkpoint.js';
 
 /** The part of the client the scan needs (the fake in tests and the real client both fit). */

@@ -13,14 +13,14 @@ import type { Tables } from '../../store/sql.js';
 import { EngineError } from '../../errors.js';
 import type { ExtractionService } from '../../memory/api.js';
 import type { CleanupRequest, Cleaner } from '../forgetting/service.js';
-import { CheckpointStore } from './checkpoint-store.js';
+import { CheckpointStore } from '../../store/extraction-checkpoints.js';
 import type { ExtractionLlm } from './classify.js';
 import type { MemoryWriter } from './conversation.js';
 import { DifyConfigError } from './dify-client.js';
 import { LeaseStore } from '../../store/extraction-leases.js';
 import { DEFAULT_ORCHESTRATOR, ExtractionOrchestrator } from './orchestrator.js';
 import type { OrchestratorOptions } from './orchestrator.js';
-import { TaskStore } from './tasks.js';
+import { TaskStore } from '../../store/extraction-tasks.js';
 
 /** The parts of the memory engine extraction uses (src/memory/engine.ts's `Engine` fits). */
 export interface ExtractionEngine {

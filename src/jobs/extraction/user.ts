@@ -10,7 +10,10 @@
  * kept in the returned checkpoint.
  * @module
  */
-import type { ConversationCheckpoint, SecondsWindow } from './checkpoint.js';
+import type { SecondsWindow } from './checkpoint.js';
+import { emptyUserCounts, USER_COUNT_KEYS } from '../../store/extraction-tasks.js';
+import type { UserCounts, UserStatus } from '../../store/extraction-tasks.js';
+import type { UserCheckpoint } from '../../store/extraction-checkpoints.js';
 import { mayHaveNewMessages } from './checkpoint.js';
 import type { ConversationDeps } from './conversation.js';
 import { processConversation } from './conversation.js';
@@ -18,18 +21,6 @@ import { DifyAuthError, DifyNotFoundError, DifyUpstreamError } from './dify-clie
 import type { MemoryKind } from './prompts.js';
 import type { ResumeCursor } from './scan.js';
 import { ConversationScan, resumeWindow } from './scan.js';
-
-/**
- * The stored per user+app checkpoint, in the shape `get_user_checkpoint` shows. Times are ISO 8601 (UTC).
- * `resume_end_time` is ours (the original kept only the start of the interrupted window).
- */
-export interface UserCheckpoint {
-  conversations: Record<string, ConversationCheckpoint>;
-  resume_conversation_cursor: string | null;
-  resume_run_at: string | null;
-  resume_start_time: string | null;
-  resume_end_time: string | null;
-}
 
 export function emptyUserCheckpoint(): UserCheckpoint {
   return { conversations: {}, resume_conversation_cursor: null, resume_run_at: null, resume_start_time: null, resume_end_time: null };
@@ -44,7 +35,6 @@ export function storedCursor(checkpoint: UserCheckpoint | null | undefined): Res
   return { conversation_id: checkpoint.resume_conversation_cursor, window_start: start / 1000, window_end: end / 1000 };
 }
 
-export type UserStatus = 'SUCCESS' | 'PARTIAL_SUCCESS' | 'SKIPPED' | 'ERROR';
 export type UserStopReason =
   /** Every conversation in the window was handled. */
   | 'completed'
@@ -83,24 +73,6 @@ export interface UserRunOptions {
    * mid-user keeps what was done. A rejection stops the user and is rethrown by {@link extractUser}.
    */
   onProgress?: ((checkpoint: UserCheckpoint) => Promise<void>) | undefined;
-}
-
-/** What one user's run counts; a task's counters are their sums over its users. */
-export interface UserCounts {
-  scanned_conversations: number;
-  processed_conversations: number;
-  failed_conversations: number;
-  scanned_messages: number;
-  processed_messages: number;
-  written_memories: number;
-}
-
-export const USER_COUNT_KEYS = [
-  'scanned_conversations', 'processed_conversations', 'failed_conversations', 'scanned_messages', 'processed_messages', 'written_memories',
-] as const satisfies ReadonlyArray<keyof UserCounts>;
-
-export function emptyUserCounts(): UserCounts {
-  return { scanned_conversations: 0, processed_conversations: 0, failed_conversations: 0, scanned_messages: 0, processed_messages: 0, written_memories: 0 };
 }
 
 /** The counts alone, out of anything that carries them. */

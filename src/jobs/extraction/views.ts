@@ -3,8 +3,8 @@
  * extraction window is shown in the plugin's time zone (with its offset), because that is how users chose it.
  * @module
  */
-import type { StoredCheckpoint } from './checkpoint-store.js';
-import type { TaskCounters, TaskRow, UserReport } from './tasks.js';
+import type { StoredCheckpoint } from '../../store/extraction-checkpoints.js';
+import type { TaskCounters, TaskRow, UserReport } from '../../store/extraction-tasks.js';
 
 /** `instant` as local ISO 8601 with the zone's offset, e.g. `2026-10-19T00:00:00-04:00`. */
 export function localIso(instant: Date, timeZone: string): string {

@@ -11,6 +11,7 @@ import type { Scope } from '../../store/queries.js';
 import type { Tables } from '../../store/sql.js';
 import { forgetMemories } from './forget.js';
 import type { ForgetOptions, ForgetReport } from './forget.js';
+import type { ForgettingService } from '../../memory/api.js';
 
 export const DEFAULT_CHECKPOINT_TTL_DAYS = 90;
 const MS_PER_DAY = 86_400_000;
@@ -64,7 +65,8 @@ export function checkpointTtl(days: number | null | undefined): number {
   return typeof days === 'number' && Number.isFinite(days) && days > 0 ? Math.max(1, days) : DEFAULT_CHECKPOINT_TTL_DAYS;
 }
 
-export class ForgettingService {
+/** The per-user forgetting run behind forget_memories (the tools see it as memory/api.ts's `ForgettingService`). */
+export class Forgetter implements ForgettingService {
   constructor(private readonly deps: ForgettingDeps) {}
 
   async forget(input: { userId: string; appId?: string | undefined; dryRun: boolean }, signal: AbortSignal): Promise<ForgetResult> {

@@ -13,8 +13,9 @@ import type { Logger } from 'pino';
 import { logger as rootLogger } from '../../log.js';
 import type { Providers } from '../../memory/providers.js';
 import type { ProviderBlock } from '../../memory/config/settings.js';
-import { externalsOfDatabase } from '../../memory/external/stores.js';
+import type { ExternalStore } from '../../memory/external/stores.js';
 import type { Database } from '../../store/index.js';
+import { ping } from '../../store/pool.js';
 import { isConnectionError } from '../queue/errors.js';
 
 export type ProbeState = 'up' | 'down' | 'unknown';
@@ -68,6 +69,8 @@ export class ProviderActivity {
 
 export interface KeepAliveOptions {
   database: Database;
+  /** The mem0ai vector store holding the memories, when there is one: pinged with the database. */
+  external?: ExternalStore | undefined;
   llm: ProviderBlock;
   embedder: ProviderBlock;
   activity: ProviderActivity;
@@ -130,9 +133,9 @@ export class KeepAlive {
     // Two tries: the first may land on a pooled connection that died (server restart); pg drops it on error.
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
-        await withTimeout(pool.query('SELECT 1'), PROBE_TIMEOUT_MS);
+        await withTimeout(ping(pool), PROBE_TIMEOUT_MS);
         // Memories in a mem0ai vector store (qdrant, chroma, …) whose state lives here: one-row list round trip.
-        for (const external of externalsOfDatabase(this.options.database)) {
+        for (const external of this.options.external ? [this.options.external] : []) {
           try {
             await withTimeout(external.store.list(undefined, 1), PROBE_TIMEOUT_MS);
           } catch (error) {

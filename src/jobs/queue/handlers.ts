@@ -20,12 +20,11 @@ import type { Providers } from '../../memory/providers.js';
 import type { AppliedChanges, MemoryRepository } from '../../memory/repository.js';
 import { MemoryService } from '../../memory/service.js';
 import { storeRepository } from '../../memory/store-repository.js';
-import { externalOf } from '../../memory/external/stores.js';
 import type { ExternalStore } from '../../memory/external/stores.js';
 import { deletePlan, loadPlan, savePlan } from '../../store/job-plans.js';
 import { executePlan, planningRepository, planResult, recordedChanges, recordPlan, replayPlan } from '../../memory/external/repository.js';
 import type { WritePlan } from '../../memory/external/repository.js';
-import type { Store } from '../../store/index.js';
+import type { EngineStore } from '../../memory/store-repository.js';
 import { storeOnClient } from '../../store/index.js';
 import type { ClaimedJob } from './queue.js';
 import type { JobContext, JobHandler } from './worker.js';
@@ -33,7 +32,7 @@ import type { GraphMemory } from '../../memory/graph/graph-memory.js';
 
 /** What the worker needs of an engine: its store and providers. */
 export interface JobEngine {
-  store: Store;
+  store: EngineStore;
   providers: Providers;
   /** The graph memory, when a graph store is configured: a job's graph changes commit with it on PostgreSQL. */
   graph?: GraphMemory | null | undefined;
@@ -66,7 +65,7 @@ export interface DeleteAllPayload {
 }
 
 /** The repository of one job: reads from the pool, writes inside the job's completion transaction. */
-function jobRepository(store: Store, context: JobContext): MemoryRepository {
+function jobRepository(store: EngineStore, context: JobContext): MemoryRepository {
   const reads = storeRepository(store);
   const onClient = (client: pg.PoolClient) => storeRepository({ ...store, memories: storeOnClient(store, client) });
   return {
@@ -93,7 +92,7 @@ function jobRepository(store: Store, context: JobContext): MemoryRepository {
  * the job's id, applied to the vector store, and its history rows committed with the job's completion (see
  * src/memory/vector-store-plans.ts). Reads go to the vector store directly.
  */
-function externalJobRepository(store: Store, external: ExternalStore, job: ClaimedJob, context: JobContext): MemoryRepository {
+function externalJobRepository(store: EngineStore, external: ExternalStore, job: ClaimedJob, context: JobContext): MemoryRepository {
   const reads = storeRepository(store);
   const planner = planningRepository(external);
   const pool = store.database.pool;
@@ -124,7 +123,7 @@ function externalJobRepository(store: Store, external: ExternalStore, job: Claim
 }
 
 /** Applies a stored plan to the vector store, then commits its history rows, the job's completion and the plan's removal. */
-async function applyStoredPlan(store: Store, external: ExternalStore, job: ClaimedJob, context: JobContext, stored: WritePlan, replay: boolean): Promise<AppliedChanges> {
+async function applyStoredPlan(store: EngineStore, external: ExternalStore, job: ClaimedJob, context: JobContext, stored: WritePlan, replay: boolean): Promise<AppliedChanges> {
   let plan = stored;
   // A replay completes what the first attempt left undone, never undoing what others changed since (replayPlan).
   if (replay) plan = await replayPlan(external, stored, await recordedChanges(store.database.pool, store.tables, stored));
@@ -141,7 +140,7 @@ export function memoryJobHandler(engine: JobEngine | (() => JobEngine)): JobHand
   const current = typeof engine === 'function' ? engine : () => engine;
   return async (job: ClaimedJob, context: JobContext) => {
     const { store, providers, graph } = current();
-    const external = externalOf(store);
+    const external = store.external;
     if (external) {
       // A re-run of a job whose plan was stored: apply THAT plan (never a new one) and complete.
       const stored = await loadPlan<WritePlan>(store.database.pool, store.tables, job.id);

@@ -9,7 +9,7 @@ import { bounded } from '../../memory/bounded.js';
 import type { BoundedDeps } from '../../memory/bounded.js';
 import type { JobStatus, MemoryApi } from '../../memory/api.js';
 import type { JobQueue, JobRow, JobState } from './queue.js';
-import { uuidParam } from './writes.js';
+import { uuidParam } from '../../memory/service.js';
 
 const STATES: Record<JobState, JobStatus['state']> = {
   created: 'queued',

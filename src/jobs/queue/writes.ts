@@ -13,21 +13,20 @@ import type { Logger } from 'pino';
 import { EngineError, notFound, overloaded } from '../../errors.js';
 import type { Providers } from '../../memory/providers.js';
 import { bounded } from '../../memory/bounded.js';
-import { parseMetadata } from '../../memory/service.js';
+import { memoryId as checkedMemoryId, parseMetadata, requiredText } from '../../memory/service.js';
 import { storeRepository } from '../../memory/store-repository.js';
-import type { Store } from '../../store/index.js';
+import type { EngineStore } from '../../memory/store-repository.js';
 import type { CallOptions, MemoryApi, MemoryEvent } from '../../memory/api.js';
 import type { AddPayload, DeleteAllPayload, DeletePayload, UpdatePayload } from './handlers.js';
 import { isConnectionError } from './errors.js';
 import type { JobKind, JobQueue } from './queue.js';
 import type { Scope } from '../../store/queries.js';
-import { UUID } from '../../ids.js';
 import type { GraphMemory } from '../../memory/graph/graph-memory.js';
 
 export type MemoryWrites = Pick<MemoryApi, 'add' | 'update' | 'delete' | 'deleteAll'>;
 
 export interface WriteDeps {
-  store: Store;
+  store: EngineStore;
   providers: Providers;
   /** The graph memory, when a graph store is configured. */
   graph?: GraphMemory | null | undefined;
@@ -97,7 +96,7 @@ export function memoryWrites(deps: WriteDeps): MemoryWrites {
       if (user === '' && assistant === '') return { results: [skip()] };
       const metadata = parseMetadata(input.metadata);
       const payload: AddPayload = {
-        userId: requiredId(input.scope.userId), agentId: input.scope.agentId ?? null, user: input.user, assistant: input.assistant ?? null, metadata,
+        userId: requiredText(input.scope.userId, 'user_id'), agentId: input.scope.agentId ?? null, user: input.user, assistant: input.assistant ?? null, metadata,
         ...(input.infer === false ? { infer: false } : {}),
       };
       const jobId = await accept(options, 'add', input.scope, payload, input.scope.runId);
@@ -106,7 +105,7 @@ export function memoryWrites(deps: WriteDeps): MemoryWrites {
     },
 
     async update(input, options) {
-      const memoryId = uuid(input.memoryId);
+      const memoryId = checkedMemoryId(input.memoryId);
       if (!deps.asyncMode) {
         return bounded(deps, options, async (service, signal) => {
           return service.update({ memoryId, text: input.text, signal });
@@ -121,7 +120,7 @@ export function memoryWrites(deps: WriteDeps): MemoryWrites {
     },
 
     async delete(input, options) {
-      const memoryId = uuid(input.memoryId);
+      const memoryId = checkedMemoryId(input.memoryId);
       if (!deps.asyncMode) {
         return bounded(deps, options, async (service, signal) => {
           return service.delete({ memoryId, signal });
@@ -143,7 +142,7 @@ export function memoryWrites(deps: WriteDeps): MemoryWrites {
       if (!deps.asyncMode) return bounded(deps, options, (service, signal) => service.deleteAll({ ...scope, signal }));
       // Filters are checked against the store before the job is queued, so a bad one fails now, not in the background.
       if (input.filters) await bounded(deps, options, (service) => service.countMatching(scope));
-      const payload: DeleteAllPayload = { userId: requiredId(input.scope.userId), agentId: input.scope.agentId ?? null, filters: input.filters ?? null };
+      const payload: DeleteAllPayload = { userId: requiredText(input.scope.userId, 'user_id'), agentId: input.scope.agentId ?? null, filters: input.filters ?? null };
       const jobId = await accept(options, 'delete_all', input.scope, payload, input.scope.runId);
       return { deleted_count: null, accepted: true, job_id: jobId };
     },
@@ -155,18 +154,3 @@ function skip(): MemoryEvent {
   return { id: null, memory: '', event: 'SKIP' };
 }
 
-function requiredId(value: string | undefined): string {
-  if (typeof value !== 'string' || value.trim() === '') throw new EngineError('invalid_params', 'user_id is required');
-  return value.trim();
-}
-
-function uuid(value: string): string {
-  return uuidParam(value, 'memory_id');
-}
-
-/** A UUID parameter (memory_id, job_id), lower-cased; invalid_params naming it otherwise. */
-export function uuidParam(value: string, name: string): string {
-  const id = typeof value === 'string' ? value.trim() : '';
-  if (!UUID.test(id)) throw new EngineError('invalid_params', `${name} must be a UUID`);
-  return id.toLowerCase();
-}

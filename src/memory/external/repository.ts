@@ -21,7 +21,7 @@ import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { withTransaction } from '../../store/pool.js';
 import type { Queryable } from '../../store/pool.js';
-import { insertHistory, selectHistory } from '../../store/queries.js';
+import { insertHistory, selectChangeHistory, selectHistory } from '../../store/queries.js';
 import type { HistoryRow } from '../../store/queries.js';
 import { md5, newMemoryPayload, pythonIso, RESERVED_PAYLOAD_KEYS } from '../../store/payload.js';
 import type { Store } from '../../store/index.js';
@@ -198,11 +198,7 @@ export async function recordedChanges(db: Queryable, tables: Tables, plan: Write
   const deleted = new Set<string>();
   const changedFrom = new Set<string>();
   if (ids.length === 0) return { deleted, changedFrom };
-  const res = await db.query<{ id: string; event: string; old: string | null }>(
-    `SELECT memory_id::text AS id, event, old_memory AS old FROM ${tables.history}
-      WHERE memory_id = ANY($1::uuid[]) AND event IN ('UPDATE', 'DELETE')`,
-    [ids],
-  );
+  const res = await db.query<{ id: string; event: string; old: string | null }>(selectChangeHistory(tables, ids));
   for (const row of res.rows) {
     if (row.event === 'DELETE') deleted.add(row.id);
     if (row.old !== null) changedFrom.add(`${row.id} ${row.old}`);
@@ -378,7 +374,7 @@ async function storedWithHash(external: ExternalStore, scope: Scope, hash: strin
  * store returned all it was asked for and too few of them matched.
  */
 
-async function scopeResults(
+export async function scopeResults(
   external: ExternalStore,
   scope: Scope,
   filter: Filter | null,

@@ -3,16 +3,12 @@
  * deadline: every call gives up after `timeoutMs` with an {@link EngineError} `timeout`; every failure becomes a
  * {@link EngineError} whose message is scrubbed of the block's secrets (API keys, passwords, URLs with credentials).
  * A store whose SDK this build does not include fails with "needs package X which this build does not include".
- *
- * The binding between a state {@link Store} and its external vector store is kept here, keyed by the store's
- * `tables` object (it survives the `{...store}` copies the queue makes), so code that holds a Store can ask
- * {@link externalOf} whether its memories live elsewhere.
+ * The engine opens it once and keeps it on its store (`EngineStore.external`, memory/store-repository.ts).
  * @module
  */
 import { logger } from '../../log.js';
 import { EngineError } from '../../errors.js';
 import { loadMem0 } from '../mem0.js';
-import type { Tables } from '../../store/sql.js';
 import { collectionOf, mapVectorStoreConfig, normalizeScore } from '../config/vector-store-config.js';
 
 /** What we call on a `mem0ai` VectorStore (its `VectorStoreResult` is `{id, payload, score?}`). */
@@ -169,31 +165,4 @@ function scrub(text: string, secrets: string[]): string {
   for (const secret of secrets) out = out.split(secret).join('[secret]');
   // Credentials inside any URL the SDK quotes.
   return out.replace(/(\w+:\/\/)[^\s/@:]+:[^\s/@]+@/g, '$1[secret]@');
-}
-
-// ── Store ↔ external binding ────────────────────────────────────────────────────────────────────────────────────────
-
-const bindings = new WeakMap<Tables, ExternalStore>();
-/** By state database (one embedded database may serve several collections): what the keep-alive also pings. */
-const byDatabase = new WeakMap<object, Set<ExternalStore>>();
-
-/** Marks the state store with these tables (in `database`) as the state side of `external`; returns the unbinding. */
-export function bindExternal(tables: Tables, database: object, external: ExternalStore): () => void {
-  bindings.set(tables, external);
-  const set = byDatabase.get(database) ?? new Set<ExternalStore>();
-  set.add(external);
-  byDatabase.set(database, set);
-  return () => {
-    set.delete(external);
-  };
-}
-
-/** The external vector stores whose state lives in `database` (the keep-alive's extra round trips). */
-export function externalsOfDatabase(database: object): ExternalStore[] {
-  return [...(byDatabase.get(database) ?? [])];
-}
-
-/** The external vector store whose state tables these are; undefined for a store that holds its own memories. */
-export function externalOf(store: { tables: Tables }): ExternalStore | undefined {
-  return bindings.get(store.tables);
 }

@@ -9,7 +9,7 @@ import {
   selectNewMessages,
   windowCovered,
 } from '../../../src/jobs/extraction/checkpoint.js';
-import type { ConversationCheckpoint } from '../../../src/jobs/extraction/checkpoint.js';
+import type { ConversationCheckpoint } from '../../../src/store/extraction-checkpoints.js';
 import type { DifyMessage } from '../../../src/jobs/extraction/dify-client.js';
 
 const DAY = 86_400;

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mayHaveNewMessages } from '../../../src/jobs/extraction/checkpoint.js';
-import type { ConversationCheckpoint } from '../../../src/jobs/extraction/checkpoint.js';
+import type { ConversationCheckpoint } from '../../../src/store/extraction-checkpoints.js';
 import type { ExtractionLlm } from '../../../src/jobs/extraction/classify.js';
 import { processConversation } from '../../../src/jobs/extraction/conversation.js';
 import type { MemoryWriter } from '../../../src/jobs/extraction/conversation.js';

@@ -6,13 +6,13 @@
  */
 import type pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { CheckpointConflictError, CheckpointStore } from '../../../src/jobs/extraction/checkpoint-store.js';
+import { CheckpointConflictError, CheckpointStore } from '../../../src/store/extraction-checkpoints.js';
 import { LeaseStore } from '../../../src/store/extraction-leases.js';
 import { extractionCleaners } from '../../../src/jobs/extraction/service.js';
 import { extractionTables } from '../../../src/store/extraction-tables.js';
-import { emptyCounters, INTERRUPTED_ERROR } from '../../../src/jobs/extraction/tasks.js';
+import { emptyCounters, INTERRUPTED_ERROR } from '../../../src/store/extraction-tasks.js';
 import { emptyUserCheckpoint } from '../../../src/jobs/extraction/user.js';
-import type { UserCheckpoint } from '../../../src/jobs/extraction/user.js';
+import type { UserCheckpoint } from '../../../src/store/extraction-checkpoints.js';
 import type { CleanupRequest } from '../../../src/jobs/forgetting/service.js';
 import { FakeDify } from '../../helpers/fake-dify.js';
 import { FakeOpenAI } from '../../helpers/fake-openai.js';

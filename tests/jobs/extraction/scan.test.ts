@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { advanceCheckpoint } from '../../../src/jobs/extraction/checkpoint.js';
-import type { ConversationCheckpoint } from '../../../src/jobs/extraction/checkpoint.js';
+import type { ConversationCheckpoint } from '../../../src/store/extraction-checkpoints.js';
 import { DifyAuthError, DifyClient } from '../../../src/jobs/extraction/dify-client.js';
 import type { DifyConversation } from '../../../src/jobs/extraction/dify-client.js';
 import { ConversationScan, readNewMessages, resumeWindow } from '../../../src/jobs/extraction/scan.js';

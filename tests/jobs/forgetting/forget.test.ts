@@ -2,10 +2,10 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { logRecalls } from '../../../src/memory/access-log.js';
 import { deleteIfStillForgotten, forgetMemories } from '../../../src/jobs/forgetting/forget.js';
 import { accessLogTable } from '../../../src/store/access-log.js';
-import { ForgettingService, checkpointTtl } from '../../../src/jobs/forgetting/service.js';
+import { Forgetter, checkpointTtl } from '../../../src/jobs/forgetting/service.js';
 import type { CleanupRequest } from '../../../src/jobs/forgetting/service.js';
 import type { Store } from '../../../src/store/index.js';
-import type { ForgettingService as ToolForgettingService } from '../../../src/memory/api.js';
+import type { ForgettingService } from '../../../src/memory/api.js';
 import { backends, freshStores, vec } from '../../store/backends.js';
 
 const DAY = 86_400_000;
@@ -191,14 +191,14 @@ describe.each(backends())('forget_memories service on $name', (backend) => {
       const [elsewhere] = await store.memories.insert({ userId: 'svc', agentId: 'other' }, [{ data: 'old elsewhere', vector: vec(2), createdAt: old }]);
       const requests: CleanupRequest[] = [];
       const housekeeping: boolean[] = [];
-      const service = new ForgettingService({
+      const service = new Forgetter({
         pool: store.database.pool, tables: store.tables, memoryTtlDays: null, checkpointTtlDays: Number.NaN,
         clock: () => NOW,
         cleanCheckpoints: async (r) => { requests.push(r); return r.dryRun ? 2 : 3; },
         housekeeping: [async (r) => { housekeeping.push(r.dryRun); return 0; }],
       });
       // It is what tools/services.ts expects for forget_memories.
-      const asTool: ToolForgettingService = service;
+      const asTool: ForgettingService = service;
       expect(asTool).toBe(service);
       const signal = new AbortController().signal;
       const dry = await service.forget({ userId: 'svc', appId: 'app', dryRun: true }, signal);

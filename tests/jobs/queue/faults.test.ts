@@ -229,34 +229,32 @@ describe.skipIf(!url)('the plugin process under faults (PostgreSQL)', () => {
 
   it('10x capacity: the excess answers OVERLOAD at once, nothing of it is queued; SIGTERM mid-work loses nothing; accepted adds complete', async () => {
     fake.reset();
-    // A slow LLM keeps the workers busy, so the queue fills up.
-    slowModel(fake, 300);
+    plainModel(fake);
     const driver = spawn();
     expect((await driver.call('get_all_memories', { user_id: 'warm-up' }))?.status).toBe('SUCCESS');
     await drained(60_000);
+    // Then an LLM that holds every call for two minutes: no accepted add can finish while the burst is answered.
+    slowModel(fake, 120_000);
     const burst = 10 * 2 * MAX_CONCURRENT;
     const answers = await Promise.all(
-      Array.from({ length: burst }, async (_x, i) => {
-        const started = performance.now();
-        const answer = await driver.call('add_memory', { user: `burst item ${i}`, user_id: `burst-${i}` });
-        return { answer, ms: performance.now() - started };
-      }),
+      Array.from({ length: burst }, (_x, i) => driver.call('add_memory', { user: `burst item ${i}`, user_id: `burst-${i}` })),
     );
-    const refused = answers.filter((a) => a.answer?.status === 'OVERLOAD');
-    const ok = answers.filter((a) => a.answer?.status === 'SUCCESS');
+    const refused = answers.filter((a) => a?.status === 'OVERLOAD');
+    const ok = answers.filter((a) => a?.status === 'SUCCESS');
     expect(refused.length + ok.length).toBe(burst);
     expect(refused.length).toBeGreaterThan(burst / 2);
-    // "At once": no refused call waits for queued work; 200 calls arriving together still queue for the pool.
-    const ms = refused.map((a) => a.ms).sort((a, b) => a - b);
-    expect(ms[Math.floor(ms.length / 2)]).toBeLessThan(1500);
-    expect(ms.at(-1)).toBeLessThan(4000);
+    // "At once": every refusal was answered while none of the accepted work could have finished, so no refusal
+    // waited for queued work (a refusal that did would still be waiting for the held LLM, and this test would time out).
+    const done = await admin.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${t().memories} WHERE payload->>'data' LIKE 'burst item %'`);
+    expect(done.rows[0]!.n).toBe(0);
     // SIGTERM while jobs run: running ones finish (or are handed back) within the grace period, the rest stay queued.
     driver.proc.child.kill('SIGTERM');
     const exit = await driver.proc.stop(15_000);
     expect(exit.signal).toBeNull();
     const active = await admin.query(`SELECT count(*)::int AS n FROM ${jobsTable(t())} WHERE state = 'active'`);
     expect(active.rows[0].n).toBe(0);
-    // The next start finishes what was accepted.
+    // The next start, with the LLM answering again, finishes what was accepted.
+    slowModel(fake, 0);
     const next = spawn();
     expect((await next.call('get_all_memories', { user_id: 'warm-up' }))?.status).toBe('SUCCESS');
     await drained(120_000);

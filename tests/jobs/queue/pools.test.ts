@@ -6,7 +6,7 @@ import { classifyError, isConnectionError } from '../../../src/jobs/queue/errors
 import { pipelined, sendTogether } from '../../../src/store/pipeline.js';
 import { DeadlinePool, GatedPool, workerShare } from '../../../src/store/scoped-pools.js';
 import { backends } from '../../store/backends.js';
-import { eventually } from './fakes.js';
+import { eventually } from '../../helpers/fake-providers.js';
 
 const all = backends();
 afterAll(async () => {

@@ -7,7 +7,7 @@ import type { ClaimedJob } from '../../../src/jobs/queue/index.js';
 import { jobsTable } from '../../../src/store/jobs.js';
 import type { Store } from '../../../src/store/index.js';
 import { backends } from '../../store/backends.js';
-import { sleep } from './fakes.js';
+import { sleep } from '../../helpers/fake-providers.js';
 
 const all = backends();
 afterAll(async () => {

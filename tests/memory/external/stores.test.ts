@@ -16,7 +16,6 @@ import { parseCredentials } from '../../../src/memory/config/credentials.js';
 import { openEngine } from '../../../src/memory/engine.js';
 import type { Engine } from '../../../src/memory/engine.js';
 import { storeRepository } from '../../../src/memory/store-repository.js';
-import { externalOf } from '../../../src/memory/external/stores.js';
 import { plansTable, savePlan } from '../../../src/store/job-plans.js';
 import { planningRepository } from '../../../src/memory/external/repository.js';
 import { FakeOpenAI } from '../../helpers/fake-openai.js';
@@ -383,7 +382,7 @@ describe('vector store repository over mem0ai "memory" (SQLite) + PGlite state',
     const job = { id: '9c4a2e6f-4444-4555-8666-777788889999', kind: 'delete' as const, scope: { userId: 'replay-u3', agentId: 'replay-a' }, payload: { memoryId: id } };
     await queue.enqueue(job, 100);
     const [first] = await waitClaim(queue);
-    const plan = await planningRepository(externalOf(engine.store)!).planDelete(id);
+    const plan = await planningRepository(engine.store.external!).planDelete(id);
     await savePlan(engine.store.database.pool, engine.store.tables, first!.id, plan!);
     await queue.fail(first!, { code: 'crash', message: 'simulated', retryable: true });
     await engine.service.delete({ memoryId: id });

@@ -7,11 +7,31 @@
  */
 import type pg from 'pg';
 import { z } from 'zod';
-import { Params } from '../../store/sql.js';
-import type { SqlQuery, Tables } from '../../store/sql.js';
-import type { ConversationCheckpoint } from './checkpoint.js';
-import { extractionTables } from '../../store/extraction-tables.js';
-import type { UserCheckpoint } from './user.js';
+import { Params } from './sql.js';
+import type { SqlQuery, Tables } from './sql.js';
+import { extractionTables } from './extraction-tables.js';
+
+/** One conversation's checkpoint (field names as `get_user_checkpoint` shows them; times are Unix seconds). */
+export interface ConversationCheckpoint {
+  /** The newest message processed so far. */
+  last_processed_message_id: string | null;
+  /** Covered span, start inclusive. */
+  processed_range_start: number | null;
+  /** Covered span, end exclusive. */
+  processed_range_end: number | null;
+}
+
+/**
+ * The stored per user+app checkpoint, in the shape `get_user_checkpoint` shows. Times are ISO 8601 (UTC).
+ * `resume_end_time` is ours (the original kept only the start of the interrupted window).
+ */
+export interface UserCheckpoint {
+  conversations: Record<string, ConversationCheckpoint>;
+  resume_conversation_cursor: string | null;
+  resume_run_at: string | null;
+  resume_start_time: string | null;
+  resume_end_time: string | null;
+}
 
 /** A save lost the race: the row moved on (`version`) or the run no longer holds the user's lease (`lease`). */
 export class CheckpointConflictError extends Error {

@@ -1,5 +1,5 @@
 /**
- * Task records: one row per extraction task from the moment the tool answers ACCEPTED, updated as users finish
+ * Extraction task records (SQL and the stored shapes): one row per extraction task from the moment the tool answers ACCEPTED, updated as users finish
  * (progress, counters, per-user results) and closed with a final report. Writes by the running task name its
  * `owner` (the process that accepted it) and require `status = 'running'`, so a task another process already declared
  * dead cannot be revived by its late owner. The Dify API key is never part of a row.
@@ -11,11 +11,30 @@
  * @module
  */
 import type pg from 'pg';
-import type { SqlQuery, Tables } from '../../store/sql.js';
-import { extractionTables } from '../../store/extraction-tables.js';
-import type { TaskStatus } from '../../store/extraction-tables.js';
-import { emptyUserCounts } from './user.js';
-import type { UserCounts, UserStatus } from './user.js';
+import type { SqlQuery, Tables } from './sql.js';
+import { extractionTables } from './extraction-tables.js';
+import type { TaskStatus } from './extraction-tables.js';
+
+/** How one user's run ended, as the task's report keeps it. */
+export type UserStatus = 'SUCCESS' | 'PARTIAL_SUCCESS' | 'SKIPPED' | 'ERROR';
+
+/** What one user's run counts; a task's counters are their sums over its users. */
+export interface UserCounts {
+  scanned_conversations: number;
+  processed_conversations: number;
+  failed_conversations: number;
+  scanned_messages: number;
+  processed_messages: number;
+  written_memories: number;
+}
+
+export const USER_COUNT_KEYS = [
+  'scanned_conversations', 'processed_conversations', 'failed_conversations', 'scanned_messages', 'processed_messages', 'written_memories',
+] as const satisfies ReadonlyArray<keyof UserCounts>;
+
+export function emptyUserCounts(): UserCounts {
+  return { scanned_conversations: 0, processed_conversations: 0, failed_conversations: 0, scanned_messages: 0, processed_messages: 0, written_memories: 0 };
+}
 
 /** Why a task whose process stopped is failed (the key lived only in that process, so it cannot be resumed). */
 export const INTERRUPTED_ERROR = 'interrupted: the plugin restarted; run the extraction again — checkpoints keep what was done';

@@ -3,9 +3,9 @@
  * never faked: every queue test runs on the real store (PGlite, and PostgreSQL when TEST_DATABASE_URL is set).
  */
 import { createHash } from 'node:crypto';
-import { EngineError } from '../../../src/errors.js';
-import type { ChatMessage, Providers } from '../../../src/memory/providers.js';
-import { DIMS } from '../../store/backends.js';
+import { EngineError } from '../../src/errors.js';
+import type { ChatMessage, Providers } from '../../src/memory/providers.js';
+import { DIMS } from '../store/backends.js';
 
 /** A deterministic unit vector from the words of a text (texts sharing words are near). */
 export function embedText(text: string): number[] {
