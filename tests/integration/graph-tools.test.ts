@@ -47,7 +47,7 @@ describe('the graph-store block in credential validation', () => {
     } finally {
       await driver.close();
     }
-  });
+  }, 120_000);
 
   it.each(['memgraph', 'neptune', 'kuzu'])('refuses the Mem0 graph store %s, naming what is supported', async (provider) => {
     const driver = new AppDriver(credentials(fake, memoryStore, { [GRAPH_FIELD]: JSON.stringify({ provider, config: { url: 'bolt://127.0.0.1:7687' } }) }));
