@@ -1,6 +1,8 @@
 /**
  * The settings page's real round trip: open the engine for a credential set, check that the database answers with
- * pgvector installed (with a mem0ai vector store: that store answers a one-row list, and the state database answers) and that the embedder answers with the configured dimension (no LLM tokens are spent), close
+ * pgvector installed (with a mem0ai vector store: that store answers a one-row list, and the state database answers),
+ * that the embedder answers with the configured dimension and that the LLM's endpoint answers its free model list
+ * (no LLM tokens are spent; provider-probe.ts), close
  * it again. Any failure becomes an EngineError `credentials` that names the credential field at fault
  * and says what went wrong in words an operator can act on, e.g.
  * `local_vector_db_json_secret: cannot connect to 127.0.0.1:5432 (ECONNREFUSED)`. Never a secret value.
@@ -10,6 +12,7 @@ import type { Logger } from 'pino';
 import { describeCause, EngineError, isEngineError, STORE_CODES } from '../errors.js';
 import { BLOCK_FIELDS } from './config/settings.js';
 import { checkEngine } from './engine.js';
+import { probeProvider } from './provider-probe.js';
 import type { EngineOptions } from './engine.js';
 import type { ProviderRole } from '../errors.js';
 import type { PgvectorConfig, Settings } from './config/settings.js';
@@ -50,11 +53,12 @@ export async function verifyCredentials(settings: Settings, options: CredentialC
       );
     }, timeoutMs);
   });
-  const check = checkEngine(settings, {
-    ...options,
-    providerTimeoutMs: options.providerTimeoutMs ?? Math.min(CHECK_PROVIDER_TIMEOUT_MS, timeoutMs),
-    signal: controller.signal,
-  });
+  const providerTimeoutMs = options.providerTimeoutMs ?? Math.min(CHECK_PROVIDER_TIMEOUT_MS, timeoutMs);
+  // The engine round trip (database, embedder) and the LLM's free endpoint, side by side.
+  const check = Promise.all([
+    checkEngine(settings, { ...options, providerTimeoutMs, signal: controller.signal }),
+    checkLlm(settings, providerTimeoutMs, controller.signal),
+  ]).then(([engine]) => engine);
   // After the deadline the check still finishes (and closes what it opened) in the background.
   check.catch(() => {});
   try {
@@ -66,6 +70,21 @@ export async function verifyCredentials(settings: Settings, options: CredentialC
     clearTimeout(timer);
     options.signal?.removeEventListener('abort', onAbort);
   }
+}
+
+/**
+ * Reaches the LLM without spending tokens (its model list or Ollama's tags, see provider-probe.ts): refused when the
+ * endpoint is unreachable or refuses the key. Providers with no free endpoint, and a workspace model picked on the
+ * settings page, are not reached here (CONFIG.md says which).
+ */
+async function checkLlm(settings: Settings, timeoutMs: number, signal: AbortSignal): Promise<void> {
+  const probe = await probeProvider(settings.llm, { role: 'llm', timeoutMs, signal });
+  if (!probe || probe.reachable) return;
+  const who = `the llm (${settings.llm.provider})`;
+  const message = probe.status === 401 || probe.status === 403
+    ? `${who} refused the API key (HTTP ${probe.status}); check api_key`
+    : `${who} is not reachable: ${probe.detail}; check the base URL and that the server is running`;
+  throw new EngineError('credentials', `${BLOCK_FIELDS.llm}: ${message}`, { field: BLOCK_FIELDS.llm });
 }
 
 /** Maps a failure of the round trip onto the credential field it concerns. */

@@ -203,12 +203,12 @@ export async function applySessionSettings(db: Queryable): Promise<void> {
 }
 
 /** Anything that runs a query: the pool or a checked-out client. */
+export type Queryable = Pick<pg.Pool, 'query'> | Pick<pg.PoolClient, 'query'>;
+
 /** The cheapest round trip that proves a connection works (the keep-alive's database probe). */
 export async function ping(db: Queryable): Promise<void> {
   await db.query('SELECT 1');
 }
-
-export type Queryable = Pick<pg.Pool, 'query'> | Pick<pg.PoolClient, 'query'>;
 
 /**
  * Runs `fn` inside BEGIN/COMMIT on one client, rolling back on any error. Everything inside must use the client it

@@ -33,7 +33,7 @@ export type CredentialCheck = (settings: Settings, signal: AbortSignal) => Promi
 export interface PluginAppOptions {
   /** Builds the memory services for a credential set (src/app.ts: the engine with the durable queue). */
   services: ServicesFactory;
-  /** The credential round trip (src/app.ts: the engine's check of database, pgvector, embedder dimension; no LLM). */
+  /** The credential round trip (src/app.ts: the engine's check of database, pgvector, embedder dimension, and the LLM's free model list; no tokens). */
   checkCredentials: CredentialCheck;
   /** The handler modules; tests pass their own. */
   definitions?: readonly ToolDefinition[];

@@ -1,7 +1,8 @@
 /**
  * A loopback fake of the OpenAI HTTP API for tests: `POST /v1/chat/completions` (scripted per test),
  * `POST /v1/embeddings` (deterministic hashed bag-of-words vectors, so texts sharing words are near) and
- * `GET /v1/models`. Every request is recorded; failures (status codes, delays, broken bodies) can be injected.
+ * `GET /v1/models`, and Ollama's tag list `GET /api/tags` (so it can stand in for an Ollama server, whose OpenAI API
+ * lives under `/v1`). Every request is recorded; failures (status codes, delays, broken bodies) can be injected.
  * It listens on 127.0.0.1 on a free port; nothing here reaches the network.
  */
 import { createHash } from 'node:crypto';
@@ -34,7 +35,7 @@ export type ChatHandler = (body: ChatRequestBody) => ChatReply;
 
 /** Injected failure for the next matching request(s) on a path. */
 export interface Failure {
-  path: '/v1/chat/completions' | '/v1/embeddings' | '/v1/models';
+  path: '/v1/chat/completions' | '/v1/embeddings' | '/v1/models' | '/api/tags';
   status?: number;
   delayMs?: number;
   rawBody?: string;
@@ -130,6 +131,7 @@ export class FakeOpenAI {
     if (req.method === 'GET' && path === '/v1/models') {
       return send(res, 200, { object: 'list', data: [{ id: 'fake-model', object: 'model', owned_by: 'fake' }] });
     }
+    if (req.method === 'GET' && path === '/api/tags') return send(res, 200, { models: [{ name: 'fake-model:latest', model: 'fake-model:latest' }] });
     if (req.method === 'POST' && path === '/v1/embeddings') return this.embeddings(res, body as EmbeddingBody);
     if (req.method === 'POST' && path === '/v1/chat/completions') return this.chat(res, body as ChatRequestBody);
     return send(res, 404, errorBody(404));

@@ -6,6 +6,8 @@
  * `policy` lets a test hold an answer back (out of order), answer with an error, or never answer.
  * @module
  */
+import { answerBackwards, backwardsInvoke } from './backwards-double.js';
+import type { BackwardsDecision } from './backwards-double.js';
 import type { Frame } from './plugin-process.js';
 
 export interface StorageCall {
@@ -15,8 +17,7 @@ export interface StorageCall {
   request: { opt?: string; key?: string; value?: string };
 }
 
-/** `answer` after the optional promise settles; `error` with a reason; `drop` never answers. */
-export type StoragePolicy = (call: StorageCall) => { do: 'answer'; after?: Promise<unknown> } | { do: 'error'; reason: string } | { do: 'drop' };
+export type StoragePolicy = (call: StorageCall) => BackwardsDecision;
 
 export class FakePluginStorage {
   readonly tenants = new Map<string, Map<string, Buffer>>();
@@ -37,30 +38,14 @@ export class FakePluginStorage {
   }
 
   private onFrame(frame: Frame, send: (frame: Frame) => void): void {
-    const data = frame.data as { type?: string; data?: { type?: string; backwards_request_id?: string; request?: StorageCall['request'] } } | undefined;
-    if (frame.event !== 'session' || data?.type !== 'invoke' || data.data?.type !== 'storage') return;
-    const sessionId = String(frame.session_id);
-    const call: StorageCall = { sessionId, tenant: this.tenantOf(sessionId), requestId: String(data.data.backwards_request_id), request: data.data.request ?? {} };
+    const invoke = backwardsInvoke(frame);
+    if (invoke?.type !== 'storage') return;
+    const call: StorageCall = { sessionId: invoke.sessionId, tenant: this.tenantOf(invoke.sessionId), requestId: invoke.requestId, request: invoke.request as StorageCall['request'] };
     this.calls.push(call);
-    const decision = this.policy(call);
-    if (decision.do === 'drop') return;
-    const reply = (event: string, message: string, payload: unknown): void =>
-      send({
-        session_id: sessionId, conversation_id: null, message_id: null, app_id: null, endpoint_id: null, context: null,
-        event: 'backwards_response',
-        data: { backwards_request_id: call.requestId, event, message, data: payload },
-      });
-    const answer = (): void => {
-      if (decision.do === 'error') reply('error', decision.reason, null);
-      else {
-        const result = this.execute(call);
-        if ('error' in result) reply('error', result.error, null);
-        else reply('response', 'struct', result.struct);
-      }
-      reply('end', '', null);
-    };
-    if (decision.do === 'answer' && decision.after) void decision.after.then(answer);
-    else answer();
+    answerBackwards(send, call, this.policy(call), () => {
+      const result = this.execute(call);
+      return 'error' in result ? result : [['struct', result.struct]];
+    });
   }
 
   private execute(call: StorageCall): { struct: unknown } | { error: string } {

@@ -9,6 +9,8 @@
  * @module
  */
 import { embedText } from './fake-openai.js';
+import { answerBackwards, backwardsInvoke } from './backwards-double.js';
+import type { BackwardsDecision } from './backwards-double.js';
 import type { Frame } from './plugin-process.js';
 
 export type ModelInvokeType = 'llm' | 'text_embedding' | 'rerank';
@@ -20,7 +22,7 @@ export interface ModelCall {
   request: Record<string, unknown> & { provider?: string; model?: string; model_type?: string };
 }
 
-export type ModelPolicy = (call: ModelCall) => { do: 'answer'; after?: Promise<unknown> } | { do: 'error'; reason: string } | { do: 'drop' };
+export type ModelPolicy = (call: ModelCall) => BackwardsDecision;
 
 /** The LLM's answer to a system + user prompt. */
 export type LlmAnswer = (system: string, user: string) => string;
@@ -89,26 +91,10 @@ export class FakeWorkspaceModels {
   }
 
   private onFrame(frame: Frame, send: (frame: Frame) => void): void {
-    const data = frame.data as { type?: string; data?: { type?: string; backwards_request_id?: string; request?: ModelCall['request'] } } | undefined;
-    const type = data?.data?.type;
-    if (frame.event !== 'session' || data?.type !== 'invoke' || !type || !TYPES.includes(type)) return;
-    const sessionId = String(frame.session_id);
-    const call: ModelCall = { sessionId, type: type as ModelInvokeType, requestId: String(data.data?.backwards_request_id), request: data.data?.request ?? {} };
+    const invoke = backwardsInvoke(frame);
+    if (!invoke || !TYPES.includes(invoke.type)) return;
+    const call: ModelCall = { ...invoke, type: invoke.type as ModelInvokeType };
     this.calls.push(call);
-    const decision = this.policy(call);
-    if (decision.do === 'drop') return;
-    const reply = (event: string, message: string, payload: unknown): void =>
-      send({
-        session_id: sessionId, conversation_id: null, message_id: null, app_id: null, endpoint_id: null, context: null,
-        event: 'backwards_response',
-        data: { backwards_request_id: call.requestId, event, message, data: payload },
-      });
-    const answer = (): void => {
-      if (decision.do === 'error') reply('error', decision.reason, null);
-      else for (const [message, payload] of answerModelCall(call.type, call.request, this.dims, this.llm)) reply('response', message, payload);
-      reply('end', '', null);
-    };
-    if (decision.do === 'answer' && decision.after) void decision.after.then(answer);
-    else answer();
+    answerBackwards(send, call, this.policy(call), () => answerModelCall(call.type, call.request, this.dims, this.llm));
   }
 }

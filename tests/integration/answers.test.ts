@@ -299,3 +299,60 @@ describe('extraction that fails says so', () => {
     expect((await invoke(plugin, syncCreds, 'check_extraction_status', { task_id: results.task_id })).status).toBe('ERROR');
   });
 });
+
+describe('credential validation reaches the LLM without spending tokens', () => {
+  let llm: FakeOpenAI;
+  beforeAll(async () => {
+    llm = await FakeOpenAI.start({ dims: DIMS });
+  });
+  afterAll(() => llm.close());
+
+  async function validate(creds: Record<string, unknown>): Promise<string | null> {
+    const id = `c${++sessions}`;
+    plugin.send(requestFrame(id, { action: 'validate_tool_credentials', provider: 'mem0ai', credentials: creds }));
+    const { error } = await plugin.frames.session(id, 60_000);
+    return error?.message ?? null;
+  }
+
+  /** The embedder and the store as in the other tests, the LLM block given. */
+  const withLlm = (block: Record<string, unknown>): Record<string, unknown> => ({ ...syncCreds, local_llm_json_secret: JSON.stringify(block) });
+  const openai = (baseURL: string): Record<string, unknown> => ({ provider: 'openai', config: { api_key: 'sk-llm-SECRET-777', openai_base_url: baseURL, model: 'gpt-4o-mini' } });
+
+  it('asks the model list, never the chat endpoint, and accepts a working LLM', async () => {
+    llm.reset();
+    expect(await validate(withLlm(openai(llm.baseURL)))).toBeNull();
+    expect(llm.requests.map((r) => `${r.method} ${r.path}`)).toEqual(['GET /v1/models']);
+    expect(llm.chatCalls()).toHaveLength(0);
+  });
+
+  it('refuses a dead LLM endpoint, naming local_llm_json_secret', async () => {
+    const port = await freePort();
+    const message = await validate(withLlm(openai(`http://127.0.0.1:${port}/v1`)));
+    expect(message).toBe(`local_llm_json_secret: the llm (openai) is not reachable: cannot reach http://127.0.0.1:${port} (ECONNREFUSED); check the base URL and that the server is running`);
+  });
+
+  it('refuses an LLM key the server refuses, without echoing it', async () => {
+    llm.reset();
+    llm.fail({ path: '/v1/models', status: 401 });
+    const message = await validate(withLlm(openai(llm.baseURL)));
+    expect(message).toBe('local_llm_json_secret: the llm (openai) refused the API key (HTTP 401); check api_key');
+    expect(message).not.toContain('SECRET');
+    expect(llm.chatCalls()).toHaveLength(0);
+  });
+
+  it('asks an Ollama server for its tags (and a dead one is refused)', async () => {
+    llm.reset();
+    const ollama = (host: string): Record<string, unknown> => ({ provider: 'ollama', config: { ollama_base_url: host, model: 'llama3.1:8b' } });
+    const host = llm.baseURL.replace(/\/v1$/, '');
+    expect(await validate(withLlm(ollama(host)))).toBeNull();
+    expect(llm.requests.map((r) => `${r.method} ${r.path}`)).toEqual(['GET /api/tags']);
+    const port = await freePort();
+    expect(await validate(withLlm(ollama(`http://127.0.0.1:${port}`)))).toBe(
+      `local_llm_json_secret: the llm (ollama) is not reachable: cannot reach http://127.0.0.1:${port} (ECONNREFUSED); check the base URL and that the server is running`,
+    );
+  });
+
+  it('an LLM with no free endpoint (anthropic) is not reached: validation does not fail on it', async () => {
+    expect(await validate(withLlm({ provider: 'anthropic', config: { api_key: 'sk-ant-SECRET-1', anthropic_base_url: `http://127.0.0.1:${await freePort()}` } }))).toBeNull();
+  });
+});

@@ -4,8 +4,10 @@
  * LLM endpoint WITHOUT spending tokens:
  * - a provider that answered a real call since the last tick is up (cached last success; no request at all);
  * - otherwise an OpenAI-compatible endpoint is asked for its model list (`GET <base>/models`), Ollama for its tags
- *   (`GET <base>/api/tags`); any HTTP answer but 401/403 means reachable; 401/403 means the key is refused;
- * - other providers have no free endpoint we know: their state stays what the last real call said.
+ *   (`GET <base>/api/tags`); any HTTP answer but 401/403 means reachable; 401/403 means the key is refused (the probe
+ *   is src/memory/provider-probe.ts, shared with credential validation);
+ * - other providers (and workspace models picked on the settings page) have no free endpoint we know: their state
+ *   stays what the last real call said.
  * Only changes of state are logged (up → down, down → up), never every tick.
  * @module
  */
@@ -14,6 +16,7 @@ import { logger as rootLogger } from '../../log.js';
 import type { Providers } from '../../memory/providers.js';
 import type { ProviderBlock } from '../../memory/config/settings.js';
 import type { ExternalStore } from '../../memory/external/stores.js';
+import { probeProvider } from '../../memory/provider-probe.js';
 import type { Database } from '../../store/index.js';
 import { ping } from '../../store/pool.js';
 import { isConnectionError } from '../queue/errors.js';
@@ -153,16 +156,9 @@ export class KeepAlive {
   private async checkProvider(role: 'llm' | 'embedder', block: ProviderBlock): Promise<{ state: ProbeState; detail?: string }> {
     const recent = this.options.activity.since(role, this.intervalMs);
     if (recent === true) return { state: 'up' };
-    const probe = modelsEndpoint(block);
+    const probe = await probeProvider(block, { role, timeoutMs: PROBE_TIMEOUT_MS, fetch: this.fetch });
     if (!probe) return { state: recent === false ? 'down' : this.state(role) };
-    try {
-      const res = await this.fetch(probe.url, { headers: probe.headers, signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) });
-      await res.body?.cancel();
-      if (res.status === 401 || res.status === 403) return { state: 'down', detail: `HTTP ${res.status} (key refused)` };
-      return { state: 'up' };
-    } catch (error) {
-      return { state: 'down', detail: (error as Error).name === 'TimeoutError' ? 'no answer within 10 s' : 'unreachable' };
-    }
+    return probe.reachable ? { state: 'up' } : { state: 'down', detail: probe.detail };
   }
 
   private set(name: ProbeName, state: ProbeState, detail?: string): void {
@@ -171,31 +167,6 @@ export class KeepAlive {
     if (before === state || state === 'unknown') return;
     if (state === 'down') this.log.warn({ check: name, detail }, `keep-alive: ${name} is unreachable`);
     else if (before !== undefined) this.log.info({ check: name }, `keep-alive: ${name} is reachable again`);
-  }
-}
-
-/** A free endpoint of the provider (no tokens), with its auth header; null when we know none. */
-export function modelsEndpoint(block: ProviderBlock): { url: string; headers: Record<string, string> } | null {
-  const c = block.config;
-  const key = typeof c.api_key === 'string' && c.api_key !== '' ? c.api_key : undefined;
-  const headers: Record<string, string> = key ? { authorization: `Bearer ${key}` } : {};
-  const base = (name: string, fallback?: string): string | undefined => {
-    const v = c[name];
-    return (typeof v === 'string' && v.trim() !== '' ? v.trim() : fallback)?.replace(/\/+$/, '');
-  };
-  switch (block.provider) {
-    case 'openai': {
-      const url = base('openai_base_url') ?? base('base_url', 'https://api.openai.com/v1');
-      return { url: `${url}/models`, headers };
-    }
-    case 'deepseek':
-      return { url: `${base('deepseek_base_url', 'https://api.deepseek.com')}/models`, headers };
-    case 'lmstudio':
-      return { url: `${base('lmstudio_base_url', 'http://localhost:1234/v1')}/models`, headers };
-    case 'ollama':
-      return { url: `${base('ollama_base_url', 'http://localhost:11434')}/api/tags`, headers: {} };
-    default:
-      return null;
   }
 }
 

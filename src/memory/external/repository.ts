@@ -373,7 +373,6 @@ async function storedWithHash(external: ExternalStore, scope: Scope, hash: strin
  * Results of `fetch(n)` in the scope and matching `filter`, at most `want`; asks again with a larger `n` while the
  * store returned all it was asked for and too few of them matched.
  */
-
 export async function scopeResults(
   external: ExternalStore,
   scope: Scope,
