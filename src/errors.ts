@@ -94,12 +94,11 @@ export class EngineError extends Error {
 /**
  * A short, secret-free description of an error nobody expected (its class and the start of its message), for answers
  * that must still say something a person can act on. Connection strings with a password, `password=…` pairs and
- * API-key-like tokens are cut out; `secrets` (known values) are replaced too.
+ * API-key-like tokens are cut out.
  */
-export function describeCause(error: unknown, secrets: readonly string[] = []): string {
+export function describeCause(error: unknown): string {
   const name = error instanceof Error ? error.name : typeof error;
   let message = error instanceof Error ? error.message : String(error);
-  for (const secret of secrets) if (secret.length >= 4) message = message.split(secret).join('[secret]');
   message = message
     .replace(/([a-z][a-z0-9+.-]*:\/\/)[^\s/@]*@/gi, '$1[secret]@')
     .replace(/(pass(?:word)?|pwd|secret|token|api[_-]?key)(\s*[=:]\s*)\S+/gi, '$1$2[secret]')

@@ -4,6 +4,8 @@
 // delete_all. Then each tenant upgrades to v2 (the same package with a bumped version, installed through the daemon's
 // install/upgrade as Dify's console does): every memory is still there, still apart, and v1 and v2 never open the
 // data at once — while one tenant is still on v1, v2 answers ERROR naming v1's process instead of opening it.
+// Last, a build without storage permission, where the daemon refuses the storage calls: ERROR naming plugin storage,
+// never a fall-back to a shared collection.
 //
 // In CI a daemon that cannot be built, set up or started FAILS this file with the reason; elsewhere it skips with it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { readZip, writeZip } from '../../scripts/sign.mjs';
-import { Daemon, IN_CI, blobFile, daemonUnavailable, waitFor } from '../helpers/dify-daemon.js';
+import { Daemon, blobFile, daemonUnavailable, waitFor, whereDaemonMissing } from '../helpers/dify-daemon.js';
 import { FakeOpenAI } from '../helpers/fake-openai.js';
 import { REPO_ROOT } from '../helpers/plugin-process.js';
 import { plainModel } from '../integration/app.js';
@@ -32,16 +34,19 @@ interface Package {
   version: string;
 }
 
-/** The same package with its manifest's version raised by one patch level (what a release of the plugin is). */
-async function bumped(v1: Package): Promise<Package> {
+/**
+ * The same package with its manifest's version raised by `by` patch levels (what a release of the plugin is), and
+ * its manifest text passed through `edit`.
+ */
+async function bumped(v1: Package, by = 1, edit: (manifest: string) => string = (m) => m): Promise<Package> {
   const [major, minor, patch] = v1.version.split('.').map(Number) as [number, number, number];
-  const version = `${major}.${minor}.${patch + 1}`;
+  const version = `${major}.${minor}.${patch + by}`;
   const { entries } = await readZip(v1.bytes);
   const files = entries
     .filter((entry) => !entry.isDirectory)
     .map((entry) =>
       entry.name === 'manifest.yaml'
-        ? { name: entry.name, data: Buffer.from(entry.data.toString('utf8').replace(/^version: .*$/m, `version: ${version}`)) }
+        ? { name: entry.name, data: Buffer.from(edit(entry.data.toString('utf8').replace(/^version: .*$/m, `version: ${version}`))) }
         : { name: entry.name, data: entry.data },
     );
   return { name: v1.name.replace(v1.version, version), bytes: await writeZip(files, { mtime: new Date('2000-01-01T00:00:00Z') }), version };
@@ -208,15 +213,38 @@ describe.skipIf(reason !== undefined)('Dify plugin daemon: two workspaces on the
     expect(existsSync(lockFile())).toBe(true);
     expect(holders).toEqual([first!.pid, second!.pid]);
   }, 600_000);
+
+  it('answers ERROR naming plugin storage, and writes nothing, where the daemon refuses the storage calls', async () => {
+    // A build whose manifest does not ask for storage: the daemon answers every storage call "permission denied".
+    const withoutStorage = await bumped(v1, 2, (manifest) => manifest.replace(/(\n\s+storage:\n\s+enabled:) true/, '$1 false'));
+    expect(withoutStorage.bytes.equals(v1.bytes)).toBe(false);
+    const tenantC = randomUUID();
+    await daemon!.installPackage(tenantC, withoutStorage);
+    const holder = lockHolder();
+    const answer = await waitFor(
+      async () => {
+        try {
+          return await json(tenantC, 'add_memory', { user: 'I collect stamps', user_id: USER });
+        } catch {
+          return undefined; // not launched yet
+        }
+      },
+      240_000,
+      () => `the build without storage never answered tenant C\n${daemon!.log()}`,
+    );
+    expect(answer.status, JSON.stringify(answer)).toBe('ERROR');
+    expect(String(answer.messages)).toContain('Dify plugin storage');
+    expect(String(answer.messages)).toContain('permission denied');
+    const listed = await json(tenantC, 'get_all_memories', { user_id: USER });
+    expect(listed.status).toBe('ERROR');
+    // Nothing fell back to a shared collection: the other workspaces' "alice" is as it was, and the data was never
+    // opened by the new build.
+    expect(await memories(tenantA)).toEqual([TEA, 'I started drinking matcha']);
+    expect(await memories(tenantB)).toEqual([COFFEE]);
+    expect(lockHolder()).toBe(holder);
+  }, 400_000);
 });
 
 // Where the daemon cannot run: in CI that is a failure with the reason, elsewhere a skip with it.
-describe.skipIf(reason === undefined)('Dify plugin daemon: two workspaces and an upgrade (daemon not available)', () => {
-  if (IN_CI) {
-    it('needs the real daemon in CI', () => {
-      expect.fail(`the real Dify plugin daemon with a packaged-install environment is required in CI: ${reason ?? ''}`);
-    });
-  } else {
-    it.skip(`skipped: ${reason ?? ''}`, () => {});
-  }
-});
+whereDaemonMissing('Dify plugin daemon: two workspaces and an upgrade', reason, 'the real Dify plugin daemon with a packaged-install environment');
+

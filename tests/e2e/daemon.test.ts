@@ -8,7 +8,7 @@
 // LLM and embedder are the loopback fake OpenAI; the vector store is a database of its own on the test server.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
-import { connectRemotePlugin, Daemon, IN_CI, PLUGIN_ID, PROVIDER, TOOL_NAMES, daemonUnavailable, pluginDatabase } from '../helpers/dify-daemon.js';
+import { connectRemotePlugin, Daemon, PLUGIN_ID, PROVIDER, TOOL_NAMES, daemonUnavailable, pluginDatabase, whereDaemonMissing } from '../helpers/dify-daemon.js';
 import { FakeOpenAI } from '../helpers/fake-openai.js';
 import { ScriptedLlm } from '../jobs/extraction/orchestration-fixture.js';
 
@@ -93,12 +93,5 @@ describe.skipIf(reason !== undefined)('Dify plugin daemon: remote debugging', ()
 });
 
 // Where the daemon cannot run: in CI that is a failure with the reason, elsewhere a skip with it.
-describe.skipIf(reason === undefined)('Dify plugin daemon: remote debugging (daemon not available)', () => {
-  if (IN_CI) {
-    it('needs the real daemon in CI', () => {
-      expect.fail(`the real Dify plugin daemon is required in CI: ${reason ?? ''}`);
-    });
-  } else {
-    it.skip(`skipped: ${reason ?? ''}`, () => {});
-  }
-});
+whereDaemonMissing('Dify plugin daemon: remote debugging', reason);
+

@@ -9,6 +9,7 @@
  * reason (a skipped e2e once hid a stale pin for weeks); elsewhere they skip with it.
  */
 import { execFile, spawn } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -83,6 +84,22 @@ export function daemonUnavailable(options: { packaged?: boolean } = {}): string 
   }
   if (!existsSync(join(REPO_ROOT, 'dist', 'plugin.js'))) return 'dist/plugin.js missing (npm run build)';
   return undefined;
+}
+
+/**
+ * The describe block of an e2e file for where the daemon cannot run (`reason` from {@link daemonUnavailable}): in CI
+ * a failing test naming the reason, elsewhere a skipped one. Declares nothing when the daemon can run.
+ */
+export function whereDaemonMissing(title: string, reason: string | undefined, needs = 'the real Dify plugin daemon'): void {
+  describe.skipIf(reason === undefined)(`${title} (daemon not available)`, () => {
+    if (IN_CI) {
+      it('needs the real daemon in CI', () => {
+        expect.fail(`${needs} is required in CI: ${reason ?? ''}`);
+      });
+    } else {
+      it.skip(`skipped: ${reason ?? ''}`, () => {});
+    }
+  });
 }
 
 /** One parsed `data:` line of the daemon's answers. */
