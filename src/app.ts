@@ -45,7 +45,7 @@ export function engineServices(options: EngineOptions = {}): ServicesFactory {
     const activity = new ProviderActivity();
     const providers = activity.wrap(engine.providers);
     const jobs = openMemoryJobs(
-      { store: engine.store, providers },
+      { store: engine.store, providers, graph: engine.graph },
       {
         asyncMode: settings.asyncMode, maxConcurrent: settings.maxConcurrentMemoryOperations, workerProviders: activity.wrap(queuedProviders), logger,
         // Queued jobs would call the workspace's models outside any session: they wait for a set that can run them.
@@ -59,7 +59,7 @@ export function engineServices(options: EngineOptions = {}): ServicesFactory {
     keepAlive.start();
     return {
       // Reads run now in the engine, bounded by the call; writes go through the queue (or run now in sync mode).
-      memories: { ...memoryReads({ store: engine.store, providers, maxConcurrent: settings.maxConcurrentMemoryOperations, logger }), ...jobs.writes },
+      memories: { ...memoryReads({ store: engine.store, providers, graph: engine.graph, maxConcurrent: settings.maxConcurrentMemoryOperations, logger }), ...jobs.writes },
       extraction: extraction.service,
       forgetting: openForgetting(engine, settings),
       transfer: {

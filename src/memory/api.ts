@@ -6,7 +6,8 @@
  */
 import type { Settings } from './config/settings.js';
 import type { Scope } from '../store/queries.js';
-import type { HistoryItem, MemoryItem, SearchAnswer } from './service.js';
+import type { HistoryItem, ListAnswer, MemoryItem, SearchAnswer } from './service.js';
+import type { GraphAddResult } from './graph/graph-memory.js';
 import type { ExportFile, ImportReport } from './transfer.js';
 
 /** Who a tool call's memory belongs to (the store's Scope, validated once by the tools' schemas), plus the call's
@@ -26,6 +27,8 @@ export type JsonObject = Record<string, unknown>;
 export type MemoryEventKind = 'ADD' | 'UPDATE' | 'DELETE' | 'ACCEPT' | 'SKIP';
 /** What a write did; a queued one (`ACCEPT`) names its `job_id` (for get_job_status) and the memory id when known. */
 export interface MemoryEvent { id: string | null; memory: string; event: MemoryEventKind; job_id?: string }
+/** add's answer: the events, and with a graph store what the add changed in the graph (absent when queued). */
+export interface AddAnswer { results: MemoryEvent[]; relations?: GraphAddResult }
 /**
  * delete_all's answer: `deleted_count` when done now; with `dry_run`, `would_delete_count` and nothing deleted;
  * queued (async mode): `accepted`, `job_id`, `deleted_count: null`.
@@ -60,9 +63,9 @@ export interface JobStatus {
 /** The memory calls of the tools: reads from memory/reads.ts, writes and job status from jobs/queue/ (src/app.ts joins them). */
 export interface MemoryApi {
   /** `infer` false stores the turn's text as given (no LLM call), as Mem0's `infer=False`. */
-  add(input: { scope: CallScope; user: string; assistant?: string | undefined; metadata?: JsonObject | undefined; infer?: boolean | undefined }, options: CallOptions): Promise<MemoryEvent[]>;
+  add(input: { scope: CallScope; user: string; assistant?: string | undefined; metadata?: JsonObject | undefined; infer?: boolean | undefined }, options: CallOptions): Promise<AddAnswer>;
   search(input: { scope: CallScope; query: string; filters?: JsonObject | undefined; topK: number; threshold?: number | undefined }, options: CallOptions): Promise<SearchAnswer>;
-  getAll(input: { scope: CallScope; filters?: JsonObject | undefined; limit: number; offset?: number | undefined }, options: CallOptions): Promise<MemoryItem[]>;
+  getAll(input: { scope: CallScope; filters?: JsonObject | undefined; limit: number; offset?: number | undefined }, options: CallOptions): Promise<ListAnswer>;
   /** Throws NotFoundError when there is no such memory. */
   get(input: { memoryId: string; runId?: string | undefined }, options: CallOptions): Promise<MemoryItem>;
   update(input: { memoryId: string; text: string; runId?: string | undefined }, options: CallOptions): Promise<MemoryEvent>;

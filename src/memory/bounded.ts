@@ -14,10 +14,13 @@ import type { CallOptions } from './api.js';
 import type { Providers } from './providers.js';
 import { MemoryService } from './service.js';
 import { storeRepository } from './store-repository.js';
+import type { GraphMemory } from './graph/graph-memory.js';
 
 export interface BoundedDeps {
   store: EngineStore;
   providers: Providers;
+  /** The graph memory, when a graph store is configured. */
+  graph?: GraphMemory | null | undefined;
   logger?: Logger | undefined;
 }
 
@@ -30,7 +33,7 @@ export async function bounded<T>(deps: BoundedDeps, options: CallOptions, work: 
   try {
     const pool = new DeadlinePool(deps.store.database.pool, d.signal, d.at, deps.store.kind === 'postgres').asPool();
     const store: EngineStore = { ...deps.store, memories: storeOnClient(deps.store, pool) };
-    const service = new MemoryService({ repository: storeRepository(store), providers: deps.providers, logger: deps.logger });
+    const service = new MemoryService({ repository: storeRepository(store), providers: deps.providers, graph: deps.graph, logger: deps.logger });
     return await raceSignal(work(service, d.signal, { store, pool }), d.signal);
   } finally {
     d.done();

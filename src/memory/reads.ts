@@ -36,7 +36,7 @@ export function memoryReads(deps: ReadDeps): MemoryReads {
       read(options, (service, signal) =>
         service.search({ query: input.query, filters: input.filters, topK: input.topK, threshold: input.threshold, userId: input.scope.userId, agentId: input.scope.agentId, signal })),
     getAll: (input, options) =>
-      read(options, (service) => service.getAll({ userId: input.scope.userId, agentId: input.scope.agentId, limit: input.limit, offset: input.offset, filters: input.filters })),
+      read(options, (service) => service.getAllWithGraph({ userId: input.scope.userId, agentId: input.scope.agentId, limit: input.limit, offset: input.offset, filters: input.filters })),
     get: (input, options) => read(options, (service) => service.get({ memoryId: input.memoryId })),
     history: (input, options) => read(options, (service) => service.history({ memoryId: input.memoryId })),
   };

@@ -5,6 +5,7 @@
  */
 import type { MemoryRecord as StoredMemory } from '../store/memories.js';
 import type { HistoryRecord, Scope } from '../store/queries.js';
+import type { AppliedGraphChanges, GraphChanges, GraphScope } from '../store/graph/types.js';
 
 /** A memory as the service sees it: the store's record without the raw payload (external stores build it too). */
 export type MemoryRecord = Omit<StoredMemory, 'payload'>;
@@ -41,6 +42,8 @@ export interface ChangeSet {
   inserts: NewMemory[];
   updates: MemoryUpdate[];
   deletes: string[];
+  /** Graph changes learnt with these memories (only for a repository that {@link MemoryRepository.carriesGraph}). */
+  graph?: { scope: GraphScope; changes: GraphChanges } | undefined;
 }
 
 export interface AppliedChanges {
@@ -48,9 +51,17 @@ export interface AppliedChanges {
   updated: MemoryRecord[];
   /** Ids actually deleted (a memory already gone is skipped, not an error). */
   deleted: string[];
+  /** What the ChangeSet's graph changes did (present when it had some). */
+  graph?: AppliedGraphChanges | undefined;
 }
 
 export interface MemoryRepository {
+  /**
+   * True when the graph beside the memories (the PostgreSQL graph) is written in the memories' own transaction:
+   * `apply` writes `ChangeSet.graph`, and `deleteAll` with a graph scope clears that graph. Otherwise the graph memory
+   * writes after the memories.
+   */
+  readonly carriesGraph?: boolean;
   /** Hybrid (vector + keyword) search within the scope, best first by `score`. */
   search(scope: Scope, options: { vector: readonly number[]; query: string; topK: number; filters?: unknown }): Promise<SearchHit[]>;
   /** Most recently updated first; `offset` skips that many of them (pages of get_all_memories). */
@@ -70,8 +81,12 @@ export interface MemoryRepository {
   update(change: MemoryUpdate): Promise<MemoryRecord | null>;
   /** Deletes one memory with history; false when it does not exist. */
   delete(id: string): Promise<boolean>;
-  /** Deletes the scope's memories matching `filters` (all of them without), with history; how many. */
-  deleteAll(scope: Scope, filters?: unknown): Promise<number>;
+  /**
+   * Deletes the scope's memories matching `filters` (all of them without), with history; how many. With `graph`
+   * (repositories that carry the graph), the graph of that scope too: all of it without filters, else the relations
+   * learnt only from the deleted memories.
+   */
+  deleteAll(scope: Scope, filters?: unknown, graph?: GraphScope | null): Promise<number>;
   /** How many memories of the scope match `filters` (delete_all's dry run). */
   count(scope: Scope, filters?: unknown): Promise<number>;
   /** A real round trip: the database answers and pgvector is installed. */

@@ -5,17 +5,18 @@
  * @module
  */
 import type { Logger } from 'pino';
-import { FILTER_KEY_PATTERN } from '../store/filters.js';
+import { FILTER_KEY_PATTERN, parseFilterInput } from '../store/filters.js';
 import { EngineError, notFound } from '../errors.js';
 import { factExtractionMessages, reconcileMessages } from './prompts.js';
 import type { ConversationTurn } from './prompts.js';
 import type { CallOptions, Providers } from './providers.js';
 import { askJson, dedupeTexts, hashText, parseActions, parseFacts, planChanges } from './reconcile.js';
 import type { Candidate } from './reconcile.js';
-import type { MemoryRecord, MemoryRepository, NewMemory, SearchHit } from './repository.js';
+import type { AppliedChanges, ChangeSet, MemoryRecord, MemoryRepository, NewMemory, SearchHit } from './repository.js';
 import type { Scope } from '../store/queries.js';
 import { UUID } from '../ids.js';
-import type { GraphMemory } from './graph/graph-memory.js';
+import { addResult, isEmpty } from './graph/graph-memory.js';
+import type { GraphAddResult, GraphMemory, GraphPlan, SearchRelation } from './graph/graph-memory.js';
 
 /** Payload keys Mem0 writes itself; user metadata may not set them. */
 export const RESERVED_METADATA_KEYS: ReadonlySet<string> = new Set([
@@ -26,6 +27,8 @@ export const RESERVED_METADATA_KEYS: ReadonlySet<string> = new Set([
 const CANDIDATES_PER_FACT = 5;
 /** Cap on what the reconciliation prompt shows. */
 const MAX_CANDIDATES = 40;
+/** Ids listed per page when a filtered delete_all must tell a graph written apart which memories went. */
+const ID_PAGE = 1000;
 
 export interface ScopeInput {
   userId: string;
@@ -52,6 +55,17 @@ export interface AddEvent {
   memory: string;
   event: 'ADD' | 'UPDATE' | 'DELETE';
   previous_memory?: string;
+}
+
+/** What an add did: the memory events, and with a graph store what changed in the graph (Mem0's `relations`). */
+export interface AddOutcome {
+  events: AddEvent[];
+  relations?: GraphAddResult;
+}
+
+/** Nothing changed in the graph (the answer of an add that learnt no relation while a graph store is configured). */
+function noGraphChange(): GraphAddResult {
+  return { added_entities: [], deleted_entities: [] };
 }
 
 export interface SearchInput extends ScopeInput {
@@ -92,6 +106,14 @@ export interface SearchAnswer {
   results: SearchItem[];
   /** Empty when all went as configured. */
   warnings: SearchWarning[];
+  /** With a graph store: the relations around the query's entities, best first by their own 0–1 `score`, at most top_k. */
+  relations?: SearchRelation[];
+}
+
+/** A page of get_all: the memories, and with a graph store the scope's relations (Mem0's `{source, relationship, target}`). */
+export interface ListAnswer {
+  results: MemoryItem[];
+  relations?: Array<{ source: string; relationship: string; target: string }>;
 }
 
 export interface MemoryItem {
@@ -138,14 +160,26 @@ export class MemoryService {
 
   /** Stores what the conversation teaches about the user. Returns what changed (empty when nothing did). */
   async add(input: AddInput): Promise<AddEvent[]> {
+    return (await this.addWithGraph(input)).events;
+  }
+
+  /**
+   * {@link add}, and what it changed in the graph (`relations`, Mem0's shape) when a graph store is configured. The
+   * graph is planned beside the memories (its own LLM calls, started at once) and written with them: in the same
+   * transaction on the PostgreSQL graph, right after them on Neo4j. `infer` false touches no graph (no LLM call).
+   */
+  async addWithGraph(input: AddInput): Promise<AddOutcome> {
     const scope = scopeOf(input);
     const metadata = parseMetadata(input.metadata);
     const turns = conversation(input);
-    if (turns.length === 0) return [];
+    if (turns.length === 0) return { events: [] };
     const call: CallOptions = { signal: input.signal };
     const runId = optionalText(input.runId);
-    if (input.infer === false) return this.addVerbatim(scope, turns, metadata, runId, call);
+    if (input.infer === false) return { events: await this.addVerbatim(scope, turns, metadata, runId, call) };
 
+    const graphPlanning = this.graph?.plan(scope, turns, call) ?? null;
+    // Awaited below; a failure of the memories' side first must not leave it unhandled.
+    graphPlanning?.catch(() => {});
     const llm = this.providers.llm;
     const extracted = await askJson(
       (m) => llm.completeJson(m, call),
@@ -155,8 +189,22 @@ export class MemoryService {
     );
     const facts = await this.unknownTexts(scope, extracted);
     this.log?.debug({ runId, extracted: extracted.length, new: facts.length }, 'facts extracted');
-    if (facts.length === 0) return [];
+    const planned = facts.length === 0 ? null : await this.reconcileFacts(scope, facts, metadata, runId, call);
+    const graphPlan = graphPlanning ? await graphPlanning : null;
+    if (!planned && (!graphPlan || isEmpty(graphPlan))) return this.graph ? { events: [], relations: noGraphChange() } : { events: [] };
 
+    notCancelled(input.signal);
+    const { applied, relations } = await this.write(scope, planned?.changes ?? { inserts: [], updates: [], deletes: [] }, graphPlan);
+    const events = planned ? planned.events(applied) : [];
+    this.log?.debug({ runId, add: applied.inserted.length, update: applied.updated.length, delete: applied.deleted.length, relations: relations && { added: relations.added_entities.length, deleted: relations.deleted_entities.length } }, 'memories reconciled');
+    return relations ? { events, relations } : { events };
+  }
+
+  /** What the new facts change among the stored memories (one LLM call when similar memories exist). */
+  private async reconcileFacts(
+    scope: Scope, facts: string[], metadata: Record<string, unknown>, runId: string | null, call: CallOptions,
+  ): Promise<{ changes: ChangeSet; events: (applied: AppliedChanges) => AddEvent[] }> {
+    const llm = this.providers.llm;
     const vectors = await this.providers.embedder.embedBatch(facts, 'add', call);
     const candidates = await this.candidatesFor(scope, facts, vectors);
     let plan;
@@ -179,22 +227,42 @@ export class MemoryService {
     const toEmbed = [...adds.filter((t) => !known.has(t)), ...plan.updates.map((u) => u.text).filter((t) => !known.has(t))];
     const fresh = await this.providers.embedder.embedBatch(toEmbed, 'add', call);
     toEmbed.forEach((t, i) => known.set(t, fresh[i]!));
-
-    notCancelled(input.signal);
-    const applied = await this.repo.apply(scope, {
-      inserts: adds.map((data) => ({ data, vector: known.get(data)!, metadata, runId })),
-      updates: plan.updates.map((u) => ({ id: u.id, data: u.text, vector: known.get(u.text)!, metadata })),
-      deletes: plan.deletes.map((d) => d.id),
-    });
     const previous = new Map(plan.updates.map((u) => [u.id, u.previous]));
     const deletedText = new Map(plan.deletes.map((d) => [d.id, d.text]));
-    const events: AddEvent[] = [
-      ...applied.inserted.map((r): AddEvent => ({ id: r.id, memory: r.data, event: 'ADD' })),
-      ...applied.updated.map((r): AddEvent => ({ id: r.id, memory: r.data, event: 'UPDATE', previous_memory: previous.get(r.id) ?? '' })),
-      ...applied.deleted.map((id): AddEvent => ({ id, memory: deletedText.get(id) ?? '', event: 'DELETE' })),
-    ];
-    this.log?.debug({ runId, add: applied.inserted.length, update: applied.updated.length, delete: applied.deleted.length }, 'memories reconciled');
-    return events;
+    return {
+      changes: {
+        inserts: adds.map((data) => ({ data, vector: known.get(data)!, metadata, runId })),
+        updates: plan.updates.map((u) => ({ id: u.id, data: u.text, vector: known.get(u.text)!, metadata })),
+        deletes: plan.deletes.map((d) => d.id),
+      },
+      events: (applied) => [
+        ...applied.inserted.map((r): AddEvent => ({ id: r.id, memory: r.data, event: 'ADD' })),
+        ...applied.updated.map((r): AddEvent => ({ id: r.id, memory: r.data, event: 'UPDATE', previous_memory: previous.get(r.id) ?? '' })),
+        ...applied.deleted.map((id): AddEvent => ({ id, memory: deletedText.get(id) ?? '', event: 'DELETE' })),
+      ],
+    };
+  }
+
+  /**
+   * Writes the memories' changes and the graph plan: in ONE transaction when the repository carries the graph (the
+   * PostgreSQL graph; a queued job then commits both or neither), else the graph right after the memories.
+   */
+  private async write(scope: Scope, changes: ChangeSet, graphPlan: GraphPlan | null): Promise<{ applied: AppliedChanges; relations?: GraphAddResult }> {
+    const anyMemory = changes.inserts.length + changes.updates.length + changes.deletes.length > 0;
+    const none: AppliedChanges = { inserted: [], updated: [], deleted: [] };
+    if (!this.graph || !graphPlan) return { applied: anyMemory ? await this.repo.apply(scope, changes) : none };
+    if (!isEmpty(graphPlan) && this.graphInTransaction()) {
+      const applied = await this.repo.apply(scope, { ...changes, graph: { scope, changes: graphPlan.changes } });
+      return { applied, relations: addResult(applied.graph ?? { added: [], deleted: [] }) };
+    }
+    const applied = anyMemory ? await this.repo.apply(scope, changes) : none;
+    const written = [...applied.inserted, ...applied.updated].map((r) => r.id);
+    return { applied, relations: await this.graph.apply(scope, graphPlan, written) };
+  }
+
+  /** The graph is written in the memories' own transaction (see {@link MemoryRepository.carriesGraph}). */
+  private graphInTransaction(): boolean {
+    return this.graph?.backend.provider === 'postgres' && this.repo.carriesGraph === true;
   }
 
   private async addVerbatim(
@@ -250,9 +318,12 @@ export class MemoryService {
     const query = requiredText(input.query, 'query');
     const topK = count(input.topK, 5, 'top_k');
     const threshold = fraction(input.threshold, 'threshold');
-    if (topK === 0) return { results: [], warnings: [] };
+    if (topK === 0) return this.graph ? { results: [], warnings: [], relations: [] } : { results: [], warnings: [] };
     const call: CallOptions = { signal: input.signal };
     const vector = await this.providers.embedder.embed(query, 'search', call);
+    // The relations are searched beside the memories; a failure fails the search (never an answer quietly without them).
+    const relating = this.graph?.search(scope, query, vector, topK) ?? null;
+    relating?.catch(() => {});
     const reranker = this.providers.reranker;
     const fetch = reranker ? Math.min(Math.max(topK * 3, 10), 100) : topK;
     const hits = (await this.repo.search(scope, { vector, query, topK: fetch, filters: input.filters })).filter((h) => h.score > 0);
@@ -284,7 +355,10 @@ export class MemoryService {
         timestamp: hit.updatedAt > hit.createdAt ? hit.updatedAt : hit.createdAt,
       }));
     this.noteRecalls(scope, results);
-    return { results, warnings };
+    if (!relating) return { results, warnings };
+    // The same threshold as the memories' (each list is ordered by its own score).
+    const relations = (await relating).filter((r) => r.score > 0 && r.score >= threshold);
+    return { results, warnings, relations };
   }
 
   /**
@@ -302,10 +376,21 @@ export class MemoryService {
   }
 
   async getAll(input: ScopeInput & { limit?: number | undefined; offset?: number | undefined; filters?: unknown }): Promise<MemoryItem[]> {
+    return (await this.getAllWithGraph(input)).results;
+  }
+
+  /**
+   * {@link getAll}, and with a graph store the scope's relations, newest first, at most `limit`, on the first page
+   * only (offset 0; later pages answer `relations: []` so that pages joined together list each relation once).
+   */
+  async getAllWithGraph(input: ScopeInput & { limit?: number | undefined; offset?: number | undefined; filters?: unknown }): Promise<ListAnswer> {
     const scope = scopeOf(input);
     const limit = count(input.limit, 100, 'limit');
     const records = await this.repo.list(scope, { limit, offset: input.offset, filters: input.filters });
-    return records.map(item);
+    const results = records.map(item);
+    if (!this.graph) return { results };
+    const relations = (input.offset ?? 0) === 0 && limit > 0 ? await this.graph.list(scope, limit) : [];
+    return { results, relations };
   }
 
   async get(input: { memoryId: string }): Promise<MemoryItem> {
@@ -342,7 +427,25 @@ export class MemoryService {
   async deleteAll(input: ScopeInput & { filters?: unknown }): Promise<{ deleted_count: number }> {
     const scope = scopeOf(input);
     notCancelled(input.signal);
-    return { deleted_count: await this.repo.deleteAll(scope, input.filters) };
+    if (!this.graph) return { deleted_count: await this.repo.deleteAll(scope, input.filters) };
+    // The graph goes with the memories: all of the scope's without filters, else what only the deleted ones taught.
+    if (this.graphInTransaction()) return { deleted_count: await this.repo.deleteAll(scope, input.filters, scope) };
+    const filtered = parseFilterInput(input.filters) !== null;
+    const ids = filtered ? await this.matchingIds(scope, input.filters) : [];
+    const deleted = await this.repo.deleteAll(scope, input.filters);
+    if (filtered) await this.graph.forget(scope, ids);
+    else await this.graph.deleteAll(scope);
+    return { deleted_count: deleted };
+  }
+
+  /** Ids of the scope's memories matching `filters`, every page (a delete_all over a graph written apart). */
+  private async matchingIds(scope: Scope, filters: unknown): Promise<string[]> {
+    const ids: string[] = [];
+    for (;;) {
+      const page = await this.repo.list(scope, { limit: ID_PAGE, offset: ids.length, filters });
+      ids.push(...page.map((r) => r.id));
+      if (page.length < ID_PAGE) return ids;
+    }
   }
 
   /** What {@link deleteAll} would delete, deleting nothing. */

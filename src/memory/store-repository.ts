@@ -20,6 +20,7 @@ export function storeRepository(store: EngineStore): MemoryRepository {
   if (external) return vectorStoreRepository(external, store);
   const memories = store.memories;
   return {
+    carriesGraph: true,
     search: (scope, options) => memories.search(scope, { vector: options.vector, query: options.query, topK: options.topK, filters: options.filters }),
     list: (scope, options) => memories.list(scope, { limit: options.limit, offset: options.offset ?? 0, filters: options.filters }),
     get: (id) => memories.get(null, id),
@@ -32,7 +33,7 @@ export function storeRepository(store: EngineStore): MemoryRepository {
     apply: (scope, changes) => memories.apply(scope, changes),
     update: (change) => nullIfMissing(memories.update(null, change.id, { data: change.data, vector: change.vector, metadata: change.metadata })),
     delete: async (id) => (await nullIfMissing(memories.delete(null, id).then(() => true))) ?? false,
-    deleteAll: (scope, filters) => memories.deleteAll(scope, filters),
+    deleteAll: async (scope, filters, graph) => (graph ? (await memories.deleteAllWithGraph(scope, filters, graph)).deleted : memories.deleteAll(scope, filters)),
     count: (scope, filters) => memories.count(scope, filters),
     ping: () => store.ping(),
     recordRecalls: (scope, results) => store.accessLog?.record(scope, results),

@@ -14,6 +14,7 @@ import { PostgresGraph } from './graph/postgres.js';
 import type { AppliedGraphChanges, GraphChanges, GraphScope } from './graph/types.js';
 import { withClient, withTransaction } from './pool.js';
 import { sendTogether } from './pipeline.js';
+import { parseFilterInput } from './filters.js';
 import type { Queryable } from './pool.js';
 import * as q from './queries.js';
 import type { MemoryRow, Scope } from './queries.js';
@@ -307,11 +308,23 @@ export class MemoryStore {
 
   /** Deletes the scope's memories matching `filters` (all without), with history and their access-log rows; how many. */
   async deleteAll(scope: Scope, filters?: unknown): Promise<number> {
+    return (await this.deleteAllWithGraph(scope, filters, null)).deleted;
+  }
+
+  /**
+   * {@link deleteAll}, and in the same transaction the graph beside the memories (`graph`: its scope): without
+   * filters the scope's whole graph goes; with filters only the relations learnt from nothing but the deleted memories.
+   */
+  async deleteAllWithGraph(scope: Scope, filters: unknown, graph: GraphScope | null): Promise<{ deleted: number; relations: number }> {
     checkScope(scope);
     return withTransaction(this.pool, async (client) => {
       const res = await client.query<{ id: string }>(q.deleteAllInScope(this.tables, scope, filters));
-      if (res.rows.length > 0) await client.query(deleteAccessRows(this.tables, res.rows.map((r) => r.id)));
-      return res.rows.length;
+      const ids = res.rows.map((r) => r.id);
+      if (ids.length > 0) await client.query(deleteAccessRows(this.tables, ids));
+      if (!graph) return { deleted: ids.length, relations: 0 };
+      const g = new PostgresGraph(this.pool, this.tables, this.dims);
+      const relations = parseFilterInput(filters) !== null ? (await g.forgetWithin(client, graph, ids)).length : await g.deleteAllWithin(client, graph);
+      return { deleted: ids.length, relations };
     });
   }
 

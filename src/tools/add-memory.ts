@@ -28,7 +28,7 @@ export const addMemory = defineTool({
     if (input.user.trim() === '' && input.assistant === undefined) {
       return { status: 'SUCCESS', results: [{ id: null, memory: '', event: 'SKIP' }], message: { key: 'ok.add_memory.skip' } };
     }
-    const events = await services.memories.add(
+    const { results: events, relations } = await services.memories.add(
       { scope: scopeOf(input), user: input.user, assistant: input.assistant, metadata: input.metadata, infer: input.infer },
       { timeoutSeconds: input.timeout, signal: session.signal },
     );
@@ -39,7 +39,12 @@ export const addMemory = defineTool({
       status: 'SUCCESS',
       results: events,
       message: { key, params: { count: changed, job_id: accepted?.job_id ?? '' } },
-      details: events.filter((e) => e.event !== 'SKIP').map((e) => `${e.event} ${e.memory}`),
+      details: [
+        ...events.filter((e) => e.event !== 'SKIP').map((e) => `${e.event} ${e.memory}`),
+        ...(relations?.added_entities ?? []).map((r) => `+ ${r.source} —${r.relationship}→ ${r.target}`),
+        ...(relations?.deleted_entities ?? []).map((r) => `− ${r.source} —${r.relationship}→ ${r.target}`),
+      ],
+      ...(relations ? { relations } : {}),
     };
   },
 });

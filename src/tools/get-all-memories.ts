@@ -22,7 +22,7 @@ export const getAllMemories = defineTool({
   emptyResults: () => [],
   lenient: ['timeout'],
   async run(input, { services, session }) {
-    const records = await services.memories.getAll(
+    const { results: records, relations } = await services.memories.getAll(
       { scope: scopeOf(input), filters: input.filters, limit: input.limit, offset: input.offset },
       { timeoutSeconds: input.timeout, signal: session.signal },
     );
@@ -32,6 +32,7 @@ export const getAllMemories = defineTool({
       message: { key: 'ok.get_all_memories', params: { count: records.length } },
       details: records.map((record, index) => `${input.offset + index + 1}. ${record.memory}`),
       offset: input.offset,
+      ...(relations ? { relations } : {}),
     };
   },
 });

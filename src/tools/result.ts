@@ -35,6 +35,11 @@ export interface ToolOutcome {
    * Rendered as the JSON message's top-level `warnings` list, present only when non-empty, and as text lines.
    */
   warnings?: readonly Text[];
+  /**
+   * With a graph store (Mem0's `relations`): rendered as the JSON message's top-level `relations` and as the
+   * `relations` variable; absent without one.
+   */
+  relations?: unknown;
 }
 
 /** Room left in a line for the frame around the JSON message (session id, envelope keys). */
@@ -144,7 +149,10 @@ export function buildMessages(tool: string, outcome: ToolOutcome, language: Lang
   const message = texts.map((text) => translate(language, text)).join(separator);
   const messages = translate(language, { key: 'format.tool_message', params: { tool, message } });
   const warnings = (outcome.warnings ?? []).map((text) => translate(language, text));
-  const json = { status: outcome.status, messages, results, ...page, ...(warnings.length > 0 && { warnings }) };
+  const json = {
+    status: outcome.status, messages, results, ...page, ...(outcome.relations !== undefined && { relations: outcome.relations }),
+    ...(warnings.length > 0 && { warnings }),
+  };
   const warningLines = warnings.map((warning) => translate(language, { key: 'format.warning_line', params: { warning } }));
   return [
     { type: 'json', message: { json_object: json }, meta: null },
@@ -152,6 +160,7 @@ export function buildMessages(tool: string, outcome: ToolOutcome, language: Lang
     variable('status', json.status),
     variable('messages', json.messages),
     variable('results', variableResults),
+    ...(outcome.relations !== undefined ? [variable('relations', outcome.relations)] : []),
   ];
 }
 

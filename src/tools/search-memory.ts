@@ -25,7 +25,7 @@ export const searchMemory = defineTool({
   emptyResults: () => [],
   lenient: ['timeout'],
   async run(input, { services, session }) {
-    const { results: hits, warnings } = await services.memories.search(
+    const { results: hits, warnings, relations } = await services.memories.search(
       { scope: scopeOf(input), query: input.query, filters: input.filters, topK: input.top_k, threshold: input.threshold },
       { timeoutSeconds: input.timeout, signal: session.signal },
     );
@@ -34,7 +34,11 @@ export const searchMemory = defineTool({
       results: hits,
       warnings: warnings.map((w) => ({ key: 'warn.reranker_fallback', params: { provider: w.provider, detail: w.detail } })),
       message: { key: 'ok.search_memory', params: { count: hits.length } },
-      details: hits.map((hit, index) => `${index + 1}. ${hit.memory} (${hit.score.toFixed(2)})`),
+      details: [
+        ...hits.map((hit, index) => `${index + 1}. ${hit.memory} (${hit.score.toFixed(2)})`),
+        ...(relations ?? []).map((r) => `${r.source} —${r.relationship}→ ${r.destination} (${r.score.toFixed(2)})`),
+      ],
+      ...(relations ? { relations } : {}),
     };
   },
 });

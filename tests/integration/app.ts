@@ -26,6 +26,8 @@ export interface Answer {
   results: unknown;
   /** Present only when the answer has warnings. */
   warnings?: string[];
+  /** Present only with a graph store (add, search, get_all). */
+  relations?: unknown;
   text: string;
   raw: ToolMessage[];
 }
@@ -72,7 +74,7 @@ export class AppDriver {
     const json = raw.find((m) => m.type === 'json');
     const text = raw.find((m) => m.type === 'text');
     if (json?.type !== 'json' || text?.type !== 'text') throw new Error(`${tool} did not answer with json and text`);
-    const body = json.message.json_object as { status: string; messages: string; results: unknown; warnings?: string[] };
+    const body = json.message.json_object as { status: string; messages: string; results: unknown; warnings?: string[]; relations?: unknown };
     return { ...body, text: text.message.text, raw };
   }
 

@@ -23,7 +23,7 @@ describe.each(all.map((b) => [b.name, b] as const))('reads on %s', (_name, backe
       providers.embedDelayMs = 5000;
       await expect(reads.search({ scope: { userId: 'z' }, query: 'anything', topK: 5 }, call(0.5))).rejects.toMatchObject({ code: 'timeout' });
       providers.embedDelayMs = 0;
-      expect(await reads.getAll({ scope: { userId: 'z' }, limit: 5 }, call())).toEqual([]);
+      expect(await reads.getAll({ scope: { userId: 'z' }, limit: 5 }, call())).toEqual({ results: [] });
     } finally {
       await store.close();
     }
@@ -54,6 +54,6 @@ it.skipIf(!process.env.TEST_DATABASE_URL)('reads blocked by LOCK TABLE answer TI
     await locker.query('ROLLBACK');
     locker.release();
   }
-  expect(await reads.getAll({ scope: { userId: 'l' }, limit: 5 }, call(1))).toEqual([]);
+  expect(await reads.getAll({ scope: { userId: 'l' }, limit: 5 }, call(1))).toEqual({ results: [] });
   await store.close();
 });

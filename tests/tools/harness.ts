@@ -52,9 +52,9 @@ export function recordingServices(): { calls: { method: string; input: unknown; 
   const memory = { id: '0b6f2a4e-3c1d-4e5f-8a9b-1c2d3e4f5a6b', memory: 'likes tea', metadata: {}, created_at: null, updated_at: null };
   const services: MemoryServices = {
     memories: {
-      add: record('add', [{ id: memory.id, memory: 'likes tea', event: 'ADD' as const }]),
+      add: record('add', { results: [{ id: memory.id, memory: 'likes tea', event: 'ADD' as const }] }),
       search: record('search', { results: [{ ...memory, score: 0.91, vector_score: 0.91, keyword_score: 0, timestamp: null }], warnings: [] }),
-      getAll: record('getAll', [memory]),
+      getAll: record('getAll', { results: [memory] }),
       get: record('get', memory),
       update: record('update', { id: memory.id, memory: 'likes green tea', event: 'UPDATE' as const }),
       delete: record('delete', { id: memory.id, memory: 'likes tea', event: 'DELETE' as const }),

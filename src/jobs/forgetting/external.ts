@@ -41,6 +41,7 @@ export async function forgetExternal(
     await pool.query(deleteAccessRows(tables, orphans));
   }
   const listed: WouldDelete[] = [];
+  const deleted: string[] = [];
   for (const memory of memories) {
     options.signal?.throwIfAborted();
     const row = access.get(memory.id);
@@ -58,7 +59,11 @@ export async function forgetExternal(
       if (listed.length < maxListed) listed.push({ id: memory.id, memory: memory.data, retention_info: figures });
     } else if (await repository.delete(memory.id)) {
       report.deleted_count += 1;
+      deleted.push(memory.id);
     }
+  }
+  if (options.graph && !options.dryRun) {
+    report.deleted_relations = deleted.length > 0 ? await options.graph.forget(pool, scope, deleted) : 0;
   }
   if (options.dryRun) {
     report.would_delete = listed;

@@ -35,6 +35,11 @@ export interface ForgetOptions {
   batchSize?: number | undefined;
   maxListed?: number | undefined;
   signal?: AbortSignal | undefined;
+  /**
+   * With a graph store: removes the relations learnt only from the deleted memories, on `db` inside the transaction
+   * that deletes them (the PostgreSQL graph), and returns how many relations went.
+   */
+  graph?: { forget(db: Queryable, scope: Scope, memoryIds: string[]): Promise<number> } | undefined;
 }
 
 export interface WouldDelete {
@@ -55,6 +60,8 @@ export interface ForgetReport {
   would_delete_truncated?: boolean;
   /** Access-log rows of the scope whose memory was already gone: dropped (real run) or found (dry run). */
   orphans: number;
+  /** With a graph store, real runs: relations removed with the memories (learnt from nothing else). */
+  deleted_relations?: number;
 }
 
 /** Evaluates every memory of `options.scope` and deletes (or, on a dry run, lists) the forgotten ones. */
@@ -95,6 +102,7 @@ export async function forgetMemories(pool: pg.Pool, tables: Tables, options: For
       const outcome = await deleteIfStillForgotten(pool, tables, forgotten, options);
       report.deleted_count += outcome.deleted;
       report.retained_count += outcome.kept;
+      if (options.graph) report.deleted_relations = (report.deleted_relations ?? 0) + outcome.relations;
     }
     if (rows.length < limit) break;
   }
@@ -124,16 +132,17 @@ export async function deleteIfStillForgotten(
   tables: Tables,
   candidates: string[],
   options: ForgetOptions,
-): Promise<{ deleted: number; kept: number }> {
+): Promise<{ deleted: number; kept: number; relations: number }> {
   return withTransaction(pool, async (client) => {
     const locked = await client.query<{ id: string }>(lockMemories(tables, options.scope, candidates));
-    if (locked.rows.length === 0) return { deleted: 0, kept: 0 };
+    if (locked.rows.length === 0) return { deleted: 0, kept: 0, relations: 0 };
     const fresh = await reread(client, tables, options.scope, locked.rows.map((r) => r.id));
     const confirmed = fresh.filter((row) => evaluate(row, options).forget).map((row) => row.id);
     const kept = fresh.length - confirmed.length;
-    if (confirmed.length === 0) return { deleted: 0, kept };
+    if (confirmed.length === 0) return { deleted: 0, kept, relations: 0 };
     const gone = await client.query<{ id: string }>(deleteForgotten(tables, options.scope, confirmed));
-    return { deleted: gone.rows.length, kept };
+    const relations = options.graph && gone.rows.length > 0 ? await options.graph.forget(client, options.scope, gone.rows.map((r) => r.id)) : 0;
+    return { deleted: gone.rows.length, kept, relations };
   });
 }
 

@@ -10,20 +10,23 @@ import { vectorStoreRepository } from '../../memory/external/repository.js';
 import { extractionCleaners } from '../extraction/service.js';
 import { forgetExternal } from './external.js';
 import { Forgetter } from './service.js';
+import type { GraphMemory } from '../../memory/graph/graph-memory.js';
 
 export function openForgetting(
-  engine: { store: Pick<EngineStore, 'database' | 'tables' | 'external'> },
+  engine: { store: Pick<EngineStore, 'database' | 'tables' | 'external'>; graph?: GraphMemory | null },
   settings: Pick<Settings, 'memoryTtlDays' | 'checkpointTtlDays'>,
   options: { clock?: () => Date; batchSize?: number } = {},
 ): Forgetter {
   const pool = engine.store.database.pool;
   const tables = engine.store.tables;
+  const graph = engine.graph;
   const { cleanCheckpoints, housekeeping } = extractionCleaners(pool, tables);
   // Memories in a mem0ai vector store: listed and deleted through the repository; the access log stays in SQL.
   const external = engine.store.external;
   const repository = external && vectorStoreRepository(external, { ...engine.store, ping: () => Promise.reject(new Error('unused')), accessLog: undefined });
   return new Forgetter({
     forgetMemories: repository && ((options) => forgetExternal(repository, pool, tables, options)),
+    graph: graph ? { forget: async (db, scope, ids) => (await graph.forgetWithin(db, scope, ids)).deleted_entities.length } : undefined,
     pool,
     tables,
     memoryTtlDays: settings.memoryTtlDays,

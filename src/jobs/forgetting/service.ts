@@ -45,6 +45,8 @@ export interface ForgettingDeps {
   batchSize?: number | undefined;
   /** Replaces the SQL walk when the memories live elsewhere (an external vector store: external.ts). */
   forgetMemories?: ((options: ForgetOptions) => Promise<ForgetReport>) | undefined;
+  /** With a graph store: what the forgotten memories alone taught leaves the graph with them. */
+  graph?: ForgetOptions['graph'];
 }
 
 export type ForgetResult = {
@@ -54,6 +56,8 @@ export type ForgetResult = {
   dry_run: boolean;
   would_delete?: ForgetReport['would_delete'];
   would_delete_truncated?: boolean;
+  /** With a graph store, real runs: relations removed with the forgotten memories. */
+  deleted_relations?: number;
 };
 
 /** The checkpoint TTL to use: a positive number of days (at least 1), else the default 90. */
@@ -68,7 +72,7 @@ export class Forgetter implements ForgettingService {
   async forget(input: { userId: string; appId?: string | undefined; dryRun: boolean }, signal: AbortSignal): Promise<ForgetResult> {
     const now = (this.deps.clock ?? (() => new Date()))();
     const scope: Scope = { userId: input.userId, agentId: input.appId };
-    const options: ForgetOptions = { scope, dryRun: input.dryRun, now, ttlDays: this.deps.memoryTtlDays, batchSize: this.deps.batchSize, signal };
+    const options: ForgetOptions = { scope, dryRun: input.dryRun, now, ttlDays: this.deps.memoryTtlDays, batchSize: this.deps.batchSize, signal, graph: this.deps.graph };
     const report = this.deps.forgetMemories ? await this.deps.forgetMemories(options) : await forgetMemories(this.deps.pool, this.deps.tables, options);
     const request: CleanupRequest = {
       userId: input.userId,
@@ -83,7 +87,7 @@ export class Forgetter implements ForgettingService {
       signal.throwIfAborted();
       await clean(request);
     }
-    const { deleted_count, retained_count, dry_run, would_delete, would_delete_truncated, orphans } = report;
+    const { deleted_count, retained_count, dry_run, would_delete, would_delete_truncated, orphans, deleted_relations } = report;
     logger.info({ dryRun: dry_run, deleted: deleted_count, retained: retained_count, orphanLogRows: orphans, checkpoints }, 'forgetting done');
     return {
       deleted_count,
@@ -91,6 +95,7 @@ export class Forgetter implements ForgettingService {
       checkpoints_cleaned: checkpoints,
       dry_run,
       ...(would_delete ? { would_delete, would_delete_truncated: would_delete_truncated ?? false } : {}),
+      ...(deleted_relations === undefined ? {} : { deleted_relations }),
     };
   }
 }

@@ -28,11 +28,14 @@ import type { EngineStore } from '../../memory/store-repository.js';
 import { storeOnClient } from '../../store/index.js';
 import type { ClaimedJob } from './queue.js';
 import type { JobContext, JobHandler } from './worker.js';
+import type { GraphMemory } from '../../memory/graph/graph-memory.js';
 
 /** What the worker needs of an engine: its store and providers. */
 export interface JobEngine {
   store: EngineStore;
   providers: Providers;
+  /** The graph memory, when a graph store is configured: a job's graph changes commit with it on PostgreSQL. */
+  graph?: GraphMemory | null | undefined;
 }
 
 /** Payload of an `add` job: the caller's input, checked at acceptance. */
@@ -70,6 +73,7 @@ function jobRepository(store: EngineStore, context: JobContext): MemoryRepositor
     apply: (scope, changes) =>
       context.commit((client) => onClient(client).apply(scope, changes), (r: AppliedChanges) => ({
         inserted: r.inserted.map((m) => m.id), updated: r.updated.map((m) => m.id), deleted: r.deleted,
+        ...(r.graph ? { relations: { added: r.graph.added.length, deleted: r.graph.deleted.length } } : {}),
       })),
     // A memory gone by now fails the job (nothing written) rather than completing it as if updated.
     update: (change) =>
@@ -79,7 +83,7 @@ function jobRepository(store: EngineStore, context: JobContext): MemoryRepositor
         return updated;
       }, (r) => ({ updated: r.id })),
     delete: (id) => context.commit((client) => onClient(client).delete(id), (deleted) => ({ deleted: deleted ? id : null })),
-    deleteAll: (scope, filters) => context.commit((client) => onClient(client).deleteAll(scope, filters), (n) => ({ deleted_count: n })),
+    deleteAll: (scope, filters, graph) => context.commit((client) => onClient(client).deleteAll(scope, filters, graph), (n) => ({ deleted_count: n })),
   };
 }
 
@@ -135,7 +139,7 @@ async function applyStoredPlan(store: EngineStore, external: ExternalStore, job:
 export function memoryJobHandler(engine: JobEngine | (() => JobEngine)): JobHandler {
   const current = typeof engine === 'function' ? engine : () => engine;
   return async (job: ClaimedJob, context: JobContext) => {
-    const { store, providers } = current();
+    const { store, providers, graph } = current();
     const external = store.external;
     if (external) {
       // A re-run of a job whose plan was stored: apply THAT plan (never a new one) and complete.
@@ -146,16 +150,16 @@ export function memoryJobHandler(engine: JobEngine | (() => JobEngine)): JobHand
       }
     }
     const repository = external ? externalJobRepository(store, external, job, context) : jobRepository(store, context);
-    const service = new MemoryService({ repository, providers });
+    const service = new MemoryService({ repository, providers, graph });
     const signal = context.signal;
     switch (job.kind) {
       case 'add': {
         const p = job.payload as unknown as AddPayload;
-        const events = await service.add({
+        const { events, relations } = await service.addWithGraph({
           userId: p.userId, agentId: p.agentId, runId: job.runId, user: p.user, assistant: p.assistant,
           metadata: p.metadata, infer: p.infer, signal,
         });
-        return { events: events.length };
+        return relations ? { events: events.length, relations } : { events: events.length };
       }
       case 'update': {
         const p = job.payload as unknown as UpdatePayload;

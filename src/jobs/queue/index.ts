@@ -72,7 +72,7 @@ export function openMemoryJobs(engine: JobEngine, options: MemoryJobsOptions): M
   if (options.runQueued !== false) worker.start();
   const writes = {
     ...memoryWrites({
-      store: engine.store, providers: engine.providers, queue, asyncMode: options.asyncMode, maxConcurrent: options.maxConcurrent,
+      store: engine.store, providers: engine.providers, graph: engine.graph, queue, asyncMode: options.asyncMode, maxConcurrent: options.maxConcurrent,
       onAccepted: () => worker.notify(), logger: log,
     }),
     jobStatus: jobStatusReader({ store: engine.store, providers: engine.providers, queue, logger: log }),

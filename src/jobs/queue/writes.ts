@@ -21,12 +21,15 @@ import type { AddPayload, DeleteAllPayload, DeletePayload, UpdatePayload } from 
 import { isConnectionError } from './errors.js';
 import type { JobKind, JobQueue } from './queue.js';
 import type { Scope } from '../../store/queries.js';
+import type { GraphMemory } from '../../memory/graph/graph-memory.js';
 
 export type MemoryWrites = Pick<MemoryApi, 'add' | 'update' | 'delete' | 'deleteAll'>;
 
 export interface WriteDeps {
   store: EngineStore;
   providers: Providers;
+  /** The graph memory, when a graph store is configured. */
+  graph?: GraphMemory | null | undefined;
   queue: JobQueue;
   /** Async mode: writes are queued. Sync mode: they run now (bounded). */
   asyncMode: boolean;
@@ -81,15 +84,16 @@ export function memoryWrites(deps: WriteDeps): MemoryWrites {
       const assistant = input.assistant?.trim() ?? '';
       if (!deps.asyncMode) {
         return bounded(deps, options, async (service, signal) => {
-          const events = await service.add({
+          const { events, relations } = await service.addWithGraph({
             user: input.user, assistant: input.assistant, metadata: input.metadata, infer: input.infer,
             userId: input.scope.userId, agentId: input.scope.agentId, runId: input.scope.runId, signal,
           });
           // The service's events as they are (UPDATE carries previous_memory).
-          return events.length === 0 && user === '' && assistant === '' ? [skip()] : events;
+          const results = events.length === 0 && user === '' && assistant === '' ? [skip()] : events;
+          return relations ? { results, relations } : { results };
         });
       }
-      if (user === '' && assistant === '') return [skip()];
+      if (user === '' && assistant === '') return { results: [skip()] };
       const metadata = parseMetadata(input.metadata);
       const payload: AddPayload = {
         userId: requiredText(input.scope.userId, 'user_id'), agentId: input.scope.agentId ?? null, user: input.user, assistant: input.assistant ?? null, metadata,
@@ -97,7 +101,7 @@ export function memoryWrites(deps: WriteDeps): MemoryWrites {
       };
       const jobId = await accept(options, 'add', input.scope, payload, input.scope.runId);
       // No memory id yet: what the job writes is known once it ran (get_job_status lists the ids).
-      return [{ id: null, memory: user || assistant, event: 'ACCEPT', job_id: jobId }];
+      return { results: [{ id: null, memory: user || assistant, event: 'ACCEPT', job_id: jobId }] };
     },
 
     async update(input, options) {

@@ -12,6 +12,8 @@
  * @module
  */
 import type { Logger } from 'pino';
+import { PostgresGraph } from '../../store/graph/postgres.js';
+import type { Queryable } from '../../store/pool.js';
 import type { AppliedGraphChanges, GraphBackend, GraphChanges, GraphScope, NewEntity, Triple } from '../../store/graph/types.js';
 import { DEFAULT_THRESHOLD } from '../config/graph-config.js';
 import type { ConversationTurn } from '../prompts.js';
@@ -148,6 +150,16 @@ export class GraphMemory {
 
   deleteAll(scope: GraphScope): Promise<number> {
     return this.backend.deleteAll(scope);
+  }
+
+  /**
+   * {@link forget} inside the caller's transaction on `db` when the graph is the PostgreSQL one (the memories'
+   * database: both commit or neither); a Neo4j graph is written on its own (a failure there rolls the caller back).
+   */
+  async forgetWithin(db: Queryable, scope: GraphScope, memoryIds: readonly string[]): Promise<GraphAddResult> {
+    if (!(this.backend instanceof PostgresGraph)) return this.forget(scope, memoryIds);
+    const gone = await this.backend.forgetWithin(db, scope, memoryIds);
+    return { added_entities: [], deleted_entities: gone.map(mem0Shape) };
   }
 
   /** The memories were forgotten: relations learnt only from them go too. */

@@ -165,42 +165,49 @@ export class PostgresGraph implements GraphBackend {
     return { added, deleted };
   }
 
-  async deleteAll(scope: GraphScope): Promise<number> {
-    return withTransaction(this.pool, async (client) => {
-      const gone = await client.query(`DELETE FROM ${this.g.relations} r WHERE ${READ_SCOPE('r')}`, readScope(scope));
-      await client.query(`DELETE FROM ${this.g.entities} e WHERE ${READ_SCOPE('e')}`, readScope(scope));
-      return gone.rowCount ?? 0;
-    });
+  deleteAll(scope: GraphScope): Promise<number> {
+    return withTransaction(this.pool, (client) => this.deleteAllWithin(client, scope));
   }
 
-  async forgetMemories(scope: GraphScope, memoryIds: readonly string[]): Promise<Triple[]> {
+  /** {@link deleteAll} on a client inside the caller's transaction (a delete_all of the memories). */
+  async deleteAllWithin(client: Queryable, scope: GraphScope): Promise<number> {
+    const gone = await client.query(`DELETE FROM ${this.g.relations} r WHERE ${READ_SCOPE('r')}`, readScope(scope));
+    await client.query(`DELETE FROM ${this.g.entities} e WHERE ${READ_SCOPE('e')}`, readScope(scope));
+    return gone.rowCount ?? 0;
+  }
+
+  forgetMemories(scope: GraphScope, memoryIds: readonly string[]): Promise<Triple[]> {
+    if (memoryIds.length === 0) return Promise.resolve([]);
+    return withTransaction(this.pool, (client) => this.forgetWithin(client, scope, memoryIds));
+  }
+
+  /** {@link forgetMemories} on a client inside the caller's transaction (the one deleting those memories). */
+  async forgetWithin(client: Queryable, scope: GraphScope, memoryIds: readonly string[]): Promise<Triple[]> {
     if (memoryIds.length === 0) return [];
-    return withTransaction(this.pool, async (client) => {
-      const ids = [...memoryIds];
-      // Learnt only from forgotten memories: removed. Learnt also from others: those stay its provenance.
-      const gone = await client.query<Triple>(
-        `WITH gone AS (
-           DELETE FROM ${this.g.relations} r WHERE ${READ_SCOPE('r')} AND r.memory_ids && $3::uuid[] AND r.memory_ids <@ $3::uuid[]
-           RETURNING r.source_id, r.relationship, r.destination_id)
-         SELECT s.name AS source, gone.relationship, d.name AS destination
-           FROM gone JOIN ${this.g.entities} s ON s.id = gone.source_id JOIN ${this.g.entities} d ON d.id = gone.destination_id`,
-        [...readScope(scope), ids],
-      );
+    const ids = [...memoryIds];
+    // Learnt only from forgotten memories: removed. Learnt also from others: those stay its provenance.
+    const gone = await client.query<Triple>(
+      `WITH gone AS (
+         DELETE FROM ${this.g.relations} r WHERE ${READ_SCOPE('r')} AND r.memory_ids && $3::uuid[] AND r.memory_ids <@ $3::uuid[]
+         RETURNING r.source_id, r.relationship, r.destination_id)
+       SELECT s.name AS source, gone.relationship, d.name AS destination
+         FROM gone JOIN ${this.g.entities} s ON s.id = gone.source_id JOIN ${this.g.entities} d ON d.id = gone.destination_id`,
+      [...readScope(scope), ids],
+    );
+    await client.query(
+      `UPDATE ${this.g.relations} r
+          SET memory_ids = ARRAY(SELECT m FROM unnest(r.memory_ids) AS m WHERE m <> ALL ($3::uuid[]) ORDER BY m)
+        WHERE ${READ_SCOPE('r')} AND r.memory_ids && $3::uuid[]`,
+      [...readScope(scope), ids],
+    );
+    if (gone.rows.length > 0) {
       await client.query(
-        `UPDATE ${this.g.relations} r
-            SET memory_ids = ARRAY(SELECT m FROM unnest(r.memory_ids) AS m WHERE m <> ALL ($3::uuid[]) ORDER BY m)
-          WHERE ${READ_SCOPE('r')} AND r.memory_ids && $3::uuid[]`,
-        [...readScope(scope), ids],
+        `DELETE FROM ${this.g.entities} e WHERE ${READ_SCOPE('e')}
+            AND NOT EXISTS (SELECT 1 FROM ${this.g.relations} r WHERE r.source_id = e.id OR r.destination_id = e.id)`,
+        readScope(scope),
       );
-      if (gone.rows.length > 0) {
-        await client.query(
-          `DELETE FROM ${this.g.entities} e WHERE ${READ_SCOPE('e')}
-              AND NOT EXISTS (SELECT 1 FROM ${this.g.relations} r WHERE r.source_id = e.id OR r.destination_id = e.id)`,
-          readScope(scope),
-        );
-      }
-      return gone.rows;
-    });
+    }
+    return gone.rows;
   }
 
   async ping(): Promise<void> {

@@ -169,7 +169,7 @@ describe.each(backends())('deleting re-checks on $name', (backend) => {
       const pool = store.database.pool;
       await logRecalls(pool, store.tables, scope, [{ id: recalled!.id, score: 0.9 }], NOW);
       const outcome = await deleteIfStillForgotten(pool, store.tables, [stale!.id, recalled!.id], { scope, dryRun: false, now: NOW });
-      expect(outcome).toEqual({ deleted: 1, kept: 1 });
+      expect(outcome).toEqual({ deleted: 1, kept: 1, relations: 0 });
       expect(await store.memories.get(scope, stale!.id)).toBeNull();
       expect(await store.memories.get(scope, recalled!.id)).not.toBeNull();
     } finally {

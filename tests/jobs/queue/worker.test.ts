@@ -57,7 +57,7 @@ describe.each(all.map((b) => [b.name, b] as const))('workers on %s', (_name, bac
     for (let i = 0; i < 200; i++) {
       const user = `note number ${i} for user ${i % 7}`;
       if (i % 2 === 0) {
-        const [event] = await untilAccepted(() => jobs.writes.add({ scope: { userId: `u${i % 7}` }, user }, call()));
+        const { results: [event] } = await untilAccepted(() => jobs.writes.add({ scope: { userId: `u${i % 7}` }, user }, call()));
         expect(event).toMatchObject({ event: 'ACCEPT', memory: user });
         accepted.push(event!.job_id!);
       } else {
@@ -117,7 +117,7 @@ describe.each(all.map((b) => [b.name, b] as const))('workers on %s', (_name, bac
       return base(messages);
     };
     const { store, jobs, drained } = await setup({ providers });
-    const [bad] = await jobs.writes.add({ scope: { userId: 'p' }, user: 'poison pill' }, call());
+    const { results: [bad] } = await jobs.writes.add({ scope: { userId: 'p' }, user: 'poison pill' }, call());
     await jobs.writes.add({ scope: { userId: 'p' }, user: 'a healthy fact' }, call());
     await drained();
     const failed = await jobs.queue.list('failed');
@@ -159,7 +159,7 @@ describe.each(all.map((b) => [b.name, b] as const))('workers on %s', (_name, bac
     const providers = fakeProviders();
     providers.embedDelayMs = 60_000; // the worker stays busy: jobs pile up
     const { jobs } = await setup({ providers, maxConcurrent: 2 });
-    expect(await jobs.writes.add({ scope: { userId: 's' }, user: '   ' }, call())).toEqual([{ id: null, memory: '', event: 'SKIP' }]);
+    expect(await jobs.writes.add({ scope: { userId: 's' }, user: '   ' }, call())).toEqual({ results: [{ id: null, memory: '', event: 'SKIP' }] });
     expect(await jobs.queue.pending()).toBe(0);
     const answers = await Promise.allSettled(Array.from({ length: 10 }, (_x, i) => jobs.writes.add({ scope: { userId: `s${i}` }, user: `x ${i}` }, call())));
     const accepted = answers.filter((a) => a.status === 'fulfilled').length;
@@ -174,7 +174,7 @@ describe.each(all.map((b) => [b.name, b] as const))('workers on %s', (_name, bac
     const providers = fakeProviders();
     providers.embedDelayMs = 3000;
     const { store, jobs } = await setup({ providers });
-    const [event] = await jobs.writes.add({ scope: { userId: 'g' }, user: 'slow to embed' }, call());
+    const { results: [event] } = await jobs.writes.add({ scope: { userId: 'g' }, user: 'slow to embed' }, call());
     await eventually(() => jobs.worker.active === 1, 5000, 10);
     await jobs.close(100);
     expect(await jobs.queue.get(event!.job_id!)).toMatchObject({ state: 'retry', error: { code: 'released' } });
@@ -195,7 +195,7 @@ describe.each(all.map((b) => [b.name, b] as const))('workers on %s', (_name, bac
     providers.embedDelayMs = 400;
     const { jobs } = await setup({ providers, maxConcurrent: 1 });
     const ids: string[] = [];
-    for (const user of ['p1', 'p2', 'p3']) ids.push((await jobs.writes.add({ scope: { userId: user }, user: `prefetched ${user}` }, call()))[0]!.job_id!);
+    for (const user of ['p1', 'p2', 'p3']) ids.push((await jobs.writes.add({ scope: { userId: user }, user: `prefetched ${user}` }, call())).results[0]!.job_id!);
     // One running, one ready (claimed: active with a lease), one still waiting.
     await eventually(async () => (await jobs.queue.counts()).active === 2, 5000, 10);
     expect(jobs.worker.active).toBe(1);
@@ -213,8 +213,9 @@ describe.each(all.map((b) => [b.name, b] as const))('workers on %s', (_name, bac
 
   it('sync mode runs writes now, bounded the same way', async () => {
     const { store, jobs } = await setup({ asyncMode: false });
-    const events = await jobs.writes.add({ scope: { userId: 'sync' }, user: 'written right away' }, call());
-    expect(events).toEqual([{ id: expect.any(String), memory: 'written right away', event: 'ADD' }]);
+    const answer = await jobs.writes.add({ scope: { userId: 'sync' }, user: 'written right away' }, call());
+    // No graph store: no `relations` key.
+    expect(answer).toEqual({ results: [{ id: expect.any(String), memory: 'written right away', event: 'ADD' }] });
     expect(await store.memories.list({ userId: 'sync' }, { limit: 5 })).toHaveLength(1);
     expect(await jobs.queue.pending()).toBe(0);
   });

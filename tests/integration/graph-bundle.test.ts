@@ -1,0 +1,94 @@
+// Graph memory as an operator sees it: the BUILT plugin (dist/plugin.js) over stdio frames, embedded PGlite in a
+// temporary folder with the graph beside the memories (`local_graph_db_json_secret: {}`), the loopback fake OpenAI
+// scripted to state relations. What a workflow gets: the JSON message's `relations`, the `relations` variable and
+// the text lines; and what a wrong graph block answers.
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FakeOpenAI } from '../helpers/fake-openai.js';
+import { invokeFrame, PluginProcess } from '../helpers/plugin-process.js';
+import type { Frame } from '../helpers/plugin-process.js';
+import { credentials, DIMS, pgliteFolder } from './app.js';
+import { graphModel } from './graph-model.js';
+
+interface Answer { status: string; messages: string; results: unknown; relations?: unknown }
+interface Seen { json: Answer; text: string; variables: Record<string, unknown> }
+
+let fake: FakeOpenAI;
+let proc: PluginProcess;
+let creds: Record<string, unknown>;
+let n = 0;
+
+async function call(tool: string, parameters: Record<string, unknown>, withCreds = creds): Promise<Seen> {
+  const id = `graph-${n++}-${randomUUID().slice(0, 8)}`;
+  const frame: Frame = invokeFrame(id, tool, { timeout: 60, ...parameters });
+  (frame.data as Record<string, unknown>).credentials = withCreds;
+  proc.send(frame);
+  const session = await proc.frames.session(id, 90_000).catch((error: Error) => {
+    throw new Error(`${error.message}; plugin log: ${proc.stderr.slice(-1500)}`);
+  });
+  type Stream = { type?: string; message?: { json_object?: Answer; text?: string; variable_name?: string; variable_value?: unknown } };
+  const streams = session.streams as Stream[];
+  const json = streams.find((s) => s.type === 'json')?.message?.json_object;
+  if (!json) throw new Error(`${tool} answered no json: ${JSON.stringify(session.error ?? session.streams).slice(0, 300)}`);
+  const text = streams.find((s) => s.type === 'text')?.message?.text ?? '';
+  const variables = Object.fromEntries(streams.filter((s) => s.type === 'variable').map((s) => [s.message!.variable_name!, s.message!.variable_value]));
+  return { json, text, variables };
+}
+
+beforeAll(async () => {
+  fake = await FakeOpenAI.start({ dims: DIMS });
+  graphModel(fake);
+  proc = new PluginProcess({ env: { LOG_LEVEL: 'warn' } });
+  creds = credentials(fake, { provider: 'pglite', config: { path: pgliteFolder(), embedding_model_dims: DIMS } }, { local_graph_db_json_secret: '{}' });
+}, 180_000);
+
+afterAll(async () => {
+  proc?.closeStdin();
+  await proc?.stop(15_000);
+  await fake?.close();
+});
+
+describe('graph memory through the built plugin', () => {
+  it('add shows what it learnt; search and get_all show the relations, in the JSON, the variable and the text', async () => {
+    const added = await call('add_memory', { user: 'anna lives_in shanghai. anna likes tea.', user_id: 'op' });
+    expect(added.json.status, added.json.messages).toBe('SUCCESS');
+    expect(added.json.relations).toEqual({
+      added_entities: expect.arrayContaining([
+        { source: 'anna', relationship: 'lives_in', target: 'shanghai' },
+        { source: 'anna', relationship: 'likes', target: 'tea' },
+      ]) as unknown,
+      deleted_entities: [],
+    });
+    expect(added.variables.relations).toEqual(added.json.relations);
+    expect(added.text).toContain('+ anna —lives_in→ shanghai');
+
+    const moved = await call('add_memory', { user: 'anna lives_in beijing.', user_id: 'op' });
+    expect(moved.json.relations).toEqual({
+      added_entities: [{ source: 'anna', relationship: 'lives_in', target: 'beijing' }],
+      deleted_entities: [{ source: 'anna', relationship: 'lives_in', target: 'shanghai' }],
+    });
+    expect(moved.text).toContain('− anna —lives_in→ shanghai');
+
+    const found = await call('search_memory', { query: 'Is anna in beijing?', user_id: 'op', top_k: 2 });
+    expect(found.json.status).toBe('SUCCESS');
+    const relations = found.json.relations as Array<{ source: string; relationship: string; destination: string; score: number }>;
+    expect(relations[0]).toMatchObject({ source: 'anna', relationship: 'lives_in', destination: 'beijing' });
+    expect(relations.length).toBeLessThanOrEqual(2);
+    expect(relations.map((r) => r.score)).toEqual(relations.map((r) => r.score).sort((a, b) => b - a));
+    expect(found.variables.relations).toEqual(relations);
+    expect(found.text).toMatch(/anna —lives_in→ beijing \(\d\.\d\d\)/);
+
+    const listed = await call('get_all_memories', { user_id: 'op' });
+    expect((listed.json.relations as unknown[]).length).toBe(2);
+    expect(JSON.stringify(listed.json.relations)).not.toContain('shanghai');
+  }, 240_000);
+
+  it('a graph store this build does not run is an ERROR naming the field and what is supported', async () => {
+    const wrong = { ...creds, local_graph_db_json_secret: '{"provider": "memgraph", "config": {"url": "bolt://127.0.0.1:7687"}}' };
+    const answer = await call('search_memory', { query: 'anna', user_id: 'op' }, wrong);
+    expect(answer.json.status).toBe('ERROR');
+    expect(answer.json.messages).toContain('local_graph_db_json_secret.provider "memgraph" is not supported');
+    expect(answer.json.messages).toContain('"postgres"');
+    expect(answer.json.messages).toContain('"neo4j"');
+  }, 120_000);
+});
