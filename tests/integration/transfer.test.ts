@@ -251,6 +251,15 @@ describe('export_memories → import_memories', () => {
         expect(tooMany.status, JSON.stringify(params)).toBe('ERROR');
         expect(tooMany.messages).toContain(`${MAX_FETCH} or more memories in the chroma collection "transfer_many"`);
       }
+      // delete_all (and its dry run) would meet the same wall: refused whole, nothing deleted, never a partial SUCCESS.
+      for (const params of [{ dry_run: true }, {}, { filters: '{"topic": "kites"}' }]) {
+        const refused = await manyDriver.call('delete_all_memories', { user_id: 'many', ...params });
+        expect(refused.status, JSON.stringify(params)).toBe('ERROR');
+        expect(refused.messages).toContain(`${MAX_FETCH} or more memories in the chroma collection "transfer_many"`);
+      }
+      const kept = await openExternalStore({ provider: 'chroma', config: { collection_name: 'transfer_many', host: '127.0.0.1', port: chroma.port, ssl: false, embedding_model_dims: DIMS } });
+      expect((await kept.store.list({ user_id: 'many' }, MAX_FETCH + 10))[0]).toHaveLength(MAX_FETCH);
+      await kept.close();
     },
     240_000,
   );

@@ -140,8 +140,9 @@ export function memoryWrites(deps: WriteDeps): MemoryWrites {
         return { deleted_count: 0, dry_run: true, would_delete_count: count };
       }
       if (!deps.asyncMode) return bounded(deps, options, (service, signal) => service.deleteAll({ ...scope, signal }));
-      // Filters are checked against the store before the job is queued, so a bad one fails now, not in the background.
-      if (input.filters) await bounded(deps, options, (service) => service.countMatching(scope));
+      // Checked against the store before the job is queued, so a bad filter (or a mem0ai store scope too large to list
+      // whole) fails now, not in the background.
+      if (input.filters || deps.store.external) await bounded(deps, options, (service) => service.countMatching(scope));
       const payload: DeleteAllPayload = { userId: requiredText(input.scope.userId, 'user_id'), agentId: input.scope.agentId ?? null, filters: input.filters ?? null };
       const jobId = await accept(options, 'delete_all', input.scope, payload, input.scope.runId);
       return { deleted_count: null, accepted: true, job_id: jobId };

@@ -253,7 +253,7 @@ export function planningRepository(external: ExternalStore): PlanningRepository 
     planDeleteAll: async (scope, filters) => {
       const plan = emptyPlan();
       const now = new Date();
-      for (const r of await scopeRows(external, scope, checkFilter(filters))) {
+      for (const r of await wholeScope(external, scope, checkFilter(filters), 'delete_all_memories')) {
         addDelete(plan, r, now);
       }
       return plan;
@@ -345,7 +345,7 @@ export function vectorStoreRepository(external: ExternalStore, state: Pick<Store
       return true;
     },
     deleteAll: async (scope, filters) => (await run(await planner.planDeleteAll(scope, filters))).deleted.length,
-    count: async (scope, filters) => (await scopeRows(external, scope, checkFilter(filters))).length,
+    count: async (scope, filters) => (await wholeScope(external, scope, checkFilter(filters), 'counting them')).length,
     async ping() {
       const db = await state.ping();
       await external.store.list(undefined, 1);
@@ -357,9 +357,26 @@ export function vectorStoreRepository(external: ExternalStore, state: Pick<Store
   };
 }
 
-/** Every memory of the scope matching `filter` (up to MAX_FETCH), as delete_all sees them. */
-function scopeRows(external: ExternalStore, scope: Scope, filter: Filter | null): Promise<VectorStoreResult[]> {
-  return scopeResults(external, scope, filter, MAX_FETCH, (n) => external.store.list(scopeFilter(scope), n).then(([rows]) => rows));
+/**
+ * Every memory of the scope matching `filter`, as delete_all, its dry run and export see them. A store lists at most
+ * {@link MAX_FETCH} memories of a scope, and the filter is applied after the listing: when the listing was full,
+ * matches may be missing, so this refuses (naming `what` and how to split it) rather than answer for a part.
+ */
+export async function wholeScope(external: ExternalStore, scope: Scope, filter: Filter | null, what: string): Promise<VectorStoreResult[]> {
+  let listed = 0;
+  const rows = await scopeResults(external, scope, filter, MAX_FETCH, async (n) => {
+    const [page] = await external.store.list(scopeFilter(scope), n);
+    listed = Math.max(listed, page.length);
+    return page;
+  });
+  if (listed >= MAX_FETCH) {
+    throw new EngineError(
+      'validation',
+      `this user has ${MAX_FETCH} or more memories in the ${external.provider} collection "${external.collectionName}", more than ` +
+        `it can list at once, so ${what} could not see them all; run it in parts (by app_id)`,
+    );
+  }
+  return rows;
 }
 
 /** A memory of the scope with this text hash, or null. */

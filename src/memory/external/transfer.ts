@@ -18,9 +18,8 @@ import type { ImportRecord, MemoryRecord } from '../../store/memories.js';
 import { withTransaction } from '../../store/pool.js';
 import type { Scope } from '../../store/queries.js';
 import type { Store } from '../../store/index.js';
-import { EngineError } from '../../errors.js';
 import { checkFilter } from './filters.js';
-import { executePlan, MAX_FETCH, recordPlan, scopeFilter, scopeResults, toRecord } from './repository.js';
+import { executePlan, recordPlan, toRecord, wholeScope } from './repository.js';
 import type { WritePlan } from './repository.js';
 import type { ExternalStore } from './stores.js';
 
@@ -30,20 +29,7 @@ export async function* externalExportPages(
   scope: Scope,
   options: { filters?: unknown; offset: number; pageSize: number },
 ): AsyncGenerator<MemoryRecord[]> {
-  // Counted before the filter: matches beyond what the store lists would be missing from the file without a word.
-  let listed = 0;
-  const rows = await scopeResults(external, scope, checkFilter(options.filters), MAX_FETCH, async (n) => {
-    const [page] = await external.store.list(scopeFilter(scope), n);
-    listed = Math.max(listed, page.length);
-    return page;
-  });
-  if (listed >= MAX_FETCH) {
-    throw new EngineError(
-      'validation',
-      `this user has ${MAX_FETCH} or more memories in the ${external.provider} collection "${external.collectionName}", more than ` +
-        `it can list at once; export them in parts (app_id, or filters)`,
-    );
-  }
+  const rows = await wholeScope(external, scope, checkFilter(options.filters), 'export_memories');
   const records = rows
     .map((row): MemoryRecord => ({ ...toRecord(row.id, row.payload), payload: row.payload }))
     .sort((a, b) => (a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
