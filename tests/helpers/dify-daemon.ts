@@ -14,28 +14,17 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
+import { parse } from 'yaml';
 import { BUNDLE, REPO_ROOT } from './plugin-process.js';
 
 export const DAEMON_SCRIPT = join(REPO_ROOT, 'scripts', 'dify-daemon.sh');
 /** Dify sends the plugin as `<manifest author>/<name>` in X-Plugin-ID (remote debugging, from daemon #731 on). */
 export const PLUGIN_ID = 'mem0-ts/mem0ai';
 export const PROVIDER = 'mem0ai';
-export const TOOL_NAMES = [
-  'add_memory',
-  'check_extraction_status',
-  'delete_all_memories',
-  'delete_memory',
-  'export_memories',
-  'extract_long_term_memory',
-  'forget_memories',
-  'get_all_memories',
-  'get_memory',
-  'get_memory_history',
-  'get_user_checkpoint',
-  'import_memories',
-  'search_memory',
-  'update_memory',
-];
+/** The tools the provider declares (provider/mem0ai.yaml → each tool's identity.name), sorted as the daemon lists them. */
+export const TOOL_NAMES: string[] = (parse(readFileSync(join(REPO_ROOT, 'provider/mem0ai.yaml'), 'utf8')) as { tools: string[] }).tools
+  .map((file) => (parse(readFileSync(join(REPO_ROOT, file), 'utf8')) as { identity: { name: string } }).identity.name)
+  .sort();
 
 export const IN_CI = process.env.CI === 'true' || process.env.CI === '1';
 
