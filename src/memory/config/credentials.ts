@@ -35,18 +35,22 @@ export function stripCodeFence(text: string): string {
   return (fenced?.[1] ?? trimmed).trim();
 }
 
+/** A block's value: JSON text parsed (one code fence stripped), an object as given; undefined when blank. */
+function jsonValue(field: string, raw: unknown): unknown {
+  const text = typeof raw === 'string' ? stripCodeFence(raw) : raw;
+  if (isBlank(text)) return undefined;
+  if (typeof text !== 'string') return text;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    return fail(`${field}: not valid JSON (${describeJsonError(text, error)})`, field);
+  }
+}
+
 /** Reads one block; `null` when an optional block is empty. `extraKeys`: top-level keys allowed besides provider/config. */
 function readBlock(field: string, raw: unknown, required: boolean, extraKeys: readonly string[] = []): (ProviderBlock & { extra: Record<string, unknown> }) | null {
-  const text = typeof raw === 'string' ? stripCodeFence(raw) : raw;
-  if (isBlank(text)) return required ? fail(`${field} is required`, field) : null;
-  let value: unknown = text;
-  if (typeof text === 'string') {
-    try {
-      value = JSON.parse(text);
-    } catch (error) {
-      fail(`${field}: not valid JSON (${describeJsonError(text, error)})`, field);
-    }
-  }
+  const value = jsonValue(field, raw);
+  if (value === undefined) return required ? fail(`${field} is required`, field) : null;
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     fail(`${field} must be a JSON object like {"provider": "...", "config": {...}}`, field);
   }
@@ -82,17 +86,8 @@ function providerBlock(field: string, raw: unknown, required: boolean, schema: z
 /** The graph-store block: empty → no graph memory; else graph-config.ts decides where the graph lives. */
 function graphStore(raw: unknown): GraphStoreConfig | null {
   const field = BLOCK_FIELDS.graphStore;
-  const text = typeof raw === 'string' ? stripCodeFence(raw) : raw;
-  if (isBlank(text)) return null;
-  let value: unknown = text;
-  if (typeof text === 'string') {
-    try {
-      value = JSON.parse(text);
-    } catch (error) {
-      fail(`${field}: not valid JSON (${describeJsonError(text, error)})`, field);
-    }
-  }
-  return parseGraphStore(value, field);
+  const value = jsonValue(field, raw);
+  return value === undefined ? null : parseGraphStore(value, field);
 }
 
 /**
