@@ -24,118 +24,11 @@ import { checkCount, checkMetadata, checkScope, checkUuid, md5, newMemoryPayload
 
 export type { Scope } from './queries.js';
 
-export interface MemoryRecord {
-  id: string;
-  data: string;
-  hash: string | null;
-  userId: string | null;
-  agentId: string | null;
-  runId: string | null;
-  /** Payload keys other than the reserved ones. */
-  metadata: Record<string, unknown>;
-  /** The raw payload, as stored. */
-  payload: Record<string, unknown>;
-  /** ISO-8601 UTC. */
-  createdAt: string;
-  updatedAt: string;
-}
+export * from './memory-records.js';
+import { importedHistory, MAX_LIST_LIMIT, MAX_TOP_K, stringOrNull } from './memory-records.js';
+import type { HistoryEntry, ImportHistory, ImportRecord, MemoryChange, MemoryRecord, NewMemory, SearchCapabilities, SearchHit, SearchOptions, SearchTrace } from './memory-records.js';
 
-export interface NewMemory {
-  data: string;
-  vector: readonly number[];
-  metadata?: Record<string, unknown> | null | undefined;
-  runId?: string | null | undefined;
-  actorId?: string | null | undefined;
-  role?: string | null | undefined;
-  /** Defaults to a random UUID. */
-  id?: string | undefined;
-  /** Defaults to now (import tools may keep the original time). */
-  createdAt?: Date | undefined;
-}
-
-export interface MemoryChange {
-  /** New text; needs `vector` with it (the embedding of the new text). */
-  data?: string | undefined;
-  vector?: readonly number[] | undefined;
-  /** Merged into the existing metadata (a key set to null is removed). */
-  metadata?: Record<string, unknown> | null | undefined;
-}
-
-/** A history row as the store reads it back. */
-export interface HistoryEntry extends q.HistoryRecord {
-  id: string;
-  actorId: string | null;
-  role: string | null;
-  recordedAt: string;
-}
-
-/** A history row as exported and imported (no row id, no recording time). */
-export interface ImportHistory {
-  oldMemory: string | null;
-  newMemory: string | null;
-  event: 'ADD' | 'UPDATE' | 'DELETE';
-  createdAt: string | null;
-  updatedAt: string | null;
-  isDeleted: boolean;
-  actorId: string | null;
-  role: string | null;
-}
-
-/** A memory to import as it was: Mem0's payload (with `data`, `user_id`, …), its vector, times and history. */
-export interface ImportRecord {
-  id: string;
-  payload: Record<string, unknown>;
-  vector: readonly number[];
-  createdAt: string;
-  updatedAt: string;
-  history?: ImportHistory[] | undefined;
-}
-
-/** The history rows an imported memory brings: its own, or one ADD row when it has none. */
-export function importedHistory(record: ImportRecord): q.HistoryRow[] {
-  const data = stringOrNull(record.payload.data);
-  const entries = record.history && record.history.length > 0
-    ? record.history
-    : [{ oldMemory: null, newMemory: data, event: 'ADD' as const, createdAt: record.createdAt, updatedAt: null, isDeleted: false, actorId: null, role: null }];
-  return entries.map((h) => ({
-    memoryId: record.id, oldMemory: h.oldMemory, newMemory: h.newMemory, event: h.event, createdAt: h.createdAt,
-    updatedAt: h.updatedAt, isDeleted: h.isDeleted, actorId: h.actorId, role: h.role,
-    userId: stringOrNull(record.payload.user_id), agentId: stringOrNull(record.payload.agent_id),
-  }));
-}
-
-export interface SearchOptions {
-  vector: readonly number[];
-  /** The query text, for the keyword side; omit for vector-only search. */
-  query?: string | null | undefined;
-  topK: number;
-  filters?: unknown;
-}
-
-export interface SearchHit extends MemoryRecord {
-  /** The 0–1 relevance hits are ordered by: vector and keyword scores fused (ranking.ts). */
-  score: number;
-  /** 0–1 similarity: max(0, 1 − cosine distance). */
-  vectorScore: number;
-  /** 0–1 IDF-weighted keyword score (0 when no query term is in the memory). */
-  keywordScore: number;
-  distance: number;
-}
-
-export interface SearchCapabilities {
-  /** pgvector ≥ 0.8: `hnsw.iterative_scan` keeps scanning until enough rows pass the WHERE clause. */
-  iterativeScan: boolean;
-}
-
-export const MAX_TOP_K = 1000;
-export const MAX_LIST_LIMIT = 10_000;
 const MAX_QUERY_TOKENS = 64;
-
-/** Search statistics of the last call, for tests and logs. */
-export interface SearchTrace {
-  exactFallback: boolean;
-  vectorHits: number;
-}
 
 export class MemoryStore {
   lastSearch: SearchTrace | null = null;
@@ -577,8 +470,4 @@ function splitApplied(
 
 function tokenText(data: string): string {
   return wordTokens(data).join(q.TOKEN_SEPARATOR);
-}
-
-function stringOrNull(value: unknown): string | null {
-  return typeof value === 'string' ? value : null;
 }

@@ -50,17 +50,22 @@ export function insertMemories(t: Tables, rows: InsertRow[]): SqlQuery {
   return { text: insertMemoriesParts(t, rows, p), values: p.values };
 }
 
-function insertMemoriesParts(t: Tables, rows: InsertRow[], p: Params): string {
+/** The rows as one `unnest(…)` of six parallel arrays: id, vector text, payload, created, updated, keyword tokens. */
+function unnestRows(rows: InsertRow[], p: Params): string {
   const ids = p.add(rows.map((r) => r.id));
   const vectors = p.add(rows.map((r) => r.vector));
   const payloads = p.add(rows.map((r) => r.payload));
   const created = p.add(rows.map((r) => r.createdAt));
   const updated = p.add(rows.map((r) => r.updatedAt));
   const tokens = p.add(rows.map((r) => r.tokens));
+  return `unnest(${ids}::uuid[], ${vectors}::text[], ${payloads}::jsonb[], ${created}::timestamptz[],
+                    ${updated}::timestamptz[], ${tokens}::text[])`;
+}
+
+function insertMemoriesParts(t: Tables, rows: InsertRow[], p: Params): string {
   return `INSERT INTO ${t.memories} AS m (id, vector, payload, created_at, updated_at, keywords, keywords_hash)
       SELECT r.id, r.v::vector, r.p, r.c, r.u, ${KEYWORDS_FROM('r.k')}, r.p->>'hash'
-        FROM unnest(${ids}::uuid[], ${vectors}::text[], ${payloads}::jsonb[], ${created}::timestamptz[],
-                    ${updated}::timestamptz[], ${tokens}::text[]) AS r(id, v, p, c, u, k)
+        FROM ${unnestRows(rows, p)} AS r(id, v, p, c, u, k)
       RETURNING ${MEMORY_COLUMNS}`;
 }
 
@@ -88,12 +93,7 @@ export function insertMemoriesWithHistory(t: Tables, rows: InsertRow[], history:
  * change set, whose rows would otherwise still hold their `added_hash`).
  */
 function addCtes(t: Tables, scope: Scope, rows: InsertRow[], history: HistoryRow[], skipIds: readonly string[], p: Params, after?: string): string {
-  const ids = p.add(rows.map((r) => r.id));
-  const vectors = p.add(rows.map((r) => r.vector));
-  const payloads = p.add(rows.map((r) => r.payload));
-  const created = p.add(rows.map((r) => r.createdAt));
-  const updated = p.add(rows.map((r) => r.updatedAt));
-  const tokens = p.add(rows.map((r) => r.tokens));
+  const source = unnestRows(rows, p);
   const skip = p.add(skipIds);
   const known = scopeSql(scope, p, 'o');
   const hist = insertHistoryParts(t, history, p).replace(
@@ -103,8 +103,7 @@ function addCtes(t: Tables, scope: Scope, rows: InsertRow[], history: HistoryRow
   return `ins AS (
         INSERT INTO ${t.memories} AS m (id, vector, payload, created_at, updated_at, keywords, keywords_hash, added_hash)
         SELECT r.id, r.v::vector, r.p, r.c, r.u, ${KEYWORDS_FROM('r.k')}, r.p->>'hash', r.p->>'hash'
-          FROM unnest(${ids}::uuid[], ${vectors}::text[], ${payloads}::jsonb[], ${created}::timestamptz[],
-                      ${updated}::timestamptz[], ${tokens}::text[]) WITH ORDINALITY AS r(id, v, p, c, u, k, n)
+          FROM ${source} WITH ORDINALITY AS r(id, v, p, c, u, k, n)
                ${after ? `CROSS JOIN (SELECT count(*) FROM ${after}) AS done_first` : ''}
          WHERE NOT EXISTS (SELECT 1 FROM ${t.memories} o
                             WHERE ${known} AND o.payload->>'hash' = r.p->>'hash' AND o.id <> ALL(${skip}::uuid[]))

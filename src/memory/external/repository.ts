@@ -24,6 +24,7 @@ import type { Queryable } from '../../store/pool.js';
 import { insertHistory, selectChangeHistory, selectHistory } from '../../store/queries.js';
 import type { HistoryRow } from '../../store/queries.js';
 import { md5, newMemoryPayload, pythonIso, RESERVED_PAYLOAD_KEYS } from '../../store/payload.js';
+import { stringOrNull } from '../../store/memory-records.js';
 import type { Store } from '../../store/index.js';
 import { fuseScores, keywordScores } from '../../store/ranking.js';
 import type { Tables } from '../../store/sql.js';
@@ -109,20 +110,20 @@ function addUpdate(plan: WritePlan, current: VectorStoreResult, change: MemoryUp
   payload.created_at ??= pythonIso(now);
   payload.updated_at = pythonIso(now);
   plan.updates.push({ id: current.id, vector: [...change.vector], payload });
-  plan.history.push(historyRow(current.id, textOrNull(old.data), change.data, 'UPDATE', payload, now));
+  plan.history.push(historyRow(current.id, stringOrNull(old.data), change.data, 'UPDATE', payload, now));
 }
 
 function addDelete(plan: WritePlan, current: VectorStoreResult, now: Date): void {
   plan.deletes.push({ id: current.id, payload: current.payload });
-  plan.history.push({ ...historyRow(current.id, textOrNull(current.payload.data), null, 'DELETE', current.payload, now), isDeleted: true });
+  plan.history.push({ ...historyRow(current.id, stringOrNull(current.payload.data), null, 'DELETE', current.payload, now), isDeleted: true });
 }
 
 function historyRow(id: string, oldMemory: string | null, newMemory: string | null, event: HistoryRow['event'], payload: Record<string, unknown>, now: Date): HistoryRow {
   return {
     memoryId: id, oldMemory, newMemory, event,
     createdAt: isoOf(payload.created_at) ?? now.toISOString(), updatedAt: now.toISOString(), isDeleted: false,
-    actorId: textOrNull(payload.actor_id), role: textOrNull(payload.role),
-    userId: textOrNull(payload.user_id), agentId: textOrNull(payload.agent_id),
+    actorId: stringOrNull(payload.actor_id), role: stringOrNull(payload.role),
+    userId: stringOrNull(payload.user_id), agentId: stringOrNull(payload.agent_id),
   };
 }
 
@@ -429,10 +430,10 @@ export function toRecord(id: string, payload: Record<string, unknown>): MemoryRe
   return {
     id,
     data: typeof payload.data === 'string' ? payload.data : '',
-    hash: textOrNull(payload.hash),
-    userId: textOrNull(payload.user_id),
-    agentId: textOrNull(payload.agent_id),
-    runId: textOrNull(payload.run_id),
+    hash: stringOrNull(payload.hash),
+    userId: stringOrNull(payload.user_id),
+    agentId: stringOrNull(payload.agent_id),
+    runId: stringOrNull(payload.run_id),
     metadata,
     createdAt,
     updatedAt: isoOf(payload.updated_at) ?? createdAt,
@@ -445,8 +446,4 @@ function isoOf(value: unknown): string | null {
   if (typeof value === 'string' && value.trim() !== '') date = new Date(value.replace(/(\.\d{3})\d+/, '$1'));
   else if (typeof value === 'number' && Number.isFinite(value)) date = new Date(value * 1000);
   return date && Number.isFinite(date.getTime()) ? date.toISOString() : null;
-}
-
-function textOrNull(value: unknown): string | null {
-  return typeof value === 'string' ? value : null;
 }
