@@ -152,10 +152,15 @@ async function openPglite(config: Extract<StoreConfig, { kind: 'pglite' }>): Pro
     });
   }
   // Each pg client gets its own adapter connection object over the one PGlite instance (a shared one would be
-  // reused after `end()` if the pool ever replaced its client).
+  // reused after `end()` if the pool ever replaced its client). But PGlite is ONE server session: a named statement
+  // prepared through one client still exists when the pool replaces that client (after an error or a timeout). So
+  // node-postgres' record of what is prepared is shared by every client of this instance; a fresh record would parse
+  // the name again and the session would refuse it (42P05, "prepared statement … already exists").
+  const prepared = { parsedStatements: {}, submittedNamedStatements: {} };
   class PgliteClient extends pg.Client {
     constructor(config?: pg.ClientConfig) {
-      super({ ...config, connection: new PglitePgConnection({ pglite: db }) } as pg.ClientConfig);
+      const connection = Object.assign(new PglitePgConnection({ pglite: db }), prepared);
+      super({ ...config, connection } as pg.ClientConfig);
     }
   }
   // One client: callers queue for it; the wait is bounded like a PostgreSQL connect so nothing hangs forever.
