@@ -51,13 +51,7 @@ export interface HistoryEntry extends q.HistoryRecord {
 }
 
 /** A history row as exported and imported (no row id, no recording time). */
-export interface ImportHistory {
-  oldMemory: string | null;
-  newMemory: string | null;
-  event: 'ADD' | 'UPDATE' | 'DELETE';
-  createdAt: string | null;
-  updatedAt: string | null;
-  isDeleted: boolean;
+export interface ImportHistory extends Omit<q.HistoryRecord, 'memoryId'> {
   actorId: string | null;
   role: string | null;
 }
