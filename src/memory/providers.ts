@@ -5,8 +5,8 @@
  * request (400) or a bad key (401).
  * @module
  */
-import { EngineError, isEngineError } from '../errors.js';
-import type { ProviderRole } from '../errors.js';
+import { EngineError, isEngineError } from '../shared/errors.js';
+import type { ProviderRole } from '../shared/errors.js';
 import { loadMem0 } from './mem0.js';
 import type { Mem0Module } from './mem0.js';
 // Types only (erased): the SDKs themselves are loaded with import() when their provider is configured.
