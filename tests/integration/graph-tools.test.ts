@@ -2,20 +2,17 @@
  * Graph memory through the tools (issue 12): the graph-store block (`local_graph_db_json_secret`) chosen once per
  * credential set, checked by credential validation, and used by add, search, get_all, delete_all and forget.
  */
-import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { FakeOpenAI } from '../helpers/fake-openai.js';
-import { neo4jAvailability, skipNeo4j, startNeo4j } from '../helpers/neo4j.js';
-import type { RunningNeo4j } from '../helpers/neo4j.js';
 import { freePort } from '../helpers/ports.js';
 import { testDatabaseUrl } from '../helpers/postgres.js';
 import { AppDriver, credentials, DIMS, plainModel, postgresBackend } from './app.js';
 import { graphCalls, graphModel } from './graph-model.js';
-
-const GRAPH_FIELD = 'local_graph_db_json_secret';
-const NEO4J_PASSWORD = 'neo4j-SECRET-pw-5151';
-const memoryStore = { provider: 'pglite', config: { path: 'memory://', embedding_model_dims: DIMS } };
+import {
+  addThrough, GRAPH_FIELD, graphTargets, memoryStore, NEO4J_PASSWORD, newUser, openGraphTools, sortedText, text,
+} from './graph-targets.js';
+import type { Found, Relation } from './graph-targets.js';
 
 async function refusal(run: () => Promise<unknown>): Promise<{ message: string; args: Record<string, unknown> }> {
   const error = await run().then(
@@ -92,68 +89,15 @@ describe('the graph-store block in credential validation', () => {
 
 // ── the graph through the tools, on every backend ──────────────────────────────────────────────────────────────────
 
-interface Relation { source: string; relationship: string; target: string }
-interface Found { source: string; relationship: string; destination: string; score: number }
-interface AddRelations { added_entities: Relation[]; deleted_entities: Relation[] }
-
-const text = (r: Relation | Found): string => `${r.source} ${r.relationship} ${'target' in r ? r.target : r.destination}`;
-const sortedText = (list: Array<Relation | Found>): string[] => list.map(text).sort();
-const newUser = (): string => `g-${randomBytes(5).toString('hex')}`;
-
-interface GraphTarget {
-  name: string;
-  skip?: string;
-  /** The vector-store block and the graph-store block (JSON text) of a fresh collection. */
-  open(): Promise<{ store: Record<string, unknown>; graph: string }>;
-  close(): Promise<void>;
-}
-
-function sqlTargets(): GraphTarget[] {
-  const url = testDatabaseUrl();
-  const targets: GraphTarget[] = [{
-    name: 'pglite ({})',
-    open: () => Promise.resolve({ store: memoryStore, graph: '{}' }),
-    close: () => Promise.resolve(),
-  }];
-  if (url) {
-    const backend = postgresBackend(url);
-    targets.push({
-      name: 'postgres ({"provider": "postgres"})',
-      open: async () => ({ store: await backend.store(), graph: '{"provider": "postgres"}' }),
-      close: () => backend.cleanup(),
-    });
-  }
-  return targets;
-}
-
-function neo4jGraphTarget(): GraphTarget {
-  const availability = neo4jAvailability();
-  let server: RunningNeo4j | undefined;
-  return {
-    name: 'neo4j',
-    ...(skipNeo4j(availability) ? { skip: availability.reason! } : {}),
-    async open() {
-      server ??= await startNeo4j(availability);
-      return { store: memoryStore, graph: JSON.stringify({ provider: 'neo4j', config: { url: server.url, username: 'neo4j', password: NEO4J_PASSWORD } }) };
-    },
-    close: async () => server?.stop(),
-  };
-}
-
-for (const target of [...sqlTargets(), neo4jGraphTarget()]) {
+for (const target of graphTargets()) {
   // A cold Neo4j on a loaded machine answers its first queries slowly: a warm-up add, and 2 minutes per test.
   describe.skipIf(target.skip !== undefined)(`graph memory through the tools on ${target.name}${target.skip ? ` (skipped: ${target.skip})` : ''}`, { timeout: 120_000 }, () => {
     let fake: FakeOpenAI;
     let driver: AppDriver;
 
     beforeAll(async () => {
-      fake = await FakeOpenAI.start({ dims: DIMS });
-      graphModel(fake);
-      const { store, graph } = await target.open();
       // Every memory is past its hard TTL at once: forget_memories (called by one test only) forgets all it sees.
-      driver = new AppDriver(credentials(fake, store, { [GRAPH_FIELD]: graph, memory_ttl_days: '0.000000001' }));
-      await driver.validate();
-      await driver.call('add_memory', { timeout: 60, user: 'warm up.', user_id: newUser() });
+      ({ fake, driver } = await openGraphTools(target, { memory_ttl_days: '0.000000001' }));
     }, 300_000);
     afterAll(async () => {
       await driver?.close();
@@ -161,11 +105,7 @@ for (const target of [...sqlTargets(), neo4jGraphTarget()]) {
       await target.close();
     }, 60_000);
 
-    async function add(userId: string, user: string, extra: Record<string, unknown> = {}): Promise<{ results: Array<{ id: string; event: string }>; relations: AddRelations; text: string }> {
-      const answer = await driver.call('add_memory', { timeout: 60, user, user_id: userId, ...extra });
-      expect(answer.status, answer.messages).toBe('SUCCESS');
-      return { results: answer.results as Array<{ id: string; event: string }>, relations: answer.relations as AddRelations, text: answer.text };
-    }
+    const add = (userId: string, user: string, extra: Record<string, unknown> = {}) => addThrough(driver, userId, user, extra);
 
     async function relationsOf(userId: string, extra: Record<string, unknown> = {}): Promise<Relation[]> {
       const answer = await driver.call('get_all_memories', { timeout: 60, user_id: userId, ...extra });
@@ -370,7 +310,7 @@ describe('without a graph block nothing changes', () => {
           const tables = await admin.query<{ name: string }>(
             `SELECT table_name AS name FROM information_schema.tables WHERE table_schema = $1 AND table_name LIKE '%graph%'`, [schema],
           );
-          expect(tables.rows.length).toBe(2);
+          expect(tables.rows.length).toBe(3); // entities, relations, history
           for (const t of tables.rows) await admin.query(`DROP TABLE "${schema}"."${t.name}" CASCADE`);
         },
         close: async () => {
@@ -399,6 +339,9 @@ describe('without a graph block nothing changes', () => {
       expect(listed.relations).toBeUndefined();
       expect(listed.raw.some((m) => m.type === 'variable' && m.message.variable_name === 'relations')).toBe(false);
       const first = (added.results as Array<{ id: string }>)[0]!.id;
+      const history = await driver.call('get_memory_history', { memory_id: first });
+      expect(history.status, history.messages).toBe('SUCCESS');
+      expect(history.relations).toBeUndefined();
       expect((await driver.call('delete_memory', { memory_id: first })).status).toBe('SUCCESS');
       expect((await driver.call('delete_all_memories', { user_id: u, filters: '{"topic": "y"}' })).status).toBe('SUCCESS');
       const forgot = await driver.call('forget_memories', { user_id: u });
