@@ -3,7 +3,7 @@
  * its harness is built), their set-up through the tools, and the shapes of the graph answers.
  */
 import { randomBytes } from 'node:crypto';
-import { expect } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { FakeOpenAI } from '../helpers/fake-openai.js';
 import { neo4jAvailability, skipNeo4j, startNeo4j } from '../helpers/neo4j.js';
 import type { RunningNeo4j } from '../helpers/neo4j.js';
@@ -68,15 +68,27 @@ export function graphTargets(): GraphTarget[] {
   return [...sqlTargets(), neo4jGraphTarget()];
 }
 
-/** The tools over one target with the scripted graph model, validated and warmed up (a cold Neo4j is slow at first). */
-export async function openGraphTools(target: GraphTarget, extra: Record<string, string> = {}): Promise<{ fake: FakeOpenAI; driver: AppDriver }> {
-  const fake = await FakeOpenAI.start({ dims: DIMS });
-  graphModel(fake);
-  const { store, graph } = await target.open();
-  const driver = new AppDriver(credentials(fake, store, { [GRAPH_FIELD]: graph, ...extra }));
-  await driver.validate();
-  await driver.call('add_memory', { timeout: 60, user: 'warm up.', user_id: newUser() });
-  return { fake, driver };
+/**
+ * The tools over one target for the enclosing describe block: the scripted graph model, credentials validated and a
+ * warm-up add (a cold Neo4j is slow at first) before its tests; everything closed after them.
+ */
+export function graphToolsOn(target: GraphTarget, extra: Record<string, string> = {}): { readonly driver: AppDriver; readonly fake: FakeOpenAI } {
+  let fake: FakeOpenAI | undefined;
+  let driver: AppDriver | undefined;
+  beforeAll(async () => {
+    fake = await FakeOpenAI.start({ dims: DIMS });
+    graphModel(fake);
+    const { store, graph } = await target.open();
+    driver = new AppDriver(credentials(fake, store, { [GRAPH_FIELD]: graph, ...extra }));
+    await driver.validate();
+    await driver.call('add_memory', { timeout: 60, user: 'warm up.', user_id: newUser() });
+  }, 300_000);
+  afterAll(async () => {
+    await driver?.close();
+    await fake?.close();
+    await target.close();
+  }, 60_000);
+  return { get driver() { return driver!; }, get fake() { return fake!; } };
 }
 
 /** add_memory, expected to succeed. */
