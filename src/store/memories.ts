@@ -18,6 +18,7 @@ import { parseFilterInput } from './filters.js';
 import type { Queryable } from './pool.js';
 import * as q from './queries.js';
 import type { MemoryRow, Scope } from './queries.js';
+import { vectorLiteral } from './sql.js';
 import type { Tables } from './sql.js';
 import { lexemeQuery, queryTerms, wordTokens } from './tokens.js';
 import { checkCount, checkMetadata, checkScope, checkUuid, md5, newMemoryPayload, pythonIso, RESERVED_PAYLOAD_KEYS } from './payload.js';
@@ -380,7 +381,7 @@ export class MemoryStore {
     for (const x of vector) {
       if (typeof x !== 'number' || !Number.isFinite(x)) throw new EngineError('validation', 'embedding contains a non-finite number');
     }
-    return `[${vector.join(',')}]`;
+    return vectorLiteral(vector);
   }
 }
 
