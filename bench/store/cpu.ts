@@ -11,7 +11,8 @@
  * 3. Through the database (needs TEST_DATABASE_URL or BENCH_DATABASE_URL): node CPU (process.cpuUsage) and wall time
  *    per call of ours and raw on a small collection (BENCH_CPU_SIZE memories, default 2 000), alternating blocks.
  * Settings: BENCH_CPU_ROUNDS (blocks per side, default 6), BENCH_CPU_N (calls per block, default 300),
- * BENCH_CPU_PARTS=0 / BENCH_CPU_DB=0 skip parts 1–2 / part 3 (e.g. to profile part 3 alone with `node --cpu-prof`).
+ * BENCH_CPU_SKIP: a comma list of `parts`, `whole`, `db` to leave out (e.g. to profile one part alone with
+ * `node --cpu-prof bench/store/run.mjs cpu`).
  * @module
  */
 import { createHash } from 'node:crypto';
@@ -38,6 +39,7 @@ const ROUNDS = Number(env.BENCH_CPU_ROUNDS ?? 6);
 const N = Number(env.BENCH_CPU_N ?? 300);
 const SIZE = Number(env.BENCH_CPU_SIZE ?? 2000);
 const USERS = 100;
+const skip = new Set((env.BENCH_CPU_SKIP ?? '').split(','));
 /** node-postgres' own value serialisation (what every query's values go through before the wire; not in its types). */
 const prepareValue = (pg as unknown as { utils: { prepareValue: (v: unknown) => unknown } }).utils.prepareValue;
 
@@ -165,7 +167,7 @@ async function aboveTheWire(ds: Dataset): Promise<void> {
     vector: vectorLiteral(qq(i).vector), terms: queryTerms(qq(i).text, 64).map(lexemeQuery), topK: 5, candidates: 20,
   }));
 
-  table('add: parts (µs per call, median block)', parts({
+  if (!skip.has('parts')) table('add: parts (µs per call, median block)', parts({
     'vector text: join(",") (before)': (i) => `[${m(i).vector.join(',')}]`,
     'vector text: vectorLiteral (store)': (i) => vectorLiteral(m(i).vector),
     'payload object + JSON.stringify': (i) => JSON.stringify(newMemoryPayload({ userId: m(i).userId }, { data: m(i).text, metadata: m(i).metadata, role: 'user' }, stamp)),
@@ -177,7 +179,7 @@ async function aboveTheWire(ds: Dataset): Promise<void> {
     'sha1 of its text (the prepared name)': (i) => createHash('sha1').update(builtAdds[i % builtAdds.length]!.text).digest('hex'),
     'pg prepareValue of its values': (i) => serialise(builtAdds[i % builtAdds.length]!),
   }));
-  table('search: parts (µs per call, median block)', parts({
+  if (!skip.has('parts')) table('search: parts (µs per call, median block)', parts({
     'vector text: vectorLiteral (store)': (i) => vectorLiteral(qq(i).vector),
     'query terms (queryTerms + lexemeQuery)': (i) => queryTerms(qq(i).text, 64).map(lexemeQuery),
     'the whole statement (as raw builds it)': (i) => rawSearch(i),
@@ -186,6 +188,7 @@ async function aboveTheWire(ds: Dataset): Promise<void> {
   }));
 
   // Whole calls down to pool.query (async, so timed per block of awaited calls).
+  if (skip.has('whole')) return;
   const blocks: Record<string, number[]> = { 'ours: MemoryService.add': [], 'raw: prepareValue of a built add': [],
     'ours: MemoryService.search': [], 'raw: prepareValue of a built search': [] };
   let k = 0;
@@ -302,9 +305,9 @@ async function throughTheDatabase(ds: Dataset, url: string): Promise<void> {
 export async function main(): Promise<string> {
   say(`bench:store cpu — node ${process.version}, ${os.cpus().length} CPUs, load at start ${load()}`);
   const ds = new Dataset(DIMS, USERS);
-  if (env.BENCH_CPU_PARTS !== '0') await aboveTheWire(ds);
+  await aboveTheWire(ds);
   const url = env.BENCH_DATABASE_URL || env.TEST_DATABASE_URL || '';
-  if (url && env.BENCH_CPU_DB !== '0') await throughTheDatabase(ds, url);
+  if (url && !skip.has('db')) await throughTheDatabase(ds, url);
   say(`\nload at end ${load()}`);
   return '';
 }
