@@ -24,7 +24,7 @@ function missingMem0Peers() {
 }
 
 await build({
-  entryPoints: ['src/main.ts'],
+  entryPoints: ['src/app/main.ts'],
   outfile: 'dist/plugin.js',
   bundle: true,
   platform: 'node',

@@ -9,6 +9,7 @@
  * stopwords, the way people ask; the answer value never appears in the question.
  * @module
  */
+import { seededRandom } from '../../tests/helpers/random.js';
 
 export interface Turn {
   id: number;
@@ -26,18 +27,6 @@ export interface Question {
 export interface Dataset {
   turns: Turn[];
   questions: Question[];
-}
-
-/** mulberry32: small, seeded, good enough to pick from lists. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const NAMES = ['Jon', 'Maria', 'Caroline', 'Melanie', 'Gina', 'Andrew', 'Tim', 'Audrey', 'Nate', 'Joanna', 'Deborah', 'Evan', 'Sam', 'Priya', 'Lucas', 'Hana', 'Omar', 'Elena', 'Kofi', 'Mei'];
@@ -164,7 +153,7 @@ export interface DatasetOptions {
 }
 
 export function generate(o: DatasetOptions): Dataset {
-  const random = rng(o.seed);
+  const random = seededRandom(o.seed);
   const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)]!;
   const turns: Turn[] = [];
   const questions: Question[] = [];

@@ -10,7 +10,7 @@
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { logger } from '../log.js';
+import { logger } from '../shared/log.js';
 import type { PluginHandlers, SessionContext, ToolMessage } from '../runtime/contract.js';
 import { loadDeclarations, pluginRoot } from '../runtime/declarations.js';
 import type { Declarations, ToolDeclaration } from '../runtime/declarations.js';

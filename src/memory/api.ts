@@ -1,5 +1,5 @@
 /**
- * What the tools need from the memory engine: the interface they call. src/app.ts builds it per credential set
+ * What the tools need from the memory engine: the interface they call. src/app/app.ts builds it per credential set
  * (`engineServices()`: reads from memory/, writes through the queue in jobs/); src/tools/not-built.ts answers every
  * call with NotBuiltError and is what the tool-layer tests use.
  * @module
@@ -60,7 +60,7 @@ export interface JobStatus {
   finished_at: string | null;
 }
 
-/** The memory calls of the tools: reads from memory/reads.ts, writes and job status from jobs/queue/ (src/app.ts joins them). */
+/** The memory calls of the tools: reads from memory/reads.ts, writes and job status from jobs/queue/ (src/app/app.ts joins them). */
 export interface MemoryApi {
   /** `infer` false stores the turn's text as given (no LLM call), as Mem0's `infer=False`. */
   add(input: { scope: CallScope; user: string; assistant?: string | undefined; metadata?: JsonObject | undefined; infer?: boolean | undefined }, options: CallOptions): Promise<AddAnswer>;

@@ -9,12 +9,12 @@
  * @module
  */
 import type { Logger } from 'pino';
-import { describeCause, EngineError, isEngineError, STORE_CODES } from '../errors.js';
+import { describeCause, EngineError, isEngineError, STORE_CODES } from '../shared/errors.js';
 import { BLOCK_FIELDS } from './config/settings.js';
 import { checkEngine } from './engine.js';
 import { probeProvider } from './provider-probe.js';
 import type { EngineOptions } from './engine.js';
-import type { ProviderRole } from '../errors.js';
+import type { ProviderRole } from '../shared/errors.js';
 import type { PgvectorConfig, Settings } from './config/settings.js';
 import type { StateStoreBlock } from './config/settings.js';
 

@@ -17,7 +17,7 @@ import { MemoryService } from './service.js';
 import { BLOCK_FIELDS } from './config/settings.js';
 import type { Settings } from './config/settings.js';
 import { describeWorkspaceModel, isWorkspaceModel } from './config/workspace-models.js';
-import { EngineError } from '../errors.js';
+import { EngineError } from '../shared/errors.js';
 import { storeRepository } from './store-repository.js';
 import type { EngineStore } from './store-repository.js';
 import { stateStoreConfig } from './config/vector-store-config.js';

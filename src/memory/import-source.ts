@@ -7,7 +7,7 @@
 import { createInterface } from 'node:readline';
 import { Readable, Transform } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
-import { EngineError } from '../errors.js';
+import { EngineError } from '../shared/errors.js';
 
 /** Largest import source by default (MEM0_IMPORT_MAX_BYTES overrides): ample for 100 000 memories with history. */
 export const DEFAULT_IMPORT_MAX_BYTES = 200 * 1024 * 1024;

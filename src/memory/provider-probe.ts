@@ -11,7 +11,7 @@
 import { mapProviderConfig } from './config/provider-config.js';
 import type { ProviderBlock } from './config/settings.js';
 import { isWorkspaceModel } from './config/workspace-models.js';
-import type { ProviderRole } from '../errors.js';
+import type { ProviderRole } from '../shared/errors.js';
 
 const OPENAI_BASE_URL = 'https://api.openai.com/v1';
 

@@ -4,7 +4,7 @@
  * reads in flight in this process → OVERLOAD at once.
  * @module
  */
-import { overloaded } from '../errors.js';
+import { overloaded } from '../shared/errors.js';
 import type { CallOptions, MemoryApi } from './api.js';
 import { bounded } from './bounded.js';
 import type { BoundedDeps } from './bounded.js';

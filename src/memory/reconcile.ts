@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { EngineError } from '../errors.js';
+import { EngineError } from '../shared/errors.js';
 import { retryMessages } from './prompts.js';
 import type { ChatMessage } from './providers.js';
 

@@ -6,7 +6,7 @@
  */
 import type { Logger } from 'pino';
 import { FILTER_KEY_PATTERN, parseFilterInput } from '../store/filters.js';
-import { EngineError, notFound } from '../errors.js';
+import { EngineError, notFound } from '../shared/errors.js';
 import { factExtractionMessages, reconcileMessages } from './prompts.js';
 import type { ConversationTurn } from './prompts.js';
 import type { CallOptions, Providers } from './providers.js';
@@ -14,7 +14,7 @@ import { askJson, dedupeTexts, hashText, parseActions, parseFacts, planChanges }
 import type { Candidate } from './reconcile.js';
 import type { AppliedChanges, ChangeSet, MemoryRecord, MemoryRepository, NewMemory, SearchHit } from './repository.js';
 import type { Scope } from '../store/queries.js';
-import { UUID } from '../ids.js';
+import { UUID } from '../shared/ids.js';
 import { addResult, isEmpty } from './graph/graph-memory.js';
 import type { GraphAddResult, GraphMemory, GraphPlan, SearchRelation } from './graph/graph-memory.js';
 

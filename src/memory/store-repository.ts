@@ -4,7 +4,7 @@
  * @module
  */
 import type { Store } from '../store/index.js';
-import { EngineError } from '../errors.js';
+import { EngineError } from '../shared/errors.js';
 import type { MemoryRepository } from './repository.js';
 import type { ExternalStore } from './external/stores.js';
 import { vectorStoreRepository } from './external/repository.js';

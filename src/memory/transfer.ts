@@ -23,7 +23,7 @@ import type { EngineStore } from './store-repository.js';
 import type { ImportHistory, ImportRecord, MemoryRecord } from '../store/memories.js';
 import type { Scope } from '../store/queries.js';
 import { md5, pythonIso } from '../store/payload.js';
-import { EngineError } from '../errors.js';
+import { EngineError } from '../shared/errors.js';
 import { canonicalJson } from './config/settings.js';
 import { externalExportPages, externalImport } from './external/transfer.js';
 import type { Embedder } from './providers.js';

@@ -17,8 +17,8 @@
  * @module
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { EngineError } from '../errors.js';
-import type { ProviderRole } from '../errors.js';
+import { EngineError } from '../shared/errors.js';
+import type { ProviderRole } from '../shared/errors.js';
 import { describeWorkspaceModel, PICKERS } from './config/workspace-models.js';
 import type { WorkspaceModelConfig } from './config/workspace-models.js';
 import type { ProviderBlock } from './config/settings.js';

@@ -13,7 +13,7 @@
  * @module
  */
 import { format } from 'node:util';
-import type { Logger } from '../log.js';
+import type { Logger } from '../shared/log.js';
 
 type Level = 'debug' | 'warn' | 'error';
 

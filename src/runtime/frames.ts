@@ -12,7 +12,7 @@
  * @module
  */
 import { randomUUID } from 'node:crypto';
-import type { LogRecord } from '../log.js';
+import type { LogRecord } from '../shared/log.js';
 import { PluginError, TOOL_INVOKE_ERROR } from './contract.js';
 
 export interface WireError {

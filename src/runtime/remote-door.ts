@@ -10,7 +10,7 @@
 import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
-import { backoffDelay } from '../backoff.js';
+import { backoffDelay } from '../shared/backoff.js';
 import type { RemoteSettings, RuntimeConfig } from './config.js';
 import type { Declarations } from './declarations.js';
 import { startHeartbeat } from './heartbeat.js';

@@ -6,8 +6,8 @@
  */
 import type { Readable, Writable } from 'node:stream';
 import type { Logger } from 'pino';
-import { logToStderr } from '../log.js';
-import type { LogRecord } from '../log.js';
+import { logToStderr } from '../shared/log.js';
+import type { LogRecord } from '../shared/log.js';
 import type { RuntimeConfig } from './config.js';
 import { logFrame } from './frames.js';
 import { startHeartbeat } from './heartbeat.js';

@@ -8,7 +8,7 @@
  * @module
  */
 import { z } from 'zod';
-import { EngineError } from '../errors.js';
+import { EngineError } from '../shared/errors.js';
 import { resolveEmbeddedLocation } from './embedded-home.js';
 
 /** PostgreSQL identifiers we accept from config; they are also quoted wherever they are used. */

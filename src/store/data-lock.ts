@@ -16,7 +16,7 @@ import { randomUUID } from 'node:crypto';
 import { link, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import type { Logger } from 'pino';
-import { EngineError } from '../errors.js';
+import { EngineError } from '../shared/errors.js';
 
 export const LOCK_WAIT_ENV = 'MEM0_DATA_LOCK_WAIT_MS';
 const DEFAULT_WAIT_MS = 20_000;

@@ -16,7 +16,7 @@
  * Scope (user_id, agent_id) is never part of the filter: callers AND it outside, so a filter cannot widen it.
  * @module
  */
-import { EngineError } from '../errors.js';
+import { EngineError } from '../shared/errors.js';
 import type { Params } from './sql.js';
 
 /** Payload key names allowed in filters and metadata: letters (any script), digits, `_` and `-`; max 64. */

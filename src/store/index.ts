@@ -4,10 +4,10 @@
  * @module
  */
 import type pg from 'pg';
-import { logger } from '../log.js';
+import { logger } from '../shared/log.js';
 import type { RecallSink } from './access-log.js';
 import type { CollectionConfig, StoreConfig } from './config.js';
-import { EngineError } from '../errors.js';
+import { EngineError } from '../shared/errors.js';
 import { MemoryStore } from './memories.js';
 import { migrate } from './migrations.js';
 import type { MigrationResult } from './migrations.js';

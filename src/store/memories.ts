@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { deleteAccessRows } from './access-log.js';
-import { EngineError, notFound } from '../errors.js';
+import { EngineError, notFound } from '../shared/errors.js';
 import { clamp01 } from './ranking.js';
 import { PostgresGraph } from './graph/postgres.js';
 import type { AppliedGraphChanges, GraphChanges, GraphScope } from './graph/types.js';

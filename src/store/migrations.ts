@@ -21,7 +21,7 @@ import { jobPlansMigration } from './migrations/job-plans.js';
 import type { CollectionConfig } from './config.js';
 import { HNSW_MAX_DIMS } from './migration.js';
 import type { Migration } from './migration.js';
-import { EngineError } from '../errors.js';
+import { EngineError } from '../shared/errors.js';
 import { graphMigration } from './migrations/graph.js';
 import { withTransaction } from './pool.js';
 import { refreshDerivedColumns } from './refresh.js';

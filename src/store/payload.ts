@@ -6,8 +6,8 @@
  * @module
  */
 import { createHash } from 'node:crypto';
-import { EngineError } from '../errors.js';
-import { UUID } from '../ids.js';
+import { EngineError } from '../shared/errors.js';
+import { UUID } from '../shared/ids.js';
 import { FILTER_KEY_PATTERN } from './filters.js';
 import type { Scope } from './queries.js';
 

@@ -13,7 +13,7 @@
  * @module
  */
 import type pg from 'pg';
-import { EngineError } from '../errors.js';
+import { EngineError } from '../shared/errors.js';
 import { corked, pipelined } from './pipeline.js';
 
 type QueryArgs = Parameters<pg.PoolClient['query']>;

@@ -3,13 +3,13 @@
  * for the credential set, run the handler, and turn whatever happens into an outcome. Never throws.
  * @module
  */
-import { applyLogLevel } from '../log.js';
+import { applyLogLevel } from '../shared/log.js';
 import { ClientCache } from '../memory/client-cache.js';
 import { parseCredentials } from '../memory/config/credentials.js';
 import { databaseFailure } from '../memory/credential-check.js';
 import { withWorkspaceModels } from '../memory/workspace-models.js';
 import { parsePicker, PICKERS } from '../memory/config/workspace-models.js';
-import { EngineError, isEngineError } from '../errors.js';
+import { EngineError, isEngineError } from '../shared/errors.js';
 import type { Settings } from '../memory/config/settings.js';
 import type { InvokeToolRequest, SessionContext } from '../runtime/contract.js';
 import { coerceParameters } from './coerce.js';

@@ -1,7 +1,7 @@
 /**
  * The tool layer's own errors (bad parameters, the call's timeout, a feature not built). Each carries a translatable
  * {@link Text}; which status it becomes is decided in one place, `outcomeFromError` in result.ts, beside the engine's
- * one error class (src/errors.ts) that memory/ and jobs/ throw.
+ * one error class (src/shared/errors.ts) that memory/ and jobs/ throw.
  * @module
  */
 import { translate } from './i18n.js';

@@ -10,10 +10,10 @@ import { validateCredentials } from '../memory/config/credentials.js';
 import { describeSettings } from '../memory/config/settings.js';
 import type { Settings } from '../memory/config/settings.js';
 import { PluginError, TOOL_INVOKE_ERROR } from '../runtime/contract.js';
-import { EngineError } from '../errors.js';
+import { EngineError } from '../shared/errors.js';
 import type { PluginHandlers, ToolMessage } from '../runtime/contract.js';
 import type { Declarations } from '../runtime/declarations.js';
-import { logger } from '../log.js';
+import { logger } from '../shared/log.js';
 import { runTool, ServicesCache } from './dispatch.js';
 import { pickLanguage } from './i18n.js';
 import { bindTools, TOOL_DEFINITIONS } from './registry.js';
@@ -31,9 +31,9 @@ const CREDENTIAL_CHECK_NAMESPACE_MS = 30_000;
 export type CredentialCheck = (settings: Settings, signal: AbortSignal) => Promise<unknown>;
 
 export interface PluginAppOptions {
-  /** Builds the memory services for a credential set (src/app.ts: the engine with the durable queue). */
+  /** Builds the memory services for a credential set (src/app/app.ts: the engine with the durable queue). */
   services: ServicesFactory;
-  /** The credential round trip (src/app.ts: the engine's check of database, pgvector, embedder dimension, and the LLM's free model list; no tokens). */
+  /** The credential round trip (src/app/app.ts: the engine's check of database, pgvector, embedder dimension, and the LLM's free model list; no tokens). */
   checkCredentials: CredentialCheck;
   /** The handler modules; tests pass their own. */
   definitions?: readonly ToolDefinition[];

@@ -8,7 +8,7 @@
  */
 import type { Logger } from 'pino';
 import { CREDENTIAL_VALIDATION_ERROR, PluginError } from '../runtime/contract.js';
-import { describeCause, EngineError, isEngineError, STORE_CODES } from '../errors.js';
+import { describeCause, EngineError, isEngineError, STORE_CODES } from '../shared/errors.js';
 import { MAX_OUTPUT_LINE_BYTES } from '../runtime/framing.js';
 import type { ToolMessage } from '../runtime/contract.js';
 import { TimeoutError, ToolError, ValidationError } from './errors.js';

@@ -11,7 +11,7 @@ import { ValidationError } from './errors.js';
 import type { Text } from './i18n.js';
 import type { ToolOutcome } from './result.js';
 import type { CallScope, MemoryServices } from '../memory/api.js';
-import { UUID } from '../ids.js';
+import { UUID } from '../shared/ids.js';
 
 /** Seconds a read or write may take when the caller gives no `timeout` (the seed's code default), and the ceiling. */
 export const DEFAULT_TIMEOUT_SECONDS = 15;

@@ -11,7 +11,7 @@ import { BackwardsCallError, BackwardsSessionClosedError, BackwardsTimeoutError 
 import type { BackwardsCallOptions } from '../runtime/backwards.js';
 import type { SessionContext } from '../runtime/contract.js';
 import { PluginStorage } from '../runtime/plugin-storage.js';
-import { EngineError } from '../errors.js';
+import { EngineError } from '../shared/errors.js';
 import { TimeoutError } from './errors.js';
 
 /** The plugin-storage key holding a workspace's namespace id. */

@@ -3,7 +3,7 @@
  * never faked: every queue test runs on the real store (PGlite, and PostgreSQL when TEST_DATABASE_URL is set).
  */
 import { createHash } from 'node:crypto';
-import { EngineError } from '../../src/errors.js';
+import { EngineError } from '../../src/shared/errors.js';
 import type { ChatMessage, Providers } from '../../src/memory/providers.js';
 import { DIMS } from '../store/backends.js';
 

@@ -8,7 +8,7 @@ import { pino } from 'pino';
 import type { Logger } from 'pino';
 import { loadDeclarations } from '../../src/runtime/declarations.js';
 import type { PluginHandlers, SessionContext, ToolMessage } from '../../src/runtime/contract.js';
-import { createApp } from '../../src/app.js';
+import { createApp } from '../../src/app/app.js';
 import type { PluginAppOptions } from '../../src/tools/index.js';
 import type { FakeOpenAI, ChatRequestBody } from '../helpers/fake-openai.js';
 import { freshSchema, testDatabaseUrl } from '../helpers/postgres.js';

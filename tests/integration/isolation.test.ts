@@ -6,23 +6,12 @@ import { FakeOpenAI } from '../helpers/fake-openai.js';
 import { testDatabaseUrl } from '../helpers/postgres.js';
 import { AppDriver, credentials, DIMS, pgliteBackend, plainModel, postgresBackend } from './app.js';
 import type { Backend } from './app.js';
+import { seededRandom } from '../helpers/random.js';
 
 const USERS = ['alex', 'Alex', 'alex%', 'alex_', 'al', 'ålex', '用户一', "o'brien", 'a"b', 'x\\y', 'alex/1', '%'];
 const AGENTS = [undefined, 'app-A', 'app-B'];
 const STEPS = Number(process.env.ISOLATION_STEPS ?? 160);
 const SEED = Number(process.env.SEED ?? 20261121);
-
-/** mulberry32: a tiny deterministic PRNG. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Owned { id: string; user: string; agent: string | undefined; memory: string }
 interface Item { id: string; memory: string }
@@ -48,7 +37,7 @@ describe.each(BACKENDS)('isolation across users on %s', (_name, makeBackend) => 
   });
 
   it(`${STEPS} random operations over ${USERS.length} users never cross users (seed ${SEED})`, async () => {
-    const random = prng(SEED);
+    const random = seededRandom(SEED);
     const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)]!;
     const model = new Map<string, Owned>();
     const ownedBy = (user: string, agent?: string): Owned[] =>

@@ -9,6 +9,7 @@ import { FakeOpenAI } from '../helpers/fake-openai.js';
 import { invokeFrame, PluginProcess } from '../helpers/plugin-process.js';
 import type { Frame } from '../helpers/plugin-process.js';
 import { credentials, DIMS, pgliteFolder, plainModel } from './app.js';
+import { seededRandom } from '../helpers/random.js';
 
 interface Hit {
   id: string;
@@ -172,24 +173,12 @@ describe('search_memory through the built plugin', () => {
   });
 });
 
-/** mulberry32: the property test's random choices, seeded so a failure can be replayed. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const ENGLISH = ['tea', 'coffee', 'dog', 'dogs', "Jon's", 'Lisbon', 'running', 'runs', 'guitar', 'the', 'with', 'did', 'my', 'sister', 'adopted', 'adopting', 'party', 'Friday', 'hospital', 'nurse', 'peanuts', 'allergic', 'garden', 'book', 'reading'];
 const CHINESE = ['我', '喜欢', '绿茶', '咖啡', '妹妹', '上海', '住在', '生日', '学习', '日语', '的', '是', '跑步', '医院', '花园', '读书'];
 
 describe('search_memory property test through the built plugin', () => {
   it('200 random queries: sorted by score, every score in [0, 1], threshold never returns a lower score', async () => {
-    const random = seeded(20261203);
+    const random = seededRandom(20261203);
     const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)]!;
     const phrase = (min: number, max: number) => {
       const words = Array.from({ length: min + Math.floor(random() * (max - min + 1)) }, () => (random() < 0.5 ? pick(ENGLISH) : pick(CHINESE)));

@@ -3,8 +3,8 @@
  * runs the real SDK against a loopback fake of its API and injects a rate limit, a bad key, a hang and an abort.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isEngineError } from '../../src/errors.js';
-import type { EngineError } from '../../src/errors.js';
+import { isEngineError } from '../../src/shared/errors.js';
+import type { EngineError } from '../../src/shared/errors.js';
 import { createProviders } from '../../src/memory/providers.js';
 import type { CallOptions, Providers, ProviderSettings } from '../../src/memory/providers.js';
 import { anthropicApi, azureApi, bedrockApi, cohereApi, FakeApi, geminiApi, groqApi, mistralApi, wordOverlap, zeroEntropyApi } from '../helpers/fake-provider-apis.js';

@@ -4,8 +4,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { isEngineError } from '../../src/errors.js';
-import type { EngineError } from '../../src/errors.js';
+import { isEngineError } from '../../src/shared/errors.js';
+import type { EngineError } from '../../src/shared/errors.js';
 import { loadMem0, telemetryFlagAtLoad } from '../../src/memory/mem0.js';
 import { createProviders } from '../../src/memory/providers.js';
 import type { ProviderSettings } from '../../src/memory/providers.js';

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { isEngineError } from '../../src/errors.js';
+import { isEngineError } from '../../src/shared/errors.js';
 import type { ChatMessage } from '../../src/memory/providers.js';
 import { askJson, dedupeTexts, hashText, parseActions, parseFacts, planChanges, repairJson } from '../../src/memory/reconcile.js';
 import type { Candidate } from '../../src/memory/reconcile.js';

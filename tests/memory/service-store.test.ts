@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { isEngineError } from '../../src/errors.js';
+import { isEngineError } from '../../src/shared/errors.js';
 import { createProviders } from '../../src/memory/providers.js';
 import { hashText } from '../../src/memory/reconcile.js';
 import { MemoryService } from '../../src/memory/service.js';

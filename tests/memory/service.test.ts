@@ -3,8 +3,8 @@
  * (test-only) in place of the store.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { isEngineError } from '../../src/errors.js';
-import type { EngineError } from '../../src/errors.js';
+import { isEngineError } from '../../src/shared/errors.js';
+import type { EngineError } from '../../src/shared/errors.js';
 import { createProviders } from '../../src/memory/providers.js';
 import type { Providers } from '../../src/memory/providers.js';
 import { hashText } from '../../src/memory/reconcile.js';

@@ -4,7 +4,7 @@
 // session that ends mid-call, and a call made outside any session.
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { EngineError } from '../../src/errors.js';
+import { EngineError } from '../../src/shared/errors.js';
 import { parsePicker } from '../../src/memory/config/workspace-models.js';
 import { createProviders } from '../../src/memory/providers.js';
 import { withWorkspaceModels } from '../../src/memory/workspace-models.js';

@@ -6,7 +6,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { toLogRecord } from '../../src/log.js';
+import { toLogRecord } from '../../src/shared/log.js';
 import { PluginProcess, ensureBundle, invokeFrame } from '../helpers/plugin-process.js';
 
 const started: PluginProcess[] = [];

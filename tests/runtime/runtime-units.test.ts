@@ -1,7 +1,7 @@
 // Configuration, registration shapes, backoff and the session router, in process.
 import { describe, expect, it } from 'vitest';
 import { pino } from 'pino';
-import { backoffDelay } from '../../src/backoff.js';
+import { backoffDelay } from '../../src/shared/backoff.js';
 import { loadRuntimeConfig, parseDotEnv, parseRemoteAddress } from '../../src/runtime/config.js';
 import { PluginError } from '../../src/runtime/contract.js';
 import type { PluginHandlers, ToolMessage } from '../../src/runtime/contract.js';

@@ -10,6 +10,7 @@ import { openDatabase, openStore, parseStoreConfig } from '../../src/store/index
 import type { Database, Store, StoreConfig } from '../../src/store/index.js';
 import { freshSchema, testDatabaseUrl } from '../helpers/postgres.js';
 import type { TestSchema } from '../helpers/postgres.js';
+import { seededRandom } from '../helpers/random.js';
 
 export interface Backend {
   name: 'pglite' | 'postgres';
@@ -97,14 +98,7 @@ export function vec(i: number, j = (i + 1) % DIMS, mix = 0.1): number[] {
 
 /** A pseudo-random vector from a seed (mulberry32), reproducible across runs. */
 export function randomVector(seed: number): number[] {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = seededRandom(seed);
   return Array.from({ length: DIMS }, () => next() * 2 - 1);
 }
 

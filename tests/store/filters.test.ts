@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compileFilter } from '../../src/store/filters.js';
-import { EngineError } from '../../src/errors.js';
+import { EngineError } from '../../src/shared/errors.js';
 import type { Store } from '../../src/store/index.js';
 import { Params } from '../../src/store/sql.js';
 import { backends, vec } from './backends.js';

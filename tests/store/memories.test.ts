@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { EngineError } from '../../src/errors.js';
+import { EngineError } from '../../src/shared/errors.js';
 import { md5, pythonIso } from '../../src/store/payload.js';
 import { backends, DIMS, freshStores, randomVector, vec } from './backends.js';
 

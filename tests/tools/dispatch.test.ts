@@ -4,7 +4,7 @@ import { parseCredentials } from '../../src/memory/config/credentials.js';
 import { ServicesCache } from '../../src/tools/dispatch.js';
 import { notBuiltServices } from '../../src/tools/not-built.js';
 import type { MemoryServices } from '../../src/memory/api.js';
-import { createApp } from '../../src/app.js';
+import { createApp } from '../../src/app/app.js';
 import { CREDENTIALS, session } from './fixtures.js';
 import { declarations, invoke, recordingServices } from './harness.js';
 

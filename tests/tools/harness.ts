@@ -1,5 +1,5 @@
 // Drives the plugin app the way the runtime does and collects what a tool answers.
-import { createApp } from '../../src/app.js';
+import { createApp } from '../../src/app/app.js';
 import type { PluginAppOptions } from '../../src/tools/index.js';
 import type { ToolMessage } from '../../src/runtime/contract.js';
 import type { Declarations } from '../../src/runtime/declarations.js';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { loadDeclarations } from '../../src/runtime/declarations.js';
-import { createApp } from '../../src/app.js';
+import { createApp } from '../../src/app/app.js';
 import { bindTools, TOOL_DEFINITIONS } from '../../src/tools/registry.js';
 import { defineTool } from '../../src/tools/schemas.js';
 import type { ToolDefinition } from '../../src/tools/schemas.js';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { PluginError, CREDENTIAL_VALIDATION_ERROR } from '../../src/runtime/contract.js';
-import { EngineError, notFound, overloaded } from '../../src/errors.js';
+import { EngineError, notFound, overloaded } from '../../src/shared/errors.js';
 import { NotBuiltError, TimeoutError, ValidationError } from '../../src/tools/errors.js';
 import { buildMessages, outcomeFromError, wireError } from '../../src/tools/result.js';
 

@@ -10,7 +10,7 @@ import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { Store } from '../../store/index.js';
 import type { Tables } from '../../store/sql.js';
-import { EngineError } from '../../errors.js';
+import { EngineError } from '../../shared/errors.js';
 import type { ExtractionService } from '../../memory/api.js';
 import type { CleanupRequest, Cleaner } from '../forgetting/service.js';
 import { CheckpointStore } from '../../store/extraction-checkpoints.js';

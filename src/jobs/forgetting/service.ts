@@ -6,7 +6,7 @@
  * @module
  */
 import type pg from 'pg';
-import { logger } from '../../log.js';
+import { logger } from '../../shared/log.js';
 import type { Scope } from '../../store/queries.js';
 import type { Tables } from '../../store/sql.js';
 import { forgetMemories } from './forget.js';

@@ -12,7 +12,7 @@
  * @module
  */
 import type { Logger } from 'pino';
-import { logger as rootLogger } from '../../log.js';
+import { logger as rootLogger } from '../../shared/log.js';
 import type { Providers } from '../../memory/providers.js';
 import type { ProviderBlock } from '../../memory/config/settings.js';
 import type { ExternalStore } from '../../memory/external/stores.js';

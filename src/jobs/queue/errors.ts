@@ -5,7 +5,7 @@
  * treated as transient: the retry limit still bounds it, and a lost write would be worse than a few extra attempts.
  * @module
  */
-import { EngineError } from '../../errors.js';
+import { EngineError } from '../../shared/errors.js';
 import type { JobError } from './queue.js';
 
 /** SQLSTATE classes and codes after which the same statement may well succeed. */

@@ -15,7 +15,7 @@
  * @module
  */
 import type pg from 'pg';
-import { EngineError, isEngineError } from '../../errors.js';
+import { EngineError, isEngineError } from '../../shared/errors.js';
 import type { Providers } from '../../memory/providers.js';
 import type { AppliedChanges, MemoryRepository } from '../../memory/repository.js';
 import { MemoryService } from '../../memory/service.js';

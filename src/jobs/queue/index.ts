@@ -10,7 +10,7 @@
  * @module
  */
 import type { Logger } from 'pino';
-import { logger as rootLogger } from '../../log.js';
+import { logger as rootLogger } from '../../shared/log.js';
 import { storeOnClient } from '../../store/index.js';
 import { memoryJobHandler } from './handlers.js';
 import type { JobEngine } from './handlers.js';

@@ -4,7 +4,7 @@
  * wrote (from its completion output). Times are ISO 8601 UTC. The lookup is bounded by the call's deadline.
  * @module
  */
-import { notFound } from '../../errors.js';
+import { notFound } from '../../shared/errors.js';
 import { bounded } from '../../memory/bounded.js';
 import type { BoundedDeps } from '../../memory/bounded.js';
 import type { JobStatus, MemoryApi } from '../../memory/api.js';

@@ -10,8 +10,8 @@
  */
 import type pg from 'pg';
 import type { Logger } from 'pino';
-import { logger as rootLogger } from '../../log.js';
-import { backoffDelay } from '../../backoff.js';
+import { logger as rootLogger } from '../../shared/log.js';
+import { backoffDelay } from '../../shared/backoff.js';
 import { classifyError, isConnectionError } from './errors.js';
 import { LeaseLostError } from '../../store/jobs.js';
 import type { ClaimedJob, JobQueue } from './queue.js';

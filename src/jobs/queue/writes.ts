@@ -10,7 +10,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { EngineError, notFound, overloaded } from '../../errors.js';
+import { EngineError, notFound, overloaded } from '../../shared/errors.js';
 import type { Providers } from '../../memory/providers.js';
 import { bounded } from '../../memory/bounded.js';
 import { memoryId as checkedMemoryId, parseMetadata, requiredText } from '../../memory/service.js';

@@ -6,16 +6,16 @@
  * @module
  */
 import type { z } from 'zod';
-import { applyLogLevel } from '../../log.js';
+import { applyLogLevel } from '../../shared/log.js';
 import { parseStoreConfig } from '../../store/config.js';
-import { EngineError, STORE_CODES } from '../../errors.js';
+import { EngineError, STORE_CODES } from '../../shared/errors.js';
 import { BLOCK_FIELDS, DEFAULTS, LOG_LEVELS, settingsHash } from './settings.js';
 import type { LogLevelName, PgvectorConfig, ProviderBlock, Settings, VectorStoreSettings } from './settings.js';
 import { boolLike, describeJsonError, embedderConfig, externalVectorConfig, intLike, llmConfig, pgliteConfig, pgvectorConfig, rerankerConfig } from './settings-schemas.js';
 import { collectionOf, EXTERNAL_VECTOR_STORES, isExternalVectorStore, stateStoreConfig } from './vector-store-config.js';
 import type { StateStoreBlock } from './settings.js';
 import { isWorkspaceModel, parsePicker, PICKERS, WORKSPACE_PROVIDER } from './workspace-models.js';
-import type { ProviderRole } from '../../errors.js';
+import type { ProviderRole } from '../../shared/errors.js';
 import { parseGraphStore } from './graph-config.js';
 import type { GraphStoreConfig } from './graph-config.js';
 

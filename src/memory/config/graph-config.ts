@@ -9,7 +9,7 @@
  */
 import { z } from 'zod';
 import type { Neo4jConnection } from '../../store/graph/neo4j.js';
-import { EngineError } from '../../errors.js';
+import { EngineError } from '../../shared/errors.js';
 
 /** Mem0's default: how close (cosine) two entity names' embeddings must be to be one entity. */
 export const DEFAULT_THRESHOLD = 0.7;

@@ -11,7 +11,7 @@
  * @module
  */
 import { BLOCK_FIELDS } from './settings.js';
-import type { ProviderRole } from '../../errors.js';
+import type { ProviderRole } from '../../shared/errors.js';
 
 export interface SdkRoute {
   via: 'sdk';

@@ -19,8 +19,8 @@
  * @module
  */
 import { z } from 'zod';
-import { EngineError } from '../../errors.js';
-import type { ProviderRole } from '../../errors.js';
+import { EngineError } from '../../shared/errors.js';
+import type { ProviderRole } from '../../shared/errors.js';
 import { BLOCK_FIELDS } from './settings.js';
 import { providerSupport } from './provider-catalog.js';
 import type { OpenAiCompatibleRoute, SdkRoute } from './provider-catalog.js';

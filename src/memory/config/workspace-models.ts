@@ -8,8 +8,8 @@
  * logs, the providers factory) treat it like any other block. Pure: no I/O.
  * @module
  */
-import { EngineError } from '../../errors.js';
-import type { ProviderRole } from '../../errors.js';
+import { EngineError } from '../../shared/errors.js';
+import type { ProviderRole } from '../../shared/errors.js';
 import type { ProviderBlock } from './settings.js';
 
 /** The provider name of a block built from a picker; never accepted in a JSON block. */

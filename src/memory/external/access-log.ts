@@ -6,7 +6,7 @@
  * @module
  */
 import type pg from 'pg';
-import { logger } from '../../log.js';
+import { logger } from '../../shared/log.js';
 import { recordOwnedRecalls } from '../../store/access-log.js';
 import type { OwnedRecall, ScoredResult } from '../../store/access-log.js';
 import type { Tables } from '../../store/sql.js';

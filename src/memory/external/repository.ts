@@ -30,7 +30,7 @@ import { fuseScores, keywordScores } from '../../store/ranking.js';
 import type { Tables } from '../../store/sql.js';
 import { queryTerms, wordTokens } from '../../store/tokens.js';
 import { deleteAccessRows } from '../../store/access-log.js';
-import { EngineError } from '../../errors.js';
+import { EngineError } from '../../shared/errors.js';
 import type { AppliedChanges, ChangeSet, MemoryRecord, MemoryRepository, MemoryUpdate, SearchHit } from '../repository.js';
 import type { Scope } from '../../store/queries.js';
 import type { ExternalStore, VectorStoreResult } from './stores.js';

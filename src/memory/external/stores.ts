@@ -6,8 +6,8 @@
  * The engine opens it once and keeps it on its store (`EngineStore.external`, memory/store-repository.ts).
  * @module
  */
-import { logger } from '../../log.js';
-import { EngineError } from '../../errors.js';
+import { logger } from '../../shared/log.js';
+import { EngineError } from '../../shared/errors.js';
 import { loadMem0 } from '../mem0.js';
 import { collectionOf, mapVectorStoreConfig, normalizeScore } from '../config/vector-store-config.js';
 

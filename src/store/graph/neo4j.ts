@@ -14,7 +14,7 @@
  */
 import neo4j from 'neo4j-driver';
 import type { Driver, ManagedTransaction, QueryResult, RecordShape } from 'neo4j-driver';
-import { EngineError } from '../../errors.js';
+import { EngineError } from '../../shared/errors.js';
 import type {
   AppliedGraphChanges, EntityHit, GraphBackend, GraphChanges, GraphScope, NearRelation, Triple,
 } from './types.js';

@@ -6,7 +6,7 @@
  * @module
  */
 import type pg from 'pg';
-import { EngineError } from '../../errors.js';
+import { EngineError } from '../../shared/errors.js';
 import { withTransaction } from '../pool.js';
 import type { Queryable } from '../pool.js';
 import { vectorLiteral } from '../sql.js';

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { LeaseStore } from '../../../src/store/extraction-leases.js';
 import { openExtraction } from '../../../src/jobs/extraction/service.js';
 import { extractionTables } from '../../../src/store/extraction-tables.js';
-import { EngineError } from '../../../src/errors.js';
+import { EngineError } from '../../../src/shared/errors.js';
 import { FakeDify } from '../../helpers/fake-dify.js';
 import { FakeOpenAI } from '../../helpers/fake-openai.js';
 import { backends } from '../../store/backends.js';

@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { openMemoryJobs } from '../../../src/jobs/queue/index.js';
 import type { MemoryJobs } from '../../../src/jobs/queue/index.js';
-import { EngineError, isEngineError, overloaded } from '../../../src/errors.js';
+import { EngineError, isEngineError, overloaded } from '../../../src/shared/errors.js';
 import type { Store } from '../../../src/store/index.js';
 import type { CallOptions } from '../../../src/memory/api.js';
 import { backends } from '../../store/backends.js';

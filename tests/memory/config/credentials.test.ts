@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { logger } from '../../../src/log.js';
+import { logger } from '../../../src/shared/log.js';
 import { parseCredentials, stripCodeFence, validateCredentials } from '../../../src/memory/config/credentials.js';
 import { canonicalJson, describeSettings } from '../../../src/memory/config/settings.js';
 import { PluginError } from '../../../src/runtime/contract.js';

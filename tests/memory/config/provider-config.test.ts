@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isEngineError } from '../../../src/errors.js';
+import { isEngineError } from '../../../src/shared/errors.js';
 import { providerSupport, supportedProviders } from '../../../src/memory/config/provider-catalog.js';
 import { mapProviderConfig, secretValues } from '../../../src/memory/config/provider-config.js';
 

@@ -13,22 +13,12 @@ import { openEngine } from '../../../src/memory/engine.js';
 import type { Engine } from '../../../src/memory/engine.js';
 import { FakeOpenAI } from '../../helpers/fake-openai.js';
 import { credentials, DIMS, plainModel } from '../../integration/app.js';
+import { seededRandom } from '../../helpers/random.js';
 
 const Database = createRequire(import.meta.url)('better-sqlite3') as new (file: string, options?: { readonly?: boolean }) => {
   prepare(sql: string): { all(): unknown[] };
   close(): void;
 };
-
-/** Deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const USERS = ['u0', 'u1', 'u2', 'u3', 'u4', 'u5'];
 const AGENTS = [null, 'app-a', 'app-b'];
@@ -73,7 +63,7 @@ describe('scope over an external vector store (property test, many users)', () =
   const inScope = (o: Owner, user: string, agent: string | null): boolean => o.user === user && (agent === null || o.agent === agent);
 
   it('no read, delete-all or forgetting run crosses its scope', async () => {
-    const random = rng(20261121);
+    const random = seededRandom(20261121);
     const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
     // Look-alike memories: every user gets the same words, some with metadata naming other users and apps.
     for (let i = 0; i < 90; i++) {

@@ -3,7 +3,7 @@
  * characters), the LLM answer checks, the ranking, and the graph-store block.
  */
 import { describe, expect, it } from 'vitest';
-import { EngineError } from '../../../src/errors.js';
+import { EngineError } from '../../../src/shared/errors.js';
 import { parseGraphStore } from '../../../src/memory/config/graph-config.js';
 import { matchKey, normaliseName, normaliseRelationship } from '../../../src/memory/graph/names.js';
 import { parseGraphDeletions, parseGraphExtraction } from '../../../src/memory/graph/parse.js';

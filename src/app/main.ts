@@ -11,17 +11,17 @@
  * instead (cli/index.ts): the daemon always starts the plugin without any.
  * @module
  */
-import { forwardLogs, logger } from './log.js';
-import { effectiveEnv, loadRuntimeConfig } from './runtime/config.js';
-import type { RuntimeConfig } from './runtime/config.js';
-import type { PluginHandlers } from './runtime/contract.js';
-import { routeConsoleToLogger, routeWarningsToLogger } from './runtime/console-route.js';
-import { loadDeclarations, pluginRoot } from './runtime/declarations.js';
-import type { Declarations } from './runtime/declarations.js';
-import { RemoteDoor } from './runtime/remote-door.js';
-import { SessionRouter } from './runtime/session-router.js';
-import { StdioDoor } from './runtime/stdio-door.js';
-import { protectStdout } from './runtime/stdout-guard.js';
+import { forwardLogs, logger } from '../shared/log.js';
+import { effectiveEnv, loadRuntimeConfig } from '../runtime/config.js';
+import type { RuntimeConfig } from '../runtime/config.js';
+import type { PluginHandlers } from '../runtime/contract.js';
+import { routeConsoleToLogger, routeWarningsToLogger } from '../runtime/console-route.js';
+import { loadDeclarations, pluginRoot } from '../runtime/declarations.js';
+import type { Declarations } from '../runtime/declarations.js';
+import { RemoteDoor } from '../runtime/remote-door.js';
+import { SessionRouter } from '../runtime/session-router.js';
+import { StdioDoor } from '../runtime/stdio-door.js';
+import { protectStdout } from '../runtime/stdout-guard.js';
 
 /** Longest we wait for app.close() before exiting anyway. */
 const APP_CLOSE_TIMEOUT_MS = 10_000;
@@ -31,7 +31,7 @@ async function buildApp(declarations: Declarations): Promise<PluginHandlers> {
   let app = createApp(declarations);
   if (process.env.PLUGIN_TEST_HOOKS === '1') {
     // Test-only fixture tools (see runtime/test-hooks.ts); never loaded without this variable.
-    const { withTestHooks } = await import('./runtime/test-hooks.js');
+    const { withTestHooks } = await import('../runtime/test-hooks.js');
     app = withTestHooks(app);
     logger.warn('PLUGIN_TEST_HOOKS=1: serving test-only __test_* tools');
   }
@@ -83,7 +83,7 @@ async function runLocal(config: RuntimeConfig, root: string): Promise<void> {
   const output = protectStdout();
   if (process.stdin.isTTY) {
     // A person started this in a terminal, not the daemon: tell them what it is (stderr; stdout is the protocol's).
-    const { greeting } = await import('./cli/greeting.js');
+    const { greeting } = await import('../cli/greeting.js');
     process.stderr.write(greeting(loadDeclarations(root).manifest.version ?? ''));
   }
   const door = new StdioDoor(process.stdin, output, config, logger);
@@ -132,7 +132,7 @@ async function main(): Promise<void> {
   routeConsoleToLogger(logger);
   routeWarningsToLogger(logger);
   if (process.argv.length > 2) {
-    const [{ runCli }, { createApp }] = await Promise.all([import('./cli/index.js'), import('./app.js')]);
+    const [{ runCli }, { createApp }] = await Promise.all([import('../cli/index.js'), import('./app.js')]);
     process.exitCode = await runCli(process.argv.slice(2), (declarations) => createApp(declarations));
     return;
   }

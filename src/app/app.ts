@@ -7,26 +7,26 @@
  * Extraction runs through src/jobs/extraction; forget_memories through src/jobs/forgetting (with the extraction cleaners).
  * @module
  */
-import { logger } from './log.js';
-import { verifyCredentials } from './memory/credential-check.js';
-import type { PluginHandlers } from './runtime/contract.js';
-import type { Declarations } from './runtime/declarations.js';
-import { createPluginApp } from './tools/index.js';
-import type { PluginAppOptions } from './tools/index.js';
-import { openExtraction } from './jobs/extraction/service.js';
-import { KeepAlive, ProviderActivity } from './jobs/keepalive/index.js';
-import { openMemoryJobs } from './jobs/queue/index.js';
-import { openForgetting } from './jobs/forgetting/index.js';
-import { openEngine } from './memory/engine.js';
-import { createProviders, modelDeadlines } from './memory/providers.js';
-import { MemoryService } from './memory/service.js';
-import { storeRepository } from './memory/store-repository.js';
-import { memoryReads } from './memory/reads.js';
-import { importMaxBytes, linesFromUrl } from './memory/import-source.js';
-import { exportToFile, importLines } from './memory/transfer.js';
-import type { EngineOptions } from './memory/engine.js';
-import { isWorkspaceModel } from './memory/config/workspace-models.js';
-import type { MemoryServices, ServicesFactory } from './memory/api.js';
+import { logger } from '../shared/log.js';
+import { verifyCredentials } from '../memory/credential-check.js';
+import type { PluginHandlers } from '../runtime/contract.js';
+import type { Declarations } from '../runtime/declarations.js';
+import { createPluginApp } from '../tools/index.js';
+import type { PluginAppOptions } from '../tools/index.js';
+import { openExtraction } from '../jobs/extraction/service.js';
+import { KeepAlive, ProviderActivity } from '../jobs/keepalive/index.js';
+import { openMemoryJobs } from '../jobs/queue/index.js';
+import { openForgetting } from '../jobs/forgetting/index.js';
+import { openEngine } from '../memory/engine.js';
+import { createProviders, modelDeadlines } from '../memory/providers.js';
+import { MemoryService } from '../memory/service.js';
+import { storeRepository } from '../memory/store-repository.js';
+import { memoryReads } from '../memory/reads.js';
+import { importMaxBytes, linesFromUrl } from '../memory/import-source.js';
+import { exportToFile, importLines } from '../memory/transfer.js';
+import type { EngineOptions } from '../memory/engine.js';
+import { isWorkspaceModel } from '../memory/config/workspace-models.js';
+import type { MemoryServices, ServicesFactory } from '../memory/api.js';
 
 /** Opens the engine, its queue workers and keep-alive for a credential set; `close()` releases them, store last. */
 export function engineServices(options: EngineOptions = {}): ServicesFactory {
