@@ -21,12 +21,12 @@ import type { MemoryRow, Scope } from './queries.js';
 import { vectorLiteral } from './sql.js';
 import type { Tables } from './sql.js';
 import { lexemeQuery, queryTerms, wordTokens } from './tokens.js';
-import { checkCount, checkMetadata, checkScope, checkUuid, md5, newMemoryPayload, pythonIso, RESERVED_PAYLOAD_KEYS } from './payload.js';
+import { checkCount, checkMetadata, checkScope, checkUuid, md5, newMemoryPayload, pythonIso } from './payload.js';
 
 export type { Scope } from './queries.js';
 
 export * from './memory-records.js';
-import { importedHistory, MAX_LIST_LIMIT, MAX_TOP_K, stringOrNull } from './memory-records.js';
+import { importedHistory, MAX_LIST_LIMIT, MAX_TOP_K, recordOfPayload, stringOrNull } from './memory-records.js';
 import type { HistoryEntry, ImportHistory, ImportRecord, MemoryChange, MemoryRecord, NewMemory, SearchCapabilities, SearchHit, SearchOptions, SearchTrace } from './memory-records.js';
 
 const MAX_QUERY_TOKENS = 64;
@@ -408,20 +408,7 @@ function hitsOf(rows: HitRow[]): SearchHit[] {
 
 function toRecord(row: MemoryRow): MemoryRecord {
   const payload = row.payload ?? {};
-  const metadata: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(payload)) if (!RESERVED_PAYLOAD_KEYS.has(k)) metadata[k] = v;
-  return {
-    id: row.id,
-    data: typeof payload.data === 'string' ? payload.data : '',
-    hash: stringOrNull(payload.hash),
-    userId: stringOrNull(payload.user_id),
-    agentId: stringOrNull(payload.agent_id),
-    runId: stringOrNull(payload.run_id),
-    metadata,
-    payload,
-    createdAt: row.createdAt.toISOString(),
-    updatedAt: row.updatedAt.toISOString(),
-  };
+  return { ...recordOfPayload(row.id, payload, { createdAt: row.createdAt.toISOString(), updatedAt: row.updatedAt.toISOString() }), payload };
 }
 
 function toHit(row: HitRow & { id: string }): SearchHit {

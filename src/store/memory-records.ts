@@ -3,6 +3,7 @@
  * itself is memories.ts, which re-exports all of this.
  * @module
  */
+import { RESERVED_PAYLOAD_KEYS } from './payload.js';
 import type * as q from './queries.js';
 
 export interface MemoryRecord {
@@ -114,4 +115,28 @@ export interface SearchTrace {
 /** The text of a payload value when it is a string, else null. */
 export function stringOrNull(value: unknown): string | null {
   return typeof value === 'string' ? value : null;
+}
+
+/**
+ * A stored payload read as a record (without the payload itself): Mem0's fields, and every other key as metadata but
+ * those in `hidden` (keys a store keeps for itself).
+ */
+export function recordOfPayload(
+  id: string,
+  payload: Record<string, unknown>,
+  times: Pick<MemoryRecord, 'createdAt' | 'updatedAt'>,
+  hidden: ReadonlySet<string> = new Set(),
+): Omit<MemoryRecord, 'payload'> {
+  const metadata: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(payload)) if (!RESERVED_PAYLOAD_KEYS.has(k) && !hidden.has(k)) metadata[k] = v;
+  return {
+    id,
+    data: typeof payload.data === 'string' ? payload.data : '',
+    hash: stringOrNull(payload.hash),
+    userId: stringOrNull(payload.user_id),
+    agentId: stringOrNull(payload.agent_id),
+    runId: stringOrNull(payload.run_id),
+    metadata,
+    ...times,
+  };
 }

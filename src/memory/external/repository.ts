@@ -23,8 +23,8 @@ import { withTransaction } from '../../store/pool.js';
 import type { Queryable } from '../../store/pool.js';
 import { insertHistory, selectChangeHistory, selectHistory } from '../../store/queries.js';
 import type { HistoryRow } from '../../store/queries.js';
-import { md5, newMemoryPayload, pythonIso, RESERVED_PAYLOAD_KEYS } from '../../store/payload.js';
-import { stringOrNull } from '../../store/memory-records.js';
+import { md5, newMemoryPayload, pythonIso } from '../../store/payload.js';
+import { recordOfPayload, stringOrNull } from '../../store/memory-records.js';
 import type { Store } from '../../store/index.js';
 import { fuseScores, keywordScores } from '../../store/ranking.js';
 import type { Tables } from '../../store/sql.js';
@@ -424,20 +424,8 @@ function checkScope(scope: Scope): void {
 
 /** A stored payload as a {@link MemoryRecord}. */
 export function toRecord(id: string, payload: Record<string, unknown>): MemoryRecord {
-  const metadata: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(payload)) if (!RESERVED_PAYLOAD_KEYS.has(k) && !INTERNAL_KEYS.has(k)) metadata[k] = v;
   const createdAt = isoOf(payload.created_at) ?? new Date(0).toISOString();
-  return {
-    id,
-    data: typeof payload.data === 'string' ? payload.data : '',
-    hash: stringOrNull(payload.hash),
-    userId: stringOrNull(payload.user_id),
-    agentId: stringOrNull(payload.agent_id),
-    runId: stringOrNull(payload.run_id),
-    metadata,
-    createdAt,
-    updatedAt: isoOf(payload.updated_at) ?? createdAt,
-  };
+  return recordOfPayload(id, payload, { createdAt, updatedAt: isoOf(payload.updated_at) ?? createdAt }, INTERNAL_KEYS);
 }
 
 /** Python `isoformat()` (or any date text, or epoch seconds) → ISO-8601 UTC; null when not a time. */
