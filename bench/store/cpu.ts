@@ -9,7 +9,9 @@
  *    whose `query` does what node-postgres does with the values (prepareValue) and answers rows of the right shape,
  *    against the raw side's share of the same work (prepareValue of the statement built beforehand).
  * 3. Through the database (needs TEST_DATABASE_URL or BENCH_DATABASE_URL): node CPU (process.cpuUsage) and wall time
- *    per call of ours and raw on a small collection (BENCH_CPU_SIZE memories, default 2 000), alternating blocks.
+ *    per call of ours and raw on a small collection (BENCH_CPU_SIZE memories, default 2 000) with BENCH_CPU_CALLERS
+ *    concurrent callers (default `1,8`), alternating blocks. ours' pool settings (pipelining, query_timeout) were
+ *    checked the same way and cost nothing measurable (notes in docs/benchmarks.md, issue 16).
  * Settings: BENCH_CPU_ROUNDS (blocks per side, default 6), BENCH_CPU_N (calls per block, default 300),
  * BENCH_CPU_SKIP: a comma list of `parts`, `whole`, `db` to leave out (e.g. to profile one part alone with
  * `node --cpu-prof bench/store/run.mjs cpu`).
@@ -38,6 +40,7 @@ const DIMS = 384;
 const ROUNDS = Number(env.BENCH_CPU_ROUNDS ?? 6);
 const N = Number(env.BENCH_CPU_N ?? 300);
 const SIZE = Number(env.BENCH_CPU_SIZE ?? 2000);
+const CALLERS = (env.BENCH_CPU_CALLERS ?? '1,8').split(',').map(Number);
 const USERS = 100;
 const skip = new Set((env.BENCH_CPU_SKIP ?? '').split(','));
 /** node-postgres' own value serialisation (what every query's values go through before the wire; not in its types). */
@@ -189,22 +192,52 @@ async function aboveTheWire(ds: Dataset): Promise<void> {
 
   // Whole calls down to pool.query (async, so timed per block of awaited calls).
   if (skip.has('whole')) return;
-  const blocks: Record<string, number[]> = { 'ours: MemoryService.add': [], 'raw: prepareValue of a built add': [],
-    'ours: MemoryService.search': [], 'raw: prepareValue of a built search': [] };
+  const whole: Record<string, (i: number) => Promise<unknown>> = {
+    'ours: MemoryService.add': (i) => service.add({ userId: m(i).userId, messages: [{ role: 'user', content: m(i).text }], infer: false, metadata: m(i).metadata }),
+    'raw: prepareValue of a built add': (i) => Promise.resolve(serialise(builtAdds[i % builtAdds.length]!)),
+    'ours: MemoryService.search': (i) => service.search({ userId: qq(i).userId, query: qq(i).text, topK: 5 }),
+    'raw: prepareValue of a built search': (i) => Promise.resolve(serialise(builtSearches[i % builtSearches.length]!)),
+  };
+  const blocks = new Blocks();
   let k = 0;
   for (let r = 0; r < ROUNDS + 1; r++) {
-    const run = async (name: string, fn: (i: number) => Promise<unknown>) => {
-      const t0 = performance.now();
-      for (let i = 0; i < N; i++) await fn(k++);
-      if (r > 0) blocks[name]!.push(((performance.now() - t0) * 1000) / N);
-    };
-    await run('ours: MemoryService.add', (i) => service.add({ userId: m(i).userId, messages: [{ role: 'user', content: m(i).text }], infer: false, metadata: m(i).metadata }));
-    await run('raw: prepareValue of a built add', (i) => Promise.resolve(serialise(builtAdds[i % builtAdds.length]!)));
-    await run('ours: MemoryService.search', (i) => service.search({ userId: qq(i).userId, query: qq(i).text, topK: 5 }));
-    await run('raw: prepareValue of a built search', (i) => Promise.resolve(serialise(builtSearches[i % builtSearches.length]!)));
+    for (const [name, fn] of Object.entries(whole)) {
+      const x = await perCall(N, 1, () => fn(k++));
+      if (r > 0) blocks.add(name, x);
+    }
   }
-  table('above the wire: whole call down to pool.query (µs per call, median block)',
-    Object.fromEntries(Object.entries(blocks).map(([k2, v]) => [k2, median(v)])));
+  say(`\nabove the wire: whole call down to pool.query, µs per call, median block (load ${load()})`);
+  for (const name of Object.keys(whole)) {
+    const x = blocks.get(name);
+    say(`  ${name.padEnd(48)} node CPU ${x.cpu.toFixed(1).padStart(7)}; wall ${x.wall.toFixed(1).padStart(7)}`);
+  }
+}
+
+/** Node CPU (process.cpuUsage) and wall time per call, µs, of `calls` calls of `fn` made by `callers` concurrent callers. */
+async function perCall(calls: number, callers: number, fn: () => Promise<unknown>): Promise<{ cpu: number; wall: number }> {
+  let left = calls;
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: callers }, async () => {
+    while (left-- > 0) await fn();
+  }));
+  const c = process.cpuUsage(c0);
+  return { cpu: (c.user + c.system) / calls, wall: ((performance.now() - t0) * 1000) / calls };
+}
+
+/** Collects per-block figures under a name; the median block is reported. */
+class Blocks {
+  readonly cpu = new Map<string, number[]>();
+  readonly wall = new Map<string, number[]>();
+
+  add(name: string, x: { cpu: number; wall: number }): void {
+    this.cpu.set(name, [...(this.cpu.get(name) ?? []), x.cpu]);
+    this.wall.set(name, [...(this.wall.get(name) ?? []), x.wall]);
+  }
+
+  get(name: string): { cpu: number; wall: number } {
+    return { cpu: median(this.cpu.get(name) ?? []), wall: median(this.wall.get(name) ?? []) };
+  }
 }
 
 async function throughTheDatabase(ds: Dataset, url: string): Promise<void> {
@@ -221,79 +254,36 @@ async function throughTheDatabase(ds: Dataset, url: string): Promise<void> {
   try {
     await ours.load(Array.from({ length: SIZE }, (_, i) => ds.memory(i)));
     await ours.store.database.pool.query(`ANALYZE ${ours.table}`);
-    const adds = Array.from({ length: (ROUNDS + 1) * N * 2 }, (_, i) => ds.memory(SIZE + i));
-    const queries = ds.queries((ROUNDS + 1) * N * 2, 91);
+    const perSide = (ROUNDS + 1) * N * CALLERS.length;
+    const adds = Array.from({ length: perSide * 2 }, (_, i) => ds.memory(SIZE + i));
+    const queries = ds.queries(perSide * 2, 91);
     for (const m of adds) book.set(m.text, m.vector);
     for (const q of queries) book.set(q.text, q.vector);
     raw.prepare?.(queries, adds);
-    const cpu: Record<string, number[]> = {};
-    const wall: Record<string, number[]> = {};
+    const blocks = new Blocks();
     let a = 0;
     let s = 0;
     for (let r = 0; r < ROUNDS + 1; r++) {
-      for (const side of r % 2 === 0 ? [ours, raw] : [raw, ours]) {
-        const block = async (what: string, fn: () => Promise<unknown>) => {
-          const c0 = process.cpuUsage();
-          const t0 = performance.now();
-          for (let i = 0; i < N; i++) await fn();
-          const c = process.cpuUsage(c0);
-          if (r === 0) return;
-          const name = `${side.name} ${what}`;
-          (cpu[name] ??= []).push((c.user + c.system) / N);
-          (wall[name] ??= []).push(((performance.now() - t0) * 1000) / N);
-        };
-        await block('add', () => { const m = adds[a++]!; return side.add(m.userId, m.text, m.metadata); });
-        await block('search', () => side.search(queries[s++]!));
+      for (const callers of CALLERS) {
+        for (const side of r % 2 === 0 ? [ours, raw] : [raw, ours]) {
+          const add = await perCall(N, callers, () => { const m = adds[a++]!; return side.add(m.userId, m.text, m.metadata); });
+          const search = await perCall(N, callers, () => side.search(queries[s++]!));
+          if (r === 0) continue;
+          blocks.add(`${side.name} add ${callers}`, add);
+          blocks.add(`${side.name} search ${callers}`, search);
+        }
       }
     }
-    // The raw statements through pools set up differently: which of ours' pool settings costs node CPU.
-    const plain = { connectionString: u.toString(), max: 5 };
-    const pools: Record<string, pg.Pool> = {
-      'plain pg.Pool': new pg.Pool(plain),
-      'pipeline: true': new pg.Pool({ ...plain, pipeline: true } as pg.PoolConfig),
-      'query_timeout': new pg.Pool({ ...plain, query_timeout: 35_000 }),
-      "ours' pool": ours.store.database.pool,
-    };
-    const rawSql = (m: Memory) => addMemoriesWithHistory(ours.store.tables, { userId: m.userId }, [{
-      id: crypto.randomUUID(), vector: vectorLiteral(m.vector),
-      payload: JSON.stringify(newMemoryPayload({ userId: m.userId }, { data: `${m.text} (pool)`, metadata: m.metadata }, pythonIso(new Date()))),
-      createdAt: new Date().toISOString(), updatedAt: new Date().toISOString(), tokens: wordTokens(m.text).join(TOKEN_SEPARATOR),
-    }], []);
-    // Fresh texts for every call (a duplicate would be skipped, and cost less).
-    const poolAdds = Array.from({ length: (ROUNDS + 1) * N * Object.keys(pools).length }, (_, i) => rawSql(ds.memory(SIZE + 50_000 + i)));
-    const poolSearches = queries.map((q) => searchMemories(ours.store.tables, { userId: q.userId }, {
-      vector: vectorLiteral(q.vector), terms: queryTerms(q.text, 64).map(lexemeQuery), topK: 5, candidates: 20,
-    }));
-    let pa = 0;
-    let ps = 0;
-    for (let r = 0; r < ROUNDS + 1; r++) {
-      for (const [name, p] of Object.entries(pools)) {
-        const block = async (what: string, fn: () => Promise<unknown>) => {
-          const c0 = process.cpuUsage();
-          const t0 = performance.now();
-          for (let i = 0; i < N; i++) await fn();
-          const c = process.cpuUsage(c0);
-          if (r === 0) return;
-          (cpu[`${name}: raw ${what}`] ??= []).push((c.user + c.system) / N);
-          (wall[`${name}: raw ${what}`] ??= []).push(((performance.now() - t0) * 1000) / N);
-        };
-        await block('add', () => p.query(poolAdds[pa++ % poolAdds.length]!));
-        await block('search', () => p.query(poolSearches[ps++ % poolSearches.length]!));
-      }
-    }
-    for (const p of Object.values(pools)) if (p !== ours.store.database.pool) await p.end();
-    const med = (x: Record<string, number[]>) => Object.fromEntries(Object.entries(x).map(([k, v]) => [k, median(v)]));
-    const c = med(cpu);
-    const w = med(wall);
-    say(`\nthrough the database, ${SIZE} memories, 1 caller, ${ROUNDS} blocks of ${N} per side (load ${load()})`);
+    say(`\nthrough the database, ${SIZE} memories, ${ROUNDS} blocks of ${N} calls per side, alternating (load ${load()})`);
+    say('  call     callers  node CPU µs/call: ours  raw  ours − raw   wall µs/call: ours  raw  ours ÷ raw');
     for (const what of ['add', 'search']) {
-      const o = `ours ${what}`;
-      const r2 = `raw ${what}`;
-      say(`  ${what.padEnd(7)} node CPU µs/call ours ${c[o]!.toFixed(0)}, raw ${c[r2]!.toFixed(0)} (ours − raw ${(c[o]! - c[r2]!).toFixed(0)}); ` +
-        `wall µs/call ours ${w[o]!.toFixed(0)}, raw ${w[r2]!.toFixed(0)} (ours ÷ raw ${(w[o]! / w[r2]!).toFixed(2)}×)`);
+      for (const callers of CALLERS) {
+        const o = blocks.get(`ours ${what} ${callers}`);
+        const w = blocks.get(`raw ${what} ${callers}`);
+        say(`  ${what.padEnd(8)} ${String(callers).padStart(7)}  ${o.cpu.toFixed(0).padStart(22)} ${w.cpu.toFixed(0).padStart(4)} ${(o.cpu - w.cpu).toFixed(0).padStart(10)}` +
+          `   ${o.wall.toFixed(0).padStart(18)} ${w.wall.toFixed(0).padStart(4)} ${(o.wall / w.wall).toFixed(2).padStart(9)}×`);
+      }
     }
-    say('  the raw statements through pools set up differently (node CPU µs/call; wall µs/call):');
-    for (const k of Object.keys(c)) if (k.includes(': raw')) say(`    ${k.padEnd(30)} ${c[k]!.toFixed(0).padStart(6)}; ${w[k]!.toFixed(0).padStart(6)}`);
   } finally {
     await raw.close();
     await ours.close();
