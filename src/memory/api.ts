@@ -6,7 +6,7 @@
  */
 import type { Settings } from './config/settings.js';
 import type { Scope } from '../store/queries.js';
-import type { HistoryItem, ListAnswer, MemoryItem, SearchAnswer } from './service.js';
+import type { HistoryAnswer, ListAnswer, MemoryItem, SearchAnswer } from './service.js';
 import type { GraphAddResult } from './graph/graph-memory.js';
 import type { ExportFile, ImportReport } from './transfer.js';
 
@@ -72,7 +72,8 @@ export interface MemoryApi {
   delete(input: { memoryId: string; runId?: string | undefined }, options: CallOptions): Promise<MemoryEvent>;
   /** Deletes the scope's memories matching `filters` (all without); `dryRun` only counts them. */
   deleteAll(input: { scope: CallScope; filters?: JsonObject | undefined; dryRun: boolean }, options: CallOptions): Promise<DeleteAllResult>;
-  history(input: { memoryId: string; runId?: string | undefined }, options: CallOptions): Promise<HistoryItem[]>;
+  /** The memory's history; with a graph store also what its writes changed in the graph (`relations`). */
+  history(input: { memoryId: string; runId?: string | undefined }, options: CallOptions): Promise<HistoryAnswer>;
   /** A queued write by its job id (jobs/queue/status.ts). Throws not_found when there is none (never queued, or past retention). */
   jobStatus(input: { jobId: string }, options: CallOptions): Promise<JobStatus>;
 }

@@ -86,7 +86,11 @@ export async function openEngine(settings: Settings, options: EngineOptions = {}
     throw error;
   }
   const graph = graphBackend && settings.graphStore
-    ? new GraphMemory(graphBackend, providers.llm, providers.embedder, { threshold: settings.graphStore.threshold, customPrompt: settings.graphStore.customPrompt, logger: options.logger })
+    ? new GraphMemory(graphBackend, providers.llm, providers.embedder, {
+      threshold: settings.graphStore.threshold, customPrompt: settings.graphStore.customPrompt, logger: options.logger,
+      // The memories' history is in the SQL store (beside a mem0ai vector store too): the graph's change log goes there.
+      changeLog: { db: opened.database.pool, tables: opened.tables },
+    })
     : null;
   // Searches over this store (through any repository built on it) note their recalls here, in the background.
   const accessLog = external ? new ExternalAccessLog(opened.database.pool, opened.tables) : new AccessLogger(opened.database.pool, opened.tables);

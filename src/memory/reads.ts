@@ -38,6 +38,6 @@ export function memoryReads(deps: ReadDeps): MemoryReads {
     getAll: (input, options) =>
       read(options, (service) => service.getAllWithGraph({ userId: input.scope.userId, agentId: input.scope.agentId, limit: input.limit, offset: input.offset, filters: input.filters })),
     get: (input, options) => read(options, (service) => service.get({ memoryId: input.memoryId })),
-    history: (input, options) => read(options, (service) => service.history({ memoryId: input.memoryId })),
+    history: (input, options) => read(options, (service) => service.historyWithGraph({ memoryId: input.memoryId })),
   };
 }

@@ -16,7 +16,7 @@ import type { AppliedChanges, ChangeSet, MemoryRecord, MemoryRepository, NewMemo
 import type { Scope } from '../store/queries.js';
 import { UUID } from '../shared/ids.js';
 import { addResult, isEmpty } from './graph/graph-memory.js';
-import type { GraphAddResult, GraphMemory, GraphPlan, SearchRelation } from './graph/graph-memory.js';
+import type { GraphAddResult, GraphHistoryItem, GraphMemory, GraphPlan, SearchRelation } from './graph/graph-memory.js';
 
 /** Payload keys Mem0 writes itself; user metadata may not set them. */
 export const RESERVED_METADATA_KEYS: ReadonlySet<string> = new Set([
@@ -132,6 +132,12 @@ export interface HistoryItem {
   created_at: string | null;
   updated_at: string | null;
   is_deleted: boolean;
+}
+
+/** A memory's history, and with a graph store what its writes changed in the graph. */
+export interface HistoryAnswer {
+  results: HistoryItem[];
+  relations?: GraphHistoryItem[];
 }
 
 export interface MemoryServiceDeps {
@@ -451,6 +457,16 @@ export class MemoryService {
   /** What {@link deleteAll} would delete, deleting nothing. */
   async countMatching(input: ScopeInput & { filters?: unknown }): Promise<number> {
     return this.repo.count(scopeOf(input), input.filters);
+  }
+
+  /**
+   * {@link history}, and with a graph store what the writes of this memory changed in the graph (`relations`, oldest
+   * first, Mem0's add shape with the time of the write). Without one no graph table is read.
+   */
+  async historyWithGraph(input: { memoryId: string }): Promise<HistoryAnswer> {
+    const results = await this.history(input);
+    if (!this.graph) return { results };
+    return { results, relations: await this.graph.history(memoryId(input.memoryId)) };
   }
 
   async history(input: { memoryId: string }): Promise<HistoryItem[]> {

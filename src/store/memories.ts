@@ -11,6 +11,7 @@ import { deleteAccessRows } from './access-log.js';
 import { EngineError, notFound } from '../shared/errors.js';
 import { clamp01 } from './ranking.js';
 import { PostgresGraph } from './graph/postgres.js';
+import { recordGraphChanges } from './graph/history.js';
 import type { AppliedGraphChanges, GraphChanges, GraphScope } from './graph/types.js';
 import { withClient, withTransaction } from './pool.js';
 import { sendTogether } from './pipeline.js';
@@ -121,6 +122,7 @@ export class MemoryStore {
       const written = [...inserted, ...updated].map((r) => r.id);
       const graph = await new PostgresGraph(this.pool, this.tables, this.dims)
         .applyWithin(client, graphChanges.scope, graphChanges.changes, written);
+      await recordGraphChanges(client, this.tables, graphChanges.scope, written, graph);
       return { inserted, updated, deleted, graph };
     });
   }

@@ -23,6 +23,7 @@ import { HNSW_MAX_DIMS } from './migration.js';
 import type { Migration } from './migration.js';
 import { EngineError } from '../shared/errors.js';
 import { graphMigration } from './migrations/graph.js';
+import { graphHistoryMigration } from './migrations/graph-history.js';
 import { withTransaction } from './pool.js';
 import { refreshDerivedColumns } from './refresh.js';
 import type { Tables } from './sql.js';
@@ -147,6 +148,8 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     },
   }),
+  // 12: the graph's change log per memory written (store/graph/history.ts).
+  graphHistoryMigration,
 ];
 
 export interface MigrationResult {

@@ -1,8 +1,10 @@
 /**
- * get_memory_history: every change made to one memory, oldest first.
+ * get_memory_history: every change made to one memory, oldest first; with a graph store also what the writes of that
+ * memory changed in the graph (`relations`).
  * @module
  */
 import { z } from 'zod';
+import type { GraphHistoryItem } from '../memory/graph/graph-memory.js';
 import type { HistoryItem } from '../memory/service.js';
 import { defineTool, optionalId, timeout, uuid } from './schemas.js';
 
@@ -18,13 +20,21 @@ function describeEvent(entry: HistoryItem): string {
   return `${at} ${entry.event}: ${entry.new_memory ?? ''}`;
 }
 
+/** One line per relation a write of the memory added (+) or removed (−), with the write's time. */
+function describeGraphChange(change: GraphHistoryItem): string[] {
+  return [
+    ...change.added_entities.map((r) => `${change.created_at} + ${r.source} —${r.relationship}→ ${r.target}`),
+    ...change.deleted_entities.map((r) => `${change.created_at} − ${r.source} —${r.relationship}→ ${r.target}`),
+  ];
+}
+
 export const getMemoryHistory = defineTool({
   name: 'get_memory_history',
   schema: z.object({ memory_id: uuid(), run_id: optionalId(), timeout: timeout() }),
   emptyResults: () => [],
   lenient: ['timeout'],
   async run(input, { services, session }) {
-    const entries = await services.memories.history(
+    const { results: entries, relations } = await services.memories.history(
       { memoryId: input.memory_id, runId: input.run_id },
       { timeoutSeconds: input.timeout, signal: session.signal },
     );
@@ -32,7 +42,8 @@ export const getMemoryHistory = defineTool({
       status: 'SUCCESS',
       results: entries,
       message: { key: 'ok.get_memory_history', params: { count: entries.length, id: input.memory_id } },
-      details: entries.map(describeEvent),
+      details: [...entries.map(describeEvent), ...(relations ?? []).flatMap(describeGraphChange)],
+      ...(relations ? { relations } : {}),
     };
   },
 });

@@ -2,20 +2,17 @@
  * Graph memory through the tools (issue 12): the graph-store block (`local_graph_db_json_secret`) chosen once per
  * credential set, checked by credential validation, and used by add, search, get_all, delete_all and forget.
  */
-import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { FakeOpenAI } from '../helpers/fake-openai.js';
-import { neo4jAvailability, skipNeo4j, startNeo4j } from '../helpers/neo4j.js';
-import type { RunningNeo4j } from '../helpers/neo4j.js';
 import { freePort } from '../helpers/ports.js';
 import { testDatabaseUrl } from '../helpers/postgres.js';
 import { AppDriver, credentials, DIMS, plainModel, postgresBackend } from './app.js';
 import { graphCalls, graphModel } from './graph-model.js';
-
-const GRAPH_FIELD = 'local_graph_db_json_secret';
-const NEO4J_PASSWORD = 'neo4j-SECRET-pw-5151';
-const memoryStore = { provider: 'pglite', config: { path: 'memory://', embedding_model_dims: DIMS } };
+import {
+  addThrough, GRAPH_FIELD, graphTargets, memoryStore, NEO4J_PASSWORD, newUser, graphToolsOn, sortedText, text,
+} from './graph-targets.js';
+import type { Found, Relation } from './graph-targets.js';
 
 async function refusal(run: () => Promise<unknown>): Promise<{ message: string; args: Record<string, unknown> }> {
   const error = await run().then(
@@ -92,83 +89,15 @@ describe('the graph-store block in credential validation', () => {
 
 // ── the graph through the tools, on every backend ──────────────────────────────────────────────────────────────────
 
-interface Relation { source: string; relationship: string; target: string }
-interface Found { source: string; relationship: string; destination: string; score: number }
-interface AddRelations { added_entities: Relation[]; deleted_entities: Relation[] }
-
-const text = (r: Relation | Found): string => `${r.source} ${r.relationship} ${'target' in r ? r.target : r.destination}`;
-const sortedText = (list: Array<Relation | Found>): string[] => list.map(text).sort();
-const newUser = (): string => `g-${randomBytes(5).toString('hex')}`;
-
-interface GraphTarget {
-  name: string;
-  skip?: string;
-  /** The vector-store block and the graph-store block (JSON text) of a fresh collection. */
-  open(): Promise<{ store: Record<string, unknown>; graph: string }>;
-  close(): Promise<void>;
-}
-
-function sqlTargets(): GraphTarget[] {
-  const url = testDatabaseUrl();
-  const targets: GraphTarget[] = [{
-    name: 'pglite ({})',
-    open: () => Promise.resolve({ store: memoryStore, graph: '{}' }),
-    close: () => Promise.resolve(),
-  }];
-  if (url) {
-    const backend = postgresBackend(url);
-    targets.push({
-      name: 'postgres ({"provider": "postgres"})',
-      open: async () => ({ store: await backend.store(), graph: '{"provider": "postgres"}' }),
-      close: () => backend.cleanup(),
-    });
-  }
-  return targets;
-}
-
-function neo4jGraphTarget(): GraphTarget {
-  const availability = neo4jAvailability();
-  let server: RunningNeo4j | undefined;
-  return {
-    name: 'neo4j',
-    ...(skipNeo4j(availability) ? { skip: availability.reason! } : {}),
-    async open() {
-      server ??= await startNeo4j(availability);
-      return { store: memoryStore, graph: JSON.stringify({ provider: 'neo4j', config: { url: server.url, username: 'neo4j', password: NEO4J_PASSWORD } }) };
-    },
-    close: async () => server?.stop(),
-  };
-}
-
-for (const target of [...sqlTargets(), neo4jGraphTarget()]) {
+for (const target of graphTargets()) {
   // A cold Neo4j on a loaded machine answers its first queries slowly: a warm-up add, and 2 minutes per test.
   describe.skipIf(target.skip !== undefined)(`graph memory through the tools on ${target.name}${target.skip ? ` (skipped: ${target.skip})` : ''}`, { timeout: 120_000 }, () => {
-    let fake: FakeOpenAI;
-    let driver: AppDriver;
-
-    beforeAll(async () => {
-      fake = await FakeOpenAI.start({ dims: DIMS });
-      graphModel(fake);
-      const { store, graph } = await target.open();
-      // Every memory is past its hard TTL at once: forget_memories (called by one test only) forgets all it sees.
-      driver = new AppDriver(credentials(fake, store, { [GRAPH_FIELD]: graph, memory_ttl_days: '0.000000001' }));
-      await driver.validate();
-      await driver.call('add_memory', { timeout: 60, user: 'warm up.', user_id: newUser() });
-    }, 300_000);
-    afterAll(async () => {
-      await driver?.close();
-      await fake?.close();
-      await target.close();
-    }, 60_000);
-
-    async function add(userId: string, user: string, extra: Record<string, unknown> = {}): Promise<{ results: Array<{ id: string; event: string }>; relations: AddRelations; text: string }> {
-      const answer = await driver.call('add_memory', { timeout: 60, user, user_id: userId, ...extra });
-      expect(answer.status, answer.messages).toBe('SUCCESS');
-      return { results: answer.results as Array<{ id: string; event: string }>, relations: answer.relations as AddRelations, text: answer.text };
-    }
+    // Every memory is past its hard TTL at once: forget_memories (called by one test only) forgets all it sees.
+    const tools = graphToolsOn(target, { memory_ttl_days: '0.000000001' });
+    const add = (userId: string, user: string, extra: Record<string, unknown> = {}) => addThrough(tools.driver, userId, user, extra);
 
     async function relationsOf(userId: string, extra: Record<string, unknown> = {}): Promise<Relation[]> {
-      const answer = await driver.call('get_all_memories', { timeout: 60, user_id: userId, ...extra });
+      const answer = await tools.driver.call('get_all_memories', { timeout: 60, user_id: userId, ...extra });
       expect(answer.status, answer.messages).toBe('SUCCESS');
       return answer.relations as Relation[];
     }
@@ -196,7 +125,7 @@ for (const target of [...sqlTargets(), neo4jGraphTarget()]) {
       const u = newUser();
       await add(u, 'anna lives_in shanghai. shanghai located_in china. anna likes tea. bob plays chess.');
       const query = 'Is anna in shanghai?';
-      const answer = await driver.call('search_memory', { timeout: 60, query, user_id: u, top_k: 3 });
+      const answer = await tools.driver.call('search_memory', { timeout: 60, query, user_id: u, top_k: 3 });
       expect(answer.status).toBe('SUCCESS');
       const found = answer.relations as Found[];
       expect(found.length).toBeGreaterThan(0);
@@ -208,15 +137,15 @@ for (const target of [...sqlTargets(), neo4jGraphTarget()]) {
       expect(scores).toEqual([...scores].sort((a, b) => b - a));
       for (const score of scores) expect(score).toBeGreaterThan(0);
       expect((answer.results as unknown[]).length).toBeGreaterThan(0);
-      const one = await driver.call('search_memory', { timeout: 60, query, user_id: u, top_k: 1 });
+      const one = await tools.driver.call('search_memory', { timeout: 60, query, user_id: u, top_k: 1 });
       expect(one.relations).toHaveLength(1);
       // A threshold between the best and the worst score keeps exactly the relations at or above it.
       expect(scores[0]).toBeGreaterThan(scores[scores.length - 1]!);
       const cut = (scores[0]! + scores[scores.length - 1]!) / 2;
-      const strict = await driver.call('search_memory', { timeout: 60, query, user_id: u, top_k: 3, threshold: cut });
+      const strict = await tools.driver.call('search_memory', { timeout: 60, query, user_id: u, top_k: 3, threshold: cut });
       expect(strict.relations).toEqual(found.filter((r) => r.score >= cut));
       // Another user asks the same: nothing of anna's.
-      expect((await driver.call('search_memory', { timeout: 60, query, user_id: newUser() })).relations).toEqual([]);
+      expect((await tools.driver.call('search_memory', { timeout: 60, query, user_id: newUser() })).relations).toEqual([]);
     });
 
     it('get_all lists the relations on the first page only; an agent-scoped add lands in that agent graph', async () => {
@@ -234,7 +163,7 @@ for (const target of [...sqlTargets(), neo4jGraphTarget()]) {
       const u = newUser();
       const added = await add(u, '安娜 住在 上海。');
       expect(added.relations.added_entities).toEqual([{ source: '安娜', relationship: '住在', target: '上海' }]);
-      const answer = await driver.call('search_memory', { timeout: 60, query: '安娜住在哪里?', user_id: u });
+      const answer = await tools.driver.call('search_memory', { timeout: 60, query: '安娜住在哪里?', user_id: u });
       expect((answer.relations as Found[]).map((r) => [r.source, r.relationship, r.destination])).toEqual([['安娜', '住在', '上海']]);
       expect(await relationsOf(u)).toEqual([{ source: '安娜', relationship: '住在', target: '上海' }]);
     });
@@ -243,22 +172,22 @@ for (const target of [...sqlTargets(), neo4jGraphTarget()]) {
       const u = newUser();
       const added = await add(u, 'anna likes tea. anna lives_in oslo.');
       const one = added.results[0]!.id;
-      expect((await driver.call('delete_memory', { memory_id: one })).status).toBe('SUCCESS');
+      expect((await tools.driver.call('delete_memory', { memory_id: one })).status).toBe('SUCCESS');
       expect(sortedText(await relationsOf(u))).toEqual(['anna likes tea', 'anna lives_in oslo']);
-      const dry = await driver.call('delete_all_memories', { user_id: u, dry_run: true });
+      const dry = await tools.driver.call('delete_all_memories', { user_id: u, dry_run: true });
       expect(dry.results).toMatchObject({ dry_run: true, would_delete_count: 1 });
       expect(sortedText(await relationsOf(u))).toEqual(['anna likes tea', 'anna lives_in oslo']);
-      const done = await driver.call('delete_all_memories', { user_id: u });
+      const done = await tools.driver.call('delete_all_memories', { user_id: u });
       expect(done.results).toMatchObject({ deleted_count: 1 });
       expect(await relationsOf(u)).toEqual([]);
-      expect((await driver.call('search_memory', { timeout: 60, query: 'anna', user_id: u })).relations).toEqual([]);
+      expect((await tools.driver.call('search_memory', { timeout: 60, query: 'anna', user_id: u })).relations).toEqual([]);
     });
 
     it('delete_all with filters removes only the relations learnt from the memories it deletes', async () => {
       const u = newUser();
       await add(u, 'anna likes tea.', { metadata: '{"topic": "drinks"}' });
       await add(u, 'bob plays chess.', { metadata: '{"topic": "games"}' });
-      const done = await driver.call('delete_all_memories', { user_id: u, filters: '{"topic": "drinks"}' });
+      const done = await tools.driver.call('delete_all_memories', { user_id: u, filters: '{"topic": "drinks"}' });
       expect(done.results).toMatchObject({ deleted_count: 1 });
       expect(sortedText(await relationsOf(u))).toEqual(['bob plays chess']);
     });
@@ -268,10 +197,10 @@ for (const target of [...sqlTargets(), neo4jGraphTarget()]) {
       await add(u, 'anna likes tea.');
       const other = newUser();
       await add(other, 'anna likes tea.');
-      const dry = await driver.call('forget_memories', { user_id: u, dry_run: true });
+      const dry = await tools.driver.call('forget_memories', { user_id: u, dry_run: true });
       expect(dry.results).toMatchObject({ deleted_count: 1, dry_run: true });
       expect(sortedText(await relationsOf(u))).toEqual(['anna likes tea']);
-      const forgot = await driver.call('forget_memories', { user_id: u });
+      const forgot = await tools.driver.call('forget_memories', { user_id: u });
       expect(forgot.results).toMatchObject({ deleted_count: 1, deleted_relations: 1 });
       expect(await relationsOf(u)).toEqual([]);
       expect(sortedText(await relationsOf(other))).toEqual(['anna likes tea']);
@@ -305,7 +234,7 @@ for (const target of [...sqlTargets(), neo4jGraphTarget()]) {
           expect(sortedText(await relationsOf(user, { agent_id: agent }))).toEqual([...(expected.get(`${user}/${agent}`) ?? [])].sort());
         }
         for (const query of names) {
-          const found = (await driver.call('search_memory', { timeout: 60, query, user_id: user, top_k: 20 })).relations as Found[];
+          const found = (await tools.driver.call('search_memory', { timeout: 60, query, user_id: user, top_k: 20 })).relations as Found[];
           for (const r of found) expect(own).toContain(text(r));
         }
       }
@@ -370,7 +299,7 @@ describe('without a graph block nothing changes', () => {
           const tables = await admin.query<{ name: string }>(
             `SELECT table_name AS name FROM information_schema.tables WHERE table_schema = $1 AND table_name LIKE '%graph%'`, [schema],
           );
-          expect(tables.rows.length).toBe(2);
+          expect(tables.rows.length).toBe(3); // entities, relations, history
           for (const t of tables.rows) await admin.query(`DROP TABLE "${schema}"."${t.name}" CASCADE`);
         },
         close: async () => {
@@ -399,6 +328,9 @@ describe('without a graph block nothing changes', () => {
       expect(listed.relations).toBeUndefined();
       expect(listed.raw.some((m) => m.type === 'variable' && m.message.variable_name === 'relations')).toBe(false);
       const first = (added.results as Array<{ id: string }>)[0]!.id;
+      const history = await driver.call('get_memory_history', { memory_id: first });
+      expect(history.status, history.messages).toBe('SUCCESS');
+      expect(history.relations).toBeUndefined();
       expect((await driver.call('delete_memory', { memory_id: first })).status).toBe('SUCCESS');
       expect((await driver.call('delete_all_memories', { user_id: u, filters: '{"topic": "y"}' })).status).toBe('SUCCESS');
       const forgot = await driver.call('forget_memories', { user_id: u });

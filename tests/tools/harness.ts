@@ -59,7 +59,7 @@ export function recordingServices(): { calls: { method: string; input: unknown; 
       update: record('update', { id: memory.id, memory: 'likes green tea', event: 'UPDATE' as const }),
       delete: record('delete', { id: memory.id, memory: 'likes tea', event: 'DELETE' as const }),
       deleteAll: record('deleteAll', { deleted_count: 3 }),
-      history: record('history', []),
+      history: record('history', { results: [] }),
       jobStatus: record('jobStatus', {
         job_id: '0b6f2a4e-3c1d-4e5f-8a9b-1c2d3e4f5a6c', kind: 'add', state: 'completed' as const, attempts: 1, max_attempts: 11, next_retry_at: null, last_error: null,
         memory_ids: { added: [memory.id], updated: [], deleted: [] }, created_at: '2026-01-01T00:00:00.000Z', started_at: '2026-01-01T00:00:00.000Z', finished_at: '2026-01-01T00:00:01.000Z',

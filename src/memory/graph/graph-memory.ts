@@ -14,6 +14,8 @@
 import type { Logger } from 'pino';
 import { PostgresGraph } from '../../store/graph/postgres.js';
 import type { Queryable } from '../../store/pool.js';
+import type { Tables } from '../../store/sql.js';
+import { recordGraphChanges, selectGraphHistory } from '../../store/graph/history.js';
 import type { AppliedGraphChanges, GraphBackend, GraphChanges, GraphScope, NewEntity, Triple } from '../../store/graph/types.js';
 import { DEFAULT_THRESHOLD } from '../config/graph-config.js';
 import type { ConversationTurn } from '../prompts.js';
@@ -31,6 +33,11 @@ export interface GraphMemoryOptions {
   /** Added to the extraction prompt (Mem0's graph `custom_prompt`). */
   customPrompt?: string | undefined;
   logger?: Logger | undefined;
+  /**
+   * The SQL database of the memories' history (the store's pool and tables): a graph written apart from the memories
+   * logs its changes there right after the graph write (store/graph/history.ts); reads of a memory's history too.
+   */
+  changeLog?: { db: Queryable; tables: Tables } | undefined;
 }
 
 /** What an add will change in the graph; empty when the conversation states no relation. */
@@ -45,6 +52,11 @@ export interface GraphAddResult {
 }
 
 export type SearchRelation = RankedRelation;
+
+/** One write's change to the graph in a memory's history: when, and Mem0's add shape of what it changed. */
+export interface GraphHistoryItem extends GraphAddResult {
+  created_at: string;
+}
 
 /** Cosine of a whole query and an entity name from which the entity starts a walk (names the query spells out always do). */
 const SEED_FLOOR = 0.3;
@@ -116,10 +128,31 @@ export class GraphMemory {
     return { changes: { entities, add: [...add.values()], delete: deletions } };
   }
 
-  /** Writes a plan to the backend (the PostgreSQL graph can instead be applied inside the memories' transaction). */
+  /** The same graph asking other models (a queued job's, with their longer deadline). */
+  withModels(llm: Llm, embedder: Embedder): GraphMemory {
+    return new GraphMemory(this.backend, llm, embedder, this.options);
+  }
+
+  /**
+   * Writes a plan to the backend (the PostgreSQL graph can instead be applied inside the memories' transaction), and
+   * logs what changed against `memoryIds` (the memories the plan was learnt with) for their history.
+   */
   async apply(scope: GraphScope, plan: GraphPlan, memoryIds: readonly string[] = []): Promise<GraphAddResult> {
     if (isEmpty(plan)) return { added_entities: [], deleted_entities: [] };
-    return addResult(await this.backend.apply(writeScope(scope), plan.changes, memoryIds));
+    const graph = writeScope(scope);
+    const applied = await this.backend.apply(graph, plan.changes, memoryIds);
+    const log = this.options.changeLog;
+    if (log) await recordGraphChanges(log.db, log.tables, graph, memoryIds, applied);
+    return addResult(applied);
+  }
+
+  /** What the writes of one memory changed in the graph, oldest first (empty without a change log). */
+  async history(memoryId: string): Promise<GraphHistoryItem[]> {
+    const log = this.options.changeLog;
+    if (!log) return [];
+    return (await selectGraphHistory(log.db, log.tables, memoryId)).map((e) => ({
+      created_at: e.createdAt, ...addResult({ added: e.added, deleted: e.deleted }),
+    }));
   }
 
   /** The relations around the query's entities, best first, at most `topK`. `vector` is the query's embedding. */

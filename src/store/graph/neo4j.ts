@@ -15,6 +15,7 @@
 import neo4j from 'neo4j-driver';
 import type { Driver, ManagedTransaction, QueryResult, RecordShape } from 'neo4j-driver';
 import { EngineError } from '../../shared/errors.js';
+import { plainTriple } from './types.js';
 import type {
   AppliedGraphChanges, EntityHit, GraphBackend, GraphChanges, GraphScope, NearRelation, Triple,
 } from './types.js';
@@ -216,7 +217,7 @@ export class Neo4jGraph implements GraphBackend {
            WITH DISTINCT r, a.name AS source, r.relationship AS relationship, b.name AS destination
            DELETE r
            RETURN source, relationship, destination`,
-          { ...params, rows: changes.delete.map(plain) },
+          { ...params, rows: changes.delete.map(plainTriple) },
         ));
       }
       if (changes.entities.length > 0) {
@@ -232,7 +233,7 @@ export class Neo4jGraph implements GraphBackend {
       }
       let added: Triple[] = [];
       if (changes.add.length > 0) {
-        const unique = new Map(changes.add.map((t) => [`${t.source}\u0000${t.relationship}\u0000${t.destination}`, plain(t)]));
+        const unique = new Map(changes.add.map((t) => [`${t.source}\u0000${t.relationship}\u0000${t.destination}`, plainTriple(t)]));
         added = triples(await tx.run(
           `UNWIND $rows AS x
            MATCH (a:__Entity__ {name: x.source}) WHERE ${WRITE_SCOPE('a')}
@@ -336,10 +337,6 @@ function readScope(scope: GraphScope): { user: string; agent: string | null } {
 
 function writeScope(scope: GraphScope): { user: string; agent: string } {
   return { user: scope.userId, agent: scope.agentId ?? '' };
-}
-
-function plain(t: Triple): Triple {
-  return { source: t.source, relationship: t.relationship, destination: t.destination };
 }
 
 function triples(res: QueryResult<RecordShape>): Triple[] {

@@ -1,6 +1,6 @@
 /**
- * Names of one collection's graph tables: `<collection>_graph_entities` and `<collection>_graph_relations` in the
- * collection's schema, quoted, with the same shortening rule as every other derived name (store/tables.ts).
+ * Names of one collection's graph tables: `<collection>_graph_entities`, `<collection>_graph_relations` and
+ * `<collection>_graph_history` in the collection's schema, quoted, with the same shortening rule as every other derived name (store/tables.ts).
  * @module
  */
 import type { Tables } from '../sql.js';
@@ -9,6 +9,8 @@ import { indexName } from '../tables.js';
 export interface GraphTables {
   entities: string;
   relations: string;
+  /** What each write changed in the graph, per memory it wrote (migration 12). */
+  history: string;
   /** A quoted index name derived from the collection. */
   index(suffix: string): string;
 }
@@ -17,6 +19,7 @@ export function graphTablesFor(tables: Tables): GraphTables {
   return {
     entities: `${tables.schema}.${indexName(tables, 'graph_entities')}`,
     relations: `${tables.schema}.${indexName(tables, 'graph_relations')}`,
+    history: `${tables.schema}.${indexName(tables, 'graph_history')}`,
     index: (suffix) => indexName(tables, `graph_${suffix}`),
   };
 }

@@ -19,6 +19,11 @@ export interface Triple {
   destination: string;
 }
 
+/** Just the three keys (a row or record may carry more). */
+export function plainTriple(t: Triple): Triple {
+  return { source: t.source, relationship: t.relationship, destination: t.destination };
+}
+
 export interface NewEntity {
   /** Normalised name (the entity's key within its graph). */
   name: string;
