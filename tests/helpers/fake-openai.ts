@@ -17,12 +17,16 @@ export interface RecordedRequest {
   body: unknown;
 }
 
-/** What the chat endpoint answers: message content, an HTTP failure, a raw (possibly broken) body, or later. */
+/**
+ * What the chat endpoint answers: message content, an HTTP failure, a raw (possibly broken) body, or later (after a
+ * delay, or once a promise settles, e.g. a test's `hold()`).
+ */
 export type ChatReply =
   | string
   | { status: number; error?: string }
   | { rawBody: string; status?: number }
-  | { delayMs: number; then: ChatReply };
+  | { delayMs: number; then: ChatReply }
+  | { after: Promise<unknown>; then: ChatReply };
 
 export interface ChatRequestBody {
   model: string;
@@ -38,6 +42,8 @@ export interface Failure {
   path: '/v1/chat/completions' | '/v1/embeddings' | '/v1/models' | '/api/tags';
   status?: number;
   delayMs?: number;
+  /** Answers only once this settles (e.g. a test's `hold()`). */
+  after?: Promise<unknown>;
   rawBody?: string;
   times?: number;
 }
@@ -124,6 +130,7 @@ export class FakeOpenAI {
     if (failure) {
       failure.times = (failure.times ?? 1) - 1;
       if (failure.delayMs) await sleep(failure.delayMs);
+      if (failure.after) await failure.after;
       if (failure.rawBody !== undefined) return send(res, failure.status ?? 200, failure.rawBody, true);
       if (failure.status) return send(res, failure.status, errorBody(failure.status));
     }
@@ -151,8 +158,8 @@ export class FakeOpenAI {
   private async chat(res: ServerResponse, body: ChatRequestBody): Promise<void> {
     let reply: ChatReply | undefined = this.queue.shift() ?? this.handler?.(body);
     if (reply === undefined) return send(res, 500, errorBody(500, 'fake-openai: no scripted reply left'));
-    while (typeof reply === 'object' && 'delayMs' in reply) {
-      await sleep(reply.delayMs);
+    while (typeof reply === 'object' && 'then' in reply) {
+      await ('after' in reply ? reply.after : sleep(reply.delayMs));
       reply = reply.then;
     }
     if (typeof reply === 'object' && 'rawBody' in reply) return send(res, reply.status ?? 200, reply.rawBody, true);

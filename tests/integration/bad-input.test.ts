@@ -91,13 +91,12 @@ describe.each(TOOLS.map((t) => t.identity.name))('%s', (tool) => {
     expect(answer.messages).toMatch(tool === 'import_memories' ? /\bfile\b.*\burl\b|\burl\b.*\bfile\b/ : /is required/);
   });
 
-  it.each(stringParameters.map((p) => p.name))('%s = 1 MB: refused as too long (or malformed), quickly, without echoing it', async (name) => {
-    const started = performance.now();
+  it.each(stringParameters.map((p) => p.name))('%s = 1 MB: refused as too long (or malformed) before any model sees it, without echoing it', async (name) => {
     const answer = await driver.call(tool, { ...valid(tool), [name]: MB });
     expectClear(tool, answer);
     expect(answer.status).toBe('ERROR');
-    expect(performance.now() - started).toBeLessThan(2000);
-    expect(fake.chatCalls().filter((c) => JSON.stringify(c).length > 500_000)).toHaveLength(0);
+    // Refused up front: neither the LLM nor the embedder was sent the megabyte (how fast is the benchmarks' business).
+    expect(fake.requests.filter((r) => JSON.stringify(r.body).length > 500_000)).toHaveLength(0);
   });
 
   it.each(parameters.map((p) => p.name))('%s with wrong types: a clear status, never a throw', async (name) => {

@@ -134,9 +134,9 @@ describe('validateCredentials through the app', () => {
       checkCredentials: (settings, signal) => verifyCredentials(settings, { signal, timeoutMs: 1500 }),
     });
     try {
-      const started = performance.now();
+      // The black hole never answers (its sockets stay open until cleanup): any answer is the check's own timeout.
       const error = await refusal(() => driver.validate());
-      expect(performance.now() - started).toBeLessThan(2500);
+      expect(sockets.length).toBeGreaterThan(0); // the check did reach the database, and is not failing earlier
       expect(error.message).toBe(`the credential check did not finish within 2 s: the database (127.0.0.1:${port}) or the embedder is not answering`);
     } finally {
       await driver.close();

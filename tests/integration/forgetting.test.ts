@@ -278,9 +278,8 @@ describe.each(BACKENDS)('forgetting end to end on %s', (_name, makeBackend) => {
       try {
         await blocker.query('BEGIN');
         await blocker.query(`LOCK TABLE ${log} IN EXCLUSIVE MODE`);
-        const started = performance.now();
+        // The lock is held until after the answer: a search that waited for the log would never answer here.
         const hits = await driver.ok<Hit[]>('search_memory', { query: 'blocked log fact about kites', user_id: 'gail', top_k: 1 });
-        expect(performance.now() - started).toBeLessThan(2000);
         expect(hits[0]?.id).toBe(id);
         expect(await access(engine, id!)).toBeNull();
         await blocker.query('COMMIT');

@@ -1,6 +1,7 @@
 // A mem0ai vector store that hangs (a loopback TCP server that accepts connections and never answers, standing in
 // for a stuck Chroma) must not hang a tool call beyond its timeout: reads and sync writes answer TIMEOUT, and the
-// credential check fails within its own bound, naming the vector store field.
+// credential check fails within its own bound, naming the vector store field. The store never answers, so an answer
+// at all proves a deadline ended the call (no wall-clock bound needed).
 import { mkdtempSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -13,12 +14,15 @@ describe('a hung external vector store', () => {
   let fake: FakeOpenAI;
   let server: net.Server;
   const sockets = new Set<net.Socket>();
+  /** Connections the hung store accepted (it never answers one). */
+  let accepted = 0;
   let driver: AppDriver;
 
   beforeAll(async () => {
     fake = await FakeOpenAI.start({ dims: DIMS });
     plainModel(fake);
     server = net.createServer((socket) => {
+      accepted += 1;
       sockets.add(socket);
       socket.on('close', () => sockets.delete(socket));
       socket.on('error', () => {});
@@ -49,16 +53,15 @@ describe('a hung external vector store', () => {
       ['add_memory', { user: 'I like tea.', user_id: 'u', timeout: 1 }],
       ['delete_all_memories', { user_id: 'u', timeout: 1 }],
     ] as const) {
-      const started = Date.now();
       const answer = await driver.call(tool, params);
       expect(answer.status, `${tool}: ${answer.messages}`).toBe('TIMEOUT');
-      expect(Date.now() - started, tool).toBeLessThan(3_000);
+      expect(answer.messages, tool).toBe(`${tool}: timed out: the operation did not finish within 1 s`);
     }
+    expect(accepted).toBeGreaterThan(0); // the calls did reach the hung store
   }, 30_000);
 
   it('the credential check fails in time and names the vector store', async () => {
-    const started = Date.now();
+    // The store never answers, so failing at all is the check's own timeout; a check without one fails this test.
     await expect(driver.validate()).rejects.toThrow(/^local_vector_db_json_secret: .*chroma/);
-    expect(Date.now() - started).toBeLessThan(31_000);
   }, 40_000);
 });

@@ -10,6 +10,7 @@ import { loadMem0, telemetryFlagAtLoad } from '../../src/memory/mem0.js';
 import { createProviders } from '../../src/memory/providers.js';
 import type { ProviderSettings } from '../../src/memory/providers.js';
 import { FakeOpenAI } from '../helpers/fake-openai.js';
+import { hold } from '../helpers/hold.js';
 
 let fake: FakeOpenAI;
 const outbound: string[] = [];
@@ -96,21 +97,31 @@ describe('openai provider through mem0ai', () => {
 
   it('a slow provider hits the deadline', async () => {
     const { llm } = await createProviders(settings(), { timeoutMs: 300 });
-    fake.reply({ delayMs: 2000, then: '{}' });
-    const started = Date.now();
-    const error = await failure(llm.completeJson([{ role: 'user', content: 'x' }]));
-    expect(error.code).toBe('timeout');
-    expect(error.retryable).toBe(true);
-    expect(Date.now() - started).toBeLessThan(1500);
+    const answer = hold();
+    try {
+      fake.reply({ after: answer.released, then: '{}' });
+      const error = await failure(llm.completeJson([{ role: 'user', content: 'x' }]));
+      expect(answer.isReleased).toBe(false); // ended by the deadline while the answer was held back
+      expect(error.code).toBe('timeout');
+      expect(error.retryable).toBe(true);
+    } finally {
+      answer.release();
+    }
   });
 
   it('the caller can abort a call', async () => {
-    const { embedder } = await createProviders(settings(), { timeoutMs: 5000 });
-    fake.fail({ path: '/v1/embeddings', delayMs: 2000, status: 500 });
-    const controller = new AbortController();
-    setTimeout(() => controller.abort(), 100);
-    const error = await failure(embedder.embed('x', 'add', { signal: controller.signal }));
-    expect(error.code).toBe('timeout');
+    const { embedder } = await createProviders(settings(), { timeoutMs: 60_000 });
+    const answer = hold();
+    try {
+      fake.fail({ path: '/v1/embeddings', after: answer.released, status: 500 });
+      const controller = new AbortController();
+      setTimeout(() => controller.abort(), 100);
+      const error = await failure(embedder.embed('x', 'add', { signal: controller.signal }));
+      expect(answer.isReleased).toBe(false); // ended by the abort, not by the 500 or the 60 s deadline
+      expect(error.code).toBe('timeout');
+    } finally {
+      answer.release();
+    }
   });
 
   it('error messages never echo the API key', async () => {

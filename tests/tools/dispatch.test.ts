@@ -5,6 +5,8 @@ import { ServicesCache } from '../../src/tools/dispatch.js';
 import { notBuiltServices } from '../../src/tools/not-built.js';
 import type { MemoryServices } from '../../src/memory/api.js';
 import { createApp } from '../../src/app/app.js';
+import type { ToolMessage } from '../../src/runtime/contract.js';
+import { hold } from '../helpers/hold.js';
 import { CREDENTIALS, session } from './fixtures.js';
 import { declarations, invoke, recordingServices } from './harness.js';
 
@@ -31,19 +33,32 @@ describe('credentials during a tool call', () => {
   });
 
   it('a credential set whose services take longer to open than the call\'s timeout answers TIMEOUT in time', async () => {
-    let opened = 0;
+    const opening = hold();
+    const order: string[] = [];
     const slow = async (): Promise<MemoryServices> => {
-      await new Promise((resolve) => setTimeout(resolve, 1500));
-      opened += 1;
+      await opening.released;
+      order.push('opened');
       return recordingServices().factory();
     };
-    const started = performance.now();
-    const answer = await invoke('search_memory', { query: 'q', user_id: 'u', timeout: 1 }, { services: slow });
-    // Without the open deadline the services would have opened at 1.5 s and the search answered SUCCESS.
-    expect(answer.status).toBe('TIMEOUT');
-    // invoke() also closes the app, which lets the opening finish first.
-    expect(opened).toBe(1);
-    expect(performance.now() - started).toBeGreaterThan(1400);
+    const app = createApp(declarations(), { language: () => undefined, services: slow });
+    try {
+      const request = { provider: 'mem0ai', tool: 'search_memory', toolParameters: { query: 'q', user_id: 'u', timeout: 1 }, credentials: CREDENTIALS };
+      const messages: ToolMessage[] = [];
+      for await (const message of app.invokeTool(request, session())) messages.push(message);
+      // Answered while the services were still opening (they would have, and the search answered SUCCESS, had
+      // the opening not counted against the call's deadline).
+      expect(order).toEqual([]);
+      const json = messages.find((m) => m.type === 'json');
+      expect(json?.type === 'json' && json.message.json_object).toMatchObject({ status: 'TIMEOUT' });
+      // Closing the app lets the opening finish first, so what it opened gets closed.
+      const closing = app.close().then(() => order.push('closed'));
+      await new Promise((resolve) => setImmediate(resolve));
+      opening.release();
+      await closing;
+      expect(order).toEqual(['opened', 'closed']);
+    } finally {
+      opening.release();
+    }
   });
 
   it('logs the tool, status and run_id, not the parameters', async () => {

@@ -11,6 +11,7 @@ import {
   parseRetryAfter,
 } from '../../../src/jobs/extraction/dify-client.js';
 import { FakeDify, sampleTurns } from '../../helpers/fake-dify.js';
+import { eventually } from '../../helpers/fake-providers.js';
 
 const KEY = 'app-SECRETkey0123456789abcdef';
 const APP = 'app-1';
@@ -26,6 +27,12 @@ function captureLogger() {
     },
   });
   return { logger: pino({ level: 'debug' }, stream), lines };
+}
+
+/** The delays the client logged before its retries, in order. */
+function retriedDelays(logger: ReturnType<typeof captureLogger>['logger'], lines: string[]): number[] {
+  logger.flush();
+  return lines.map((l) => JSON.parse(l) as { msg: string; delayMs?: number }).filter((l) => l.msg === 'dify call retried').map((l) => l.delayMs ?? -1);
 }
 
 function client(overrides: Partial<ConstructorParameters<typeof DifyClient>[0]> = {}) {
@@ -101,18 +108,17 @@ describe('DifyClient', () => {
     const c = client({ backoffMaxMs: 5000, logger });
     const started = Date.now();
     await c.listConversations({ user: 'alice' });
+    // The wait really happened: a lower bound, which load can only make truer.
     expect(Date.now() - started).toBeGreaterThanOrEqual(950);
-    logger.flush();
-    const retried = lines.map((l) => JSON.parse(l) as { msg: string; delayMs?: number }).find((l) => l.msg === 'dify call retried');
-    expect(retried?.delayMs).toBe(1000);
+    expect(retriedDelays(logger, lines)).toEqual([1000]);
   });
 
   it('caps a huge Retry-After at backoffMaxMs', async () => {
     dify.inject({ kind: 'status', status: 429, retryAfter: '3600' });
-    const c = client({ backoffMaxMs: 50 });
-    const started = Date.now();
+    const { logger, lines } = captureLogger();
+    const c = client({ backoffMaxMs: 50, logger });
     await c.listConversations({ user: 'alice' });
-    expect(Date.now() - started).toBeLessThan(1000);
+    expect(retriedDelays(logger, lines)).toEqual([50]);
   });
 
   it('times out a call that never answers and retries it', async () => {
@@ -208,12 +214,16 @@ describe('DifyClient', () => {
 
   it('stops waiting between retries when the caller aborts', async () => {
     dify.inject({ kind: 'status', status: 500 }, { kind: 'status', status: 500 });
-    const c = client({ backoffBaseMs: 5000, backoffMaxMs: 5000 });
+    // A backoff of at least a minute: a client that slept it out would outlive this test's timeout.
+    const { logger, lines } = captureLogger();
+    const c = client({ backoffBaseMs: 120_000, backoffMaxMs: 120_000, logger });
     const controller = new AbortController();
-    const started = Date.now();
-    setTimeout(() => controller.abort(new Error('task cancelled')), 100);
-    await expect(c.listConversations({ user: 'alice' }, controller.signal)).rejects.toThrow('task cancelled');
-    expect(Date.now() - started).toBeLessThan(2000);
+    const listing = c.listConversations({ user: 'alice' }, controller.signal);
+    // Abort once the client has begun its wait before the second attempt.
+    await eventually(() => retriedDelays(logger, lines).length === 1, 20_000, 10);
+    expect(retriedDelays(logger, lines)[0]).toBeGreaterThanOrEqual(60_000);
+    controller.abort(new Error('task cancelled'));
+    await expect(listing).rejects.toThrow('task cancelled');
     expect(c.stats().requests).toBe(1);
     dify.resetCalls();
     await client().listConversations({ user: 'alice' }); // use up the second injected 500
