@@ -24,6 +24,7 @@ import type { Store } from '../../src/store/index.js';
 import { newMemoryPayload, pythonIso } from '../../src/store/payload.js';
 import { applySessionSettings } from '../../src/store/pool.js';
 import { addMemoriesWithHistory, searchMemories, TOKEN_SEPARATOR } from '../../src/store/queries.js';
+import { vectorLiteral } from '../../src/store/sql.js';
 import type { SqlQuery } from '../../src/store/sql.js';
 import { lexemeQuery, queryTerms, wordTokens } from '../../src/store/tokens.js';
 import type { Memory, Query } from './data.js';
@@ -245,7 +246,7 @@ export function openRaw(url: string, ours: Side & { store: Store }): Side {
   const searchKey = (query: Query, filters?: Record<string, string>) => `${query.userId}\u0000${query.text}\u0000${JSON.stringify(filters ?? null)}`;
   const searchSql = (query: Query, filters?: Record<string, string>) =>
     searchMemories(tables, { userId: query.userId }, {
-      vector: `[${query.vector.join(',')}]`, terms: queryTerms(query.text, 64).map(lexemeQuery), topK: TOP_K,
+      vector: vectorLiteral(query.vector), terms: queryTerms(query.text, 64).map(lexemeQuery), topK: TOP_K,
       candidates: Math.max(TOP_K * 2, 20), filters,
     });
   const addSql = (m: Memory): SqlQuery => {
@@ -254,7 +255,7 @@ export function openRaw(url: string, ours: Side & { store: Store }): Side {
     const now = new Date();
     const payload = newMemoryPayload({ userId: m.userId }, { data, metadata: m.metadata, role: 'user' }, pythonIso(now));
     return addMemoriesWithHistory(tables, { userId: m.userId }, [{
-      id, vector: `[${m.vector.join(',')}]`, payload: JSON.stringify(payload), createdAt: now.toISOString(),
+      id, vector: vectorLiteral(m.vector), payload: JSON.stringify(payload), createdAt: now.toISOString(),
       updatedAt: now.toISOString(), tokens: wordTokens(data).join(TOKEN_SEPARATOR),
     }], [{
       memoryId: id, oldMemory: null, newMemory: data, event: 'ADD', createdAt: now.toISOString(), updatedAt: now.toISOString(),

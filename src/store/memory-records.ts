@@ -125,7 +125,7 @@ export function recordOfPayload(
   id: string,
   payload: Record<string, unknown>,
   times: Pick<MemoryRecord, 'createdAt' | 'updatedAt'>,
-  hidden: ReadonlySet<string> = new Set(),
+  hidden: ReadonlySet<string> = NOTHING_HIDDEN,
 ): Omit<MemoryRecord, 'payload'> {
   const metadata: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(payload)) if (!RESERVED_PAYLOAD_KEYS.has(k) && !hidden.has(k)) metadata[k] = v;
@@ -137,6 +137,9 @@ export function recordOfPayload(
     agentId: stringOrNull(payload.agent_id),
     runId: stringOrNull(payload.run_id),
     metadata,
-    ...times,
+    createdAt: times.createdAt,
+    updatedAt: times.updatedAt,
   };
 }
+
+const NOTHING_HIDDEN: ReadonlySet<string> = new Set();

@@ -59,10 +59,23 @@ const STOPWORDS: ReadonlySet<string> = new Set([
   '这个', '那个', '这些', '那些', '一个', '没有', '可以', '因为', '所以', '但是', '还是', '就是', '已经',
 ]);
 
+/**
+ * Terms already worked out, by word. The stemmer costs 10–15 µs a word — most of an add's keyword tokens and of a
+ * search's query terms (bench/store/cpu.ts) — and words repeat. Emptied when full, so memory stays bounded.
+ */
+const terms = new Map<string, string>();
+const MAX_REMEMBERED_TERMS = 20_000;
+
 /** The term a word is indexed under: lower case, typographic apostrophes folded, Latin words stemmed. */
 function termOf(word: string): string {
-  const lower = word.toLowerCase().replace(/[\u2019\u02bc]/g, "'");
-  return LATIN_WORD.test(lower) ? english.stem(lower) : lower;
+  let term = terms.get(word);
+  if (term === undefined) {
+    const lower = word.toLowerCase().replace(/[\u2019\u02bc]/g, "'");
+    term = LATIN_WORD.test(lower) ? english.stem(lower) : lower;
+    if (terms.size >= MAX_REMEMBERED_TERMS) terms.clear();
+    terms.set(word, term);
+  }
+  return term;
 }
 
 /** Words of `text` (NFKC, lower case) in order, each with its term, as the segmenter finds them. */

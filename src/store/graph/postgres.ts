@@ -9,6 +9,7 @@ import type pg from 'pg';
 import { EngineError } from '../../shared/errors.js';
 import { withTransaction } from '../pool.js';
 import type { Queryable } from '../pool.js';
+import { vectorLiteral } from '../sql.js';
 import type { Tables } from '../sql.js';
 import { graphTablesFor } from './tables.js';
 import type { GraphTables } from './tables.js';
@@ -51,7 +52,7 @@ export class PostgresGraph implements GraphBackend {
       `SELECT e.name, e.entity_type AS type, 1 - (e.embedding <=> $3::vector) AS similarity
          FROM ${this.g.entities} e WHERE ${READ_SCOPE('e')}
         ORDER BY e.embedding <=> $3::vector LIMIT $4`,
-      [...readScope(scope), vectorText(vector), limit],
+      [...readScope(scope), vectorLiteral(vector), limit],
     );
     return res.rows.map((r) => ({ name: r.name, type: r.type, similarity: Number(r.similarity) }));
   }
@@ -141,7 +142,7 @@ export class PostgresGraph implements GraphBackend {
          ON CONFLICT (user_id, agent_id, name) DO UPDATE
             SET entity_type = CASE WHEN excluded.entity_type <> '' THEN excluded.entity_type ELSE e.entity_type END,
                 match_key = excluded.match_key, embedding = excluded.embedding, updated_at = now()`,
-        [...ws, list.map((e) => e.name), list.map((e) => e.matchKey), list.map((e) => e.type), list.map((e) => vectorText(e.embedding))],
+        [...ws, list.map((e) => e.name), list.map((e) => e.matchKey), list.map((e) => e.type), list.map((e) => vectorLiteral(e.embedding))],
       );
     }
     const added = changes.add.length === 0 ? [] : (await client.query<Triple>(
@@ -163,6 +164,17 @@ export class PostgresGraph implements GraphBackend {
     )).rows;
     if (deleted.length > 0) await this.dropOrphans(client, ws);
     return { added, deleted };
+  }
+
+  async countRelations(scope: GraphScope, learntOnlyFrom?: readonly string[]): Promise<number> {
+    if (learntOnlyFrom?.length === 0) return 0;
+    // The same conditions as deleteAllWithin and forgetWithin's DELETE.
+    const only = learntOnlyFrom ? 'AND r.memory_ids && $3::uuid[] AND r.memory_ids <@ $3::uuid[]' : '';
+    const res = await this.pool.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM ${this.g.relations} r WHERE ${READ_SCOPE('r')} ${only}`,
+      learntOnlyFrom ? [...readScope(scope), [...learntOnlyFrom]] : readScope(scope),
+    );
+    return res.rows[0]?.n ?? 0;
   }
 
   deleteAll(scope: GraphScope): Promise<number> {
@@ -245,8 +257,4 @@ function writeScope(scope: GraphScope): [string, string] {
 
 function columns(triples: readonly Triple[]): [string[], string[], string[]] {
   return [triples.map((t) => t.source), triples.map((t) => t.relationship), triples.map((t) => t.destination)];
-}
-
-function vectorText(vector: readonly number[]): string {
-  return `[${vector.join(',')}]`;
 }
