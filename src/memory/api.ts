@@ -37,6 +37,8 @@ export interface DeleteAllResult {
   deleted_count: number | null;
   dry_run?: true;
   would_delete_count?: number;
+  /** Dry run with a graph store: the relations the deletion would remove with the memories. */
+  would_delete_relations?: number;
   accepted?: true;
   job_id?: string;
 }

@@ -460,6 +460,21 @@ export class MemoryService {
   }
 
   /**
+   * What {@link deleteAll} would remove, removing nothing: the memories, and with a graph store the relations (the
+   * scope's all without filters, else those learnt only from the matching memories).
+   */
+  async previewDeleteAll(input: ScopeInput & { filters?: unknown }): Promise<{ memories: number; relations?: number }> {
+    const scope = scopeOf(input);
+    const memories = await this.repo.count(scope, input.filters);
+    if (!this.graph) return { memories };
+    const filtered = parseFilterInput(input.filters) !== null;
+    const relations = filtered
+      ? await this.graph.countRelations(scope, memories === 0 ? [] : await this.matchingIds(scope, input.filters))
+      : await this.graph.countRelations(scope);
+    return { memories, relations };
+  }
+
+  /**
    * {@link history}, and with a graph store what the writes of this memory changed in the graph (`relations`, oldest
    * first, Mem0's add shape with the time of the write). Without one no graph table is read.
    */

@@ -175,7 +175,8 @@ for (const target of graphTargets()) {
       expect((await tools.driver.call('delete_memory', { memory_id: one })).status).toBe('SUCCESS');
       expect(sortedText(await relationsOf(u))).toEqual(['anna likes tea', 'anna lives_in oslo']);
       const dry = await tools.driver.call('delete_all_memories', { user_id: u, dry_run: true });
-      expect(dry.results).toMatchObject({ dry_run: true, would_delete_count: 1 });
+      // A destructive tool's preview counts everything it would remove: the memory and the scope's two relations.
+      expect(dry.results).toMatchObject({ dry_run: true, would_delete_count: 1, would_delete_relations: 2 });
       expect(sortedText(await relationsOf(u))).toEqual(['anna likes tea', 'anna lives_in oslo']);
       const done = await tools.driver.call('delete_all_memories', { user_id: u });
       expect(done.results).toMatchObject({ deleted_count: 1 });
@@ -187,6 +188,9 @@ for (const target of graphTargets()) {
       const u = newUser();
       await add(u, 'anna likes tea.', { metadata: '{"topic": "drinks"}' });
       await add(u, 'bob plays chess.', { metadata: '{"topic": "games"}' });
+      const dry = await tools.driver.call('delete_all_memories', { user_id: u, filters: '{"topic": "drinks"}', dry_run: true });
+      expect(dry.results).toMatchObject({ dry_run: true, would_delete_count: 1, would_delete_relations: 1 });
+      expect(await relationsOf(u)).toHaveLength(2);
       const done = await tools.driver.call('delete_all_memories', { user_id: u, filters: '{"topic": "drinks"}' });
       expect(done.results).toMatchObject({ deleted_count: 1 });
       expect(sortedText(await relationsOf(u))).toEqual(['bob plays chess']);
@@ -198,7 +202,7 @@ for (const target of graphTargets()) {
       const other = newUser();
       await add(other, 'anna likes tea.');
       const dry = await tools.driver.call('forget_memories', { user_id: u, dry_run: true });
-      expect(dry.results).toMatchObject({ deleted_count: 1, dry_run: true });
+      expect(dry.results).toMatchObject({ deleted_count: 1, dry_run: true, deleted_relations: 1 });
       expect(sortedText(await relationsOf(u))).toEqual(['anna likes tea']);
       const forgot = await tools.driver.call('forget_memories', { user_id: u });
       expect(forgot.results).toMatchObject({ deleted_count: 1, deleted_relations: 1 });
@@ -336,6 +340,10 @@ describe('without a graph block nothing changes', () => {
       const forgot = await driver.call('forget_memories', { user_id: u });
       expect(forgot.status, forgot.messages).toBe('SUCCESS');
       expect(forgot.results).not.toHaveProperty('deleted_relations');
+      const dryForget = await driver.call('forget_memories', { user_id: u, dry_run: true });
+      expect(dryForget.results).not.toHaveProperty('deleted_relations');
+      const dry = await driver.call('delete_all_memories', { user_id: u, dry_run: true });
+      expect(dry.results).not.toHaveProperty('would_delete_relations');
       expect((await driver.call('delete_all_memories', { user_id: u })).status).toBe('SUCCESS');
       expect(graphCalls(fake)).toBe(0);
       // One LLM call in all: the add's fact extraction (nothing was stored to reconcile with).

@@ -134,13 +134,9 @@ describe('remote-debug door', () => {
     const slow = await connection.frames.session('r-slow');
     expect(slow.streams).toEqual([{ type: 'text', message: { text: 'slept 200' }, meta: null }]);
 
-    await connection.frames.waitFor(() => connection.frames.heartbeats().length >= 3, 5_000, 'three heartbeats');
-    const beats = connection.frames.heartbeats();
-    for (let i = 1; i < 3; i++) {
-      const gap = beats[i]!.at - beats[i - 1]!.at;
-      expect(gap).toBeGreaterThan(200);
-      expect(gap).toBeLessThan(1200);
-    }
+    // Three beats come long before the remote default interval (15 s) would allow a second one: the setting is
+    // used. (The spacing itself is checked with fake timers in runtime-units.test.ts, not with this machine's clock.)
+    await connection.frames.waitFor(() => connection.frames.heartbeats().length >= 3, 10_000, 'three heartbeats');
   });
 
   it('reconnects and registers again after the daemon drops the connection', async () => {

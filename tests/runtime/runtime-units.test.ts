@@ -1,5 +1,5 @@
 // Configuration, registration shapes, backoff and the session router, in process.
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { pino } from 'pino';
 import { backoffDelay } from '../../src/shared/backoff.js';
 import { loadRuntimeConfig, parseDotEnv, parseRemoteAddress } from '../../src/runtime/config.js';
@@ -7,6 +7,7 @@ import { PluginError } from '../../src/runtime/contract.js';
 import type { PluginHandlers, ToolMessage } from '../../src/runtime/contract.js';
 import { loadDeclarations } from '../../src/runtime/declarations.js';
 import { describeError, toWireError } from '../../src/runtime/frames.js';
+import { startHeartbeat } from '../../src/runtime/heartbeat.js';
 import { assetChunks, manifestDeclaration, referencedIcons, toolDeclaration } from '../../src/runtime/registration.js';
 import { SessionRouter } from '../../src/runtime/session-router.js';
 import type { Transport } from '../../src/runtime/transport.js';
@@ -146,6 +147,29 @@ class MemoryTransport implements Transport {
     return this.sent.filter((f) => f.session_id === sessionId).map((f) => (f.data as { type: string }).type);
   }
 }
+
+describe('heartbeat', () => {
+  it('beats at once, then once per interval, and never after it is stopped', () => {
+    vi.useFakeTimers();
+    try {
+      const transport = new MemoryTransport();
+      const stop = startHeartbeat(transport, 500, pino({ level: 'silent' }));
+      const beats = () => transport.sent.filter((f) => f.event === 'heartbeat').length;
+      expect(transport.sent).toEqual([{ event: 'heartbeat', session_id: null, data: {} }]);
+      vi.advanceTimersByTime(499);
+      expect(beats()).toBe(1);
+      vi.advanceTimersByTime(1);
+      expect(beats()).toBe(2);
+      vi.advanceTimersByTime(1000);
+      expect(beats()).toBe(4);
+      stop();
+      vi.advanceTimersByTime(10_000);
+      expect(beats()).toBe(4);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});
 
 describe('SessionRouter', () => {
   const logger = pino({ level: 'silent' });

@@ -180,17 +180,12 @@ describe('stdio door', () => {
     expect(p.badLines).toEqual([]);
   });
 
-  it('beats quickly at start and then at the configured interval', async () => {
-    const interval = 500;
-    const p = start({ PLUGIN_HEARTBEAT_MS: String(interval) });
+  it('beats first and then at the configured interval', async () => {
+    const p = start({ PLUGIN_HEARTBEAT_MS: '500' });
+    // Three beats come long before the default interval (10 s) would allow a second one: the setting is used.
+    // (The spacing itself is checked with fake timers in runtime-units.test.ts, not with this machine's clock.)
     await p.frames.waitFor(() => p.frames.heartbeats().length >= 3, 10_000, 'three heartbeats');
-    const beats = p.frames.heartbeats();
-    expect(beats[0]!.at).toBeLessThan(5_000);
-    for (let i = 1; i < 3; i++) {
-      const gap = beats[i]!.at - beats[i - 1]!.at;
-      expect(gap).toBeGreaterThan(interval * 0.5);
-      expect(gap).toBeLessThan(interval * 3);
-    }
+    expect(p.frames.received[0]!.frame.event).toBe('heartbeat');
   });
 
   it('exits 0 on stdin EOF after finishing the running sessions', async () => {

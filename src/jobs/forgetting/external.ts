@@ -56,14 +56,17 @@ export async function forgetExternal(
     }
     if (options.dryRun) {
       report.deleted_count += 1;
+      deleted.push(memory.id); // would be: the graph's count below
       if (listed.length < maxListed) listed.push({ id: memory.id, memory: memory.data, retention_info: figures });
     } else if (await repository.delete(memory.id)) {
       report.deleted_count += 1;
       deleted.push(memory.id);
     }
   }
-  if (options.graph && !options.dryRun) {
-    report.deleted_relations = deleted.length > 0 ? await options.graph.forget(pool, scope, deleted) : 0;
+  if (options.graph) {
+    report.deleted_relations = options.dryRun
+      ? await options.graph.count(scope, deleted)
+      : deleted.length > 0 ? await options.graph.forget(pool, scope, deleted) : 0;
   }
   if (options.dryRun) {
     report.would_delete = listed;

@@ -37,9 +37,13 @@ export interface ForgetOptions {
   signal?: AbortSignal | undefined;
   /**
    * With a graph store: removes the relations learnt only from the deleted memories, on `db` inside the transaction
-   * that deletes them (the PostgreSQL graph), and returns how many relations went.
+   * that deletes them (the PostgreSQL graph), and returns how many relations went; `count` is how many would (a
+   * dry run's preview, removing nothing).
    */
-  graph?: { forget(db: Queryable, scope: Scope, memoryIds: string[]): Promise<number> } | undefined;
+  graph?: {
+    forget(db: Queryable, scope: Scope, memoryIds: string[]): Promise<number>;
+    count(scope: Scope, memoryIds: string[]): Promise<number>;
+  } | undefined;
 }
 
 export interface WouldDelete {
@@ -60,7 +64,7 @@ export interface ForgetReport {
   would_delete_truncated?: boolean;
   /** Access-log rows of the scope whose memory was already gone: dropped (real run) or found (dry run). */
   orphans: number;
-  /** With a graph store, real runs: relations removed with the memories (learnt from nothing else). */
+  /** With a graph store: relations removed with the memories (learnt from nothing else), or on a dry run that would be. */
   deleted_relations?: number;
 }
 
@@ -75,6 +79,8 @@ export async function forgetMemories(pool: pg.Pool, tables: Tables, options: For
     ? (await pool.query<{ n: number }>(countOrphans(tables, options.scope))).rows[0]?.n ?? 0
     : (await pool.query(sweepOrphans(tables, options.scope))).rowCount ?? 0;
   const listed: WouldDelete[] = [];
+  // A dry run's forgotten ids, for the graph's count (relations learnt only from them, over the whole set).
+  const wouldForget: string[] = [];
   let after: string | null = null;
   for (;;) {
     options.signal?.throwIfAborted();
@@ -98,6 +104,7 @@ export async function forgetMemories(pool: pg.Pool, tables: Tables, options: For
     }
     if (options.dryRun) {
       report.deleted_count += forgotten.length;
+      if (options.graph) wouldForget.push(...forgotten);
     } else if (forgotten.length > 0) {
       const outcome = await deleteIfStillForgotten(pool, tables, forgotten, options);
       report.deleted_count += outcome.deleted;
@@ -109,6 +116,7 @@ export async function forgetMemories(pool: pg.Pool, tables: Tables, options: For
   if (options.dryRun) {
     report.would_delete = listed;
     report.would_delete_truncated = report.deleted_count > listed.length;
+    if (options.graph) report.deleted_relations = await options.graph.count(options.scope, wouldForget);
   }
   return report;
 }

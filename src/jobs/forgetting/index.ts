@@ -26,7 +26,12 @@ export function openForgetting(
   const repository = external && vectorStoreRepository(external, { ...engine.store, ping: () => Promise.reject(new Error('unused')), accessLog: undefined });
   return new Forgetter({
     forgetMemories: repository && ((options) => forgetExternal(repository, pool, tables, options)),
-    graph: graph ? { forget: async (db, scope, ids) => (await graph.forgetWithin(db, scope, ids)).deleted_entities.length } : undefined,
+    graph: graph
+      ? {
+        forget: async (db, scope, ids) => (await graph.forgetWithin(db, scope, ids)).deleted_entities.length,
+        count: (scope, ids) => graph.countRelations(scope, ids),
+      }
+      : undefined,
     pool,
     tables,
     memoryTtlDays: settings.memoryTtlDays,

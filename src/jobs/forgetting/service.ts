@@ -56,7 +56,7 @@ export type ForgetResult = {
   dry_run: boolean;
   would_delete?: ForgetReport['would_delete'];
   would_delete_truncated?: boolean;
-  /** With a graph store, real runs: relations removed with the forgotten memories. */
+  /** With a graph store: relations removed with the forgotten memories (a dry run: that would be). */
   deleted_relations?: number;
 };
 

@@ -136,8 +136,11 @@ export function memoryWrites(deps: WriteDeps): MemoryWrites {
       const scope = { userId: input.scope.userId, agentId: input.scope.agentId, filters: input.filters };
       // A dry run counts what would go and deletes nothing, in both modes.
       if (input.dryRun) {
-        const count = await bounded(deps, options, (service) => service.countMatching(scope));
-        return { deleted_count: 0, dry_run: true, would_delete_count: count };
+        const would = await bounded(deps, options, (service) => service.previewDeleteAll(scope));
+        return {
+          deleted_count: 0, dry_run: true, would_delete_count: would.memories,
+          ...(would.relations !== undefined ? { would_delete_relations: would.relations } : {}),
+        };
       }
       if (!deps.asyncMode) return bounded(deps, options, (service, signal) => service.deleteAll({ ...scope, signal }));
       // Checked against the store before the job is queued, so a bad filter (or a mem0ai store scope too large to list

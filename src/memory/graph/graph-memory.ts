@@ -181,6 +181,11 @@ export class GraphMemory {
     return (await this.backend.listRelations(scope, limit)).map(mem0Shape);
   }
 
+  /** What {@link deleteAll} (or, with `learntOnlyFrom`, {@link forget} of those memories) would remove; removes nothing. */
+  countRelations(scope: GraphScope, learntOnlyFrom?: readonly string[]): Promise<number> {
+    return this.backend.countRelations(scope, learntOnlyFrom);
+  }
+
   deleteAll(scope: GraphScope): Promise<number> {
     return this.backend.deleteAll(scope);
   }

@@ -256,6 +256,19 @@ export class Neo4jGraph implements GraphBackend {
     });
   }
 
+  async countRelations(scope: GraphScope, learntOnlyFrom?: readonly string[]): Promise<number> {
+    if (learntOnlyFrom?.length === 0) return 0;
+    // The same matches as deleteAll (relations out of the scope's entities) and forgetMemories.
+    const only = learntOnlyFrom ? 'AND any(m IN r.memory_ids WHERE m IN $ids) AND all(m IN r.memory_ids WHERE m IN $ids)' : '';
+    const res = await this.read((tx) => tx.run(
+      `MATCH (a:__Entity__)-[r:RELATES]->(b:__Entity__)
+        WHERE ${READ_SCOPE('a')} AND b.agent_id = a.agent_id AND b.user_id = a.user_id ${only}
+       RETURN count(r) AS n`,
+      { ...readScope(scope), ids: [...(learntOnlyFrom ?? [])] },
+    ));
+    return Number(res.records[0]?.get('n') ?? 0);
+  }
+
   async deleteAll(scope: GraphScope): Promise<number> {
     return this.write(async (tx) => {
       const res = await tx.run(

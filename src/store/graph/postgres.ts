@@ -166,6 +166,17 @@ export class PostgresGraph implements GraphBackend {
     return { added, deleted };
   }
 
+  async countRelations(scope: GraphScope, learntOnlyFrom?: readonly string[]): Promise<number> {
+    if (learntOnlyFrom?.length === 0) return 0;
+    // The same conditions as deleteAllWithin and forgetWithin's DELETE.
+    const only = learntOnlyFrom ? 'AND r.memory_ids && $3::uuid[] AND r.memory_ids <@ $3::uuid[]' : '';
+    const res = await this.pool.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM ${this.g.relations} r WHERE ${READ_SCOPE('r')} ${only}`,
+      learntOnlyFrom ? [...readScope(scope), [...learntOnlyFrom]] : readScope(scope),
+    );
+    return res.rows[0]?.n ?? 0;
+  }
+
   deleteAll(scope: GraphScope): Promise<number> {
     return withTransaction(this.pool, (client) => this.deleteAllWithin(client, scope));
   }

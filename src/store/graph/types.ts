@@ -78,6 +78,11 @@ export interface GraphBackend {
    * memories the changes were learnt with (added to each added relation's provenance).
    */
   apply(scope: GraphScope, changes: GraphChanges, memoryIds: readonly string[]): Promise<AppliedGraphChanges>;
+  /**
+   * How many relations of the scope (all of the user's graphs without `agentId`) {@link deleteAll} would remove, or,
+   * with `learntOnlyFrom`, {@link forgetMemories} of those memories would (a destructive tool's dry run).
+   */
+  countRelations(scope: GraphScope, learntOnlyFrom?: readonly string[]): Promise<number>;
   /** Removes every entity and relation of the scope (all of the user's graphs without `agentId`). */
   deleteAll(scope: GraphScope): Promise<number>;
   /**

@@ -71,16 +71,20 @@ describe.each(all.map((b) => [b.name, b] as const))('job queue on %s', (_name, b
   });
 
   it('retries a transient failure after its backoff, counting the attempt, and fails a permanent one for good', async () => {
-    const { queue } = await fresh({ retryDelayMs: 400, retryDelayMaxMs: 400, retryLimit: 2 });
+    const { queue } = await fresh({ retryDelayMs: 2000, retryDelayMaxMs: 2000, retryLimit: 2 });
     await add(queue, 'u', 1);
     const [job] = await queue.claim(1);
+    const before = Date.now();
     const next = await queue.fail(job!, { code: 'upstream', message: 'HTTP 503', retryable: true, status: 503 });
+    const after = Date.now();
     expect(next?.state).toBe('retry');
-    const delay = next!.startAfter.getTime() - Date.now();
-    expect(delay).toBeGreaterThan(100); // jittered within [200, 400] ms
-    expect(delay).toBeLessThanOrEqual(450);
-    expect(await queue.claim(1)).toHaveLength(0);
-    await sleep(450);
+    // Jittered within [1000, 2000] ms of the moment the database failed it, which lies between `before` and
+    // `after` whatever the load (1 ms for rounding to milliseconds).
+    const retryAt = next!.startAfter.getTime();
+    expect(retryAt - before).toBeGreaterThanOrEqual(999);
+    expect(retryAt - after).toBeLessThanOrEqual(2001);
+    expect(await queue.claim(1)).toHaveLength(0); // not before its time (a second away at least)
+    await sleep(retryAt - Date.now() + 50);
     const [again] = await queue.claim(1);
     expect(again).toMatchObject({ id: job!.id, retryCount: 1 });
     // The first attempt is fenced off: it can no longer complete or fail the job.
