@@ -37,9 +37,11 @@ export function engineServices(options: EngineOptions = {}): ServicesFactory {
     const queuedProviders = options.providerTimeoutMs !== undefined || deadlines.queuedMs === deadlines.syncMs
       ? engine.providers
       : await createProviders(settings, { timeoutMs: deadlines.queuedMs });
+    // The graph's own LLM and embedding calls in queued work too (the same graph asking the queued models).
+    const queuedGraph = queuedProviders === engine.providers ? engine.graph : engine.graph?.withModels(queuedProviders.llm, queuedProviders.embedder) ?? null;
     const extractionEngine = queuedProviders === engine.providers
       ? engine
-      : { ...engine, providers: queuedProviders, service: new MemoryService({ repository: storeRepository(engine.store), providers: queuedProviders, graph: engine.graph, logger }) };
+      : { ...engine, providers: queuedProviders, graph: queuedGraph, service: new MemoryService({ repository: storeRepository(engine.store), providers: queuedProviders, graph: queuedGraph, logger }) };
     const extraction = openExtraction(extractionEngine, { asyncMode: settings.asyncMode, logger });
     // Provider calls are recorded so the keep-alive can skip endpoints that answered recently.
     const activity = new ProviderActivity();

@@ -8,7 +8,7 @@ import { FakeOpenAI } from '../helpers/fake-openai.js';
 import { invokeFrame, PluginProcess } from '../helpers/plugin-process.js';
 import type { Frame } from '../helpers/plugin-process.js';
 import { credentials, DIMS, pgliteFolder } from './app.js';
-import { graphModel } from './graph-model.js';
+import { graphAnswer, graphModel, isGraphPrompt } from './graph-model.js';
 
 interface Answer { status: string; messages: string; results: unknown; relations?: unknown }
 interface Seen { json: Answer; text: string; variables: Record<string, unknown> }
@@ -18,13 +18,13 @@ let proc: PluginProcess;
 let creds: Record<string, unknown>;
 let n = 0;
 
-async function call(tool: string, parameters: Record<string, unknown>, withCreds = creds): Promise<Seen> {
+async function call(tool: string, parameters: Record<string, unknown>, withCreds = creds, on = proc): Promise<Seen> {
   const id = `graph-${n++}-${randomUUID().slice(0, 8)}`;
   const frame: Frame = invokeFrame(id, tool, { timeout: 60, ...parameters });
   (frame.data as Record<string, unknown>).credentials = withCreds;
-  proc.send(frame);
-  const session = await proc.frames.session(id, 90_000).catch((error: Error) => {
-    throw new Error(`${error.message}; plugin log: ${proc.stderr.slice(-1500)}`);
+  on.send(frame);
+  const session = await on.frames.session(id, 90_000).catch((error: Error) => {
+    throw new Error(`${error.message}; plugin log: ${on.stderr.slice(-1500)}`);
   });
   type Stream = { type?: string; message?: { json_object?: Answer; text?: string; variable_name?: string; variable_value?: unknown } };
   const streams = session.streams as Stream[];
@@ -91,4 +91,39 @@ describe('graph memory through the built plugin', () => {
     expect(answer.json.messages).toContain('"postgres"');
     expect(answer.json.messages).toContain('"neo4j"');
   }, 120_000);
+});
+
+describe('queued graph work gets the queued model deadline (MEM0_JOB_MODEL_TIMEOUT_SECONDS)', () => {
+  let slow: FakeOpenAI;
+  let jobs: PluginProcess;
+  let slowCreds: Record<string, unknown>;
+  beforeAll(async () => {
+    // The graph's prompts answer 2.5 s late: past the 1 s a tool call gives a model, within the 20 s of queued work.
+    slow = await FakeOpenAI.start({ dims: DIMS });
+    slow.onChat((body) => (isGraphPrompt(body) ? { delayMs: 2500, then: graphAnswer(body) } : graphAnswer(body)));
+    jobs = new PluginProcess({ env: { LOG_LEVEL: 'warn', MEM0_MODEL_TIMEOUT_SECONDS: '1', MEM0_JOB_MODEL_TIMEOUT_SECONDS: '20' } });
+    slowCreds = credentials(slow, { provider: 'pglite', config: { path: pgliteFolder(), embedding_model_dims: DIMS } }, { local_graph_db_json_secret: '{}' });
+  }, 180_000);
+  afterAll(async () => {
+    jobs?.closeStdin();
+    await jobs?.stop(15_000);
+    await slow?.close();
+  });
+
+  it('a sync add times out on the slow graph model; a queued add completes at its first attempt with its relations', async () => {
+    const sync = await call('add_memory', { user: 'anna likes tea.', user_id: 'slow-sync' }, { ...slowCreds, async_mode: 'false' }, jobs);
+    expect(sync.json.status).toBe('TIMEOUT');
+    const queued = { ...slowCreds, async_mode: 'true' };
+    const accepted = await call('add_memory', { user: 'anna likes tea.', user_id: 'slow-queued' }, queued, jobs);
+    const jobId = (accepted.json.results as Array<{ job_id: string }>)[0]!.job_id;
+    let job = { state: 'queued', attempts: 0, last_error: null as unknown };
+    // Until the job ends or is retried (a graph call cut at the sync deadline fails the attempt).
+    for (let i = 0; i < 120 && ['queued', 'running'].includes(job.state) && job.attempts <= 1; i++) {
+      if (i > 0) await new Promise((resolve) => setTimeout(resolve, 500));
+      job = (await call('get_job_status', { job_id: jobId }, queued, jobs)).json.results as typeof job;
+    }
+    expect(job, JSON.stringify(job.last_error)).toMatchObject({ state: 'completed', attempts: 1 });
+    const listed = await call('get_all_memories', { user_id: 'slow-queued' }, queued, jobs);
+    expect(listed.json.relations).toEqual([{ source: 'anna', relationship: 'likes', target: 'tea' }]);
+  }, 240_000);
 });

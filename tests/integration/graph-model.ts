@@ -11,34 +11,40 @@ const RECONCILE = "You keep a user's knowledge graph true";
 
 /** Answers every prompt of an add with a graph store (see the module comment). */
 export function graphModel(fake: FakeOpenAI): void {
-  fake.onChat((body: ChatRequestBody) => {
-    const system = body.messages[0]?.content ?? '';
-    const user = body.messages[1]?.content ?? '';
-    if (system.startsWith(EXTRACT)) {
-      const said = user.split('\n').filter((l) => l.startsWith('user: ')).map((l) => l.slice('user: '.length));
-      const relations = said
-        .flatMap((s) => s.split(/(?<=[.!?。])\s*/))
-        .map((s) => s.replace(/[.!?。]$/, '').trim().split(/\s+/))
-        .filter((words) => words.length === 3)
-        .map(([source, relationship, destination]) => ({ source, relationship, destination }));
-      return JSON.stringify({ entities: [], relations });
-    }
-    if (system.startsWith(RECONCILE)) {
-      const [storedPart = '', newPart = ''] = user.split('\n\nNew relations:\n');
-      const stored = storedPart.split('\n').map((l) => /^(\d+): (.+) -- (.+) --> (.+)$/.exec(l)).filter((m) => m !== null);
-      const fresh = newPart.split('\n').map((l) => /^(.+) -- (.+) --> (.+)$/.exec(l)).filter((m) => m !== null);
-      const contradicted = stored.filter((s) => s[3] === 'lives_in' && fresh.some((f) => f[1] === s[2] && f[2] === 'lives_in' && f[3] !== s[4]));
-      return JSON.stringify({ delete: contradicted.map((s) => Number(s[1])) });
-    }
-    return plainAnswer(system, user);
-  });
+  fake.onChat(graphAnswer);
+}
+
+/** Whether a request is one of the graph's own prompts (extraction or contradiction). */
+export function isGraphPrompt(body: ChatRequestBody): boolean {
+  const system = body.messages[0]?.content ?? '';
+  return system.startsWith(EXTRACT) || system.startsWith(RECONCILE);
+}
+
+/** {@link graphModel}'s answer to one request. */
+export function graphAnswer(body: ChatRequestBody): string {
+  const system = body.messages[0]?.content ?? '';
+  const user = body.messages[1]?.content ?? '';
+  if (system.startsWith(EXTRACT)) {
+    const said = user.split('\n').filter((l) => l.startsWith('user: ')).map((l) => l.slice('user: '.length));
+    const relations = said
+      .flatMap((s) => s.split(/(?<=[.!?。])\s*/))
+      .map((s) => s.replace(/[.!?。]$/, '').trim().split(/\s+/))
+      .filter((words) => words.length === 3)
+      .map(([source, relationship, destination]) => ({ source, relationship, destination }));
+    return JSON.stringify({ entities: [], relations });
+  }
+  if (system.startsWith(RECONCILE)) {
+    const [storedPart = '', newPart = ''] = user.split('\n\nNew relations:\n');
+    const stored = storedPart.split('\n').map((l) => /^(\d+): (.+) -- (.+) --> (.+)$/.exec(l)).filter((m) => m !== null);
+    const fresh = newPart.split('\n').map((l) => /^(.+) -- (.+) --> (.+)$/.exec(l)).filter((m) => m !== null);
+    const contradicted = stored.filter((s) => s[3] === 'lives_in' && fresh.some((f) => f[1] === s[2] && f[2] === 'lives_in' && f[3] !== s[4]));
+    return JSON.stringify({ delete: contradicted.map((s) => Number(s[1])) });
+  }
+  return plainAnswer(system, user);
 }
 
 /** How many graph prompts (extraction or contradiction) the fake received. */
 export function graphCalls(fake: FakeOpenAI): number {
-  return fake.chatCalls().filter((c) => {
-    const system = c.messages[0]?.content ?? '';
-    return system.startsWith(EXTRACT) || system.startsWith(RECONCILE);
-  }).length;
+  return fake.chatCalls().filter(isGraphPrompt).length;
 }
 

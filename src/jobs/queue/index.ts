@@ -64,9 +64,11 @@ export function openMemoryJobs(engine: JobEngine, options: MemoryJobsOptions): M
   const share = workerShare(max);
   const workerPool = share < max ? new GatedPool(pool, share).asPool() : pool;
   const providers = options.workerProviders ?? engine.providers;
+  // A job's graph asks the workers' models (their longer deadline), like the job's own memory calls.
+  const graph = providers === engine.providers ? engine.graph : engine.graph?.withModels(providers.llm, providers.embedder);
   const workerEngine: JobEngine = workerPool === pool
-    ? { ...engine, providers }
-    : { ...engine, providers, store: { ...engine.store, memories: storeOnClient(engine.store, workerPool) } };
+    ? { ...engine, providers, graph }
+    : { ...engine, providers, graph, store: { ...engine.store, memories: storeOnClient(engine.store, workerPool) } };
   const workerQueue = workerPool === pool ? queue : new JobQueue(workerPool, engine.store.tables, queueOptions);
   const worker = new Worker(workerQueue, memoryJobHandler(workerEngine), { ...env.worker, ...options.worker, concurrency: options.maxConcurrent, logger: log });
   if (options.runQueued !== false) worker.start();
