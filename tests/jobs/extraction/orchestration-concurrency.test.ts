@@ -16,6 +16,7 @@ import type { UserCheckpoint } from '../../../src/store/extraction-checkpoints.j
 import type { CleanupRequest } from '../../../src/jobs/forgetting/service.js';
 import { FakeDify } from '../../helpers/fake-dify.js';
 import { FakeOpenAI } from '../../helpers/fake-openai.js';
+import { hold } from '../../helpers/hold.js';
 import { backends } from '../../store/backends.js';
 import { DAY, makeWorld, MIDNIGHT, turns, until } from './orchestration-fixture.js';
 import type { World } from './orchestration-fixture.js';
@@ -111,21 +112,28 @@ describe.each(backends())('extraction concurrency on $name', (backend) => {
 
   it('two orchestrators (two pools, two process ids) racing for one user: only one runs it', async () => {
     for (let k = 0; k < 3; k++) dify.addConversation(w.app, 'dan', { start: MIDNIGHT - DAY + 600 * (k + 1), turns: turns(`dan c${k}`, 1) });
-    // A slow model keeps the winner's lease held while the other asks.
-    w.llm.onClassify = () => ({ delayMs: 150, then: JSON.stringify({ type: 'SEMANTIC' }) });
+    // The model is held until one run has finished, so the winner holds its lease while the other asks (had both
+    // run, neither could finish and this test would time out).
+    const model = hold();
+    w.llm.onClassify = () => ({ after: model.released, then: JSON.stringify({ type: 'SEMANTIC' }) });
     const second = await backend.open(w.config);
     const a = w.orchestrator({ processId: 'proc-A' });
     const b = w.orchestrator({ processId: 'proc-B' }, second);
     await Promise.all([a.init(), b.init()]);
-    const [ta, tb] = await Promise.all([a.start(w.request({ userIds: ['dan'] })), b.start(w.request({ userIds: ['dan'] }))]);
-    await Promise.all([a.settled(ta.task_id), b.settled(tb.task_id)]);
-    const reports = await Promise.all([a.status(ta.task_id), b.status(tb.task_id)]);
-    const users = reports.map((r) => (r.final_report as { users: Array<{ status: string; reason: string }> }).users[0]!);
-    expect(users.map((u) => u.status).sort()).toEqual(['SKIPPED', 'SUCCESS']);
-    expect(users.find((u) => u.status === 'SKIPPED')).toMatchObject({ reason: 'locked' });
-    expect(w.llm.classifications).toBe(3);
-    expect(w.llm.extracted).toHaveLength(3);
-    expect(await w.memories('dan')).toHaveLength(3);
+    try {
+      const [ta, tb] = await Promise.all([a.start(w.request({ userIds: ['dan'] })), b.start(w.request({ userIds: ['dan'] }))]);
+      void Promise.race([a.settled(ta.task_id), b.settled(tb.task_id)]).finally(() => model.release());
+      await Promise.all([a.settled(ta.task_id), b.settled(tb.task_id)]);
+      const reports = await Promise.all([a.status(ta.task_id), b.status(tb.task_id)]);
+      const users = reports.map((r) => (r.final_report as { users: Array<{ status: string; reason: string }> }).users[0]!);
+      expect(users.map((u) => u.status).sort()).toEqual(['SKIPPED', 'SUCCESS']);
+      expect(users.find((u) => u.status === 'SKIPPED')).toMatchObject({ reason: 'locked' });
+      expect(w.llm.classifications).toBe(3);
+      expect(w.llm.extracted).toHaveLength(3);
+      expect(await w.memories('dan')).toHaveLength(3);
+    } finally {
+      model.release();
+    }
   });
 
   it('crash mid-task: the next start marks the task failed; the rerun continues from the saved checkpoint', async () => {

@@ -11,8 +11,9 @@ import { extractionTables } from '../../../src/store/extraction-tables.js';
 import { EngineError } from '../../../src/shared/errors.js';
 import { FakeDify } from '../../helpers/fake-dify.js';
 import { FakeOpenAI } from '../../helpers/fake-openai.js';
+import { hold } from '../../helpers/hold.js';
 import { backends } from '../../store/backends.js';
-import { DAY, makeWorld, MIDNIGHT, turns } from './orchestration-fixture.js';
+import { DAY, makeWorld, MIDNIGHT, turns, until } from './orchestration-fixture.js';
 import type { World } from './orchestration-fixture.js';
 
 let dify: FakeDify;
@@ -165,14 +166,22 @@ describe.each(backends())('extraction orchestration on $name', (backend) => {
 
   it('sliding window: a slow user holds one slot while the others pass through the rest', async () => {
     for (const user of ['slow', 'a', 'b', 'c']) dify.addConversation(w.app, user, { start: MIDNIGHT - DAY + 600, turns: turns(user, 1) });
+    // The slow user's model answer is held until the other three were extracted: with batches of two, b and c would
+    // wait behind slow for good (and this test time out).
+    const slowAnswer = hold();
     w.llm.onClassify = (_n, body) =>
-      body.messages.at(-1)?.content.includes('user: slow') ? { delayMs: 1500, then: JSON.stringify({ type: 'SEMANTIC' }) } : undefined;
-    const o = w.orchestrator({ concurrency: 2 });
-    const done = await o.start(w.request({ userIds: ['slow', 'a', 'b', 'c'] }), { wait: true });
-    const users = (done.final_report as { users: Array<{ user_id: string; status: string }> }).users;
-    expect(users.map((u) => u.status)).toEqual(['SUCCESS', 'SUCCESS', 'SUCCESS', 'SUCCESS']);
-    // Batches of two would give a, slow, b, c; with the sliding window a, b and c all pass while slow still runs.
-    expect(w.llm.extracted).toEqual(['a fact 0', 'b fact 0', 'c fact 0', 'slow fact 0']);
+      body.messages.at(-1)?.content.includes('user: slow') ? { after: slowAnswer.released, then: JSON.stringify({ type: 'SEMANTIC' }) } : undefined;
+    void until(() => w.llm.extracted.length === 3, 60_000).then(() => slowAnswer.release(), () => {});
+    try {
+      const o = w.orchestrator({ concurrency: 2 });
+      const done = await o.start(w.request({ userIds: ['slow', 'a', 'b', 'c'] }), { wait: true });
+      const users = (done.final_report as { users: Array<{ user_id: string; status: string }> }).users;
+      expect(users.map((u) => u.status)).toEqual(['SUCCESS', 'SUCCESS', 'SUCCESS', 'SUCCESS']);
+      // With the sliding window a, b and c all pass while slow still runs.
+      expect(w.llm.extracted).toEqual(['a fact 0', 'b fact 0', 'c fact 0', 'slow fact 0']);
+    } finally {
+      slowAnswer.release();
+    }
   });
 
   it('Chinese text stays Chinese from Dify to the stored memory', async () => {
