@@ -26,6 +26,9 @@ export interface FakeProviders extends Providers {
   /** Fails the embedder with this error while set. */
   embedFailure: EngineError | null;
   embedDelayMs: number;
+  /** While set, an embedding of these texts waits for what it returns to settle (or for its call's abort), e.g. a
+   *  test's `hold().released`; undefined lets it through. */
+  embedHold: ((texts: readonly string[]) => Promise<unknown> | undefined) | null;
 }
 
 /** Fact extraction answers the user's line as the one fact; reconciliation adds every new fact. */
@@ -47,6 +50,7 @@ export function fakeProviders(): FakeProviders {
     answer: echoFacts,
     embedFailure: null,
     embedDelayMs: 0,
+    embedHold: null,
     llm: {
       provider: 'fake',
       async completeJson(messages, options) {
@@ -64,6 +68,8 @@ export function fakeProviders(): FakeProviders {
       async embedBatch(texts, _action, options) {
         fake.embedCalls += 1;
         if (fake.embedDelayMs > 0) await abortableSleep(fake.embedDelayMs, options?.signal);
+        const held = fake.embedHold?.(texts);
+        if (held) await abortableWait(held, options?.signal);
         if (fake.embedFailure) throw fake.embedFailure;
         return texts.map(embedText);
       },
@@ -74,18 +80,23 @@ export function fakeProviders(): FakeProviders {
 }
 
 export function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  return abortableWait(new Promise((resolve) => (timer = setTimeout(resolve, ms))), signal).finally(() => clearTimeout(timer));
+}
+
+/** Waits for `until` to settle; rejects as a timeout at once when `signal` aborts first. */
+function abortableWait(until: Promise<unknown>, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(done, ms);
     function done(): void {
       signal?.removeEventListener('abort', onAbort);
       resolve();
     }
     function onAbort(): void {
-      clearTimeout(timer);
       reject(new EngineError('timeout', 'aborted'));
     }
-    if (signal?.aborted) onAbort();
-    else signal?.addEventListener('abort', onAbort, { once: true });
+    if (signal?.aborted) return onAbort();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    void until.then(done, done);
   });
 }
 

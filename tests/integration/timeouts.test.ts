@@ -35,9 +35,8 @@ describe('tool timeouts (PGlite)', () => {
       fake.reply({ after: llm.released, then: JSON.stringify({ facts: ['Late fact'] }) });
       const started = performance.now();
       const answer = await driver.call('add_memory', { user: 'Something to remember.', user_id: 'slow', timeout: 1 });
-      // Answered while the LLM still held its answer: the deadline ended the call, not the LLM. The lower bound (not
-      // flaky under load) shows the call waited for its 1 s rather than giving up early.
-      expect(llm.isReleased).toBe(false);
+      // Answered while the LLM still held its answer (it is let go only below): the deadline ended the call. The
+      // lower bound (not flaky under load) shows the call waited for its 1 s rather than giving up early.
       expect(answer).toMatchObject({ status: 'TIMEOUT', results: [], messages: 'add_memory: timed out: the operation did not finish within 1 s' });
       expect(performance.now() - started).toBeGreaterThanOrEqual(950);
     } finally {
@@ -56,7 +55,7 @@ describe('tool timeouts (PGlite)', () => {
     try {
       fake.fail({ path: '/v1/embeddings', after: embedder.released });
       const answer = await driver.call('search_memory', { query: 'tea', user_id: 'tea', timeout: '0.5' });
-      expect(embedder.isReleased).toBe(false); // the deadline answered, not the embedder
+      // Answered while the embedder still held its answer: the deadline's doing.
       expect(answer).toMatchObject({ status: 'TIMEOUT', results: [], messages: 'search_memory: timed out: the operation did not finish within 0.5 s' });
     } finally {
       embedder.release();
@@ -71,7 +70,6 @@ describe('tool timeouts (PGlite)', () => {
     try {
       fake.fail({ path: '/v1/embeddings', after: embedder.released });
       const answer = await driver.call('update_memory', { memory_id: added!.id, text: 'Lives in Lisbon', timeout: 0.5 });
-      expect(embedder.isReleased).toBe(false);
       expect(answer).toMatchObject({ status: 'TIMEOUT', results: {} });
     } finally {
       embedder.release();
@@ -94,7 +92,6 @@ describe('tool timeouts (PGlite)', () => {
       setTimeout(() => controller.abort(), 100);
       const answer = await driver.call('add_memory', { user: 'abort me', user_id: 'abort' }, session({ signal: controller.signal }));
       // Ended by the abort, while the LLM still held its answer (and long before the default timeout).
-      expect(llm.isReleased).toBe(false);
       expect(answer).toMatchObject({ status: 'TIMEOUT', messages: 'add_memory: timed out: the operation was cancelled' });
     } finally {
       llm.release();

@@ -6,6 +6,7 @@ import { memoryReads } from '../../src/memory/reads.js';
 import type { CallOptions } from '../../src/memory/api.js';
 import { backends } from '../store/backends.js';
 import { eventually, fakeProviders } from '../helpers/fake-providers.js';
+import { hold } from '../helpers/hold.js';
 
 const all = backends();
 afterAll(async () => {
@@ -15,16 +16,18 @@ afterAll(async () => {
 const call = (timeoutSeconds = 15): CallOptions => ({ timeoutSeconds, signal: new AbortController().signal });
 
 describe.each(all.map((b) => [b.name, b] as const))('reads on %s', (_name, backend) => {
-  it('a slow embedder answers TIMEOUT at the deadline (a 5 s embedding, a 0.5 s bound), then reads work again', async () => {
+  it('a slow embedder answers TIMEOUT at the deadline (an embedding held back, a 0.5 s bound), then reads work again', async () => {
     const store = await backend.open(await backend.freshConfig());
+    const embedding = hold();
     try {
       const providers = fakeProviders();
       const reads = memoryReads({ store, providers, maxConcurrent: 4 });
-      providers.embedDelayMs = 5000;
+      providers.embedHold = () => embedding.released;
       await expect(reads.search({ scope: { userId: 'z' }, query: 'anything', topK: 5 }, call(0.5))).rejects.toMatchObject({ code: 'timeout' });
-      providers.embedDelayMs = 0;
+      providers.embedHold = null;
       expect(await reads.getAll({ scope: { userId: 'z' }, limit: 5 }, call())).toEqual({ results: [] });
     } finally {
+      embedding.release();
       await store.close();
     }
   });

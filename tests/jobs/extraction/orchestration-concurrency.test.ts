@@ -58,14 +58,16 @@ describe.each(backends())('extraction concurrency on $name', (backend) => {
   it('lease: racing acquirers, exactly one wins; renew/release are fenced by the holder; expiry frees it', async () => {
     const leases = new LeaseStore(w.store.database.pool, w.store.tables);
     const other = new LeaseStore(w.store.database.pool, w.store.tables);
-    const got = await Promise.all(Array.from({ length: 8 }, (_, i) => (i % 2 ? leases : other).acquire('ana', w.app, `t${i}`, 300)));
+    // A lease of 2 s: the race and the checks below must fit in it (a short one let a loaded machine's late
+    // acquirer take an expired lease), then the test waits it out.
+    const got = await Promise.all(Array.from({ length: 8 }, (_, i) => (i % 2 ? leases : other).acquire('ana', w.app, `t${i}`, 2000)));
     const winners = got.filter((l) => l !== null);
     expect(winners).toHaveLength(1);
     const first = winners[0]!;
-    expect(await leases.acquire('ana', w.app, 'late', 300)).toBeNull();
+    expect(await leases.acquire('ana', w.app, 'late', 2000)).toBeNull();
     // Another user or app is independent.
-    expect(await leases.acquire('ana', `${w.app}-2`, 'x', 300)).not.toBeNull();
-    await new Promise((r) => setTimeout(r, 400));
+    expect(await leases.acquire('ana', `${w.app}-2`, 'x', 2000)).not.toBeNull();
+    await new Promise((r) => setTimeout(r, 2100));
     const second = await other.acquire('ana', w.app, 'takeover', 60_000);
     expect(second).not.toBeNull();
     expect(second!.holder).not.toBe(first.holder);
@@ -101,9 +103,10 @@ describe.each(backends())('extraction concurrency on $name', (backend) => {
   it('checkpoint saves are fenced by the lease: a run whose lease was taken over cannot write', async () => {
     const store = new CheckpointStore(w.store.database.pool, w.store.tables);
     const leases = new LeaseStore(w.store.database.pool, w.store.tables);
-    const old = (await leases.acquire('ana', w.app, 'slow-run', 200))!;
+    // 2 s: the first save must come within it, even on a loaded machine; then the test waits it out.
+    const old = (await leases.acquire('ana', w.app, 'slow-run', 2000))!;
     expect(await store.save({ userId: 'ana', appId: w.app, checkpoint: checkpointWith(['a']), expected: 0, holder: old.holder })).toBe(1);
-    await new Promise((r) => setTimeout(r, 300));
+    await new Promise((r) => setTimeout(r, 2100));
     const fresh = (await leases.acquire('ana', w.app, 'new-run', 60_000))!;
     const refused = await store.save({ userId: 'ana', appId: w.app, checkpoint: checkpointWith(['stale']), expected: 1, holder: old.holder }).catch((e: unknown) => e);
     expect(refused).toMatchObject({ name: 'CheckpointConflictError', reason: 'lease' });
@@ -150,7 +153,7 @@ describe.each(backends())('extraction concurrency on $name', (backend) => {
     await b.init();
     // PGlite: only one process can open it, so the restart fails the task at once; PostgreSQL: once the heartbeat
     // is older than the stale limit (4 × 100 ms).
-    await until(async () => (await b.status(accepted.task_id)).task_status === 'failed', 5000);
+    await until(async () => (await b.status(accepted.task_id)).task_status === 'failed', 20_000);
     const failed = await b.status(accepted.task_id);
     expect(failed).toMatchObject({ task_status: 'failed', error: INTERRUPTED_ERROR });
     expect(failed.final_report).toMatchObject({ interrupted: true });

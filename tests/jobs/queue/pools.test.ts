@@ -92,11 +92,11 @@ it.skipIf(!process.env.TEST_DATABASE_URL)('a bounded statement carries its deadl
     expect(ms).toBeGreaterThan(30_000);
     expect(ms).toBeLessThanOrEqual(60_000);
     // One connection: the next user gets the same one, back at the pool's default.
-    await eventually(() => store.database.pool.idleCount === 1, 2000, 10);
+    await eventually(() => store.database.pool.idleCount === 1, 20_000, 10);
     expect((await store.database.pool.query(timeoutMs)).rows[0].ms).toBe(30_000);
     // A statement that outlives its deadline is cancelled by the server, and the connection comes back clean.
     await expect(bounded(300).query('SELECT pg_sleep(5)')).rejects.toMatchObject({ code: 'timeout' });
-    await eventually(() => store.database.pool.idleCount === 1, 3000, 10);
+    await eventually(() => store.database.pool.idleCount === 1, 20_000, 10);
     expect((await store.database.pool.query(timeoutMs)).rows[0].ms).toBe(30_000);
   } finally {
     await store.close();

@@ -10,6 +10,7 @@ import type { Store } from '../../../src/store/index.js';
 import type { CallOptions } from '../../../src/memory/api.js';
 import { backends } from '../../store/backends.js';
 import { abortableSleep, echoFacts, eventually, fakeProviders } from '../../helpers/fake-providers.js';
+import { hold } from '../../helpers/hold.js';
 import type { FakeProviders } from '../../helpers/fake-providers.js';
 
 const all = backends();
@@ -172,13 +173,15 @@ describe.each(all.map((b) => [b.name, b] as const))('workers on %s', (_name, bac
 
   it('stops gracefully: a job running past the grace period is handed back and finished by the next worker', async () => {
     const providers = fakeProviders();
-    providers.embedDelayMs = 3000;
+    const embedding = hold(); // the job runs until the test lets its embedding go: past any grace period
+    providers.embedHold = () => embedding.released;
     const { store, jobs } = await setup({ providers });
     const { results: [event] } = await jobs.writes.add({ scope: { userId: 'g' }, user: 'slow to embed' }, call());
-    await eventually(() => jobs.worker.active === 1, 5000, 10);
+    await eventually(() => jobs.worker.active === 1, 20_000, 10);
     await jobs.close(100);
     expect(await jobs.queue.get(event!.job_id!)).toMatchObject({ state: 'retry', error: { code: 'released' } });
-    providers.embedDelayMs = 0;
+    providers.embedHold = null;
+    embedding.release();
     const next = openMemoryJobs({ store, providers }, { asyncMode: true, maxConcurrent: 2, worker: { pollIntervalMs: 50 } });
     opened.push(next);
     await eventually(async () => (await next.queue.get(event!.job_id!))?.state === 'completed', 10_000);
@@ -192,18 +195,23 @@ describe.each(all.map((b) => [b.name, b] as const))('workers on %s', (_name, bac
       seen.push(messages.at(-1)?.content ?? '');
       return echoFacts(messages);
     };
-    providers.embedDelayMs = 400;
+    // p1's and p2's embeddings are held until the test lets them go, so each state below stays put while checked.
+    const first = hold();
+    const second = hold();
+    providers.embedHold = (texts) => (texts.some((t) => t.includes('p1')) ? first.released : texts.some((t) => t.includes('p2')) ? second.released : undefined);
     const { jobs } = await setup({ providers, maxConcurrent: 1 });
     const ids: string[] = [];
     for (const user of ['p1', 'p2', 'p3']) ids.push((await jobs.writes.add({ scope: { userId: user }, user: `prefetched ${user}` }, call())).results[0]!.job_id!);
     // One running, one ready (claimed: active with a lease), one still waiting.
-    await eventually(async () => (await jobs.queue.counts()).active === 2, 5000, 10);
+    await eventually(async () => (await jobs.queue.counts()).active === 2, 20_000, 10);
     expect(jobs.worker.active).toBe(1);
     expect((await jobs.queue.counts()).created).toBe(1);
-    // When the first is done the ready one runs and the last one is claimed ahead in its turn.
-    await eventually(async () => (await jobs.queue.get(ids[0]!))?.state === 'completed', 5000, 10);
-    await eventually(async () => (await jobs.queue.counts()).active === 2, 5000, 10);
+    // When the first is done the ready one runs (held in its turn) and the last one is claimed ahead.
+    first.release();
+    await eventually(async () => (await jobs.queue.get(ids[0]!))?.state === 'completed', 20_000, 10);
+    await eventually(async () => (await jobs.queue.counts()).active === 2, 20_000, 10);
     await jobs.close(0);
+    second.release();
     // Stopped at once: the running job and the ready one are handed back; the ready one never reached the LLM.
     expect(await jobs.queue.get(ids[2]!)).toMatchObject({ state: 'retry', error: { code: 'released' } });
     expect(seen.some((text) => text.includes('prefetched p2'))).toBe(true);
