@@ -41,11 +41,13 @@ describe.each(stores)('a queued add with a graph, killed mid-job, on $name', (st
   beforeAll(async () => {
     fake = await FakeOpenAI.start({ dims: DIMS });
     held = hold();
-    // The first add's graph prompt waits for the hold; everything else answers at once.
+    // The first add's first graph prompt waits for the hold; everything else (its retry too) answers at once.
+    let holding = true;
     fake.onChat((body) => {
       const user = body.messages[1]?.content ?? '';
-      if (isGraphPrompt(body) && user.includes('p0 likes t0') && !held.isReleased) return { after: held.released, then: graphAnswer(body) };
-      return graphAnswer(body);
+      if (!holding || !isGraphPrompt(body) || !user.includes('p0 likes t0')) return graphAnswer(body);
+      holding = false;
+      return { after: held.released, then: graphAnswer(body) };
     });
   });
   afterAll(async () => {
