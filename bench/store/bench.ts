@@ -15,7 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { Dataset } from './data.js';
-import type { Query } from './data.js';
+import type { Memory, Query } from './data.js';
 import { openMem0, openOurs, openRaw, TOP_K, VectorBook } from './sides.js';
 import type { Backend, Side } from './sides.js';
 
@@ -131,13 +131,16 @@ async function dropBenchDatabase(adminUrl: string): Promise<void> {
   }
 }
 
-/** Same queries for every side, in two halves run ours, mem0ai, ours, mem0ai (other load on the machine hits both). */
+/**
+ * Same queries for every side, in two halves: the sides in order, then in reverse order (other load on the machine
+ * hits all; and no side always runs right after another one that has just read the same rows of ours' table).
+ */
 async function interleaved<T>(sides: Side[], items: readonly T[], workers: number, fn: (side: Side, item: T) => Promise<void>) {
   const half = Math.ceil(items.length / 2);
   const parts = [items.slice(0, half), items.slice(half)];
   const acc = new Map<string, { samples: number[]; wallMs: number }>();
-  for (const part of parts) {
-    for (const side of sides) {
+  for (const [n, part] of parts.entries()) {
+    for (const side of n === 0 ? sides : [...sides].reverse()) {
       const r = await timed(part, workers, (item) => fn(side, item));
       const a = acc.get(side.name) ?? { samples: [], wallMs: 0 };
       a.samples.push(...r.samples);
@@ -267,14 +270,23 @@ async function runSize(
 
     let adds: AddResult | null = null;
     if (addsHere) {
-      // Fresh texts (never stored before, so ours' exact-duplicate check does not skip any), same for both sides.
+      // Fresh texts (never stored before, so ours' exact-duplicate check does not skip any), the same for ours and
+      // mem0ai (separate tables). The raw side writes into ours' table right after ours, so it gets fresh rows of its
+      // own (other vectors, other users): adding the very vectors ours has just added finds their HNSW neighbourhood
+      // and the users' pages hot, about 40 % cheaper per add (bench/store/cpu.ts, BENCH_CPU_SAME_VECTORS=1), which
+      // had put ours ÷ raw for adds at 2.1-2.2× where it is 1.0-1.3× with rows of its own.
       const fresh = (offset: number) => Array.from({ length: ADDS }, (_, i) => ds.memory(10_000_000 + offset + i));
       const seqRows = fresh(0);
       const conRows = fresh(ADDS);
       for (const m of [...seqRows, ...conRows]) book.set(m.text, m.vector);
-      raw?.prepare?.([], [...seqRows, ...conRows]);
-      const sequential = await interleaved(timedSides, seqRows, 1, (side, m) => side.add(m.userId, m.text, m.metadata));
-      const concurrent = await interleaved(timedSides, conRows, CONCURRENCY, (side, m) => side.add(m.userId, m.text, m.metadata));
+      const rawRows = new Map([...seqRows, ...conRows].map((m, i) => [m, ds.memory(20_000_007 + i)]));
+      raw?.prepare?.([], [...rawRows.values()]);
+      const add = (side: Side, m: Memory) => {
+        const row = side === raw ? rawRows.get(m)! : m;
+        return side.add(row.userId, row.text, row.metadata);
+      };
+      const sequential = await interleaved(timedSides, seqRows, 1, add);
+      const concurrent = await interleaved(timedSides, conRows, CONCURRENCY, add);
       say(`${label}: add infer=false: ${timedSides.map((s) => `${s.name} ${sequential[s.name]!.rate.toFixed(0)}/s seq, ${concurrent[s.name]!.rate.toFixed(0)}/s x${CONCURRENCY}`).join('; ')}; load ${loadAverage()}`);
       adds = { size, sequential, concurrent };
     }
@@ -369,10 +381,12 @@ Both sides get the same ${USERS} users, the same memory texts and metadata and t
 embeddings (seeded unit vectors with topic structure, see \`bench/store/data.ts\`); their embedders look vectors up in
 a map, so **no time below includes embedding**. Search = top ${TOP_K} in one user's scope through each system's public
 API (ours: \`MemoryService.search\`, hybrid vector + keyword; mem0ai: \`Memory.search\`, vector + its BM25 and entity
-boost, \`threshold: 0\`), ${QUERIES} queries after ${WARMUP} warm-up ones, run in two halves alternating the systems.
+boost, \`threshold: 0\`), ${QUERIES} queries after ${WARMUP} warm-up ones, run in two halves, the systems in one order
+then in the reverse one.
 **raw SQL** is no system at all: the very statement ours sends for that call (search: its one-statement fast path; add:
 the duplicate check + insert + history statement), parameters built before the clock starts, run through a plain
-\`pg.Pool\` of the same size and session settings on ours' table — what the database alone needs here.
+\`pg.Pool\` of the same size and session settings on ours' table — what the database alone needs here (its adds are
+fresh rows of its own: the vectors ours had just added would find their index pages hot).
 **ours ÷ raw** is ours' cost over that (time ÷ time, or raw rate ÷ ours' rate; 1.00× = nothing but the database).
 **ours ahead of mem0ai**: > 1× = ours better (their time ÷ ours, or ours' rate or share ÷ theirs).
 Load average (1/5/15 min) at the start of the run: ${info.loadAtStart}.

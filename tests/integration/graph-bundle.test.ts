@@ -2,38 +2,19 @@
 // temporary folder with the graph beside the memories (`local_graph_db_json_secret: {}`), the loopback fake OpenAI
 // scripted to state relations. What a workflow gets: the JSON message's `relations`, the `relations` variable and
 // the text lines; and what a wrong graph block answers.
-import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeOpenAI } from '../helpers/fake-openai.js';
-import { invokeFrame, PluginProcess } from '../helpers/plugin-process.js';
-import type { Frame } from '../helpers/plugin-process.js';
+import { PluginProcess } from '../helpers/plugin-process.js';
 import { credentials, DIMS, pgliteFolder } from './app.js';
+import { callBundle } from './bundle-call.js';
+import type { SeenAnswer } from './bundle-call.js';
 import { graphAnswer, graphModel, isGraphPrompt } from './graph-model.js';
-
-interface Answer { status: string; messages: string; results: unknown; relations?: unknown }
-interface Seen { json: Answer; text: string; variables: Record<string, unknown> }
 
 let fake: FakeOpenAI;
 let proc: PluginProcess;
 let creds: Record<string, unknown>;
-let n = 0;
 
-async function call(tool: string, parameters: Record<string, unknown>, withCreds = creds, on = proc): Promise<Seen> {
-  const id = `graph-${n++}-${randomUUID().slice(0, 8)}`;
-  const frame: Frame = invokeFrame(id, tool, { timeout: 60, ...parameters });
-  (frame.data as Record<string, unknown>).credentials = withCreds;
-  on.send(frame);
-  const session = await on.frames.session(id, 90_000).catch((error: Error) => {
-    throw new Error(`${error.message}; plugin log: ${on.stderr.slice(-1500)}`);
-  });
-  type Stream = { type?: string; message?: { json_object?: Answer; text?: string; variable_name?: string; variable_value?: unknown } };
-  const streams = session.streams as Stream[];
-  const json = streams.find((s) => s.type === 'json')?.message?.json_object;
-  if (!json) throw new Error(`${tool} answered no json: ${JSON.stringify(session.error ?? session.streams).slice(0, 300)}`);
-  const text = streams.find((s) => s.type === 'text')?.message?.text ?? '';
-  const variables = Object.fromEntries(streams.filter((s) => s.type === 'variable').map((s) => [s.message!.variable_name!, s.message!.variable_value]));
-  return { json, text, variables };
-}
+const call = (tool: string, parameters: Record<string, unknown>, withCreds = creds, on = proc): Promise<SeenAnswer> => callBundle(on, withCreds, tool, parameters);
 
 beforeAll(async () => {
   fake = await FakeOpenAI.start({ dims: DIMS });
