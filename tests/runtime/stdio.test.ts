@@ -235,13 +235,16 @@ describe('stdio door', () => {
   });
 
   it('answers requests that arrive during shutdown with an error instead of silence', async () => {
-    const p = start();
+    const p = start({ PLUGIN_SHUTDOWN_GRACE_MS: '30000' });
     // Serving, not just beating: a request sent before the app is built would be read together with the late one.
     expect(await p.logIncludes('serving over stdio', 10_000)).toBe(true);
-    p.send(invokeFrame('draining', '__test_sleep', { ms: 800 }));
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    // Steps by what the plugin said, not by sleeps: the draining session is running (the echo behind it was
+    // answered), the signal was taken ('shutting down'), and 3 s of draining leave room for the late request.
+    p.send(invokeFrame('draining', '__test_sleep', { ms: 3000 }));
+    p.send(invokeFrame('running', '__test_echo'));
+    await p.frames.session('running');
     p.child.kill('SIGTERM');
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(await p.logIncludes('shutting down', 10_000)).toBe(true);
     p.send(invokeFrame('too-late', '__test_echo'));
     const late = await p.frames.session('too-late');
     expect(late.error?.message).toContain('shutting down');
