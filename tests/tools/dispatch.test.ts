@@ -6,6 +6,7 @@ import { notBuiltServices } from '../../src/tools/not-built.js';
 import type { MemoryServices } from '../../src/memory/api.js';
 import { createApp } from '../../src/app/app.js';
 import type { ToolMessage } from '../../src/runtime/contract.js';
+import { eventually } from '../helpers/fake-providers.js';
 import { hold } from '../helpers/hold.js';
 import { CREDENTIALS, session } from './fixtures.js';
 import { declarations, invoke, recordingServices } from './harness.js';
@@ -110,14 +111,22 @@ describe('ServicesCache', () => {
 
   it('app.close() waits for a running call before closing its services', async () => {
     const events: string[] = [];
-    let release!: () => void;
-    const gate = new Promise<void>((resolve) => (release = resolve));
+    const gate = hold();
+    let callStarted = false;
     const recorder = recordingServices();
     const factory = (): MemoryServices => {
       const services = recorder.factory();
       return {
         ...services,
-        memories: { ...services.memories, getAll: async (input, options) => (await gate, events.push('call finished'), services.memories.getAll(input, options)) },
+        memories: {
+          ...services.memories,
+          getAll: async (input, options) => {
+            callStarted = true;
+            await gate.released;
+            events.push('call finished');
+            return services.memories.getAll(input, options);
+          },
+        },
         close: async () => void events.push('closed'),
       };
     };
@@ -127,11 +136,11 @@ describe('ServicesCache', () => {
       for await (const message of app.invokeTool(request, session())) if (message.type === 'json') return message.message.json_object;
       return null;
     })();
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await eventually(() => callStarted, 20_000, 5); // the call is inside its services, held at the gate
     const closing = app.close();
     await new Promise((resolve) => setTimeout(resolve, 20));
     expect(events).toEqual([]);
-    release();
+    gate.release();
     await closing;
     expect(events).toEqual(['call finished', 'closed']);
     expect(await running).toMatchObject({ status: 'SUCCESS' });
