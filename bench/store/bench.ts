@@ -131,13 +131,16 @@ async function dropBenchDatabase(adminUrl: string): Promise<void> {
   }
 }
 
-/** Same queries for every side, in two halves run ours, mem0ai, ours, mem0ai (other load on the machine hits both). */
+/**
+ * Same queries for every side, in two halves: the sides in order, then in reverse order (other load on the machine
+ * hits all; and no side always runs right after another one that has just read the same rows of ours' table).
+ */
 async function interleaved<T>(sides: Side[], items: readonly T[], workers: number, fn: (side: Side, item: T) => Promise<void>) {
   const half = Math.ceil(items.length / 2);
   const parts = [items.slice(0, half), items.slice(half)];
   const acc = new Map<string, { samples: number[]; wallMs: number }>();
-  for (const part of parts) {
-    for (const side of sides) {
+  for (const [n, part] of parts.entries()) {
+    for (const side of n === 0 ? sides : [...sides].reverse()) {
       const r = await timed(part, workers, (item) => fn(side, item));
       const a = acc.get(side.name) ?? { samples: [], wallMs: 0 };
       a.samples.push(...r.samples);
@@ -378,7 +381,8 @@ Both sides get the same ${USERS} users, the same memory texts and metadata and t
 embeddings (seeded unit vectors with topic structure, see \`bench/store/data.ts\`); their embedders look vectors up in
 a map, so **no time below includes embedding**. Search = top ${TOP_K} in one user's scope through each system's public
 API (ours: \`MemoryService.search\`, hybrid vector + keyword; mem0ai: \`Memory.search\`, vector + its BM25 and entity
-boost, \`threshold: 0\`), ${QUERIES} queries after ${WARMUP} warm-up ones, run in two halves alternating the systems.
+boost, \`threshold: 0\`), ${QUERIES} queries after ${WARMUP} warm-up ones, run in two halves, the systems in one order
+then in the reverse one.
 **raw SQL** is no system at all: the very statement ours sends for that call (search: its one-statement fast path; add:
 the duplicate check + insert + history statement), parameters built before the clock starts, run through a plain
 \`pg.Pool\` of the same size and session settings on ours' table — what the database alone needs here (its adds are

@@ -37,6 +37,7 @@ interface Injected {
   path: string;
   status?: number;
   delayMs?: number;
+  after?: Promise<unknown>;
   times: number;
 }
 
@@ -69,8 +70,8 @@ export class FakeApi {
     return `http://127.0.0.1:${this.port}${prefix}`;
   }
 
-  /** The next `times` requests to `path` fail with `status` (after `delayMs`, if given). */
-  fail(path: string, failure: { status?: number; delayMs?: number; times?: number }): this {
+  /** The next `times` requests to `path` fail with `status` (after `delayMs`, and once `after` settles, if given). */
+  fail(path: string, failure: { status?: number; delayMs?: number; after?: Promise<unknown>; times?: number }): this {
     this.injected.push({ path, times: failure.times ?? 1, ...failure });
     return this;
   }
@@ -107,6 +108,7 @@ export class FakeApi {
     if (failure) {
       failure.times -= 1;
       if (failure.delayMs) await new Promise((resolve) => setTimeout(resolve, failure.delayMs));
+      if (failure.after) await failure.after;
       if (failure.status) return send(res, { status: failure.status, body: { error: { message: `fake error ${failure.status}`, type: 'fake_error' } } });
     }
     send(res, this.route(request) ?? { status: 404, body: { error: { message: `no fake route for ${request.method} ${request.path}` } } });

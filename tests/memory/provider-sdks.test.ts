@@ -8,6 +8,7 @@ import type { EngineError } from '../../src/shared/errors.js';
 import { createProviders } from '../../src/memory/providers.js';
 import type { CallOptions, Providers, ProviderSettings } from '../../src/memory/providers.js';
 import { anthropicApi, azureApi, bedrockApi, cohereApi, FakeApi, geminiApi, groqApi, mistralApi, wordOverlap, zeroEntropyApi } from '../helpers/fake-provider-apis.js';
+import { hold } from '../helpers/hold.js';
 
 const KEY = 'sk-sdk-SECRET-5151';
 const answer = (): string => '{"facts": []}';
@@ -99,20 +100,31 @@ describe.each(CASES)('$name through its SDK', ({ api, http2, path, settings, cal
   it('a provider that does not answer hits our deadline (TIMEOUT)', async () => {
     const providers = await createProviders(settings(fake.url()), { timeoutMs: 300 });
     fake.reset();
-    fake.fail(path, { delayMs: 3000 });
-    const error = await failure(call(providers, {}));
-    expect(error.code).toBe('timeout');
+    const answer = hold();
+    try {
+      // The answer is held until the finally below: a call that ends before it was ended by our deadline.
+      fake.fail(path, { after: answer.released });
+      const error = await failure(call(providers, {}));
+      expect(error.code).toBe('timeout');
+    } finally {
+      answer.release();
+    }
   });
 
   it('the caller can cancel a call in flight', async () => {
-    const providers = await createProviders(settings(fake.url()), { timeoutMs: 10_000 });
+    const providers = await createProviders(settings(fake.url()), { timeoutMs: 60_000 });
     fake.reset();
-    fake.fail(path, { delayMs: 3000 });
-    const controller = new AbortController();
-    const pending = failure(call(providers, { signal: controller.signal }));
-    controller.abort();
-    const error = await pending;
-    expect(error.code).toBe('timeout');
-    expect(error.message).toContain('cancelled');
+    const answer = hold();
+    try {
+      fake.fail(path, { after: answer.released });
+      const controller = new AbortController();
+      const pending = failure(call(providers, { signal: controller.signal }));
+      controller.abort();
+      const error = await pending;
+      expect(error.code).toBe('timeout');
+      expect(error.message).toContain('cancelled');
+    } finally {
+      answer.release();
+    }
   });
 });

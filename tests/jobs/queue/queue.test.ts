@@ -106,11 +106,12 @@ describe.each(all.map((b) => [b.name, b] as const))('job queue on %s', (_name, b
   });
 
   it('puts a job whose lease ran out back to retry, fences the old attempt, and fails it when out of retries', async () => {
-    const { queue } = await fresh({ leaseMs: 1000, retryLimit: 1 });
+    // 2 s leases: the steps between a claim or renewal and the next check must fit in one, even on a loaded machine.
+    const { queue } = await fresh({ leaseMs: 2000, retryLimit: 1 });
     await add(queue, 'u', 1);
     const [old] = await queue.claim(1);
     expect((await queue.supervise(60_000))?.expired).toEqual([]);
-    await sleep(1100);
+    await sleep(2100);
     const swept = await queue.supervise(60_000);
     expect(swept?.expired).toEqual([{ id: old!.id, state: 'retry' }]);
     const [current] = await queue.claim(1);
@@ -120,7 +121,7 @@ describe.each(all.map((b) => [b.name, b] as const))('job queue on %s', (_name, b
     expect(await queue.renew([old!])).toEqual(new Set());
     expect(await queue.renew([current!])).toEqual(new Set([current!.id]));
     expect((await queue.supervise(60_000))?.expired).toEqual([]); // renewed: still held
-    await sleep(1100);
+    await sleep(2100);
     expect((await queue.supervise(60_000))?.expired).toEqual([{ id: old!.id, state: 'failed' }]);
     expect((await queue.get(old!.id))?.error).toMatchObject({ code: 'lease_expired' });
   });
