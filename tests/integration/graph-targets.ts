@@ -8,7 +8,8 @@ import { FakeOpenAI } from '../helpers/fake-openai.js';
 import { neo4jAvailability, skipNeo4j, startNeo4j } from '../helpers/neo4j.js';
 import type { RunningNeo4j } from '../helpers/neo4j.js';
 import { testDatabaseUrl } from '../helpers/postgres.js';
-import { AppDriver, credentials, DIMS, postgresBackend } from './app.js';
+import { CHROMA_MISSING, CHROMA_PROGRAM, ChromaServer } from '../helpers/chroma.js';
+import { AppDriver, credentials, DIMS, pgliteFolder, postgresBackend } from './app.js';
 import { graphModel } from './graph-model.js';
 
 export const GRAPH_FIELD = 'local_graph_db_json_secret';
@@ -58,6 +59,28 @@ export function neo4jGraphTarget(): GraphTarget {
     async open() {
       server ??= await startNeo4j(availability);
       return { store: memoryStore, graph: JSON.stringify({ provider: 'neo4j', config: { url: server.url, username: 'neo4j', password: NEO4J_PASSWORD } }) };
+    },
+    close: async () => server?.stop(),
+  };
+}
+
+/**
+ * The graph beside memories in a mem0ai vector store: a real Chroma server holds the memories, the graph (`{}`) lives
+ * in the state database (embedded PGlite in a folder). Skipped where Chroma is not installed.
+ */
+export function chromaGraphTarget(): GraphTarget {
+  let server: ChromaServer | undefined;
+  return {
+    name: 'chroma (mem0ai store) + graph in the state database',
+    ...(CHROMA_PROGRAM ? {} : { skip: CHROMA_MISSING }),
+    async open() {
+      server ??= await ChromaServer.start();
+      const store = {
+        provider: 'chroma',
+        config: { collection_name: `graph_${randomBytes(4).toString('hex')}`, host: '127.0.0.1', port: server.port, ssl: false, embedding_model_dims: DIMS },
+        state_store: { provider: 'pglite', config: { path: pgliteFolder() } },
+      };
+      return { store, graph: '{}' };
     },
     close: async () => server?.stop(),
   };
