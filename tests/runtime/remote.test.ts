@@ -214,7 +214,9 @@ describe('remote-debug door', () => {
     const connection = await daemon.connection(0);
     await connection.registered;
     connection.send(invokeFrame('term', '__test_sleep', { ms: 400 }));
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    // The echo sent behind it answered: the sleep is in flight when the signal comes (not after a guessed 100 ms).
+    connection.send(invokeFrame('term-echo', '__test_echo'));
+    await connection.frames.session('term-echo');
     p.child.kill('SIGTERM');
     const result = await connection.frames.session('term');
     expect(result.streams).toEqual([{ type: 'text', message: { text: 'slept 400' }, meta: null }]);
