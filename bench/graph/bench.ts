@@ -260,7 +260,7 @@ export async function main(): Promise<string> {
   return [
     '## Graph memory (issue 12): search with the graph vs without',
     '',
-    `Measured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC with \`npm run bench:graph\` (bench/graph): ${os.cpus().length} CPUs, ${Math.round(os.totalmem() / 2 ** 30)} GB, Node ${process.version}, load average at start ${load} (machine shared with other work).`,
+    `Measured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC with \`npm run bench:graph\` (bench/graph): ${os.cpus().length} CPUs, ${Math.round(os.totalmem() / 2 ** 30)} GB, Node ${process.version}, load average at start ${load} (load above the CPU count means other work shared the machine).`,
     '',
     `Per backend: ${USERS} users, each with ${RELATIONS} relations over ${Math.max(10, Math.floor(RELATIONS / 5))} entities (${DIMS}-dim name embeddings) and ${MEMORIES} memories; ${SEARCHES} searches per mode in alternating blocks of ${BLOCK}, each for a random user and naming one of their entities; top_k 5; instant in-process embedder (the query vector is given), no LLM at search time. "memory" is the memory vector search alone (search_memory without a graph), "graph" the graph search alone, "both" the two at once as a search with a graph runs them.`,
     '',
@@ -270,6 +270,6 @@ export async function main(): Promise<string> {
     '',
     ...notes,
     notes.length ? '' : '',
-    `Scale: the issue asks for 10 000 relations per user × 1 000 users (10 million relations). This run keeps the per-user size (${RELATIONS} relations per user, which is what one search walks) but ${USERS} users (${USERS * RELATIONS} relations per backend): loading 10 million relations per backend does not fit this shared 2-core machine's time. Every statement is scoped by user through an index (PostgreSQL: (user_id, agent_id) and the unique (user_id, agent_id, name); Neo4j: the user_id index and the (user_id, agent_id, name) constraint), so more users mainly grow the index depth; the vector lookup is the part that grows with all users' entities (HNSW with iterative scan on PostgreSQL; on Neo4j the global vector index, then an exact scan of the user's entities when it finds too few of the user's).`,
+    `Scale: the issue asks for 10 000 relations per user × 1 000 users (10 million relations). This run keeps the per-user size (${RELATIONS} relations per user, which is what one search walks) but ${USERS} users (${USERS * RELATIONS} relations per backend): loading 10 million relations per backend does not fit a 2-core machine's session (one user fills in about 8 s on PostgreSQL and 15 s on PGlite on a quiet machine: 1 000 users would take 2–4 hours per backend). Every statement is scoped by user through an index (PostgreSQL: (user_id, agent_id) and the unique (user_id, agent_id, name); Neo4j: the user_id index and the (user_id, agent_id, name) constraint), so more users mainly grow the index depth; the vector lookup is the part that grows with all users' entities (HNSW with iterative scan on PostgreSQL; on Neo4j the global vector index, then an exact scan of the user's entities when it finds too few of the user's).`,
   ].join('\n');
 }
