@@ -3,6 +3,7 @@
 // scripted to state relations. What a workflow gets: the JSON message's `relations`, the `relations` variable and
 // the text lines; and what a wrong graph block answers.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FakeDify } from '../helpers/fake-dify.js';
 import { FakeOpenAI } from '../helpers/fake-openai.js';
 import { PluginProcess } from '../helpers/plugin-process.js';
 import { credentials, DIMS, pgliteFolder } from './app.js';
@@ -106,5 +107,22 @@ describe('queued graph work gets the queued model deadline (MEM0_JOB_MODEL_TIMEO
     expect(job, JSON.stringify(job.last_error)).toMatchObject({ state: 'completed', attempts: 1 });
     const listed = await call('get_all_memories', { user_id: 'slow-queued' }, queued, jobs);
     expect(listed.json.relations).toEqual([{ source: 'anna', relationship: 'likes', target: 'tea' }]);
+  }, 240_000);
+
+  it('extraction, queued work too, learns relations from a conversation through the same slow graph model', async () => {
+    const dify = await FakeDify.start();
+    try {
+      dify.addApp('app-graph', 'app-KEY-graph');
+      const yesterday = Math.floor(Date.now() / 1000) - 20 * 3600;
+      dify.addConversation('app-graph', 'slow-extract', { start: yesterday, turns: [{ query: 'anna likes tea.', answer: 'Noted.' }] });
+      const extracted = await call('extract_long_term_memory', {
+        user_ids: 'slow-extract', app_id: 'app-graph', days_back: 2, dify_base_url: dify.baseUrl, dify_api_key: 'app-KEY-graph',
+      }, slowCreds, jobs);
+      expect(extracted.json.status, extracted.json.messages).toBe('SUCCESS');
+      const listed = await call('get_all_memories', { user_id: 'slow-extract' }, slowCreds, jobs);
+      expect(listed.json.relations).toEqual([{ source: 'anna', relationship: 'likes', target: 'tea' }]);
+    } finally {
+      await dify.close();
+    }
   }, 240_000);
 });

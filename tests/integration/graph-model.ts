@@ -1,13 +1,14 @@
 /**
  * The scripted model of the graph tests (tools and built bundle): facts are the user's sentences (plainModel); a
  * sentence of exactly three words is the relation "source relationship destination"; a new "x lives_in y"
- * contradicts a stored "x lives_in z".
+ * contradicts a stored "x lives_in z"; extraction's classification calls every conversation SEMANTIC.
  */
 import type { ChatRequestBody, FakeOpenAI } from '../helpers/fake-openai.js';
 import { plainAnswer } from './app.js';
 
 const EXTRACT = 'You build a knowledge graph';
 const RECONCILE = "You keep a user's knowledge graph true";
+const CLASSIFY = 'You sort a conversation';
 
 /** Answers every prompt of an add with a graph store (see the module comment). */
 export function graphModel(fake: FakeOpenAI): void {
@@ -33,6 +34,8 @@ export function graphAnswer(body: ChatRequestBody): string {
       .map(([source, relationship, destination]) => ({ source, relationship, destination }));
     return JSON.stringify({ entities: [], relations });
   }
+  // Extraction from Dify conversations first sorts each one: here every conversation holds facts about the user.
+  if (system.startsWith(CLASSIFY)) return JSON.stringify({ type: 'SEMANTIC', reason: 'facts about the user' });
   if (system.startsWith(RECONCILE)) {
     const [storedPart = '', newPart = ''] = user.split('\n\nNew relations:\n');
     const stored = storedPart.split('\n').map((l) => /^(\d+): (.+) -- (.+) --> (.+)$/.exec(l)).filter((m) => m !== null);
