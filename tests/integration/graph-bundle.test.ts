@@ -15,13 +15,17 @@ let fake: FakeOpenAI;
 let proc: PluginProcess;
 let creds: Record<string, unknown>;
 
+/** Settings of a fresh embedded PGlite folder with the graph beside the memories, models from `model`. */
+const embeddedGraphCredentials = (model: FakeOpenAI): Record<string, unknown> =>
+  credentials(model, { provider: 'pglite', config: { path: pgliteFolder(), embedding_model_dims: DIMS } }, { local_graph_db_json_secret: '{}' });
+
 const call = (tool: string, parameters: Record<string, unknown>, withCreds = creds, on = proc): Promise<SeenAnswer> => callBundle(on, withCreds, tool, parameters);
 
 beforeAll(async () => {
   fake = await FakeOpenAI.start({ dims: DIMS });
   graphModel(fake);
   proc = new PluginProcess({ env: { LOG_LEVEL: 'warn' } });
-  creds = credentials(fake, { provider: 'pglite', config: { path: pgliteFolder(), embedding_model_dims: DIMS } }, { local_graph_db_json_secret: '{}' });
+  creds = embeddedGraphCredentials(fake);
 }, 180_000);
 
 afterAll(async () => {
@@ -84,7 +88,7 @@ describe('queued graph work gets the queued model deadline (MEM0_JOB_MODEL_TIMEO
     slow = await FakeOpenAI.start({ dims: DIMS });
     slow.onChat((body) => (isGraphPrompt(body) ? { delayMs: 2500, then: graphAnswer(body) } : graphAnswer(body)));
     jobs = new PluginProcess({ env: { LOG_LEVEL: 'warn', MEM0_MODEL_TIMEOUT_SECONDS: '1', MEM0_JOB_MODEL_TIMEOUT_SECONDS: '20' } });
-    slowCreds = credentials(slow, { provider: 'pglite', config: { path: pgliteFolder(), embedding_model_dims: DIMS } }, { local_graph_db_json_secret: '{}' });
+    slowCreds = embeddedGraphCredentials(slow);
   }, 180_000);
   afterAll(async () => {
     jobs?.closeStdin();
