@@ -6,16 +6,12 @@
  * own, `mem0_addcost`, created and dropped here, on BENCH_DATABASE_URL or TEST_DATABASE_URL.
  * @module
  */
-import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import pg from 'pg';
 import { openStore, parseStoreConfig } from '../../src/store/index.js';
-import { newMemoryPayload, pythonIso } from '../../src/store/payload.js';
 import { applySessionSettings } from '../../src/store/pool.js';
-import { addMemoriesWithHistory, TOKEN_SEPARATOR } from '../../src/store/queries.js';
-import { vectorLiteral } from '../../src/store/sql.js';
-import { wordTokens } from '../../src/store/tokens.js';
 import { Dataset } from './data.js';
+import { rawAddStatement } from './sides.js';
 
 const serverUrl = process.env.BENCH_DATABASE_URL || process.env.TEST_DATABASE_URL;
 if (!serverUrl) throw new Error('add-cost needs a PostgreSQL server: set BENCH_DATABASE_URL or TEST_DATABASE_URL (bash scripts/test-db.sh start)');
@@ -32,12 +28,7 @@ const ds = new Dataset(384, 1000);
 let serial = 0;
 const addSql = (i: number) => {
   const m = ds.memory(i);
-  const data = `${m.text} #${serial++}`;
-  const id = randomUUID();
-  const now = new Date();
-  const payload = newMemoryPayload({ userId: m.userId }, { data, metadata: m.metadata, role: 'user' }, pythonIso(now));
-  return addMemoriesWithHistory(tables, { userId: m.userId }, [{ id, vector: vectorLiteral(m.vector), payload: JSON.stringify(payload), createdAt: now.toISOString(), updatedAt: now.toISOString(), tokens: wordTokens(data).join(TOKEN_SEPARATOR) }],
-    [{ memoryId: id, oldMemory: null, newMemory: data, event: 'ADD', createdAt: now.toISOString(), updatedAt: now.toISOString(), isDeleted: false, actorId: null, role: 'user', userId: m.userId, agentId: null }]);
+  return rawAddStatement(tables, m, `${m.text} #${serial++}`);
 };
 const pool = new pg.Pool({ connectionString: url.toString(), max: 1, onConnect: applySessionSettings } as pg.PoolConfig);
 // Filled through the same statement, one add at a time, as the table grows in use.

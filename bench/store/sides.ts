@@ -237,6 +237,20 @@ export async function openMem0(url: string, collection: string, dims: number, bo
  * pool (same size, same session settings, so the same plans). An add gets its own text (" (raw)" appended): the
  * texts ours added are in the same table and would be skipped as duplicates.
  */
+/** The statement `MemoryStore.apply` sends for an `infer=false` add of `data` by `m`'s user: memory + ADD history row. */
+export function rawAddStatement(tables: Store['tables'], m: Memory, data: string): SqlQuery {
+  const id = randomUUID();
+  const now = new Date();
+  const payload = newMemoryPayload({ userId: m.userId }, { data, metadata: m.metadata, role: 'user' }, pythonIso(now));
+  return addMemoriesWithHistory(tables, { userId: m.userId }, [{
+    id, vector: vectorLiteral(m.vector), payload: JSON.stringify(payload), createdAt: now.toISOString(),
+    updatedAt: now.toISOString(), tokens: wordTokens(data).join(TOKEN_SEPARATOR),
+  }], [{
+    memoryId: id, oldMemory: null, newMemory: data, event: 'ADD', createdAt: now.toISOString(), updatedAt: now.toISOString(),
+    isDeleted: false, actorId: null, role: 'user', userId: m.userId, agentId: null,
+  }]);
+}
+
 export function openRaw(url: string, ours: Side & { store: Store }): Side {
   const { tables } = ours.store;
   const max = (ours.store.database.pool as pg.Pool & { options: { max: number } }).options.max;
@@ -249,19 +263,7 @@ export function openRaw(url: string, ours: Side & { store: Store }): Side {
       vector: vectorLiteral(query.vector), terms: queryTerms(query.text, 64).map(lexemeQuery), topK: TOP_K,
       candidates: Math.max(TOP_K * 2, 20), filters,
     });
-  const addSql = (m: Memory): SqlQuery => {
-    const data = `${m.text} (raw)`;
-    const id = randomUUID();
-    const now = new Date();
-    const payload = newMemoryPayload({ userId: m.userId }, { data, metadata: m.metadata, role: 'user' }, pythonIso(now));
-    return addMemoriesWithHistory(tables, { userId: m.userId }, [{
-      id, vector: vectorLiteral(m.vector), payload: JSON.stringify(payload), createdAt: now.toISOString(),
-      updatedAt: now.toISOString(), tokens: wordTokens(data).join(TOKEN_SEPARATOR),
-    }], [{
-      memoryId: id, oldMemory: null, newMemory: data, event: 'ADD', createdAt: now.toISOString(), updatedAt: now.toISOString(),
-      isDeleted: false, actorId: null, role: 'user', userId: m.userId, agentId: null,
-    }]);
-  };
+  const addSql = (m: Memory): SqlQuery => rawAddStatement(tables, m, `${m.text} (raw)`);
   return {
     name: 'raw',
     table: ours.table,
