@@ -54,21 +54,37 @@ export class FakeOpenAI {
   private handler: ChatHandler | undefined;
   private readonly failures: Failure[] = [];
 
+  private readonly server: Server;
+  private listeningOn: number | undefined;
+
   private constructor(
-    private readonly server: Server,
-    readonly port: number,
     /** Vector size when the request does not ask for `dimensions`. */
     public dims: number,
-  ) {}
+  ) {
+    this.server = createServer((req, res) => {
+      void this.handle(req, res);
+    });
+  }
 
   static async start(options: { dims?: number } = {}): Promise<FakeOpenAI> {
-    const holder: { fake?: FakeOpenAI } = {};
-    const server = createServer((req, res) => {
-      void holder.fake!.handle(req, res);
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    holder.fake = new FakeOpenAI(server, (server.address() as AddressInfo).port, options.dims ?? 64);
-    return holder.fake;
+    const fake = FakeOpenAI.unstarted(options);
+    await fake.listen();
+    return fake;
+  }
+
+  /** A fake that answers only once {@link listen} has resolved (see {@link useFakeModel}). */
+  static unstarted(options: { dims?: number } = {}): FakeOpenAI {
+    return new FakeOpenAI(options.dims ?? 64);
+  }
+
+  async listen(): Promise<void> {
+    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+    this.listeningOn = (this.server.address() as AddressInfo).port;
+  }
+
+  get port(): number {
+    if (this.listeningOn === undefined) throw new Error('fake-openai: not listening yet (read it inside a hook or test)');
+    return this.listeningOn;
   }
 
   /** Base URL to configure as `openai_base_url`. */

@@ -4,7 +4,7 @@
 // TEST_DATABASE_URL is set.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeDify } from '../helpers/fake-dify.js';
-import { FakeOpenAI } from '../helpers/fake-openai.js';
+import { useFakeModel } from '../helpers/use-fake-model.js';
 import { PluginProcess, requestFrame } from '../helpers/plugin-process.js';
 import { FakePluginStorage } from '../helpers/plugin-storage.js';
 import { freePort } from '../helpers/ports.js';
@@ -18,7 +18,7 @@ interface Body {
   warnings?: string[];
 }
 
-let fake: FakeOpenAI;
+const fake = useFakeModel({ dims: DIMS, script: plainModel });
 let plugin: PluginProcess;
 let sessions = 0;
 
@@ -37,8 +37,6 @@ let syncCreds: Record<string, unknown>;
 const call = (tool: string, parameters: Record<string, unknown>): Promise<Body> => invoke(plugin, syncCreds, tool, parameters);
 
 beforeAll(async () => {
-  fake = await FakeOpenAI.start({ dims: DIMS });
-  plainModel(fake);
   plugin = new PluginProcess();
   // The daemon's side of the workspace lookup (plugin storage).
   new FakePluginStorage().attach(plugin.frames, (frame) => plugin.send(frame));
@@ -51,7 +49,6 @@ beforeAll(async () => {
 afterAll(async () => {
   plugin.closeStdin();
   await plugin.stop(15_000);
-  await fake.close();
 });
 
 describe('one number rule for every tool', () => {
@@ -152,16 +149,15 @@ describe.each(backends())('delete_all_memories with filters and dry_run (%#)', (
 });
 
 describe('queued writes are observable (get_job_status) and the model deadline follows its setting', () => {
-  let slow: FakeOpenAI;
-  let refusing: FakeOpenAI;
+  // plainModel's answers, each 2.5 s late.
+  const slow = useFakeModel({
+    dims: DIMS,
+    script: (model) => model.onChat((body) => ({ delayMs: 2500, then: plainAnswer(body.messages[0]?.content ?? '', body.messages[1]?.content ?? '') })),
+  });
+  const refusing = useFakeModel({ dims: DIMS, script: (model) => model.onChat(() => ({ status: 400, error: 'model "gpt-4o-mini" does not exist' })) });
   let jobsPlugin: PluginProcess;
 
-  beforeAll(async () => {
-    // plainModel's answers, each 2.5 s late.
-    slow = await FakeOpenAI.start({ dims: DIMS });
-    slow.onChat((body) => ({ delayMs: 2500, then: plainAnswer(body.messages[0]?.content ?? '', body.messages[1]?.content ?? '') }));
-    refusing = await FakeOpenAI.start({ dims: DIMS });
-    refusing.onChat(() => ({ status: 400, error: 'model "gpt-4o-mini" does not exist' }));
+  beforeAll(() => {
     // Calls a tool waits on give a model 1 s; queued work 20 s.
     jobsPlugin = new PluginProcess({ env: { MEM0_MODEL_TIMEOUT_SECONDS: '1', MEM0_JOB_MODEL_TIMEOUT_SECONDS: '20' } });
     new FakePluginStorage().attach(jobsPlugin.frames, (frame) => jobsPlugin.send(frame));
@@ -169,8 +165,6 @@ describe('queued writes are observable (get_job_status) and the model deadline f
   afterAll(async () => {
     jobsPlugin.closeStdin();
     await jobsPlugin.stop(15_000);
-    await slow.close();
-    await refusing.close();
   });
 
   const memoryStore = { provider: 'pglite', config: { path: 'memory://', embedding_model_dims: DIMS } };
@@ -301,11 +295,7 @@ describe('extraction that fails says so', () => {
 });
 
 describe('credential validation reaches the LLM without spending tokens', () => {
-  let llm: FakeOpenAI;
-  beforeAll(async () => {
-    llm = await FakeOpenAI.start({ dims: DIMS });
-  });
-  afterAll(() => llm.close());
+  const llm = useFakeModel({ dims: DIMS });
 
   async function validate(creds: Record<string, unknown>): Promise<string | null> {
     const id = `c${++sessions}`;

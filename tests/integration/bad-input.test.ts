@@ -7,7 +7,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadDeclarations } from '../../src/runtime/declarations.js';
-import { FakeOpenAI } from '../helpers/fake-openai.js';
+import { useFakeModel } from '../helpers/use-fake-model.js';
 import { AppDriver, credentials, DIMS, EMBEDDER_KEY, LLM_KEY, plainModel } from './app.js';
 import type { Answer } from './app.js';
 
@@ -16,7 +16,7 @@ const STATUSES = ['SUCCESS', 'ERROR', 'NOT_FOUND', 'TIMEOUT'];
 const TOOLS = loadDeclarations().tools;
 const WRONG_TYPES: unknown[] = [{ a: 1 }, [1, 2], true, 42, -1, 1e308, null, '\u0000', '🙂'.repeat(10)];
 
-let fake: FakeOpenAI;
+const fake = useFakeModel({ dims: DIMS, script: plainModel });
 let driver: AppDriver;
 /** A loopback "Dify Service API" that refuses every key at once, so extraction runs end quickly. */
 let dify: Server;
@@ -65,8 +65,6 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => dify.listen(0, '127.0.0.1', resolve));
   difyUrl = `http://127.0.0.1:${(dify.address() as AddressInfo).port}/v1`;
-  fake = await FakeOpenAI.start({ dims: DIMS });
-  plainModel(fake);
   driver = new AppDriver(credentials(fake, { provider: 'pglite', config: { path: 'memory://', embedding_model_dims: DIMS } }));
   const [event] = await driver.ok<Array<{ id: string; memory: string }>>('add_memory', { user: 'My bank is Acme Bank.', user_id: 'owner', metadata: '{"topic": "money"}' });
   owned = event!;
@@ -74,7 +72,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await ownerUntouched();
   await driver.close();
-  await fake.close();
   dify.close();
 });
 

@@ -7,7 +7,7 @@ import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { copyFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FakeOpenAI } from '../helpers/fake-openai.js';
+import { useFakeModel } from '../helpers/use-fake-model.js';
 import { copyDeclarations, FrameCollector, REPO_ROOT, requestFrame } from '../helpers/plugin-process.js';
 import { FakePluginStorage } from '../helpers/plugin-storage.js';
 import type { Frame } from '../helpers/plugin-process.js';
@@ -15,7 +15,7 @@ import { credentials, DIMS, EMBEDDER_KEY, LLM_KEY, plainModel } from './app.js';
 
 const ASSETS = ['plugin.js', 'pglite.wasm', 'pglite.data', 'initdb.wasm', 'vector.tar.gz', 'pglite-template.tar.gz'];
 
-let fake: FakeOpenAI;
+const fake = useFakeModel({ dims: DIMS, script: plainModel });
 let root: string;
 let child: ChildProcessWithoutNullStreams;
 const frames = new FrameCollector();
@@ -36,8 +36,6 @@ beforeAll(async () => {
   execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: REPO_ROOT, stdio: 'pipe' });
   root = copyDeclarations('mem0-bundle-');
   for (const asset of ASSETS) copyFileSync(path.join(REPO_ROOT, 'dist', asset), path.join(root, asset));
-  fake = await FakeOpenAI.start({ dims: DIMS });
-  plainModel(fake);
   child = spawn(process.execPath, [path.join(root, 'plugin.js')], {
     cwd: root,
     env: { PATH: process.env.PATH, PLUGIN_ROOT: root, INSTALL_METHOD: 'local', LOG_LEVEL: 'info' },
@@ -71,7 +69,6 @@ afterAll(async () => {
   const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
   await exited;
   clearTimeout(timer);
-  await fake.close();
 });
 
 describe('the built bundle from a folder without node_modules', () => {

@@ -2,10 +2,11 @@
 // answers with the configured dimension), no LLM tokens, failures naming the field, never echoing a secret.
 import { createServer } from 'node:net';
 import type { AddressInfo, Server, Socket } from 'node:net';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { verifyCredentials } from '../../src/memory/credential-check.js';
 import { openEmbeddedDatabases } from '../../src/memory/embedded-databases.js';
 import { FakeOpenAI } from '../helpers/fake-openai.js';
+import { useFakeModel } from '../helpers/use-fake-model.js';
 import { testDatabaseUrl } from '../helpers/postgres.js';
 import { AppDriver, credentials, DB_PASSWORD, DIMS, EMBEDDER_KEY, LLM_KEY, pgliteFolder, plainModel, postgresBackend } from './app.js';
 import { freePort } from '../helpers/ports.js';
@@ -31,15 +32,7 @@ const pgvectorBlock = (port: number) => ({
 });
 
 describe('validateCredentials through the app', () => {
-  let fake: FakeOpenAI;
-  beforeAll(async () => {
-    fake = await FakeOpenAI.start({ dims: DIMS });
-  });
-  afterAll(() => fake.close());
-  beforeEach(() => {
-    fake.reset();
-    plainModel(fake);
-  });
+  const fake = useFakeModel({ dims: DIMS, script: plainModel, resetEach: true });
 
   it('passes on embedded PGlite: one embedding, no LLM call', async () => {
     const driver = new AppDriver(credentials(fake, { provider: 'pglite', config: { path: 'memory://', embedding_model_dims: DIMS } }));

@@ -7,27 +7,24 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FakeOpenAI } from '../helpers/fake-openai.js';
+import { useFakeModel } from '../helpers/use-fake-model.js';
 import { invokeFrame, PluginProcess } from '../helpers/plugin-process.js';
 import type { Frame } from '../helpers/plugin-process.js';
 import { FakePluginStorage } from '../helpers/plugin-storage.js';
 import { credentials, DIMS, plainModel } from './app.js';
 
-let fake: FakeOpenAI;
+const fake = useFakeModel({ dims: DIMS, script: plainModel });
 let dir: string;
 const running: PluginProcess[] = [];
 /** One workspace; its namespace outlives the processes as the daemon's plugin storage does. */
 const storage = new FakePluginStorage();
 
-beforeAll(async () => {
-  fake = await FakeOpenAI.start({ dims: DIMS });
-  plainModel(fake);
+beforeAll(() => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'mem0-crash-'));
 });
 
-afterAll(async () => {
+afterAll(() => {
   for (const plugin of running) plugin.child.kill('SIGKILL');
-  await fake.close();
   rmSync(dir, { recursive: true, force: true });
 });
 

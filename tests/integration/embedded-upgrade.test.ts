@@ -7,21 +7,19 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FakeOpenAI } from '../helpers/fake-openai.js';
+import { useFakeModel } from '../helpers/use-fake-model.js';
 import { invokeFrame, PluginProcess } from '../helpers/plugin-process.js';
 import type { Frame } from '../helpers/plugin-process.js';
 import { FakePluginStorage } from '../helpers/plugin-storage.js';
 import { credentials, DIMS, plainModel } from './app.js';
 
-let fake: FakeOpenAI;
+const fake = useFakeModel({ dims: DIMS, script: plainModel });
 let parent: string;
 const running: PluginProcess[] = [];
 /** One workspace, whose namespace survives the plugin's processes as the daemon's plugin storage does. */
 const storage = new FakePluginStorage();
 
-beforeAll(async () => {
-  fake = await FakeOpenAI.start({ dims: DIMS });
-  plainModel(fake);
+beforeAll(() => {
   parent = mkdtempSync(path.join(os.tmpdir(), 'mem0-upgrade-'));
 });
 
@@ -30,7 +28,6 @@ afterAll(async () => {
     plugin.closeStdin();
     await plugin.stop(15_000);
   }
-  await fake.close();
   rmSync(parent, { recursive: true, force: true });
 });
 

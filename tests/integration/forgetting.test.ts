@@ -11,7 +11,8 @@ import { accessLogTable, selectAccess } from '../../src/store/access-log.js';
 import { parseCredentials } from '../../src/memory/config/credentials.js';
 import { openEngine } from '../../src/memory/engine.js';
 import type { Engine } from '../../src/memory/engine.js';
-import { embedText, FakeOpenAI } from '../helpers/fake-openai.js';
+import { embedText } from '../helpers/fake-openai.js';
+import { useFakeModel } from '../helpers/use-fake-model.js';
 import { testDatabaseUrl } from '../helpers/postgres.js';
 import { AppDriver, credentials, DIMS, pgliteFolder, plainModel, postgresBackend } from './app.js';
 import type { Backend } from './app.js';
@@ -51,18 +52,13 @@ async function waitFor<T>(read: () => Promise<T>, done: (value: T) => boolean, w
 }
 
 describe.each(BACKENDS)('forgetting end to end on %s', (_name, makeBackend) => {
-  let fake: FakeOpenAI;
+  const fake = useFakeModel({ dims: DIMS, script: plainModel });
   let backend: Backend;
 
-  beforeAll(async () => {
-    fake = await FakeOpenAI.start({ dims: DIMS });
-    plainModel(fake);
+  beforeAll(() => {
     backend = makeBackend();
   });
-  afterAll(async () => {
-    await fake.close();
-    await backend.cleanup();
-  });
+  afterAll(() => backend.cleanup());
 
   /** The app over a fresh collection, and a side engine on the same database (PGlite is shared in-process). */
   async function setup(context: TestContext, extra: Record<string, unknown> = {}): Promise<{ driver: AppDriver; engine: Engine; creds: Record<string, unknown> }> {

@@ -4,14 +4,15 @@
 // the text lines; and what a wrong graph block answers.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeDify } from '../helpers/fake-dify.js';
-import { FakeOpenAI } from '../helpers/fake-openai.js';
+import type { FakeOpenAI } from '../helpers/fake-openai.js';
+import { useFakeModel } from '../helpers/use-fake-model.js';
 import { PluginProcess } from '../helpers/plugin-process.js';
 import { credentials, DIMS, pgliteFolder } from './app.js';
 import { callBundle } from './bundle-call.js';
 import type { SeenAnswer } from './bundle-call.js';
 import { graphAnswer, graphModel, isGraphPrompt } from './graph-model.js';
 
-let fake: FakeOpenAI;
+const fake = useFakeModel({ dims: DIMS, script: graphModel });
 let proc: PluginProcess;
 let creds: Record<string, unknown>;
 
@@ -21,9 +22,7 @@ const embeddedGraphCredentials = (model: FakeOpenAI): Record<string, unknown> =>
 
 const call = (tool: string, parameters: Record<string, unknown>, withCreds = creds, on = proc): Promise<SeenAnswer> => callBundle(on, withCreds, tool, parameters);
 
-beforeAll(async () => {
-  fake = await FakeOpenAI.start({ dims: DIMS });
-  graphModel(fake);
+beforeAll(() => {
   proc = new PluginProcess({ env: { LOG_LEVEL: 'warn' } });
   creds = embeddedGraphCredentials(fake);
 }, 180_000);
@@ -31,7 +30,6 @@ beforeAll(async () => {
 afterAll(async () => {
   proc?.closeStdin();
   await proc?.stop(15_000);
-  await fake?.close();
 });
 
 describe('graph memory through the built plugin', () => {
@@ -80,20 +78,20 @@ describe('graph memory through the built plugin', () => {
 });
 
 describe('queued graph work gets the queued model deadline (MEM0_JOB_MODEL_TIMEOUT_SECONDS)', () => {
-  let slow: FakeOpenAI;
+  // The graph's prompts answer 2.5 s late: past the 1 s a tool call gives a model, within the 20 s of queued work.
+  const slow = useFakeModel({
+    dims: DIMS,
+    script: (model) => model.onChat((body) => (isGraphPrompt(body) ? { delayMs: 2500, then: graphAnswer(body) } : graphAnswer(body))),
+  });
   let jobs: PluginProcess;
   let slowCreds: Record<string, unknown>;
-  beforeAll(async () => {
-    // The graph's prompts answer 2.5 s late: past the 1 s a tool call gives a model, within the 20 s of queued work.
-    slow = await FakeOpenAI.start({ dims: DIMS });
-    slow.onChat((body) => (isGraphPrompt(body) ? { delayMs: 2500, then: graphAnswer(body) } : graphAnswer(body)));
+  beforeAll(() => {
     jobs = new PluginProcess({ env: { LOG_LEVEL: 'warn', MEM0_MODEL_TIMEOUT_SECONDS: '1', MEM0_JOB_MODEL_TIMEOUT_SECONDS: '20' } });
     slowCreds = embeddedGraphCredentials(slow);
   }, 180_000);
   afterAll(async () => {
     jobs?.closeStdin();
     await jobs?.stop(15_000);
-    await slow?.close();
   });
 
   it('a sync add times out on the slow graph model; a queued add completes at its first attempt with its relations', async () => {

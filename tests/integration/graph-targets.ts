@@ -4,7 +4,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, expect } from 'vitest';
-import { FakeOpenAI } from '../helpers/fake-openai.js';
+import type { FakeOpenAI } from '../helpers/fake-openai.js';
+import { useFakeModel } from '../helpers/use-fake-model.js';
 import { neo4jAvailability, skipNeo4j, startNeo4j } from '../helpers/neo4j.js';
 import type { RunningNeo4j } from '../helpers/neo4j.js';
 import { testDatabaseUrl } from '../helpers/postgres.js';
@@ -96,11 +97,9 @@ export function graphTargets(): GraphTarget[] {
  * warm-up add (a cold Neo4j is slow at first) before its tests; everything closed after them.
  */
 export function graphToolsOn(target: GraphTarget, extra: Record<string, string> = {}): { readonly driver: AppDriver; readonly fake: FakeOpenAI } {
-  let fake: FakeOpenAI | undefined;
+  const fake = useFakeModel({ dims: DIMS, script: graphModel });
   let driver: AppDriver | undefined;
   beforeAll(async () => {
-    fake = await FakeOpenAI.start({ dims: DIMS });
-    graphModel(fake);
     const { store, graph } = await target.open();
     driver = new AppDriver(credentials(fake, store, { [GRAPH_FIELD]: graph, ...extra }));
     await driver.validate();
@@ -108,10 +107,9 @@ export function graphToolsOn(target: GraphTarget, extra: Record<string, string> 
   }, 300_000);
   afterAll(async () => {
     await driver?.close();
-    await fake?.close();
     await target.close();
   }, 60_000);
-  return { get driver() { return driver!; }, get fake() { return fake!; } };
+  return { get driver() { return driver!; }, fake };
 }
 
 /** add_memory, expected to succeed. */

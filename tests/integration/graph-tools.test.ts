@@ -3,8 +3,8 @@
  * credential set, checked by credential validation, and used by add, search, get_all, delete_all and forget.
  */
 import pg from 'pg';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { FakeOpenAI } from '../helpers/fake-openai.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { useFakeModel } from '../helpers/use-fake-model.js';
 import { freePort } from '../helpers/ports.js';
 import { testDatabaseUrl } from '../helpers/postgres.js';
 import { AppDriver, credentials, DIMS, plainModel, postgresBackend } from './app.js';
@@ -26,15 +26,7 @@ async function refusal(run: () => Promise<unknown>): Promise<{ message: string; 
 }
 
 describe('the graph-store block in credential validation', () => {
-  let fake: FakeOpenAI;
-  beforeAll(async () => {
-    fake = await FakeOpenAI.start({ dims: DIMS });
-  });
-  afterAll(() => fake.close());
-  beforeEach(() => {
-    fake.reset();
-    plainModel(fake);
-  });
+  const fake = useFakeModel({ dims: DIMS, script: plainModel, resetEach: true });
 
   it('{} (the graph beside the memories) validates on embedded PGlite without an LLM call', async () => {
     const driver = new AppDriver(credentials(fake, memoryStore, { [GRAPH_FIELD]: '{}' }));
@@ -247,17 +239,12 @@ for (const target of graphTargets()) {
 }
 
 describe('graph memory in async mode (the queue)', () => {
-  let fake: FakeOpenAI;
+  const fake = useFakeModel({ dims: DIMS, script: graphModel });
   let driver: AppDriver;
-  beforeAll(async () => {
-    fake = await FakeOpenAI.start({ dims: DIMS });
-    graphModel(fake);
+  beforeAll(() => {
     driver = new AppDriver({ ...credentials(fake, memoryStore, { [GRAPH_FIELD]: '{}' }), async_mode: 'true' });
   });
-  afterAll(async () => {
-    await driver.close();
-    await fake.close();
-  });
+  afterAll(() => driver.close());
 
   it('a queued add answers ACCEPT without relations; its job writes them', async () => {
     const u = newUser();
@@ -276,15 +263,7 @@ describe('graph memory in async mode (the queue)', () => {
 });
 
 describe('without a graph block nothing changes', () => {
-  let fake: FakeOpenAI;
-  beforeAll(async () => {
-    fake = await FakeOpenAI.start({ dims: DIMS });
-  });
-  afterAll(() => fake.close());
-  beforeEach(() => {
-    fake.reset();
-    graphModel(fake);
-  });
+  const fake = useFakeModel({ dims: DIMS, script: graphModel, resetEach: true });
 
   const url = testDatabaseUrl();
   const cases: Array<[string, (() => Promise<{ store: Record<string, unknown>; dropGraphTables?: () => Promise<void>; close(): Promise<void> }>)]> = [

@@ -2,7 +2,7 @@
 // random operations through the app; after every step, what each user sees equals a simple model of what that user
 // (in that agent scope) owns. Nothing ever crosses users. Seeded, so a failure replays exactly (SEED=… to vary).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FakeOpenAI } from '../helpers/fake-openai.js';
+import { useFakeModel } from '../helpers/use-fake-model.js';
 import { testDatabaseUrl } from '../helpers/postgres.js';
 import { AppDriver, credentials, DIMS, pgliteBackend, plainModel, postgresBackend } from './app.js';
 import type { Backend } from './app.js';
@@ -21,19 +21,16 @@ const BACKENDS: Array<[string, () => Backend]> = [['pglite', pgliteBackend]];
 if (url) BACKENDS.push(['postgres', () => postgresBackend(url)]);
 
 describe.each(BACKENDS)('isolation across users on %s', (_name, makeBackend) => {
-  let fake: FakeOpenAI;
+  const fake = useFakeModel({ dims: DIMS, script: plainModel });
   let backend: Backend;
   let driver: AppDriver;
   beforeAll(async () => {
-    fake = await FakeOpenAI.start({ dims: DIMS });
-    plainModel(fake);
     backend = makeBackend();
     driver = new AppDriver(credentials(fake, await backend.store()));
   });
   afterAll(async () => {
     await driver.close();
     await backend.cleanup();
-    await fake.close();
   });
 
   it(`${STEPS} random operations over ${USERS.length} users never cross users (seed ${SEED})`, async () => {

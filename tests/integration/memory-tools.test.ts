@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { openEngine } from '../../src/memory/engine.js';
 import { parseCredentials } from '../../src/memory/config/credentials.js';
-import { FakeOpenAI } from '../helpers/fake-openai.js';
+import { useFakeModel } from '../helpers/use-fake-model.js';
 import type { ChatRequestBody } from '../helpers/fake-openai.js';
 import { testDatabaseUrl } from '../helpers/postgres.js';
 import { AppDriver, credentials, DIMS, pgliteFolder, plainModel, postgresBackend, UUID_PATTERN } from './app.js';
@@ -37,21 +37,15 @@ function reconcileBy(decide: (stored: Array<{ id: number; text: string }>, facts
 }
 
 describe.each(BACKENDS)('memory tools end to end on %s (sync mode)', (_name, makeBackend) => {
-  let fake: FakeOpenAI;
+  const fake = useFakeModel({ dims: DIMS, script: plainModel, resetEach: true });
   let backend: Backend;
   let driver: AppDriver;
 
-  beforeAll(async () => {
-    fake = await FakeOpenAI.start({ dims: DIMS });
+  beforeAll(() => {
     backend = makeBackend();
   });
-  afterAll(async () => {
-    await fake.close();
-    await backend.cleanup();
-  });
+  afterAll(() => backend.cleanup());
   beforeEach(async (context) => {
-    fake.reset();
-    plainModel(fake);
     driver = new AppDriver(credentials(fake, await backend.store()));
     context.onTestFinished(() => driver.close());
   });

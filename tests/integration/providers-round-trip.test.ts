@@ -2,8 +2,8 @@
 // add_memory (the LLM extracts and reconciles) and search_memory (the embedder; the reranker where configured),
 // each against a loopback fake of that provider's own HTTP API. The assertions are on the requests the bundled SDK
 // really sent: path, key header, model, messages and the provider-specific fields.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FakeOpenAI } from '../helpers/fake-openai.js';
+import { describe, expect, it } from 'vitest';
+import { useFakeModel } from '../helpers/use-fake-model.js';
 import type { RecordedRequest } from '../helpers/fake-openai.js';
 import { anthropicApi, azureApi, bedrockApi, cohereApi, FakeApi, geminiApi, groqApi, mistralApi, wordOverlap, zeroEntropyApi } from '../helpers/fake-provider-apis.js';
 import type { ApiRequest } from '../helpers/fake-provider-apis.js';
@@ -22,15 +22,7 @@ const QUERY = 'Where does she keep bees?';
 /** The relevance the fake rerankers give the best hit. */
 const BEST = wordOverlap(QUERY, 'I keep bees in Porto.');
 
-let openai: FakeOpenAI;
-
-beforeAll(async () => {
-  openai = await FakeOpenAI.start({ dims: DIMS });
-  plainModel(openai);
-});
-afterAll(async () => {
-  await openai.close();
-});
+const openai = useFakeModel({ dims: DIMS, script: plainModel });
 
 /** The OpenAI fake as the embedder, for providers without one of their own. */
 function openAiEmbedder(): Block {

@@ -5,7 +5,7 @@
 // Property test: 200 random queries over random mixed English/Chinese memories.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FakeOpenAI } from '../helpers/fake-openai.js';
+import { useFakeModel } from '../helpers/use-fake-model.js';
 import { invokeFrame, PluginProcess } from '../helpers/plugin-process.js';
 import type { Frame } from '../helpers/plugin-process.js';
 import { credentials, DIMS, pgliteFolder, plainModel } from './app.js';
@@ -52,8 +52,8 @@ const QUERIES = [
   '谁住在上海？',
 ];
 
-let fake: FakeOpenAI;
-let failingReranker: FakeOpenAI;
+const fake = useFakeModel({ dims: DIMS, script: plainModel });
+const failingReranker = useFakeModel({ dims: DIMS, script: (model) => model.onChat(() => ({ status: 500, error: 'reranker model crashed' })) });
 let proc: PluginProcess;
 let n = 0;
 
@@ -83,10 +83,6 @@ function expectSortedScores(answer: Answer, query: string): void {
 let store: Record<string, unknown>;
 
 beforeAll(async () => {
-  fake = await FakeOpenAI.start({ dims: DIMS });
-  plainModel(fake);
-  failingReranker = await FakeOpenAI.start({ dims: DIMS });
-  failingReranker.onChat(() => ({ status: 500, error: 'reranker model crashed' }));
   proc = new PluginProcess({ env: { LOG_LEVEL: 'warn' } });
   store = { provider: 'pglite', config: { path: pgliteFolder(), embedding_model_dims: DIMS } };
   // The first call opens the embedded database: give it the longest deadline a call may have (a loaded machine is slow).
@@ -100,8 +96,6 @@ beforeAll(async () => {
 afterAll(async () => {
   proc?.closeStdin();
   await proc?.stop(15_000);
-  await fake?.close();
-  await failingReranker?.close();
 });
 
 describe('search_memory through the built plugin', () => {

@@ -2,8 +2,9 @@
 // whose provider calls ran late is never applied, and the app keeps serving afterwards. The slow upstream is held
 // until the test releases it, so "TIMEOUT in time" is checked by order (answered while held), not by a clock.
 import pg from 'pg';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeOpenAI } from '../helpers/fake-openai.js';
+import { useFakeModel } from '../helpers/use-fake-model.js';
 import { eventually } from '../helpers/fake-providers.js';
 import { hold } from '../helpers/hold.js';
 import { testDatabaseUrl } from '../helpers/postgres.js';
@@ -12,22 +13,13 @@ import { AppDriver, credentials, DIMS, plainModel, postgresBackend, session } fr
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('tool timeouts (PGlite)', () => {
-  let fake: FakeOpenAI;
+  const fake = useFakeModel({ dims: DIMS, script: plainModel, resetEach: true });
   let driver: AppDriver;
   beforeAll(async () => {
-    fake = await FakeOpenAI.start({ dims: DIMS });
     driver = new AppDriver(credentials(fake, { provider: 'pglite', config: { path: 'memory://', embedding_model_dims: DIMS } }));
-    plainModel(fake);
     await driver.ok('get_all_memories', { user_id: 'warm-up' });
   });
-  afterAll(async () => {
-    await driver.close();
-    await fake.close();
-  });
-  beforeEach(() => {
-    fake.reset();
-    plainModel(fake);
-  });
+  afterAll(() => driver.close());
 
   it('add: the LLM answers after the timeout → TIMEOUT at the deadline, and the late answer writes nothing', async () => {
     const llm = hold();

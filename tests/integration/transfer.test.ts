@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ToolMessage } from '../../src/runtime/contract.js';
 import { MAX_FETCH } from '../../src/memory/external/repository.js';
 import { openExternalStore } from '../../src/memory/external/stores.js';
-import { FakeOpenAI } from '../helpers/fake-openai.js';
+import { useFakeModel } from '../helpers/use-fake-model.js';
 import { testDatabaseUrl } from '../helpers/postgres.js';
 import { CHROMA_MISSING, CHROMA_PROGRAM, ChromaServer } from '../helpers/chroma.js';
 import { AppDriver, credentials, DIMS, pgliteFolder, plainModel, postgresBackend } from './app.js';
@@ -95,19 +95,16 @@ async function exportAll(driver: AppDriver, params: Record<string, unknown>): Pr
 const url = testDatabaseUrl();
 
 describe('export_memories → import_memories', () => {
-  let fake: FakeOpenAI;
+  const fake = useFakeModel({ dims: DIMS, script: plainModel });
   let files: FileServer;
   const cleanups: Array<() => Promise<void>> = [];
 
   beforeAll(async () => {
-    fake = await FakeOpenAI.start({ dims: DIMS });
-    plainModel(fake);
     files = await FileServer.start();
   });
   afterAll(async () => {
     for (const cleanup of cleanups) await cleanup();
     await files.close();
-    await fake.close();
   });
 
   async function driverOn(backend: Pick<Backend, 'store' | 'cleanup'>): Promise<AppDriver> {

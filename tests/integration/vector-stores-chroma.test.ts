@@ -10,7 +10,7 @@ import { KeepAlive, ProviderActivity } from '../../src/jobs/keepalive/index.js';
 import { parseCredentials } from '../../src/memory/config/credentials.js';
 import { openEngine } from '../../src/memory/engine.js';
 import { loadMem0 } from '../../src/memory/mem0.js';
-import { FakeOpenAI } from '../helpers/fake-openai.js';
+import { useFakeModel } from '../helpers/use-fake-model.js';
 import { AppDriver, credentials, DIMS, plainModel } from './app.js';
 import { freePort } from '../helpers/ports.js';
 import { CHROMA_MISSING, CHROMA_PROGRAM, ChromaServer } from '../helpers/chroma.js';
@@ -34,21 +34,18 @@ async function waitFor<T>(read: () => Promise<T>, done: (value: T) => boolean, w
 }
 
 describe.skipIf(!CHROMA)(`tools over a real Chroma server${CHROMA ? '' : ` (skipped: ${REASON})`}`, () => {
-  let fake: FakeOpenAI;
+  const fake = useFakeModel({ dims: DIMS, script: plainModel });
   let server: ChromaServer | undefined;
   let port: number;
   const drivers: AppDriver[] = [];
 
   beforeAll(async () => {
-    fake = await FakeOpenAI.start({ dims: DIMS });
-    plainModel(fake);
     server = await ChromaServer.start();
     port = server.port;
   }, 60_000);
 
   afterAll(async () => {
     for (const d of drivers) await d.close();
-    await fake?.close();
     await server?.stop();
   });
 

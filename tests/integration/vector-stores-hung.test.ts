@@ -7,11 +7,11 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FakeOpenAI } from '../helpers/fake-openai.js';
+import { useFakeModel } from '../helpers/use-fake-model.js';
 import { AppDriver, credentials, DIMS, plainModel } from './app.js';
 
 describe('a hung external vector store', () => {
-  let fake: FakeOpenAI;
+  const fake = useFakeModel({ dims: DIMS, script: plainModel });
   let server: net.Server;
   const sockets = new Set<net.Socket>();
   /** Connections the hung store accepted (it never answers one). */
@@ -19,8 +19,6 @@ describe('a hung external vector store', () => {
   let driver: AppDriver;
 
   beforeAll(async () => {
-    fake = await FakeOpenAI.start({ dims: DIMS });
-    plainModel(fake);
     server = net.createServer((socket) => {
       accepted += 1;
       sockets.add(socket);
@@ -40,7 +38,6 @@ describe('a hung external vector store', () => {
     await driver?.close();
     for (const s of sockets) s.destroy();
     await new Promise<void>((resolve) => server.close(() => resolve()));
-    await fake?.close();
   });
 
   it('reads and sync writes answer TIMEOUT within the call timeout', async () => {

@@ -6,20 +6,18 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FakeOpenAI } from '../helpers/fake-openai.js';
+import { useFakeModel } from '../helpers/use-fake-model.js';
 import { invokeFrame, PluginProcess } from '../helpers/plugin-process.js';
 import type { Frame } from '../helpers/plugin-process.js';
 import { FakePluginStorage } from '../helpers/plugin-storage.js';
 import { credentials, DIMS, plainModel } from './app.js';
 
-let fake: FakeOpenAI;
+const fake = useFakeModel({ dims: DIMS, script: plainModel });
 let dir: string;
 let plugin: PluginProcess;
 const storage = new FakePluginStorage((sessionId) => sessionId.split('-')[0]!);
 
-beforeAll(async () => {
-  fake = await FakeOpenAI.start({ dims: DIMS });
-  plainModel(fake);
+beforeAll(() => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'mem0-workspaces-'));
   plugin = new PluginProcess({ cwd: dir, storage });
 });
@@ -27,7 +25,6 @@ beforeAll(async () => {
 afterAll(async () => {
   plugin.closeStdin();
   await plugin.stop(15_000);
-  await fake.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
