@@ -5,7 +5,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FakeOpenAI } from '../helpers/fake-openai.js';
+import { useFakeModel } from '../helpers/use-fake-model.js';
 import { BUNDLE, ensureBundle } from '../helpers/plugin-process.js';
 
 interface Run {
@@ -81,11 +81,7 @@ describe('npm run demo (offline demo model, embedded database)', () => {
 });
 
 describe('npm run try -- <tool> (settings file, real HTTP model server)', () => {
-  let model: FakeOpenAI;
-  beforeAll(async () => {
-    model = await FakeOpenAI.start({ dims: 1536 });
-  });
-  afterAll(() => model.close());
+  const model = useFakeModel({ dims: 1536 });
 
   it('runs add_memory and search_memory through the configured model and prints the JSON answer', async () => {
     const cwd = await freshFolder();

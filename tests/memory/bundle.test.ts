@@ -11,12 +11,12 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FakeOpenAI } from '../helpers/fake-openai.js';
+import { useFakeModel } from '../helpers/use-fake-model.js';
 import { anthropicApi, bedrockApi, cohereApi, FakeApi, geminiApi, groqApi, mistralApi, wordOverlap, zeroEntropyApi } from '../helpers/fake-provider-apis.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 let dir: string;
-let fake: FakeOpenAI;
+const fake = useFakeModel({ dims: 8 });
 const apis: Record<string, FakeApi> = {};
 
 /** Same rule as scripts/build.mjs: mem0ai peers that are not installed stay external. */
@@ -28,7 +28,6 @@ function missingMem0Peers(): string[] {
 }
 
 beforeAll(async () => {
-  fake = await FakeOpenAI.start({ dims: 8 });
   const said = (): string => '{"facts": ["bundled"]}';
   apis.anthropic = await FakeApi.start(anthropicApi(said));
   apis.groq = await FakeApi.start(groqApi(said));
@@ -51,7 +50,6 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  await fake?.close();
   await Promise.all(Object.values(apis).map((api) => api.close()));
   if (dir) rmSync(dir, { recursive: true, force: true });
 });

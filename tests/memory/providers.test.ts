@@ -3,21 +3,20 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isEngineError } from '../../src/shared/errors.js';
 import type { EngineError } from '../../src/shared/errors.js';
 import { loadMem0, telemetryFlagAtLoad } from '../../src/memory/mem0.js';
 import { createProviders } from '../../src/memory/providers.js';
 import type { ProviderSettings } from '../../src/memory/providers.js';
-import { FakeOpenAI } from '../helpers/fake-openai.js';
+import { useFakeModel } from '../helpers/use-fake-model.js';
 import { hold } from '../helpers/hold.js';
 
-let fake: FakeOpenAI;
+const fake = useFakeModel({ dims: 16, resetEach: true });
 const outbound: string[] = [];
 const realFetch = globalThis.fetch;
 
-beforeAll(async () => {
-  fake = await FakeOpenAI.start({ dims: 16 });
+beforeAll(() => {
   // mem0ai's telemetry posts with the global fetch; record every non-loopback destination.
   globalThis.fetch = ((input: Parameters<typeof fetch>[0], init?: Parameters<typeof fetch>[1]) => {
     const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
@@ -25,10 +24,8 @@ beforeAll(async () => {
     return realFetch(input, init);
   }) as typeof fetch;
 });
-afterEach(() => fake.reset());
-afterAll(async () => {
+afterAll(() => {
   globalThis.fetch = realFetch;
-  await fake.close();
 });
 
 function settings(overrides: Partial<ProviderSettings> = {}): ProviderSettings {

@@ -11,16 +11,15 @@ import { MemoryService } from '../../src/memory/service.js';
 import { storeRepository } from '../../src/memory/store-repository.js';
 import { openStore, parseStoreConfig } from '../../src/store/index.js';
 import type { Store } from '../../src/store/index.js';
-import { FakeOpenAI } from '../helpers/fake-openai.js';
+import { useFakeModel } from '../helpers/use-fake-model.js';
 
 const DIMS = 16;
-let fake: FakeOpenAI;
+const fake = useFakeModel({ dims: DIMS, resetEach: true });
 let store: Store;
 let service: MemoryService;
 let user: string;
 
 beforeAll(async () => {
-  fake = await FakeOpenAI.start({ dims: DIMS });
   store = await openStore(parseStoreConfig({
     provider: 'pglite',
     config: { path: 'memory://', collection_name: `engine_${randomBytes(4).toString('hex')}`, embedding_model_dims: DIMS },
@@ -31,12 +30,8 @@ beforeAll(async () => {
   }, { timeoutMs: 5000 });
   service = new MemoryService({ repository: storeRepository(store), providers });
 });
-afterAll(async () => {
-  await store?.close();
-  await fake?.close();
-});
+afterAll(() => store?.close());
 beforeEach(() => {
-  fake.reset();
   user = `user-${randomBytes(3).toString('hex')}`;
 });
 

@@ -2,33 +2,31 @@
  * The memory service's logic: real mem0ai openai providers against the loopback fake, and an in-memory repository
  * (test-only) in place of the store.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { isEngineError } from '../../src/shared/errors.js';
 import type { EngineError } from '../../src/shared/errors.js';
 import { createProviders } from '../../src/memory/providers.js';
 import type { Providers } from '../../src/memory/providers.js';
 import { hashText } from '../../src/memory/reconcile.js';
 import { MemoryService } from '../../src/memory/service.js';
-import { embedText, FakeOpenAI } from '../helpers/fake-openai.js';
+import { embedText } from '../helpers/fake-openai.js';
+import { useFakeModel } from '../helpers/use-fake-model.js';
 import { InMemoryRepository } from './in-memory-repository.js';
 
 const DIMS = 16;
 const UUID_RE = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/i;
-let fake: FakeOpenAI;
+const fake = useFakeModel({ dims: DIMS, resetEach: true });
 let providers: Providers;
 let repo: InMemoryRepository;
 let service: MemoryService;
 
 beforeAll(async () => {
-  fake = await FakeOpenAI.start({ dims: DIMS });
   providers = await createProviders({
     llm: { provider: 'openai', config: { api_key: 'sk-llm', openai_base_url: fake.baseURL, model: 'gpt-test' } },
     embedder: { provider: 'openai', config: { api_key: 'sk-emb', openai_base_url: fake.baseURL, model: 'emb', embedding_dims: DIMS } },
   }, { timeoutMs: 5000 });
 });
-afterAll(() => fake.close());
 beforeEach(() => {
-  fake.reset();
   repo = new InMemoryRepository(DIMS);
   service = new MemoryService({ repository: repo, providers, now: () => new Date('2026-03-01T12:00:00Z') });
 });

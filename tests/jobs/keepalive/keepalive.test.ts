@@ -9,7 +9,7 @@ import { KeepAlive, ProviderActivity } from '../../../src/jobs/keepalive/index.j
 import { modelsEndpoint } from '../../../src/memory/provider-probe.js';
 import { openDatabase, parseStoreConfig } from '../../../src/store/index.js';
 import type { Database } from '../../../src/store/index.js';
-import { FakeOpenAI } from '../../helpers/fake-openai.js';
+import { useFakeModel } from '../../helpers/use-fake-model.js';
 import { testDatabaseUrl } from '../../helpers/postgres.js';
 
 function capture(): { logger: pino.Logger; lines: () => Array<{ msg: string; check?: string }> } {
@@ -19,16 +19,12 @@ function capture(): { logger: pino.Logger; lines: () => Array<{ msg: string; che
 }
 
 describe('keep-alive', () => {
-  let fake: FakeOpenAI;
+  const fake = useFakeModel({ dims: 8 });
   let db: Database;
   beforeAll(async () => {
-    fake = await FakeOpenAI.start({ dims: 8 });
     db = await openDatabase(parseStoreConfig({ provider: 'pglite', config: { path: 'memory://' } }));
   });
-  afterAll(async () => {
-    await db.close();
-    await fake.close();
-  });
+  afterAll(() => db.close());
 
   const block = (key: string) => ({ provider: 'openai', config: { api_key: key, openai_base_url: fake.baseURL, model: 'm' } });
 

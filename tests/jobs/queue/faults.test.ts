@@ -10,7 +10,8 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jobsTable } from '../../../src/store/jobs.js';
 import { tablesFor } from '../../../src/store/tables.js';
-import { FakeOpenAI } from '../../helpers/fake-openai.js';
+import type { FakeOpenAI } from '../../helpers/fake-openai.js';
+import { useFakeModel } from '../../helpers/use-fake-model.js';
 import { invokeFrame, PluginProcess } from '../../helpers/plugin-process.js';
 import type { Frame } from '../../helpers/plugin-process.js';
 import { freshSchema, testDatabaseUrl } from '../../helpers/postgres.js';
@@ -76,7 +77,7 @@ class Driver {
 }
 
 describe.skipIf(!url)('the plugin process under faults (PostgreSQL)', () => {
-  let fake: FakeOpenAI;
+  const fake = useFakeModel({ dims: DIMS, script: plainModel });
   let admin: pg.Pool;
   let schema: TestSchema;
   let creds: Record<string, unknown>;
@@ -91,8 +92,6 @@ describe.skipIf(!url)('the plugin process under faults (PostgreSQL)', () => {
   })();
 
   beforeAll(async () => {
-    fake = await FakeOpenAI.start({ dims: DIMS });
-    plainModel(fake);
     const bootstrap = new pg.Client({ connectionString: url });
     await bootstrap.connect();
     await bootstrap.query(`CREATE DATABASE ${database}`);
@@ -113,7 +112,6 @@ describe.skipIf(!url)('the plugin process under faults (PostgreSQL)', () => {
     await bootstrap.connect();
     await bootstrap.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
     await bootstrap.end();
-    await fake.close();
   });
 
   const spawn = (): Driver => {

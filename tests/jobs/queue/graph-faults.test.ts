@@ -4,7 +4,7 @@
 // over from the dead process) and on PostgreSQL when TEST_DATABASE_URL is set. The held job is provably mid-job: its
 // graph prompt is held unanswered by the fake model until the process is dead.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FakeOpenAI } from '../../helpers/fake-openai.js';
+import { useFakeModel } from '../../helpers/use-fake-model.js';
 import { hold } from '../../helpers/hold.js';
 import type { Hold } from '../../helpers/hold.js';
 import { PluginProcess } from '../../helpers/plugin-process.js';
@@ -35,11 +35,10 @@ if (url) {
 }
 
 describe.each(stores)('a queued add with a graph, killed mid-job, on $name', (store) => {
-  let fake: FakeOpenAI;
+  const fake = useFakeModel({ dims: DIMS });
   let held: Hold;
   const spawned: PluginProcess[] = [];
-  beforeAll(async () => {
-    fake = await FakeOpenAI.start({ dims: DIMS });
+  beforeAll(() => {
     held = hold();
     // The first add's first graph prompt waits for the hold; everything else (its retry too) answers at once.
     let holding = true;
@@ -53,7 +52,6 @@ describe.each(stores)('a queued add with a graph, killed mid-job, on $name', (st
   afterAll(async () => {
     held.release();
     for (const p of spawned) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
-    await fake.close();
     await store.close();
   });
 

@@ -4,11 +4,11 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { verifyCredentials } from '../../../src/memory/credential-check.js';
 import { parseCredentials } from '../../../src/memory/config/credentials.js';
 import { secretsOf, storeFailure } from '../../../src/memory/external/stores.js';
-import { FakeOpenAI } from '../../helpers/fake-openai.js';
+import { useFakeModel } from '../../helpers/use-fake-model.js';
 import { credentials, DIMS, plainModel } from '../../integration/app.js';
 import { freePort } from '../../helpers/ports.js';
 
@@ -16,16 +16,11 @@ const SECRET = 'pw-SECRET-state-5151';
 
 
 describe('credential check of an external vector store', () => {
-  let fake: FakeOpenAI;
+  const fake = useFakeModel({ dims: DIMS, script: plainModel });
   let dir: string;
 
-  beforeAll(async () => {
-    fake = await FakeOpenAI.start({ dims: DIMS });
-    plainModel(fake);
+  beforeAll(() => {
     dir = mkdtempSync(path.join(tmpdir(), 'mem0-vs-cred-'));
-  });
-  afterAll(async () => {
-    await fake?.close();
   });
 
   const memoryStore = (stateStore: Record<string, unknown>): Record<string, unknown> => ({

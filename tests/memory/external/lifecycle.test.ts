@@ -3,12 +3,12 @@
 import { mkdtempSync, readdirSync, readlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { parseCredentials } from '../../../src/memory/config/credentials.js';
 import { openEngine } from '../../../src/memory/engine.js';
 import { JobQueue } from '../../../src/jobs/queue/queue.js';
 import { stateCollectionName } from '../../../src/memory/config/vector-store-config.js';
-import { FakeOpenAI } from '../../helpers/fake-openai.js';
+import { useFakeModel } from '../../helpers/use-fake-model.js';
 import { credentials, DIMS, plainModel } from '../../integration/app.js';
 import { freePort } from '../../helpers/ports.js';
 
@@ -28,16 +28,11 @@ function openHandles(file: string): number {
 /** A loopback port nobody listens on. */
 
 describe.skipIf(process.platform !== 'linux')('external vector store lifecycle', () => {
-  let fake: FakeOpenAI;
+  const fake = useFakeModel({ dims: DIMS, script: plainModel });
   let dir: string;
 
-  beforeAll(async () => {
-    fake = await FakeOpenAI.start({ dims: DIMS });
-    plainModel(fake);
+  beforeAll(() => {
     dir = mkdtempSync(path.join(tmpdir(), 'mem0-vs-life-'));
-  });
-  afterAll(async () => {
-    await fake?.close();
   });
 
   it('closing the engine closes the vector store', async () => {

@@ -11,7 +11,7 @@ import { openForgetting } from '../../../src/jobs/forgetting/index.js';
 import { parseCredentials } from '../../../src/memory/config/credentials.js';
 import { openEngine } from '../../../src/memory/engine.js';
 import type { Engine } from '../../../src/memory/engine.js';
-import { FakeOpenAI } from '../../helpers/fake-openai.js';
+import { useFakeModel } from '../../helpers/use-fake-model.js';
 import { credentials, DIMS, plainModel } from '../../integration/app.js';
 import { seededRandom } from '../../helpers/random.js';
 
@@ -27,13 +27,11 @@ const WORDS = ['coffee', 'tea', 'hiking', 'sailing', 'piano', 'cello', 'Lisbon',
 interface Owner { user: string; agent: string | null }
 
 describe('scope over an external vector store (property test, many users)', () => {
-  let fake: FakeOpenAI;
+  const fake = useFakeModel({ dims: DIMS, script: plainModel });
   let engine: Engine;
   let dbPath: string;
 
   beforeAll(async () => {
-    fake = await FakeOpenAI.start({ dims: DIMS });
-    plainModel(fake);
     const dir = mkdtempSync(path.join(tmpdir(), 'mem0-vs-scope-'));
     dbPath = path.join(dir, 'vectors.db');
     engine = await openEngine(parseCredentials(credentials(fake, {
@@ -42,10 +40,7 @@ describe('scope over an external vector store (property test, many users)', () =
       state_store: { provider: 'pglite', config: { path: path.join(dir, 'state') } },
     })));
   });
-  afterAll(async () => {
-    await engine?.close();
-    await fake?.close();
-  });
+  afterAll(() => engine?.close());
 
   /** Every memory in the vector store with its owner, read straight from SQLite. */
   const owners = (): Map<string, Owner> => {

@@ -18,7 +18,7 @@ import type { Engine } from '../../../src/memory/engine.js';
 import { storeRepository } from '../../../src/memory/store-repository.js';
 import { plansTable, savePlan } from '../../../src/store/job-plans.js';
 import { planningRepository } from '../../../src/memory/external/repository.js';
-import { FakeOpenAI } from '../../helpers/fake-openai.js';
+import { useFakeModel } from '../../helpers/use-fake-model.js';
 import { credentials, DIMS, plainModel } from '../../integration/app.js';
 
 interface Row { id: string; payload: string }
@@ -30,14 +30,12 @@ const Database = createRequire(import.meta.url)('better-sqlite3') as new (file: 
 };
 
 describe('vector store repository over mem0ai "memory" (SQLite) + PGlite state', () => {
-  let fake: FakeOpenAI;
+  const fake = useFakeModel({ dims: DIMS, script: plainModel });
   let engine: Engine;
   let dbPath: string;
   let creds: Record<string, unknown>;
 
   beforeAll(async () => {
-    fake = await FakeOpenAI.start({ dims: DIMS });
-    plainModel(fake);
     const dir = mkdtempSync(path.join(tmpdir(), 'mem0-vs-'));
     dbPath = path.join(dir, 'vectors.db');
     creds = credentials(fake, {
@@ -47,10 +45,7 @@ describe('vector store repository over mem0ai "memory" (SQLite) + PGlite state',
     });
     engine = await openEngine(parseCredentials(creds));
   });
-  afterAll(async () => {
-    await engine?.close();
-    await fake?.close();
-  });
+  afterAll(() => engine?.close());
 
   const raw = (): Row[] => {
     const db = new Database(dbPath, { readonly: true });

@@ -5,7 +5,7 @@
  * the scripted loopback LLM (extraction, contradiction removal, multi-hop search, names that meet, Chinese).
  */
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GraphMemory } from '../../../src/memory/graph/graph-memory.js';
 import { matchKey } from '../../../src/memory/graph/names.js';
 import { createProviders } from '../../../src/memory/providers.js';
@@ -14,7 +14,9 @@ import { openNeo4jGraph } from '../../../src/store/graph/neo4j.js';
 import { PostgresGraph } from '../../../src/store/graph/postgres.js';
 import type { GraphBackend, GraphChanges, NewEntity, Triple } from '../../../src/store/graph/types.js';
 import type { Store } from '../../../src/store/index.js';
-import { embedText, FakeOpenAI } from '../../helpers/fake-openai.js';
+import { embedText } from '../../helpers/fake-openai.js';
+import { seededRandom } from '../../helpers/random.js';
+import { useFakeModel } from '../../helpers/use-fake-model.js';
 import type { ChatRequestBody } from '../../helpers/fake-openai.js';
 import { neo4jAvailability, skipNeo4j, startNeo4j } from '../../helpers/neo4j.js';
 import type { RunningNeo4j } from '../../helpers/neo4j.js';
@@ -197,15 +199,8 @@ for (const target of TARGETS) {
       });
 
       it('property: random writes of several users and agents never show up in another scope', async () => {
-        // Reproducible pseudo-random operations (mulberry32); a model of every graph says what each read must show.
-        let a = 20_261_203;
-        const rand = () => {
-          a = (a + 0x6d2b79f5) >>> 0;
-          let x = a;
-          x = Math.imul(x ^ (x >>> 15), x | 1);
-          x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-          return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-        };
+        // Reproducible pseudo-random operations; a model of every graph says what each read must show.
+        const rand = seededRandom(20_261_203);
         const pick = <T>(list: readonly T[]): T => list[Math.floor(rand() * list.length)]!;
         const users = [user(), user(), user()];
         const agents = [null, 'a1', 'a2'];
@@ -254,29 +249,27 @@ for (const target of TARGETS) {
     });
 
     describe('graph memory', () => {
-      let fake: FakeOpenAI;
-      let providers: Providers;
-      let memory: GraphMemory;
       let extraction: unknown;
       let deletions: unknown;
+      const fake = useFakeModel({
+        dims: DIMS,
+        resetEach: true,
+        script: (model) => model.onChat((body: ChatRequestBody) => {
+          const system = body.messages[0]?.content ?? '';
+          if (system.startsWith('You build a knowledge graph')) return JSON.stringify(extraction);
+          if (system.startsWith("You keep a user's knowledge graph true")) return JSON.stringify(deletions);
+          return { status: 500, error: 'unexpected prompt' };
+        }),
+      });
+      let providers: Providers;
+      let memory: GraphMemory;
 
       beforeAll(async () => {
-        fake = await FakeOpenAI.start({ dims: DIMS });
         providers = await createProviders({
           llm: { provider: 'openai', config: { api_key: 'sk-llm', openai_base_url: fake.baseURL, model: 'gpt-test' } },
           embedder: { provider: 'openai', config: { api_key: 'sk-emb', openai_base_url: fake.baseURL, model: 'emb', embedding_dims: DIMS } },
         }, { timeoutMs: 10_000 });
         memory = new GraphMemory(graph, providers.llm, providers.embedder);
-      });
-      afterAll(() => fake.close());
-      beforeEach(() => {
-        fake.reset();
-        fake.onChat((body: ChatRequestBody) => {
-          const system = body.messages[0]?.content ?? '';
-          if (system.startsWith('You build a knowledge graph')) return JSON.stringify(extraction);
-          if (system.startsWith("You keep a user's knowledge graph true")) return JSON.stringify(deletions);
-          return { status: 500, error: 'unexpected prompt' };
-        });
       });
 
       function graphPrompts(kind: 'extract' | 'reconcile'): ChatRequestBody[] {
