@@ -15,22 +15,19 @@ import { emptyUserCheckpoint } from '../../../src/jobs/extraction/user.js';
 import type { UserCheckpoint } from '../../../src/store/extraction-checkpoints.js';
 import type { CleanupRequest } from '../../../src/jobs/forgetting/service.js';
 import { FakeDify } from '../../helpers/fake-dify.js';
-import { FakeOpenAI } from '../../helpers/fake-openai.js';
+import { useFakeModel } from '../../helpers/use-fake-model.js';
 import { hold } from '../../helpers/hold.js';
 import { backends } from '../../store/backends.js';
 import { DAY, makeWorld, MIDNIGHT, turns, until } from './orchestration-fixture.js';
 import type { World } from './orchestration-fixture.js';
 
 let dify: FakeDify;
-let openai: FakeOpenAI;
+// Each world scripts the model anew; the reset before every test drops the last test's requests and answers.
+const openai = useFakeModel({ dims: 8, resetEach: true });
 beforeAll(async () => {
   dify = await FakeDify.start();
-  openai = await FakeOpenAI.start({ dims: 8 });
 });
-afterAll(async () => {
-  await dify?.close();
-  await openai?.close();
-});
+afterAll(() => dify?.close());
 
 const checkpointWith = (ids: string[]): UserCheckpoint => ({
   ...emptyUserCheckpoint(),
@@ -49,7 +46,6 @@ function severable(pool: pg.Pool): { pool: pg.Pool; cut(): void } {
 describe.each(backends())('extraction concurrency on $name', (backend) => {
   let w: World;
   beforeEach(async () => {
-    openai.reset();
     w = await makeWorld(backend, dify, openai);
     return () => w.close();
   });

@@ -10,27 +10,23 @@ import { openExtraction } from '../../../src/jobs/extraction/service.js';
 import { extractionTables } from '../../../src/store/extraction-tables.js';
 import { EngineError } from '../../../src/shared/errors.js';
 import { FakeDify } from '../../helpers/fake-dify.js';
-import { FakeOpenAI } from '../../helpers/fake-openai.js';
+import { useFakeModel } from '../../helpers/use-fake-model.js';
 import { hold } from '../../helpers/hold.js';
 import { backends } from '../../store/backends.js';
 import { DAY, makeWorld, MIDNIGHT, turns, until } from './orchestration-fixture.js';
 import type { World } from './orchestration-fixture.js';
 
 let dify: FakeDify;
-let openai: FakeOpenAI;
+// Each world scripts the model anew; the reset before every test drops the last test's requests and answers.
+const openai = useFakeModel({ dims: 8, resetEach: true });
 beforeAll(async () => {
   dify = await FakeDify.start();
-  openai = await FakeOpenAI.start({ dims: 8 });
 });
-afterAll(async () => {
-  await dify?.close();
-  await openai?.close();
-});
+afterAll(() => dify?.close());
 
 describe.each(backends())('extraction orchestration on $name', (backend) => {
   let w: World;
   beforeEach(async () => {
-    openai.reset();
     w = await makeWorld(backend, dify, openai);
     return () => w.close();
   });
