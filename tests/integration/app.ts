@@ -128,6 +128,15 @@ export function pgliteFolder(): string {
   return path.join(mkdtempSync(path.join(tmpdir(), 'mem0-it-')), 'db');
 }
 
+/** Embedded PGlite in a fresh folder per store, so a second engine in this process can open the same database. */
+export function pgliteFolderBackend(): Backend {
+  return {
+    name: 'pglite',
+    store: () => Promise.resolve({ provider: 'pglite', config: { path: pgliteFolder(), embedding_model_dims: DIMS } }),
+    cleanup: () => Promise.resolve(),
+  };
+}
+
 export function pgliteBackend(): Backend {
   return {
     name: 'pglite',

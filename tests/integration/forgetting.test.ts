@@ -14,7 +14,7 @@ import type { Engine } from '../../src/memory/engine.js';
 import { embedText } from '../helpers/fake-openai.js';
 import { useFakeModel } from '../helpers/use-fake-model.js';
 import { testDatabaseUrl } from '../helpers/postgres.js';
-import { AppDriver, credentials, DIMS, pgliteFolder, plainModel, postgresBackend } from './app.js';
+import { AppDriver, credentials, DIMS, pgliteFolderBackend, plainModel, postgresBackend } from './app.js';
 import type { Backend } from './app.js';
 
 interface Hit { id: string; memory: string; score: number }
@@ -31,14 +31,7 @@ interface AccessRow { memoryId: string; userId: string; appId: string | null; re
 
 const DAY = 86_400_000;
 const url = testDatabaseUrl();
-function pgliteFileBackend(): Backend {
-  return {
-    name: 'pglite',
-    store: () => Promise.resolve({ provider: 'pglite', config: { path: pgliteFolder(), embedding_model_dims: DIMS } }),
-    cleanup: () => Promise.resolve(),
-  };
-}
-const BACKENDS: Array<[string, () => Backend]> = [['pglite', pgliteFileBackend]];
+const BACKENDS: Array<[string, () => Backend]> = [['pglite', pgliteFolderBackend]];
 if (url) BACKENDS.push(['postgres', () => postgresBackend(url)]);
 
 async function waitFor<T>(read: () => Promise<T>, done: (value: T) => boolean, what: string, ms = 10_000): Promise<T> {

@@ -6,7 +6,7 @@ import { parseCredentials } from '../../src/memory/config/credentials.js';
 import { useFakeModel } from '../helpers/use-fake-model.js';
 import type { ChatRequestBody } from '../helpers/fake-openai.js';
 import { testDatabaseUrl } from '../helpers/postgres.js';
-import { AppDriver, credentials, DIMS, pgliteFolder, plainModel, postgresBackend, UUID_PATTERN } from './app.js';
+import { AppDriver, credentials, DIMS, pgliteFolderBackend, plainModel, postgresBackend, UUID_PATTERN } from './app.js';
 import type { Backend } from './app.js';
 
 interface Event { id: string | null; memory: string; event: string; previous_memory?: string }
@@ -15,15 +15,7 @@ interface Item { id: string; memory: string; metadata: Record<string, unknown>; 
 interface HistoryEntry { memory_id: string; old_memory: string | null; new_memory: string | null; event: string; is_deleted: boolean }
 
 const url = testDatabaseUrl();
-/** File-backed PGlite (in a mkdtemp folder) so a second engine in this process shares the database. */
-function pgliteFileBackend(): Backend {
-  return {
-    name: 'pglite',
-    store: () => Promise.resolve({ provider: 'pglite', config: { path: pgliteFolder(), embedding_model_dims: DIMS } }),
-    cleanup: () => Promise.resolve(),
-  };
-}
-const BACKENDS: Array<[string, () => Backend]> = [['pglite', pgliteFileBackend]];
+const BACKENDS: Array<[string, () => Backend]> = [['pglite', pgliteFolderBackend]];
 if (url) BACKENDS.push(['postgres', () => postgresBackend(url)]);
 
 /** A reconciliation answer chosen by the stored memories' texts (the LLM only sees numeric handles). */

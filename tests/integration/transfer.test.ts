@@ -11,7 +11,7 @@ import { openExternalStore } from '../../src/memory/external/stores.js';
 import { useFakeModel } from '../helpers/use-fake-model.js';
 import { testDatabaseUrl } from '../helpers/postgres.js';
 import { CHROMA_MISSING, CHROMA_PROGRAM, ChromaServer } from '../helpers/chroma.js';
-import { AppDriver, credentials, DIMS, pgliteFolder, plainModel, postgresBackend } from './app.js';
+import { AppDriver, credentials, DIMS, pgliteFolder, pgliteFolderBackend, plainModel, postgresBackend } from './app.js';
 import type { Backend } from './app.js';
 
 interface Line {
@@ -53,10 +53,6 @@ class FileServer {
     this.server.closeAllConnections();
     return new Promise((resolve) => this.server.close(() => resolve()));
   }
-}
-
-function pgliteStore(): Backend {
-  return { name: 'pglite', store: () => Promise.resolve({ provider: 'pglite', config: { path: pgliteFolder(), embedding_model_dims: DIMS } }), cleanup: () => Promise.resolve() };
 }
 
 /** Reassembles the blob chunks of one file, checking them against Dify's rules on the way. */
@@ -116,7 +112,7 @@ describe('export_memories → import_memories', () => {
   }
 
   it(`round-trips exactly pglite → ${url ? 'postgres' : 'pglite'} → pglite, with history, and a re-import skips everything`, async () => {
-    const source = await driverOn(pgliteStore());
+    const source = await driverOn(pgliteFolderBackend());
     await source.ok('add_memory', { user: 'I live in Lisbon. I drink green tea.', user_id: 'ana', agent_id: 'app-1', metadata: '{"topic":"intro"}' });
     await source.ok('add_memory', { user: 'My sister is called Eva.', user_id: 'ana', agent_id: 'app-2' });
     await source.ok('add_memory', { user: 'I play chess.', user_id: 'bob' });
@@ -136,7 +132,7 @@ describe('export_memories → import_memories', () => {
     // Only app-2's memory with app_id, and bob's are never in ana's file.
     expect((await exportAll(source, { user_id: 'ana', app_id: 'app-2' })).lines.map((l) => l.text)).toEqual(['My sister is called Eva.']);
 
-    const middle = await driverOn(url ? postgresBackend(url) : pgliteStore());
+    const middle = await driverOn(url ? postgresBackend(url) : pgliteFolderBackend());
     const embedsBefore = fake.calls('/v1/embeddings').length;
     const first = await middle.call('import_memories', { file: files.difyFile('ana.jsonl', exported.bytes) });
     expect(first.status, first.messages).toBe('SUCCESS');
@@ -151,7 +147,7 @@ describe('export_memories → import_memories', () => {
     const hits = await middle.ok<Array<{ id: string }>>('search_memory', { user_id: 'ana', query: 'black tea' });
     expect(hits[0]?.id).toBe(tea.id);
 
-    const back = await driverOn(pgliteStore());
+    const back = await driverOn(pgliteFolderBackend());
     files.files.set('/operator/ana.jsonl', second.bytes);
     const third = await back.call('import_memories', { url: `${files.base}/operator/ana.jsonl` });
     expect(third.results).toMatchObject({ inserted: 3, skipped: 0, failed: 0 });
@@ -174,7 +170,7 @@ describe('export_memories → import_memories', () => {
         cleanup: () => Promise.resolve(),
       });
 
-      const source = await driverOn(pgliteStore());
+      const source = await driverOn(pgliteFolderBackend());
       await source.ok('add_memory', { user: 'I live in Porto. I drink green tea.', user_id: 'ana', agent_id: 'app-1', metadata: '{"topic":"intro","n":2,"ok":true}' });
       await source.ok('add_memory', { user: 'My brother is called Rui.', user_id: 'ana', agent_id: 'app-2' });
       await source.ok('add_memory', { user: 'I play chess.', user_id: 'bob' });
@@ -213,7 +209,7 @@ describe('export_memories → import_memories', () => {
       await inChroma.ok('update_memory', { memory_id: rex!.id, text: 'My dog is called Max.' });
       const chromaFile = await exportAll(inChroma, { user_id: 'ana', include_history: true });
       expect(chromaFile.lines).toHaveLength(4);
-      const sql = await driverOn(url ? postgresBackend(url) : pgliteStore());
+      const sql = await driverOn(url ? postgresBackend(url) : pgliteFolderBackend());
       expect((await sql.call('import_memories', { file: files.difyFile('from-chroma.jsonl', chromaFile.bytes) })).results).toMatchObject({ inserted: 4, failed: 0 });
       const viaSql = await exportAll(sql, { user_id: 'ana', include_history: true });
       expect(viaSql.bytes.toString('utf8')).toBe(chromaFile.bytes.toString('utf8'));
@@ -262,7 +258,7 @@ describe('export_memories → import_memories', () => {
   );
 
   it("reads Mem0's own get_all JSON (pretty-printed), keeps ids, times and metadata, and reports bad lines by number", async () => {
-    const driver = await driverOn(pgliteStore());
+    const driver = await driverOn(pgliteFolderBackend());
     const mem0 = {
       results: [
         { id: '0b6f7c58-0a8c-4b8e-9a55-3d3c1f0e2a01', memory: 'Likes hiking in the Alps', hash: 'x', metadata: { source: 'mem0' }, created_at: '2024-05-01T10:00:00.000000-07:00', updated_at: null, user_id: 'carl' },
@@ -300,7 +296,7 @@ describe('export_memories → import_memories', () => {
   }, 120_000);
 
   it('refuses URLs that are not http(s), files over the size limit, and calls without a source, naming the parameter', async () => {
-    const driver = await driverOn(pgliteStore());
+    const driver = await driverOn(pgliteFolderBackend());
     const fileUrl = await driver.call('import_memories', { url: 'file:///etc/passwd' });
     expect(fileUrl.status).toBe('ERROR');
     expect(fileUrl.messages).toContain('url must be an http or https URL, not file');

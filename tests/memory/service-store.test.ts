@@ -5,12 +5,12 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { isEngineError } from '../../src/shared/errors.js';
-import { createProviders } from '../../src/memory/providers.js';
 import { hashText } from '../../src/memory/reconcile.js';
 import { MemoryService } from '../../src/memory/service.js';
 import { storeRepository } from '../../src/memory/store-repository.js';
 import { openStore, parseStoreConfig } from '../../src/store/index.js';
 import type { Store } from '../../src/store/index.js';
+import { providersOn } from '../helpers/providers-on-fake.js';
 import { useFakeModel } from '../helpers/use-fake-model.js';
 
 const DIMS = 16;
@@ -24,10 +24,7 @@ beforeAll(async () => {
     provider: 'pglite',
     config: { path: 'memory://', collection_name: `engine_${randomBytes(4).toString('hex')}`, embedding_model_dims: DIMS },
   }));
-  const providers = await createProviders({
-    llm: { provider: 'openai', config: { api_key: 'sk-llm', openai_base_url: fake.baseURL, model: 'gpt-test' } },
-    embedder: { provider: 'openai', config: { api_key: 'sk-emb', openai_base_url: fake.baseURL, model: 'emb', embedding_dims: DIMS } },
-  }, { timeoutMs: 5000 });
+  const providers = await providersOn(fake, 5000);
   service = new MemoryService({ repository: storeRepository(store), providers });
 });
 afterAll(() => store?.close());

@@ -10,6 +10,7 @@ import type { Providers } from '../../src/memory/providers.js';
 import { hashText } from '../../src/memory/reconcile.js';
 import { MemoryService } from '../../src/memory/service.js';
 import { embedText } from '../helpers/fake-openai.js';
+import { providersOn } from '../helpers/providers-on-fake.js';
 import { useFakeModel } from '../helpers/use-fake-model.js';
 import { InMemoryRepository } from './in-memory-repository.js';
 
@@ -21,10 +22,7 @@ let repo: InMemoryRepository;
 let service: MemoryService;
 
 beforeAll(async () => {
-  providers = await createProviders({
-    llm: { provider: 'openai', config: { api_key: 'sk-llm', openai_base_url: fake.baseURL, model: 'gpt-test' } },
-    embedder: { provider: 'openai', config: { api_key: 'sk-emb', openai_base_url: fake.baseURL, model: 'emb', embedding_dims: DIMS } },
-  }, { timeoutMs: 5000 });
+  providers = await providersOn(fake, 5000);
 });
 beforeEach(() => {
   repo = new InMemoryRepository(DIMS);

@@ -9,15 +9,14 @@ import type pg from 'pg';
 import { DifyClient } from '../../../src/jobs/extraction/dify-client.js';
 import { ExtractionOrchestrator } from '../../../src/jobs/extraction/orchestrator.js';
 import type { OrchestratorOptions, TaskRequest } from '../../../src/jobs/extraction/orchestrator.js';
-import { createProviders } from '../../../src/memory/providers.js';
 import type { Providers } from '../../../src/memory/providers.js';
 import { MemoryService } from '../../../src/memory/service.js';
 import { storeRepository } from '../../../src/memory/store-repository.js';
 import type { Store, StoreConfig } from '../../../src/store/index.js';
 import type { ChatReply, ChatRequestBody, FakeOpenAI } from '../../helpers/fake-openai.js';
 import type { FakeDify, TurnText } from '../../helpers/fake-dify.js';
+import { providersOn } from '../../helpers/providers-on-fake.js';
 import type { Backend } from '../../store/backends.js';
-import { DIMS } from '../../store/backends.js';
 
 export const DAY = 86_400;
 /** "Today" of every test: 10:00 UTC; yesterday's window is [2026-10-19T00:00Z, 2026-10-20T00:00Z). */
@@ -91,10 +90,7 @@ export const turns = (tag: string, n: number): TurnText[] =>
 export async function makeWorld(backend: Backend, dify: FakeDify, openai: FakeOpenAI): Promise<World> {
   const config = await backend.freshConfig();
   const store = await backend.open(config);
-  const providers = await createProviders({
-    llm: { provider: 'openai', config: { api_key: 'sk-llm', openai_base_url: openai.baseURL, model: 'gpt-test' } },
-    embedder: { provider: 'openai', config: { api_key: 'sk-emb', openai_base_url: openai.baseURL, model: 'emb', embedding_dims: DIMS } },
-  }, { timeoutMs: 30_000 });
+  const providers = await providersOn(openai, 30_000);
   const services = new Map<Store, MemoryService>();
   const serviceFor = (s: Store) => {
     let svc = services.get(s);

@@ -8,7 +8,6 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GraphMemory } from '../../../src/memory/graph/graph-memory.js';
 import { matchKey } from '../../../src/memory/graph/names.js';
-import { createProviders } from '../../../src/memory/providers.js';
 import type { Providers } from '../../../src/memory/providers.js';
 import { openNeo4jGraph } from '../../../src/store/graph/neo4j.js';
 import { PostgresGraph } from '../../../src/store/graph/postgres.js';
@@ -16,6 +15,7 @@ import type { GraphBackend, GraphChanges, NewEntity, Triple } from '../../../src
 import type { Store } from '../../../src/store/index.js';
 import { embedText } from '../../helpers/fake-openai.js';
 import { seededRandom } from '../../helpers/random.js';
+import { providersOn } from '../../helpers/providers-on-fake.js';
 import { useFakeModel } from '../../helpers/use-fake-model.js';
 import type { ChatRequestBody } from '../../helpers/fake-openai.js';
 import { neo4jAvailability, skipNeo4j, startNeo4j } from '../../helpers/neo4j.js';
@@ -265,10 +265,7 @@ for (const target of TARGETS) {
       let memory: GraphMemory;
 
       beforeAll(async () => {
-        providers = await createProviders({
-          llm: { provider: 'openai', config: { api_key: 'sk-llm', openai_base_url: fake.baseURL, model: 'gpt-test' } },
-          embedder: { provider: 'openai', config: { api_key: 'sk-emb', openai_base_url: fake.baseURL, model: 'emb', embedding_dims: DIMS } },
-        }, { timeoutMs: 10_000 });
+        providers = await providersOn(fake, 10_000);
         memory = new GraphMemory(graph, providers.llm, providers.embedder);
       });
 
