@@ -130,15 +130,7 @@ export class FakeOpenAI {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    const text = Buffer.concat(chunks).toString('utf8');
-    let body: unknown = text;
-    try {
-      body = text ? JSON.parse(text) : null;
-    } catch {
-      // keep the raw text
-    }
+    const body = await readBody(req);
     const path = (req.url ?? '').split('?')[0] ?? '';
     this.requests.push({ method: req.method ?? '', path, headers: req.headers, body });
 
@@ -215,6 +207,18 @@ export function embedText(text: string, dims: number): number[] {
     return vector;
   }
   return vector.map((x) => x / norm);
+}
+
+/** A request's body: its JSON, or its raw text when that is not JSON (a fake records what it was sent), null when empty. */
+export async function readBody(req: AsyncIterable<unknown>): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  const text = Buffer.concat(chunks).toString('utf8');
+  try {
+    return text ? JSON.parse(text) : null;
+  } catch {
+    return text;
+  }
 }
 
 function errorBody(status: number, message?: string): unknown {

@@ -10,7 +10,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createServer as createH2cServer } from 'node:http2';
 import type { Http2ServerRequest, Http2ServerResponse, Http2Session } from 'node:http2';
 import type { AddressInfo } from 'node:net';
-import { embedText } from './fake-openai.js';
+import { embedText, readBody } from './fake-openai.js';
 
 export interface ApiRequest {
   method: string;
@@ -92,15 +92,7 @@ export class FakeApi {
   }
 
   private async handle(req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse): Promise<void> {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    const text = Buffer.concat(chunks).toString('utf8');
-    let body: unknown = text;
-    try {
-      body = text ? JSON.parse(text) : null;
-    } catch {
-      // keep the raw text
-    }
+    const body = await readBody(req);
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     const request: ApiRequest = { method: req.method ?? '', path: url.pathname, query: url.searchParams, headers: req.headers, body };
     this.requests.push(request);

@@ -4,7 +4,6 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { pino } from 'pino';
 import type { Logger } from 'pino';
 import { loadDeclarations } from '../../src/runtime/declarations.js';
 import type { PluginHandlers, SessionContext, ToolMessage } from '../../src/runtime/contract.js';
@@ -12,6 +11,7 @@ import { createApp } from '../../src/app/app.js';
 import type { PluginAppOptions } from '../../src/tools/index.js';
 import type { FakeOpenAI, ChatRequestBody } from '../helpers/fake-openai.js';
 import { freshSchema, testDatabaseUrl } from '../helpers/postgres.js';
+import { session } from '../helpers/session.js';
 import type { TestSchema } from '../helpers/postgres.js';
 
 /** Small vectors keep the tests fast; the fake embeds with any size. */
@@ -30,19 +30,6 @@ export interface Answer {
   relations?: unknown;
   text: string;
   raw: ToolMessage[];
-}
-
-export function session(overrides: Partial<SessionContext> = {}): SessionContext {
-  return {
-    sessionId: 'it-session',
-    userId: null,
-    appId: null,
-    conversationId: null,
-    messageId: null,
-    signal: new AbortController().signal,
-    logger: pino({ level: 'silent' }),
-    ...overrides,
-  };
 }
 
 export function credentials(fake: FakeOpenAI, store: Record<string, unknown>, extra: Record<string, unknown> = {}): Record<string, unknown> {

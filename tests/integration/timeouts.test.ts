@@ -8,7 +8,8 @@ import { useFakeModel } from '../helpers/use-fake-model.js';
 import { eventually } from '../helpers/fake-providers.js';
 import { hold } from '../helpers/hold.js';
 import { testDatabaseUrl } from '../helpers/postgres.js';
-import { AppDriver, credentials, DIMS, plainModel, postgresBackend, session } from './app.js';
+import { session } from '../helpers/session.js';
+import { AppDriver, credentials, DIMS, plainModel, postgresBackend } from './app.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 

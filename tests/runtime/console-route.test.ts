@@ -5,6 +5,18 @@ import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { consoleText, routeConsoleToLogger, routeWarningsToLogger } from '../../src/runtime/console-route.js';
 
+/** A debug-level logger whose JSON lines are kept in `lines`. */
+function debugLogger(): { logger: pino.Logger; lines: string[] } {
+  const lines: string[] = [];
+  const sink = new Writable({
+    write(chunk, _encoding, callback) {
+      lines.push(...String(chunk).split('\n').filter(Boolean));
+      callback();
+    },
+  });
+  return { logger: pino({ level: 'debug' }, sink), lines };
+}
+
 describe('console routed into the logger', () => {
   it('reduces errors to name and message and objects to their class name', () => {
     const request = { headers: { Authorization: 'Bearer sk-secret-1' } };
@@ -14,14 +26,7 @@ describe('console routed into the logger', () => {
   });
 
   it('maps log/info to debug, warn to warn and error to error, all marked from=console', () => {
-    const lines: string[] = [];
-    const sink = new Writable({
-      write(chunk, _encoding, callback) {
-        lines.push(...String(chunk).split('\n').filter(Boolean));
-        callback();
-      },
-    });
-    const logger = pino({ level: 'debug' }, sink);
+    const { logger, lines } = debugLogger();
     routeConsoleToLogger(logger);
     console.log('Connected to Redis');
     console.warn(`Memory with ID ${'m1'} does not exist`);
@@ -37,14 +42,7 @@ describe('console routed into the logger', () => {
   });
 
   it("turns Node's process warnings into log entries: deprecations at debug level, others as warnings", async () => {
-    const lines: string[] = [];
-    const sink = new Writable({
-      write(chunk, _encoding, callback) {
-        lines.push(...String(chunk).split('\n').filter(Boolean));
-        callback();
-      },
-    });
-    const logger = pino({ level: 'debug' }, sink);
+    const { logger, lines } = debugLogger();
     routeWarningsToLogger(logger);
     process.emitWarning('The `punycode` module is deprecated.', { type: 'DeprecationWarning', code: 'DEP0040' });
     process.emitWarning('Possible EventEmitter memory leak detected.', 'MaxListenersExceededWarning');

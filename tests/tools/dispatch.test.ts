@@ -8,7 +8,8 @@ import { createApp } from '../../src/app/app.js';
 import type { ToolMessage } from '../../src/runtime/contract.js';
 import { eventually } from '../helpers/fake-providers.js';
 import { hold } from '../helpers/hold.js';
-import { CREDENTIALS, session } from './fixtures.js';
+import { session } from '../helpers/session.js';
+import { CREDENTIALS } from './fixtures.js';
 import { declarations, invoke, recordingServices } from './harness.js';
 
 function settingsFor(model: string) {

@@ -1,7 +1,5 @@
 // Fixture declarations for the tool tests: the 12 tools with the parameters the seed documents, built in code so the
 // tests do not depend on the YAML files (a separate test binds the real ones).
-import { pino } from 'pino';
-import type { SessionContext } from '../../src/runtime/contract.js';
 import type { ToolDeclaration, ToolParameterDeclaration } from '../../src/runtime/declarations.js';
 
 type Extra = Partial<Omit<ToolParameterDeclaration, 'name' | 'type'>>;
@@ -56,18 +54,6 @@ export function fixture(name: string): ToolDeclaration {
   const found = FIXTURE_TOOLS.find((declaration) => declaration.identity.name === name);
   if (!found) throw new Error(`no fixture for ${name}`);
   return found;
-}
-
-export function session(): SessionContext {
-  return {
-    sessionId: 'test-session',
-    userId: null,
-    appId: null,
-    conversationId: null,
-    messageId: null,
-    signal: new AbortController().signal,
-    logger: pino({ level: 'silent' }),
-  };
 }
 
 /** A credential set that parses (no network is touched: this version makes no round trip). */

@@ -5,7 +5,8 @@ import type { ToolMessage } from '../../src/runtime/contract.js';
 import type { Declarations } from '../../src/runtime/declarations.js';
 import { notBuiltServices } from '../../src/tools/not-built.js';
 import type { MemoryServices } from '../../src/memory/api.js';
-import { CREDENTIALS, FIXTURE_TOOLS, session } from './fixtures.js';
+import { session } from '../helpers/session.js';
+import { CREDENTIALS, FIXTURE_TOOLS } from './fixtures.js';
 
 export interface Answer {
   status: string;

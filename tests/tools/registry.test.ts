@@ -5,7 +5,8 @@ import { createApp } from '../../src/app/app.js';
 import { bindTools, TOOL_DEFINITIONS } from '../../src/tools/registry.js';
 import { defineTool } from '../../src/tools/schemas.js';
 import type { ToolDefinition } from '../../src/tools/schemas.js';
-import { FIXTURE_TOOLS, param, session, tool } from './fixtures.js';
+import { session } from '../helpers/session.js';
+import { FIXTURE_TOOLS, param, tool } from './fixtures.js';
 import { declarations } from './harness.js';
 
 describe('bindTools', () => {
