@@ -3,8 +3,8 @@ import { execFileSync } from 'node:child_process';
 import { copyFile, mkdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { existsSync, readFileSync } from 'node:fs';
 import { build } from 'esbuild';
+import { missingMem0Peers } from './mem0-peers.mjs';
 
 // mem0ai loads each optional provider SDK with import() only when that provider is configured. The model-provider
 // SDKs its factories load are dependencies, so they are bundled: @anthropic-ai/sdk, groq-sdk, @google/genai,
@@ -15,13 +15,7 @@ import { build } from 'esbuild';
 // Vector stores: of mem0ai's store SDKs only `chromadb` (a pure-JS client, tested against a real Chroma server) is a
 // dependency, so only it is bundled; the others stay external the same way (src/memory/external/stores.ts).
 // better-sqlite3 (mem0ai's "memory" store) is a native module: its JS is bundled but its binary cannot load from the
-// bundle, so configuring "memory" fails with a clear message instead of a crash (tests/memory/vector-store-bundle.test.ts).
-function missingMem0Peers() {
-  const manifest = JSON.parse(readFileSync('node_modules/mem0ai/package.json', 'utf8'));
-  return Object.keys(manifest.peerDependencies ?? {})
-    .filter((name) => !existsSync(`node_modules/${name}/package.json`))
-    .flatMap((name) => [name, `${name}/*`]);
-}
+// bundle, so configuring "memory" fails with a clear message instead of a crash (tests/memory/external/bundle.test.ts).
 
 await build({
   entryPoints: ['src/app/main.ts'],

@@ -5,11 +5,12 @@
  * reaches its loopback fake, and a provider this build cannot run fails with a clear message.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { build } from 'esbuild';
+import { missingMem0Peers } from '../../scripts/mem0-peers.mjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useFakeModel } from '../helpers/use-fake-model.js';
 import { anthropicApi, bedrockApi, cohereApi, FakeApi, geminiApi, groqApi, mistralApi, wordOverlap, zeroEntropyApi } from '../helpers/fake-provider-apis.js';
@@ -18,14 +19,6 @@ const root = path.resolve(import.meta.dirname, '../..');
 let dir: string;
 const fake = useFakeModel({ dims: 8 });
 const apis: Record<string, FakeApi> = {};
-
-/** Same rule as scripts/build.mjs: mem0ai peers that are not installed stay external. */
-function missingMem0Peers(): string[] {
-  const manifest = JSON.parse(readFileSync(path.join(root, 'node_modules/mem0ai/package.json'), 'utf8')) as { peerDependencies?: Record<string, string> };
-  return Object.keys(manifest.peerDependencies ?? {})
-    .filter((name) => !existsSync(path.join(root, 'node_modules', name, 'package.json')))
-    .flatMap((name) => [name, `${name}/*`]);
-}
 
 beforeAll(async () => {
   const said = (): string => '{"facts": ["bundled"]}';
@@ -43,7 +36,7 @@ beforeAll(async () => {
   ].join('\n'));
   await build({
     entryPoints: [path.join(dir, 'entry.ts')], outfile: path.join(dir, 'engine.js'), bundle: true, platform: 'node', target: 'node20',
-    format: 'esm', logLevel: 'silent', external: missingMem0Peers(), absWorkingDir: root,
+    format: 'esm', logLevel: 'silent', external: missingMem0Peers(root), absWorkingDir: root,
     banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
   });
   rmSync(path.join(dir, 'entry.ts'));

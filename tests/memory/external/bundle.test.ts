@@ -6,30 +6,24 @@
  * missing package).
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { build } from 'esbuild';
+import { missingMem0Peers } from '../../../scripts/mem0-peers.mjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../helpers/ports.js';
 
 const root = path.resolve(import.meta.dirname, '../../..');
 let dir: string;
 
-function missingMem0Peers(): string[] {
-  const manifest = JSON.parse(readFileSync(path.join(root, 'node_modules/mem0ai/package.json'), 'utf8')) as { peerDependencies?: Record<string, string> };
-  return Object.keys(manifest.peerDependencies ?? {})
-    .filter((name) => !existsSync(path.join(root, 'node_modules', name, 'package.json')))
-    .flatMap((name) => [name, `${name}/*`]);
-}
-
 beforeAll(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'vector-store-bundle-'));
   writeFileSync(path.join(dir, 'entry.ts'), `export { openExternalStore } from ${JSON.stringify(path.join(root, 'src/memory/external/stores.ts'))};`);
   await build({
     entryPoints: [path.join(dir, 'entry.ts')], outfile: path.join(dir, 'bundle', 'vs.js'), bundle: true, platform: 'node', target: 'node20',
-    format: 'esm', logLevel: 'silent', external: missingMem0Peers(), absWorkingDir: root,
+    format: 'esm', logLevel: 'silent', external: missingMem0Peers(root), absWorkingDir: root,
     banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
   });
 }, 120_000);

@@ -1,0 +1,2 @@
+// Types for scripts/mem0-peers.mjs.
+export function missingMem0Peers(root?: string): string[];
