@@ -12,6 +12,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readZip } from '../../scripts/sign.mjs';
+import { requestFrame } from '../helpers/plugin-process.js';
 import { FakePluginStorage } from '../helpers/plugin-storage.js';
 import { packageScript, removeTempDirs, repoRoot, tempDir, writeFiles } from './fixture.js';
 
@@ -184,16 +185,7 @@ class PluginProcess {
 
   /** Sends one request and returns its session frames once `end` arrives. */
   async request(id: string, data: Record<string, unknown>, timeoutMs = 90_000): Promise<Frame[]> {
-    this.send({
-      session_id: id,
-      conversation_id: null,
-      message_id: null,
-      app_id: null,
-      endpoint_id: null,
-      context: null,
-      event: 'request',
-      data: { user_id: 'packaging-test', type: 'tool', ...data },
-    });
+    this.send(requestFrame(id, { user_id: 'packaging-test', ...data }));
     await this.waitFor(() => this.session(id).some((frame) => frame.data.type === 'end'), timeoutMs, `end of session ${id}`);
     return this.session(id);
   }
