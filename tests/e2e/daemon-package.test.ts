@@ -15,9 +15,9 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { Daemon, PLUGIN_ID, PROVIDER, TOOL_NAMES, blobFile, daemonUnavailable, waitFor, whereDaemonMissing } from '../helpers/dify-daemon.js';
+import { Daemon, PLUGIN_ID, PROVIDER, TOOL_NAMES, blobFile, daemonUnavailable, fakeModelCredentials, waitFor, whereDaemonMissing } from '../helpers/dify-daemon.js';
 import { FakeDify } from '../helpers/fake-dify.js';
-import { FakeOpenAI } from '../helpers/fake-openai.js';
+import { useFakeModel } from '../helpers/use-fake-model.js';
 import { REPO_ROOT } from '../helpers/plugin-process.js';
 import { ScriptedLlm } from '../jobs/extraction/orchestration-fixture.js';
 
@@ -34,7 +34,7 @@ describe.skipIf(reason !== undefined)('Dify plugin daemon: packaged install, eve
   const app = 'e2e-app';
   const appKey = 'app-e2e-key';
   let daemon: Daemon | undefined;
-  let openai: FakeOpenAI | undefined;
+  const openai = useFakeModel({ dims: DIMS, script: (model) => model.onChat(new ScriptedLlm().handler) });
   let dify: FakeDify | undefined;
   let outDir = '';
   let credentials: Record<string, unknown> = {};
@@ -49,8 +49,6 @@ describe.skipIf(reason !== undefined)('Dify plugin daemon: packaged install, eve
     const pkg = readdirSync(outDir).find((name) => name.endsWith('.difypkg'));
     if (!pkg) throw new Error(`npm run package wrote no .difypkg into ${outDir}`);
 
-    openai = await FakeOpenAI.start({ dims: DIMS });
-    openai.onChat(new ScriptedLlm().handler);
     dify = await FakeDify.start();
     dify.addApp(app, appKey);
     const yesterdayNoon = Math.floor(Date.now() / 86_400_000) * 86_400 - 12 * 3600;
@@ -61,17 +59,7 @@ describe.skipIf(reason !== undefined)('Dify plugin daemon: packaged install, eve
         { query: 'I work as a luthier', answer: 'Great craft.' },
       ],
     });
-    credentials = {
-      async_mode: false,
-      local_llm_json_secret: JSON.stringify({
-        provider: 'openai',
-        config: { model: 'fake-llm', api_key: 'sk-e2e-llm', openai_base_url: openai.baseURL },
-      }),
-      local_embedder_json_secret: JSON.stringify({
-        provider: 'openai',
-        config: { model: 'fake-embedding', api_key: 'sk-e2e-emb', openai_base_url: openai.baseURL, embedding_dims: DIMS },
-      }),
-    };
+    credentials = fakeModelCredentials(openai);
 
     daemon = await Daemon.start();
     const identifier = await daemon.installPackage(tenant, { name: pkg, bytes: readFileSync(join(outDir, pkg)) });
@@ -84,7 +72,6 @@ describe.skipIf(reason !== undefined)('Dify plugin daemon: packaged install, eve
 
   afterAll(async () => {
     await daemon?.stop();
-    await openai?.close();
     await dify?.close();
     if (outDir) rmSync(outDir, { recursive: true, force: true });
     // Wall time and RSS for docs/benchmarks.md.

@@ -16,8 +16,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { readZip, writeZip } from '../../scripts/sign.mjs';
-import { Daemon, blobFile, daemonUnavailable, waitFor, whereDaemonMissing } from '../helpers/dify-daemon.js';
-import { FakeOpenAI } from '../helpers/fake-openai.js';
+import { Daemon, blobFile, daemonUnavailable, fakeModelCredentials, waitFor, whereDaemonMissing } from '../helpers/dify-daemon.js';
+import { useFakeModel } from '../helpers/use-fake-model.js';
 import { REPO_ROOT } from '../helpers/plugin-process.js';
 import { plainModel } from '../integration/app.js';
 
@@ -57,7 +57,7 @@ describe.skipIf(reason !== undefined)('Dify plugin daemon: two workspaces on the
   const tenantB = randomUUID();
   const difyUser = randomUUID();
   let daemon: Daemon | undefined;
-  let openai: FakeOpenAI | undefined;
+  const openai = useFakeModel({ dims: DIMS, script: plainModel });
   let outDir = '';
   let credentials: Record<string, unknown> = {};
   let v1: Package;
@@ -99,16 +99,7 @@ describe.skipIf(reason !== undefined)('Dify plugin daemon: two workspaces on the
     if (!version) throw new Error(`no version in the package name ${name}`);
     v1 = { name, bytes: readFileSync(join(outDir, name)), version };
 
-    openai = await FakeOpenAI.start({ dims: DIMS });
-    plainModel(openai);
-    credentials = {
-      async_mode: false,
-      local_llm_json_secret: JSON.stringify({ provider: 'openai', config: { model: 'fake-llm', api_key: 'sk-e2e-llm', openai_base_url: openai.baseURL } }),
-      local_embedder_json_secret: JSON.stringify({
-        provider: 'openai',
-        config: { model: 'fake-embedding', api_key: 'sk-e2e-emb', openai_base_url: openai.baseURL, embedding_dims: DIMS },
-      }),
-    };
+    credentials = fakeModelCredentials(openai);
     daemon = await Daemon.start();
     v1Id = await daemon.installPackage(tenantA, v1);
     expect(await daemon.installPackage(tenantB, v1)).toBe(v1Id);
@@ -118,7 +109,6 @@ describe.skipIf(reason !== undefined)('Dify plugin daemon: two workspaces on the
 
   afterAll(async () => {
     await daemon?.stop();
-    await openai?.close();
     if (outDir) rmSync(outDir, { recursive: true, force: true });
   }, 120_000);
 

@@ -8,8 +8,8 @@
 // LLM and embedder are the loopback fake OpenAI; the vector store is a database of its own on the test server.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
-import { connectRemotePlugin, Daemon, PLUGIN_ID, PROVIDER, TOOL_NAMES, daemonUnavailable, pluginDatabase, whereDaemonMissing } from '../helpers/dify-daemon.js';
-import { FakeOpenAI } from '../helpers/fake-openai.js';
+import { connectRemotePlugin, Daemon, PLUGIN_ID, PROVIDER, TOOL_NAMES, daemonUnavailable, fakeModelCredentials, pluginDatabase, whereDaemonMissing } from '../helpers/dify-daemon.js';
+import { useFakeModel } from '../helpers/use-fake-model.js';
 import { ScriptedLlm } from '../jobs/extraction/orchestration-fixture.js';
 
 const DIMS = 16;
@@ -20,7 +20,7 @@ describe.skipIf(reason !== undefined)('Dify plugin daemon: remote debugging', ()
   const userId = randomUUID();
   let daemon: Daemon | undefined;
   let plugin: { stop(): Promise<void> } | undefined;
-  let openai: FakeOpenAI | undefined;
+  const openai = useFakeModel({ dims: DIMS, script: (model) => model.onChat(new ScriptedLlm().handler) });
   let database: { url: string; drop(): Promise<void> } | undefined;
   let credentials: Record<string, unknown> = {};
 
@@ -29,18 +29,8 @@ describe.skipIf(reason !== undefined)('Dify plugin daemon: remote debugging', ()
     // The plugin's own database on the test server.
     database = await pluginDatabase('e2e_plugin');
 
-    openai = await FakeOpenAI.start({ dims: DIMS });
-    openai.onChat(new ScriptedLlm().handler);
     credentials = {
-      async_mode: false,
-      local_llm_json_secret: JSON.stringify({
-        provider: 'openai',
-        config: { model: 'fake-llm', api_key: 'sk-e2e-llm', openai_base_url: openai.baseURL },
-      }),
-      local_embedder_json_secret: JSON.stringify({
-        provider: 'openai',
-        config: { model: 'fake-embedding', api_key: 'sk-e2e-emb', openai_base_url: openai.baseURL, embedding_dims: DIMS },
-      }),
+      ...fakeModelCredentials(openai),
       local_vector_db_json_secret: JSON.stringify({
         provider: 'pgvector',
         config: { connection_string: database.url, collection_name: 'e2e_memories', embedding_model_dims: DIMS },
@@ -52,7 +42,6 @@ describe.skipIf(reason !== undefined)('Dify plugin daemon: remote debugging', ()
   afterAll(async () => {
     await plugin?.stop();
     await daemon?.stop();
-    await openai?.close();
     await database?.drop();
   }, 120_000);
 

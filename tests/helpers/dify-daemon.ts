@@ -15,6 +15,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { parse } from 'yaml';
+import type { FakeOpenAI } from './fake-openai.js';
 import { BUNDLE, REPO_ROOT } from './plugin-process.js';
 
 export const DAEMON_SCRIPT = join(REPO_ROOT, 'scripts', 'dify-daemon.sh');
@@ -335,6 +336,18 @@ export class Daemon {
  * The file a tool sent as `blob_chunk` messages (export_memories), joined in sequence order.
  * @throws Error when the last chunk is not marked `end`.
  */
+/** The model settings the e2e files give the plugin: the fake OpenAI as LLM and embedder, writes in sync mode. */
+export function fakeModelCredentials(openai: FakeOpenAI): Record<string, unknown> {
+  return {
+    async_mode: false,
+    local_llm_json_secret: JSON.stringify({ provider: 'openai', config: { model: 'fake-llm', api_key: 'sk-e2e-llm', openai_base_url: openai.baseURL } }),
+    local_embedder_json_secret: JSON.stringify({
+      provider: 'openai',
+      config: { model: 'fake-embedding', api_key: 'sk-e2e-emb', openai_base_url: openai.baseURL, embedding_dims: openai.dims },
+    }),
+  };
+}
+
 export function blobFile(messages: readonly ToolMessage[]): string {
   const chunks = messages.filter((m) => m.type === 'blob_chunk') as unknown as Array<{ message: { sequence: number; blob: string; end: boolean } }>;
   chunks.sort((a, b) => a.message.sequence - b.message.sequence);
