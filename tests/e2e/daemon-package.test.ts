@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Daemon, PLUGIN_ID, PROVIDER, TOOL_NAMES, blobFile, daemonUnavailable, fakeModelCredentials, waitFor, whereDaemonMissing } from '../helpers/dify-daemon.js';
-import { FakeDify } from '../helpers/fake-dify.js';
+import { useFakeDify } from '../helpers/use-fake-dify.js';
 import { useFakeModel } from '../helpers/use-fake-model.js';
 import { REPO_ROOT } from '../helpers/plugin-process.js';
 import { ScriptedLlm } from '../jobs/extraction/orchestration-fixture.js';
@@ -35,7 +35,7 @@ describe.skipIf(reason !== undefined)('Dify plugin daemon: packaged install, eve
   const appKey = 'app-e2e-key';
   let daemon: Daemon | undefined;
   const openai = useFakeModel({ dims: DIMS, script: (model) => model.onChat(new ScriptedLlm().handler) });
-  let dify: FakeDify | undefined;
+  const dify = useFakeDify();
   let outDir = '';
   let credentials: Record<string, unknown> = {};
   let kept: { id: string; text: string } | undefined;
@@ -49,7 +49,6 @@ describe.skipIf(reason !== undefined)('Dify plugin daemon: packaged install, eve
     const pkg = readdirSync(outDir).find((name) => name.endsWith('.difypkg'));
     if (!pkg) throw new Error(`npm run package wrote no .difypkg into ${outDir}`);
 
-    dify = await FakeDify.start();
     dify.addApp(app, appKey);
     const yesterdayNoon = Math.floor(Date.now() / 86_400_000) * 86_400 - 12 * 3600;
     dify.addConversation(app, user, {
@@ -72,7 +71,6 @@ describe.skipIf(reason !== undefined)('Dify plugin daemon: packaged install, eve
 
   afterAll(async () => {
     await daemon?.stop();
-    await dify?.close();
     if (outDir) rmSync(outDir, { recursive: true, force: true });
     // Wall time and RSS for docs/benchmarks.md.
     console.log(`[e2e packaged] wall time ${((Date.now() - started) / 1000).toFixed(1)} s`);
@@ -122,7 +120,7 @@ describe.skipIf(reason !== undefined)('Dify plugin daemon: packaged install, eve
     const task = await call('extract_long_term_memory', {
       user_ids: user,
       app_id: app,
-      dify_base_url: dify!.baseUrl,
+      dify_base_url: dify.baseUrl,
       dify_api_key: appKey,
     });
     const taskId = String((task.results as { task_id: string }).task_id);

@@ -66,18 +66,31 @@ export class FakeDify {
   readonly #faults: Fault[] = [];
   readonly #hanging = new Set<ServerResponse>();
 
-  private constructor(
-    private readonly server: Server,
-    readonly baseUrl: string,
-  ) {}
+  private readonly server: Server = createServer((req, res) => this.handle(req, res));
+  private listeningOn: number | undefined;
 
   static async start(): Promise<FakeDify> {
-    const holder: { fake?: FakeDify } = {};
-    const server = createServer((req, res) => holder.fake!.handle(req, res));
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const { port } = server.address() as AddressInfo;
-    holder.fake = new FakeDify(server, `http://127.0.0.1:${port}/v1`);
-    return holder.fake;
+    const fake = new FakeDify();
+    await fake.listen();
+    return fake;
+  }
+
+  /** A fake that answers only once {@link listen} has resolved; apps and conversations can be added before. */
+  static unstarted(): FakeDify {
+    return new FakeDify();
+  }
+
+  private constructor() {}
+
+  async listen(): Promise<void> {
+    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+    this.listeningOn = (this.server.address() as AddressInfo).port;
+  }
+
+  /** The Service API base URL, as an app's settings give it. */
+  get baseUrl(): string {
+    if (this.listeningOn === undefined) throw new Error('fake-dify: not listening yet (read it inside a hook or test)');
+    return `http://127.0.0.1:${this.listeningOn}/v1`;
   }
 
   async close(): Promise<void> {

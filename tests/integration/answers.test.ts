@@ -3,7 +3,7 @@
 // (`job_id`, get_job_status), clear errors. Loopback fake OpenAI; embedded PGlite, and PostgreSQL when
 // TEST_DATABASE_URL is set.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FakeDify } from '../helpers/fake-dify.js';
+import { useFakeDify } from '../helpers/use-fake-dify.js';
 import { useFakeModel } from '../helpers/use-fake-model.js';
 import { PluginProcess, requestFrame } from '../helpers/plugin-process.js';
 import { FakePluginStorage } from '../helpers/plugin-storage.js';
@@ -262,12 +262,8 @@ describe('errors a person can act on', () => {
 });
 
 describe('extraction that fails says so', () => {
-  let dify: FakeDify;
-  beforeAll(async () => {
-    dify = await FakeDify.start();
-    dify.addApp('app-x', 'app-KEY-x');
-  });
-  afterAll(() => dify.close());
+  const dify = useFakeDify();
+  dify.addApp('app-x', 'app-KEY-x');
 
   const extract = (userIds: string): Promise<Body> =>
     invoke(plugin, { ...syncCreds, async_mode: 'false' }, 'extract_long_term_memory', { user_ids: userIds, app_id: 'app-x', dify_base_url: dify.baseUrl, dify_api_key: 'app-KEY-x' });

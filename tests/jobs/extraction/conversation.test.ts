@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { mayHaveNewMessages } from '../../../src/jobs/extraction/checkpoint.js';
 import type { ConversationCheckpoint } from '../../../src/store/extraction-checkpoints.js';
 import type { ExtractionLlm } from '../../../src/jobs/extraction/classify.js';
@@ -12,7 +12,8 @@ import type { Tokenizer } from '../../../src/jobs/extraction/tokens.js';
 import { extractionWindow } from '../../../src/jobs/extraction/window.js';
 import type { Llm } from '../../../src/memory/providers.js';
 import type { MemoryService } from '../../../src/memory/service.js';
-import { FakeDify, sampleTurns } from '../../helpers/fake-dify.js';
+import { sampleTurns } from '../../helpers/fake-dify.js';
+import { useFakeDify } from '../../helpers/use-fake-dify.js';
 
 // The engine's pieces must plug in as they are: these lines stop compiling if the shapes drift apart.
 const _engineLlmFits = (llm: Llm): ExtractionLlm => llm;
@@ -47,15 +48,11 @@ class RecordingWriter implements MemoryWriter {
   }
 }
 
-let dify: FakeDify;
+const dify = useFakeDify();
 let tokenizer: Tokenizer;
 beforeAll(async () => {
-  dify = await FakeDify.start();
   dify.addApp(APP, KEY);
   tokenizer = await loadTokenizer();
-});
-afterAll(async () => {
-  await dify.close();
 });
 
 describe('processConversation', () => {

@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   DifyAuthError,
   DifyClient,
@@ -10,12 +10,13 @@ import {
   normalizeDifyBaseUrl,
   parseRetryAfter,
 } from '../../../src/jobs/extraction/dify-client.js';
-import { FakeDify, sampleTurns } from '../../helpers/fake-dify.js';
+import { sampleTurns } from '../../helpers/fake-dify.js';
+import { useFakeDify } from '../../helpers/use-fake-dify.js';
 import { eventually } from '../../helpers/fake-providers.js';
 
 const KEY = 'app-SECRETkey0123456789abcdef';
 const APP = 'app-1';
-let dify: FakeDify;
+const dify = useFakeDify();
 
 /** A pino logger at debug level writing into an array, to prove what the client logs. */
 function captureLogger() {
@@ -39,13 +40,9 @@ function client(overrides: Partial<ConstructorParameters<typeof DifyClient>[0]> 
   return new DifyClient({ baseUrl: dify.baseUrl, apiKey: KEY, backoffBaseMs: 5, backoffMaxMs: 50, timeoutMs: 2000, ...overrides });
 }
 
-beforeAll(async () => {
-  dify = await FakeDify.start();
+beforeAll(() => {
   dify.addApp(APP, KEY);
   dify.addConversation(APP, 'alice', { start: 1_700_000_000, turns: sampleTurns('en', 3) });
-});
-afterAll(async () => {
-  await dify.close();
 });
 afterEach(() => dify.resetCalls());
 

@@ -5,7 +5,7 @@
  * forget_memories plugs in.
  */
 import type pg from 'pg';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { CheckpointConflictError, CheckpointStore } from '../../../src/store/extraction-checkpoints.js';
 import { LeaseStore } from '../../../src/store/extraction-leases.js';
 import { extractionCleaners } from '../../../src/jobs/extraction/service.js';
@@ -14,20 +14,16 @@ import { emptyCounters, INTERRUPTED_ERROR } from '../../../src/store/extraction-
 import { emptyUserCheckpoint } from '../../../src/jobs/extraction/user.js';
 import type { UserCheckpoint } from '../../../src/store/extraction-checkpoints.js';
 import type { CleanupRequest } from '../../../src/jobs/forgetting/service.js';
-import { FakeDify } from '../../helpers/fake-dify.js';
+import { useFakeDify } from '../../helpers/use-fake-dify.js';
 import { useFakeModel } from '../../helpers/use-fake-model.js';
 import { hold } from '../../helpers/hold.js';
 import { backends } from '../../store/backends.js';
 import { DAY, makeWorld, MIDNIGHT, turns, until } from './orchestration-fixture.js';
 import type { World } from './orchestration-fixture.js';
 
-let dify: FakeDify;
+const dify = useFakeDify();
 // Each world scripts the model anew; the reset before every test drops the last test's requests and answers.
 const openai = useFakeModel({ dims: 8, resetEach: true });
-beforeAll(async () => {
-  dify = await FakeDify.start();
-});
-afterAll(() => dify?.close());
 
 const checkpointWith = (ids: string[]): UserCheckpoint => ({
   ...emptyUserCheckpoint(),

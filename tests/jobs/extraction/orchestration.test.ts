@@ -4,25 +4,21 @@
  * OpenAI. Cases: first run, repeat run, new messages only, window grown backwards, limit cut + resume, budget
  * exhausted, lock held by another run, Chinese text, sync mode, overload.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { LeaseStore } from '../../../src/store/extraction-leases.js';
 import { openExtraction } from '../../../src/jobs/extraction/service.js';
 import { extractionTables } from '../../../src/store/extraction-tables.js';
 import { EngineError } from '../../../src/shared/errors.js';
-import { FakeDify } from '../../helpers/fake-dify.js';
+import { useFakeDify } from '../../helpers/use-fake-dify.js';
 import { useFakeModel } from '../../helpers/use-fake-model.js';
 import { hold } from '../../helpers/hold.js';
 import { backends } from '../../store/backends.js';
 import { DAY, makeWorld, MIDNIGHT, turns, until } from './orchestration-fixture.js';
 import type { World } from './orchestration-fixture.js';
 
-let dify: FakeDify;
+const dify = useFakeDify();
 // Each world scripts the model anew; the reset before every test drops the last test's requests and answers.
 const openai = useFakeModel({ dims: 8, resetEach: true });
-beforeAll(async () => {
-  dify = await FakeDify.start();
-});
-afterAll(() => dify?.close());
 
 describe.each(backends())('extraction orchestration on $name', (backend) => {
   let w: World;

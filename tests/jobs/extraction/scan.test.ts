@@ -1,11 +1,13 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { advanceCheckpoint } from '../../../src/jobs/extraction/checkpoint.js';
 import type { ConversationCheckpoint } from '../../../src/store/extraction-checkpoints.js';
 import { DifyAuthError, DifyClient } from '../../../src/jobs/extraction/dify-client.js';
 import type { DifyConversation } from '../../../src/jobs/extraction/dify-client.js';
 import { ConversationScan, readNewMessages, resumeWindow } from '../../../src/jobs/extraction/scan.js';
 import { extractionWindow } from '../../../src/jobs/extraction/window.js';
-import { FakeDify, sampleTurns } from '../../helpers/fake-dify.js';
+import { sampleTurns } from '../../helpers/fake-dify.js';
+import type { FakeDify } from '../../helpers/fake-dify.js';
+import { useFakeDify } from '../../helpers/use-fake-dify.js';
 
 const KEY = 'app-scanKEY-1';
 const APP = 'app-scan';
@@ -16,7 +18,7 @@ const clock = () => new Date('2026-03-10T04:00:00Z');
 const window1 = extractionWindow(1, { timeZone: 'Asia/Shanghai', now: clock });
 const window3 = extractionWindow(3, { timeZone: 'Asia/Shanghai', now: clock });
 
-let dify: FakeDify;
+const dify = useFakeDify();
 const client = () => new DifyClient({ baseUrl: dify.baseUrl, apiKey: KEY, backoffBaseMs: 1, backoffMaxMs: 5 });
 
 async function collect(scan: ConversationScan): Promise<DifyConversation[]> {
@@ -25,8 +27,7 @@ async function collect(scan: ConversationScan): Promise<DifyConversation[]> {
   return out;
 }
 
-beforeAll(async () => {
-  dify = await FakeDify.start();
+beforeAll(() => {
   dify.addApp(APP, KEY);
   // "busy": 480 conversations, one every 3 hours going back 60 days: 8 inside the one-day window.
   for (let i = 0; i < 480; i++) {
@@ -36,9 +37,6 @@ beforeAll(async () => {
   for (let i = 0; i < 350; i++) {
     dify.addConversation(APP, 'many', { start: window1.endSec - 3600 - i * 300, step: 10, turns: sampleTurns('en', 1) });
   }
-});
-afterAll(async () => {
-  await dify.close();
 });
 beforeEach(() => dify.resetCalls());
 

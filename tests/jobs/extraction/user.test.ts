@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { ExtractionLlm } from '../../../src/jobs/extraction/classify.js';
 import type { MemoryWriter } from '../../../src/jobs/extraction/conversation.js';
 import { DifyClient } from '../../../src/jobs/extraction/dify-client.js';
@@ -8,7 +8,7 @@ import { extractUser, MAX_FAILURES_IN_A_ROW, storedCursor } from '../../../src/j
 import type { UserCheckpoint } from '../../../src/store/extraction-checkpoints.js';
 import type { UserRunOptions } from '../../../src/jobs/extraction/user.js';
 import { extractionWindow } from '../../../src/jobs/extraction/window.js';
-import { FakeDify } from '../../helpers/fake-dify.js';
+import { useFakeDify } from '../../helpers/use-fake-dify.js';
 import type { TurnText } from '../../helpers/fake-dify.js';
 
 const APP = 'app-user';
@@ -42,10 +42,9 @@ class Writer implements MemoryWriter {
 const turns = (tag: string, n: number): TurnText[] =>
   Array.from({ length: n }, (_, i) => ({ query: `${tag} says fact ${i}`, answer: `noted ${i}` }));
 
-let dify: FakeDify;
+const dify = useFakeDify();
 let tokenizer: Tokenizer;
 beforeAll(async () => {
-  dify = await FakeDify.start();
   dify.addApp(APP, KEY);
   tokenizer = await loadTokenizer();
   // "ana": 2 conversations a day for the last 10 days, 4 messages each.
@@ -55,9 +54,6 @@ beforeAll(async () => {
   }
   // "ben": 30 conversations yesterday.
   for (let k = 0; k < 30; k++) dify.addConversation(APP, 'ben', { start: end - DAY + 600 + k * 1200, turns: turns(`ben c${k}`, 2) });
-});
-afterAll(async () => {
-  await dify.close();
 });
 
 function setup(key = KEY) {
