@@ -9,7 +9,7 @@ import path from 'node:path';
 import { loadBench, root } from '../launch.mjs';
 import { writeSection } from '../report.mjs';
 
-const entry = ['explain', 'cpu', 'add-cost'].includes(process.argv[2]) ? process.argv[2] : 'bench';
+const entry = ['explain', 'cpu', 'add-cost', 'plans'].includes(process.argv[2]) ? process.argv[2] : 'bench';
 const tmp = await mkdtemp(path.join(os.tmpdir(), 'mem0-store-bench-'));
 process.env.MEM0_TELEMETRY = 'false';
 process.env.MEM0_DIR = path.join(tmp, 'mem0-home');

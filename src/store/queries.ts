@@ -429,6 +429,13 @@ export interface SearchSqlOptions {
   /** How many candidates each side (vector, keyword) contributes before fusion. */
   candidates: number;
   filters?: unknown;
+  /**
+   * The statement for a scope of at most {@link SMALL_SCOPE_ROWS} rows: it reads the scope's rows through the scope
+   * index only (an exact vector order, no HNSW branch, no GIN branch), so its plan does not depend on the scope's
+   * size and it can be prepared once per connection. A bigger scope gets no hits from it, only its `scopeSize`
+   * (counted first, up to the threshold + 1), and must be asked again with the general statement.
+   */
+  smallScope?: boolean;
 }
 
 /**
@@ -447,9 +454,11 @@ export const KEYWORD_POOL = 2000;
  * are ordered by (ties: the closer vector, then the more recently updated). Every row also carries:
  * - `vectorHits`: how many rows the vector side produced;
  * - `scopeRows`: only when `vectorHits` is below the candidate count, how many rows with a vector match the scope
- *   and filter, counted up to the candidate count (null otherwise; the count is not run then).
- * Together they tell an index scan that stopped short from a scope that simply has few rows. When nothing matches
- * at all, one row comes back with a null `id` and only these two columns set.
+ *   and filter, counted up to the candidate count (null otherwise, and always null for a small scope's statement,
+ *   whose vector side is exact);
+ * - `scopeSize`: the scope's rows (no filter), counted up to {@link SMALL_SCOPE_ROWS} + 1.
+ * Together the first two tell an index scan that stopped short from a scope that simply has few rows. When nothing
+ * matches at all, one row comes back with a null `id` and only the statistics set.
  */
 export function searchMemories(t: Tables, scope: Scope, o: SearchSqlOptions): SqlQuery {
   const p = new Params();
@@ -460,21 +469,28 @@ export function searchMemories(t: Tables, scope: Scope, o: SearchSqlOptions): Sq
   const keyword = o.terms.length > 0;
   const any = keyword ? `${p.add(o.terms.join(' | '))}::tsquery` : '';
   const terms = keyword ? `${p.add(o.terms)}::tsquery[]` : '';
-  // Two plans for the keyword side, one of which runs (the other is cut by its one-time filter): a small scope
-  // reads its rows through the scope index and tests them (ts_match_vq is @@ without the index); a big one uses
-  // the GIN index. The scope size is counted only up to the threshold.
-  const small = `(SELECT rows FROM sz) <= ${SMALL_SCOPE_ROWS}`;
-  const keywordCtes = keyword
-    ? `sz AS MATERIALIZED (
+  // The scope's size, counted only up to the threshold: the keyword side's plan and IDF need it, and the caller
+  // learns from it which statement to send next time.
+  const sz = `sz AS MATERIALIZED (
         SELECT count(*)::float8 AS rows
           FROM (SELECT 1 FROM ${t.memories} m WHERE ${s} LIMIT ${SMALL_SCOPE_ROWS + 1}) z
-      ), km AS MATERIALIZED (
-        SELECT k.id, k.keywords, k.updated_at FROM (
-          SELECT m.id, m.keywords, m.updated_at
-            FROM ${t.memories} m WHERE ${small} AND ${s} AND ${f} AND ts_match_vq(m.keywords, ${any})
+      ), `;
+  // A small scope reads its rows through the scope index and tests them (ts_match_vq is @@ without the index); a
+  // big one uses the GIN index. Not knowing the size, the statement carries both plans and a one-time filter cuts
+  // the one that does not apply.
+  const small = `(SELECT rows FROM sz) <= ${SMALL_SCOPE_ROWS}`;
+  const scopeMatches = `SELECT m.id, m.keywords, m.updated_at
+            FROM ${t.memories} m WHERE ${small} AND ${s} AND ${f} AND ts_match_vq(m.keywords, ${any})`;
+  const keywordMatches = o.smallScope
+    ? scopeMatches
+    : `${scopeMatches}
           UNION ALL
           SELECT m.id, m.keywords, m.updated_at
-            FROM ${t.memories} m WHERE NOT ${small} AND ${s} AND ${f} AND m.keywords @@ ${any}
+            FROM ${t.memories} m WHERE NOT ${small} AND ${s} AND ${f} AND m.keywords @@ ${any}`;
+  const keywordCtes = keyword
+    ? `km AS MATERIALIZED (
+        SELECT k.id, k.keywords, k.updated_at FROM (
+          ${keywordMatches}
         ) k LIMIT ${KEYWORD_POOL}
       ), idf AS MATERIALIZED (
         SELECT u.q, ln(1 + (greatest(nn.rows, d.df) - d.df + 0.5) / (d.df + 0.5)) AS w
@@ -492,9 +508,11 @@ export function searchMemories(t: Tables, scope: Scope, o: SearchSqlOptions): Sq
       ), `
     : `kall AS (SELECT NULL::uuid AS id, NULL::float8 AS k WHERE false), ks AS (SELECT id FROM kall), `;
   return {
-    text: `WITH ${keywordCtes}vec AS MATERIALIZED (
-        SELECT m.id FROM ${t.memories} m WHERE ${s} AND ${f} AND m.vector IS NOT NULL
-          ORDER BY m.vector <=> ${q} LIMIT ${n}
+    // The small-scope statement orders rows by an expression the HNSW index cannot serve (`+ 0`), so its plan is
+    // the scope index and an exact sort whatever the planner estimates, prepared or not.
+    text: `WITH ${sz}${keywordCtes}vec AS MATERIALIZED (
+        SELECT m.id FROM ${t.memories} m WHERE ${o.smallScope ? `${small} AND ` : ''}${s} AND ${f} AND m.vector IS NOT NULL
+          ORDER BY ${o.smallScope ? `(m.vector <=> ${q}) + 0` : `m.vector <=> ${q}`} LIMIT ${n}
       ),
       cand AS (SELECT id FROM vec UNION SELECT id FROM ks),
       parts AS (
@@ -509,12 +527,11 @@ export function searchMemories(t: Tables, scope: Scope, o: SearchSqlOptions): Sq
          ORDER BY score DESC, distance ASC NULLS LAST, "updatedAt" DESC, id
          LIMIT ${p.add(o.topK)}::int
       ), stats AS (
-        SELECT v.n::int AS "vectorHits",
-               CASE WHEN v.n < ${n} THEN (
+        SELECT v.n::int AS "vectorHits", ${o.smallScope ? 'NULL' : `CASE WHEN v.n < ${n} THEN (
                  SELECT count(*) FROM (
                    SELECT 1 FROM ${t.memories} m WHERE ${s} AND ${f} AND m.vector IS NOT NULL LIMIT ${n}
                  ) c
-               ) END::int AS "scopeRows"
+               ) END`}::int AS "scopeRows", (SELECT rows FROM sz)::int AS "scopeSize"
           FROM (SELECT count(*) AS n FROM vec) v
       )
       SELECT hits.*, stats.* FROM stats LEFT JOIN hits ON true
