@@ -475,15 +475,14 @@ export function searchMemories(t: Tables, scope: Scope, o: SearchSqlOptions): Sq
         SELECT count(*)::float8 AS rows
           FROM (SELECT 1 FROM ${t.memories} m WHERE ${s} LIMIT ${SMALL_SCOPE_ROWS + 1}) z
       ), `;
-  // A small scope reads its rows through the scope index and tests them (ts_match_vq is @@ without the index); a
-  // big one uses the GIN index. Not knowing the size, the statement carries both plans and a one-time filter cuts
-  // the one that does not apply.
+  // The general statement carries two plans for the keyword side and a one-time filter cuts the one that does not
+  // apply: a small scope reads its rows through the scope index and tests them (ts_match_vq is @@ without the
+  // index); a big one uses the GIN index. The small-scope statement reads its rows once, into `sc`.
   const small = `(SELECT rows FROM sz) <= ${SMALL_SCOPE_ROWS}`;
-  const scopeMatches = `SELECT m.id, m.keywords, m.updated_at
-            FROM ${t.memories} m WHERE ${small} AND ${s} AND ${f} AND ts_match_vq(m.keywords, ${any})`;
   const keywordMatches = o.smallScope
-    ? scopeMatches
-    : `${scopeMatches}
+    ? `SELECT sc.id, sc.keywords, sc.updated_at FROM sc WHERE ts_match_vq(sc.keywords, ${any})`
+    : `SELECT m.id, m.keywords, m.updated_at
+            FROM ${t.memories} m WHERE ${small} AND ${s} AND ${f} AND ts_match_vq(m.keywords, ${any})
           UNION ALL
           SELECT m.id, m.keywords, m.updated_at
             FROM ${t.memories} m WHERE NOT ${small} AND ${s} AND ${f} AND m.keywords @@ ${any}`;
@@ -507,12 +506,33 @@ export function searchMemories(t: Tables, scope: Scope, o: SearchSqlOptions): Sq
         SELECT id FROM kall ORDER BY k DESC, updated_at DESC LIMIT ${n}
       ), `
     : `kall AS (SELECT NULL::uuid AS id, NULL::float8 AS k WHERE false), ks AS (SELECT id FROM kall), `;
-  return {
-    // The small-scope statement orders rows by an expression the HNSW index cannot serve (`+ 0`), so its plan is
-    // the scope index and an exact sort whatever the planner estimates, prepared or not.
-    text: `WITH ${sz}${keywordCtes}vec AS MATERIALIZED (
-        SELECT m.id FROM ${t.memories} m WHERE ${o.smallScope ? `${small} AND ` : ''}${s} AND ${f} AND m.vector IS NOT NULL
-          ORDER BY ${o.smallScope ? `(m.vector <=> ${q}) + 0` : `m.vector <=> ${q}`} LIMIT ${n}
+  const vectorScore = (distance: string) => `COALESCE(greatest(0.0, least(1.0, 1 - ${distance})), 0)::float8`;
+  const score = (v: string, k: string) => `${v} + ${KEYWORD_WEIGHT} * ${k} * (1 - ${v})`;
+  const topK = `${p.add(o.topK)}::int`;
+  const ranked = o.smallScope
+    // Every row of the scope once, with its distance (ordering a CTE's rows leaves the HNSW index out of any plan,
+    // generic ones too); the candidates are scored from it and only the top K fetch their payloads.
+    ? `sc AS MATERIALIZED (
+        SELECT m.id, m.keywords, m.updated_at, (m.vector <=> ${q})::float8 AS distance
+          FROM ${t.memories} m WHERE ${small} AND ${s} AND ${f}
+      ), ${keywordCtes}vec AS MATERIALIZED (
+        SELECT id FROM sc WHERE distance IS NOT NULL ORDER BY distance LIMIT ${n}
+      ),
+      cand AS (SELECT id FROM vec UNION SELECT id FROM ks),
+      top AS (
+        SELECT sc.id, sc.distance, COALESCE(kall.k, 0)::float8 AS "keywordScore", v.v AS "vectorScore",
+               ${score('v.v', 'COALESCE(kall.k, 0)')} AS score
+          FROM cand JOIN sc ON sc.id = cand.id LEFT JOIN kall ON kall.id = sc.id,
+          LATERAL (SELECT ${vectorScore('sc.distance')} AS v) v
+         ORDER BY score DESC, sc.distance ASC NULLS LAST, sc.updated_at DESC, sc.id::text
+         LIMIT ${topK}
+      ), hits AS (
+        SELECT ${MEMORY_COLUMNS}, top.distance, top."keywordScore", top."vectorScore", top.score
+          FROM top JOIN ${t.memories} m ON m.id = top.id
+      ),`
+    : `${keywordCtes}vec AS MATERIALIZED (
+        SELECT m.id FROM ${t.memories} m WHERE ${s} AND ${f} AND m.vector IS NOT NULL
+          ORDER BY m.vector <=> ${q} LIMIT ${n}
       ),
       cand AS (SELECT id FROM vec UNION SELECT id FROM ks),
       parts AS (
@@ -520,18 +540,24 @@ export function searchMemories(t: Tables, scope: Scope, o: SearchSqlOptions): Sq
           FROM cand JOIN ${t.memories} m ON m.id = cand.id
           LEFT JOIN kall ON kall.id = m.id
       ), scored AS (
-        SELECT p.*, v.v AS "vectorScore", v.v + ${KEYWORD_WEIGHT} * p."keywordScore" * (1 - v.v) AS score
-          FROM parts p, LATERAL (SELECT COALESCE(greatest(0.0, least(1.0, 1 - p.distance)), 0)::float8 AS v) v
+        SELECT p.*, v.v AS "vectorScore", ${score('v.v', 'p."keywordScore"')} AS score
+          FROM parts p, LATERAL (SELECT ${vectorScore('p.distance')} AS v) v
       ), hits AS (
         SELECT * FROM scored
          ORDER BY score DESC, distance ASC NULLS LAST, "updatedAt" DESC, id
-         LIMIT ${p.add(o.topK)}::int
-      ), stats AS (
-        SELECT v.n::int AS "vectorHits", ${o.smallScope ? 'NULL' : `CASE WHEN v.n < ${n} THEN (
+         LIMIT ${topK}
+      ),`;
+  // The small-scope statement's vector side is exact, so it is never short and needs no `scopeRows`.
+  const scopeRows = o.smallScope
+    ? 'NULL'
+    : `CASE WHEN v.n < ${n} THEN (
                  SELECT count(*) FROM (
                    SELECT 1 FROM ${t.memories} m WHERE ${s} AND ${f} AND m.vector IS NOT NULL LIMIT ${n}
                  ) c
-               ) END`}::int AS "scopeRows", (SELECT rows FROM sz)::int AS "scopeSize"
+               ) END`;
+  return {
+    text: `WITH ${sz}${ranked} stats AS (
+        SELECT v.n::int AS "vectorHits", ${scopeRows}::int AS "scopeRows", (SELECT rows FROM sz)::int AS "scopeSize"
           FROM (SELECT count(*) AS n FROM vec) v
       )
       SELECT hits.*, stats.* FROM stats LEFT JOIN hits ON true
