@@ -1,6 +1,7 @@
 // The one-way stairs of src/ (docs/architecture.md): runtime <- tools <- app/ -> jobs -> memory -> store, with the
 // shared leaves in shared/ (log, errors, backoff, ids) importable from every floor. src/ itself holds folders only, so
-// no folder reaches another through a file at the root. `npm run check` fails on an upward import or any cycle.
+// no folder reaches another through a file at the root. `npm run check` fails on an upward import or any cycle, of
+// files or of folders.
 
 /** `from` may not import anything matching `to`. */
 function forbid(name, comment, from, to) {
@@ -10,6 +11,14 @@ function forbid(name, comment, from, to) {
 module.exports = {
   forbidden: [
     { name: 'no-cycle', comment: 'No file may reach itself through its imports.', severity: 'error', from: {}, to: { circular: true } },
+    {
+      name: 'no-folder-cycle',
+      comment: 'No folder may reach itself through its files\' imports either (jobs/extraction <-> jobs/forgetting was such a loop with no file cycle): sibling folders depend one way. A shared contract lives in the folder that consumes it, and app.ts hands in the parts.',
+      severity: 'error',
+      scope: 'folder',
+      from: {},
+      to: { circular: true },
+    },
     forbid('shared-imports-nothing', 'shared/ (log, errors, backoff, ids) sits under every floor: it imports no other folder of ours.', '^src/shared/', '^src/(?!shared/)'),
     forbid('no-files-at-the-root', 'src/ holds folders only: a file at its root would sit between floors.', '', '^src/[^/]+\\.ts$'),
     forbid('store-is-the-ground-floor', 'store/ owns tables and SQL; it knows nothing above it.', '^src/store/', '^src/(memory|jobs|tools|runtime|app)/'),

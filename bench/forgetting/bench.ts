@@ -16,6 +16,7 @@ import os from 'node:os';
 import pg from 'pg';
 import { AccessLogger } from '../../src/memory/access-log.js';
 import { openForgetting } from '../../src/jobs/forgetting/index.js';
+import { extractionCleaners } from '../../src/jobs/extraction/service.js';
 import { accessLogTable } from '../../src/store/access-log.js';
 import type { Providers } from '../../src/memory/providers.js';
 import { MemoryService } from '../../src/memory/service.js';
@@ -197,7 +198,7 @@ async function forgetAtScale(b: Backend): Promise<Record<string, unknown>> {
     );
     await pool.query(`ANALYZE ${t.memories}`);
     await pool.query(`ANALYZE ${accessLogTable(t)}`);
-    const service = openForgetting({ store }, { memoryTtlDays: null, checkpointTtlDays: 90 });
+    const service = openForgetting({ store }, { memoryTtlDays: null, checkpointTtlDays: 90 }, extractionCleaners(store.database.pool, store.tables));
     const signal = new AbortController().signal;
     const run = async (dryRun: boolean) => {
       const t0 = performance.now();

@@ -13,7 +13,7 @@ import type { PluginHandlers } from '../runtime/contract.js';
 import type { Declarations } from '../runtime/declarations.js';
 import { createPluginApp } from '../tools/index.js';
 import type { PluginAppOptions } from '../tools/index.js';
-import { openExtraction } from '../jobs/extraction/service.js';
+import { extractionCleaners, openExtraction } from '../jobs/extraction/service.js';
 import { KeepAlive, ProviderActivity } from '../jobs/keepalive/index.js';
 import { openMemoryJobs } from '../jobs/queue/index.js';
 import { openForgetting } from '../jobs/forgetting/index.js';
@@ -63,7 +63,7 @@ export function engineServices(options: EngineOptions = {}): ServicesFactory {
       // Reads run now in the engine, bounded by the call; writes go through the queue (or run now in sync mode).
       memories: { ...memoryReads({ store: engine.store, providers, graph: engine.graph, maxConcurrent: settings.maxConcurrentMemoryOperations, logger }), ...jobs.writes },
       extraction: extraction.service,
-      forgetting: openForgetting(engine, settings),
+      forgetting: openForgetting(engine, settings, extractionCleaners(engine.store.database.pool, engine.store.tables)),
       transfer: {
         exportFile: (input, signal) => exportToFile(engine.store, { ...input, signal }),
         importUrl: (input, signal) =>

@@ -66,7 +66,7 @@ export function openExtraction(
 }
 
 /**
- * forget_memories' slots (src/jobs/forgetting/service.ts): `cleanCheckpoints` removes the user's (and app's)
+ * forget_memories' slots (src/jobs/forgetting/service.ts; app.ts hands them to `openForgetting`): `cleanCheckpoints` removes the user's (and app's)
  * checkpoints last saved before the request's cut-off, except those a run holds a live lease on; `housekeeping`
  * removes expired leases and finished task records older than `taskRetentionMs` (7 days). Dry runs only count.
  */

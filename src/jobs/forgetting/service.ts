@@ -49,6 +49,9 @@ export interface ForgettingDeps {
   graph?: ForgetOptions['graph'];
 }
 
+/** The slots other features fill (extraction's `extractionCleaners`), handed in by the wiring. */
+export type ForgettingCleaners = Pick<ForgettingDeps, 'cleanCheckpoints' | 'housekeeping'>;
+
 export type ForgetResult = {
   deleted_count: number;
   retained_count: number;

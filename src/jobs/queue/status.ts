@@ -9,7 +9,7 @@ import { bounded } from '../../memory/bounded.js';
 import type { BoundedDeps } from '../../memory/bounded.js';
 import type { JobStatus, MemoryApi } from '../../memory/api.js';
 import type { JobQueue, JobRow, JobState } from './queue.js';
-import { uuidParam } from '../../memory/service.js';
+import { uuidParam } from '../../memory/params.js';
 
 const STATES: Record<JobState, JobStatus['state']> = {
   created: 'queued',

@@ -13,7 +13,7 @@ import type { Logger } from 'pino';
 import { EngineError, notFound, overloaded } from '../../shared/errors.js';
 import type { Providers } from '../../memory/providers.js';
 import { bounded } from '../../memory/bounded.js';
-import { memoryId as checkedMemoryId, parseMetadata, requiredText } from '../../memory/service.js';
+import { memoryId as checkedMemoryId, parseMetadata, requiredText } from '../../memory/params.js';
 import { storeRepository } from '../../memory/store-repository.js';
 import type { EngineStore } from '../../memory/store-repository.js';
 import type { CallOptions, MemoryApi, MemoryEvent } from '../../memory/api.js';

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openForgetting } from '../../../src/jobs/forgetting/index.js';
+import { extractionCleaners } from '../../../src/jobs/extraction/service.js';
 import { parseCredentials } from '../../../src/memory/config/credentials.js';
 import { openEngine } from '../../../src/memory/engine.js';
 import type { Engine } from '../../../src/memory/engine.js';
@@ -117,7 +118,7 @@ describe('scope over an external vector store (property test, many users)', () =
           expect(result.deleted_count).toBe(expected.length);
           cleared.deleteAll += 1;
         } else {
-          const forgetting = openForgetting(engine, { memoryTtlDays: 1e-9, checkpointTtlDays: 90 });
+          const forgetting = openForgetting(engine, { memoryTtlDays: 1e-9, checkpointTtlDays: 90 }, extractionCleaners(engine.store.database.pool, engine.store.tables));
           const result = await forgetting.forget({ userId: user, appId: agent ?? undefined, dryRun: false }, new AbortController().signal);
           expect(result.deleted_count).toBe(expected.length);
           cleared.forget += 1;

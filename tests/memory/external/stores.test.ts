@@ -12,6 +12,7 @@ import { memoryJobHandler } from '../../../src/jobs/queue/handlers.js';
 import { JobQueue } from '../../../src/jobs/queue/queue.js';
 import type { ClaimedJob } from '../../../src/jobs/queue/queue.js';
 import { openForgetting } from '../../../src/jobs/forgetting/index.js';
+import { extractionCleaners } from '../../../src/jobs/extraction/service.js';
 import { parseCredentials } from '../../../src/memory/config/credentials.js';
 import { openEngine } from '../../../src/memory/engine.js';
 import type { Engine } from '../../../src/memory/engine.js';
@@ -214,7 +215,7 @@ describe('vector store repository over mem0ai "memory" (SQLite) + PGlite state',
     );
     expect(log.rows).toEqual([{ id: fresh, n: 1, app: 'app' }]);
 
-    const forgetting = openForgetting(engine, { memoryTtlDays: null, checkpointTtlDays: 90 });
+    const forgetting = openForgetting(engine, { memoryTtlDays: null, checkpointTtlDays: 90 }, extractionCleaners(engine.store.database.pool, engine.store.tables));
     const dry = await forgetting.forget({ userId: user, appId: 'app', dryRun: true }, new AbortController().signal);
     expect(dry).toMatchObject({ deleted_count: 1, retained_count: 1, dry_run: true });
     expect(dry.would_delete?.map((w) => w.id)).toEqual([old]);
