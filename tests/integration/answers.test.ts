@@ -291,7 +291,7 @@ describe('extraction that fails says so', () => {
 });
 
 describe('credential validation reaches the LLM without spending tokens', () => {
-  const llm = useFakeModel({ dims: DIMS });
+  const llm = useFakeModel({ dims: DIMS, resetEach: true });
 
   async function validate(creds: Record<string, unknown>): Promise<string | null> {
     const id = `c${++sessions}`;
@@ -305,7 +305,6 @@ describe('credential validation reaches the LLM without spending tokens', () => 
   const openai = (baseURL: string): Record<string, unknown> => ({ provider: 'openai', config: { api_key: 'sk-llm-SECRET-777', openai_base_url: baseURL, model: 'gpt-4o-mini' } });
 
   it('asks the model list, never the chat endpoint, and accepts a working LLM', async () => {
-    llm.reset();
     expect(await validate(withLlm(openai(llm.baseURL)))).toBeNull();
     expect(llm.requests.map((r) => `${r.method} ${r.path}`)).toEqual(['GET /v1/models']);
     expect(llm.chatCalls()).toHaveLength(0);
@@ -318,7 +317,6 @@ describe('credential validation reaches the LLM without spending tokens', () => 
   });
 
   it('refuses an LLM key the server refuses, without echoing it', async () => {
-    llm.reset();
     llm.fail({ path: '/v1/models', status: 401 });
     const message = await validate(withLlm(openai(llm.baseURL)));
     expect(message).toBe('local_llm_json_secret: the llm (openai) refused the API key (HTTP 401); check api_key');
@@ -327,7 +325,6 @@ describe('credential validation reaches the LLM without spending tokens', () => 
   });
 
   it('asks an Ollama server for its tags (and a dead one is refused)', async () => {
-    llm.reset();
     const ollama = (host: string): Record<string, unknown> => ({ provider: 'ollama', config: { ollama_base_url: host, model: 'llama3.1:8b' } });
     const host = llm.baseURL.replace(/\/v1$/, '');
     expect(await validate(withLlm(ollama(host)))).toBeNull();

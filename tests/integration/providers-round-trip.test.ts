@@ -22,7 +22,8 @@ const QUERY = 'Where does she keep bees?';
 /** The relevance the fake rerankers give the best hit. */
 const BEST = wordOverlap(QUERY, 'I keep bees in Porto.');
 
-const openai = useFakeModel({ dims: DIMS, script: plainModel });
+// Every test starts from plainModel with no requests recorded (some read the calls the fake saw).
+const openai = useFakeModel({ dims: DIMS, script: plainModel, resetEach: true });
 
 /** The OpenAI fake as the embedder, for providers without one of their own. */
 function openAiEmbedder(): Block {
@@ -76,8 +77,6 @@ describe('OpenAI-compatible providers through the OpenAI SDK at their base URL k
     ['sarvam', 'sarvam_base_url', 'sarvam-m'],
     ['openrouter', 'openrouter_base_url', 'gpt-5-mini'],
   ])('%s LLM (%s, default model %s)', async (provider, key, defaultModel) => {
-    openai.reset();
-    plainModel(openai);
     expectRemembered(await roundTrip({ llm: { provider, config: { api_key: KEY, [key]: openai.baseURL } } }));
     const chats = openai.calls('/v1/chat/completions');
     expect(chats.map((c) => header(c, 'authorization'))).toEqual([`Bearer ${KEY}`]);
@@ -87,8 +86,6 @@ describe('OpenAI-compatible providers through the OpenAI SDK at their base URL k
   });
 
   it('lmstudio: no key needed (Mem0 sends "lm-studio"); lmstudio_response_format replaces json_object', async () => {
-    openai.reset();
-    plainModel(openai);
     const format = { type: 'json_schema', json_schema: { name: 'answer', schema: { type: 'object' } } };
     const embedder = { provider: 'lmstudio', config: { lmstudio_base_url: openai.baseURL, embedding_dims: DIMS } };
     expectRemembered(await roundTrip({ llm: { provider: 'lmstudio', config: { lmstudio_base_url: openai.baseURL, model: 'qwen3-8b', lmstudio_response_format: format } }, embedder }));
@@ -107,8 +104,6 @@ describe('OpenAI-compatible providers through the OpenAI SDK at their base URL k
     ['together', 'together_base_url', 'intfloat/multilingual-e5-large-instruct', `Bearer ${KEY}`],
     ['huggingface', 'huggingface_base_url', 'tei', 'Bearer tei'],
   ])('%s embedder (%s, default model %s), no dimensions sent', async (provider, key, model, auth) => {
-    openai.reset();
-    plainModel(openai);
     const config: Record<string, unknown> = { [key]: openai.baseURL, embedding_dims: DIMS };
     if (provider === 'together') config.api_key = KEY;
     expectRemembered(await roundTrip({ llm: { provider: 'openai', config: { api_key: 'sk-l', openai_base_url: openai.baseURL } }, embedder: { provider, config } }));
@@ -258,8 +253,6 @@ describe('rerankers', { timeout: SLOW }, () => {
   const llm = (): Block => ({ provider: 'openai', config: { api_key: 'sk-l', openai_base_url: openai.baseURL } });
 
   it('cohere (cohere-ai): v1 rerank with the bearer key, top_n; its scores order the hits', async () => {
-    openai.reset();
-    plainModel(openai);
     const fake = await FakeApi.start(cohereApi(wordOverlap));
     try {
       const result = await roundTrip({ llm: llm(), reranker: { provider: 'cohere', config: { api_key: KEY, base_url: fake.url(), top_n: 5 } } });
@@ -277,8 +270,6 @@ describe('rerankers', { timeout: SLOW }, () => {
   });
 
   it('zero_entropy (zeroentropy): models/rerank with the bearer key', async () => {
-    openai.reset();
-    plainModel(openai);
     const fake = await FakeApi.start(zeroEntropyApi(wordOverlap));
     try {
       const result = await roundTrip({ llm: llm(), reranker: { provider: 'zero_entropy', config: { api_key: KEY, base_url: fake.url('/v1') } } });
@@ -293,8 +284,6 @@ describe('rerankers', { timeout: SLOW }, () => {
   });
 
   it('llm_reranker with an anthropic scoring LLM goes through the same Anthropic client', async () => {
-    openai.reset();
-    plainModel(openai);
     const scoring = (system: string, user: string): string => {
       const query = /Query: (.*)/.exec(user)?.[1] ?? '';
       const document = /Document: (.*)/.exec(user)?.[1] ?? '';
