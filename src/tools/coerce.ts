@@ -113,8 +113,8 @@ function coerceOne(parameter: ToolParameterDeclaration, value: unknown): Coerced
  * given" when malformed instead of failing (the seed's rule for `timeout`), with a warning. Parameters in `keepBlank`
  * keep a given blank string as it is (the tool decides what empty text means, e.g. add_memory answers SKIP); absent
  * or null is still missing. Undeclared keys are not passed on; each is reported as ignored, or, with
- * `refuseUndeclared` (a tool that deletes or overwrites), refused: acting without a parameter the caller meant (a
- * misspelt `dry_run`, another tool's scope key) could delete what the caller meant to keep.
+ * `refuseUndeclared` (a tool that deletes or overwrites), refused unless blank: acting without a parameter the caller
+ * meant (a misspelt `dry_run`, another tool's scope key) could delete what the caller meant to keep.
  * @throws ValidationError naming every parameter that is missing, malformed or (refused) undeclared.
  */
 export function coerceParameters(
@@ -158,7 +158,9 @@ export function coerceParameters(
   const names = new Set(declared.map((parameter) => parameter.name));
   for (const name of Object.keys(raw)) {
     if (names.has(name)) continue;
-    if (refuseUndeclared) issues.push({ key: 'param.undeclared', params: { name: showValue(name) } });
+    // Blank carries no intent: Dify's workflow node sends null for a parameter the node holds but the tool no longer
+    // declares (one removed in an upgrade); that must not stop a workflow.
+    if (refuseUndeclared && !isBlank(raw[name])) issues.push({ key: 'param.undeclared', params: { name: showValue(name) } });
     else warnings.push({ key: 'warn.ignored', params: { name: showValue(name) } });
   }
   if (issues.length > 0) throw new ValidationError(issues);

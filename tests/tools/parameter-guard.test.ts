@@ -145,6 +145,15 @@ describe('the mistakes a caller makes on a destructive tool are refused, not hal
     expect(calls).toEqual([]);
   });
 
+  it('a blank undeclared parameter is not a refusal: Dify sends null for one the node holds but the tool no longer declares', async () => {
+    for (const blank of [null, '', '  ']) {
+      const { answer, calls } = await call('delete_all_memories', { user_id: 'u', removed_in_an_upgrade: blank });
+      expect(answer.status).toBe('SUCCESS');
+      expect(answer.warnings).toEqual(['"removed_in_an_upgrade" is not a parameter of this tool and was ignored']);
+      expect(calls).toHaveLength(1);
+    }
+  });
+
   it('several at once are all named', async () => {
     const { answer } = await call('delete_all_memories', { user_id: 'u', filter: '{}', dryrun: true });
     expect(answer.status).toBe('ERROR');
