@@ -383,8 +383,8 @@ a map, so **no time below includes embedding**. Search = top ${TOP_K} in one use
 API (ours: \`MemoryService.search\`, hybrid vector + keyword; mem0ai: \`Memory.search\`, vector + its BM25 and entity
 boost, \`threshold: 0\`), ${QUERIES} queries after ${WARMUP} warm-up ones, run in two halves, the systems in one order
 then in the reverse one.
-**raw SQL** is no system at all: the very statement ours sends for that call (search: its one-statement fast path; add:
-the duplicate check + insert + history statement), parameters built before the clock starts, run through a plain
+**raw SQL** is no system at all: the very statement ours sends for that call (search: the small-scope statement,
+prepared per connection as ours prepares it; add: the duplicate check + insert + history statement), parameters built before the clock starts, run through a plain
 \`pg.Pool\` of the same size and session settings on ours' table — what the database alone needs here (its adds are
 fresh rows of its own: the vectors ours had just added would find their index pages hot).
 **ours ÷ raw** is ours' cost over that (time ÷ time, or raw rate ÷ ours' rate; 1.00× = nothing but the database).
@@ -408,10 +408,13 @@ Reading the rows:
   makes the row estimate tiny) the result is exact but every row of the table is read. Its keyword side
   (\`to_tsvector(payload->>'textLemmatized')\` computed per row, no index) is a sequential scan of the whole table on
   every search. Its 8 concurrent callers share one \`pg.Client\`, so they queue.
-- Ours searches in one statement: the user's rows through the scope index (or the HNSW index with iterative scans
-  when that is cheaper), the keyword side through the scope's own rows for small scopes or a GIN index for big ones,
-  and an exact scan only when the index still comes back short — hence the full top 5 everywhere — over a pool of
-  connections.
+- Ours searches in one statement over a pool of connections. A scope of at most 500 rows (every user here holds
+  ${SIZES.map((n) => Math.round(n / USERS)).join(' or ')} memories) gets the small-scope statement: the user's rows through the scope index, an exact
+  vector order and the keyword side on the same rows, prepared once per connection so it is never parsed or planned
+  again. A bigger scope (counted by that statement, then remembered) gets the general one: the HNSW index with
+  iterative scans or the scope index, whichever the planner finds cheaper, a GIN index for the keyword side, and an
+  exact scan only when the index still comes back short — hence the full top 5 everywhere. This bench does not time
+  big scopes (\`node bench/store/run.mjs plans\` compares the two statements).
 - Add: ours sends one prepared statement (exact-duplicate check, memory, history row; 1 round trip); mem0ai writes
   the row (1 statement) and a history row into a local SQLite file (fsync per add). Both pay the same HNSW insert. mem0ai's SQLite history commits with an fsync per add (its defaults); the ratio moves with the
   machine's I/O and CPU load (see the load average above).

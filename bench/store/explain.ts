@@ -31,13 +31,16 @@ const out = (title: string, rows: { 'QUERY PLAN': string }[]) =>
   process.stdout.write(`\n=== ${title}\n${rows.map((r) => r['QUERY PLAN'].replace(/'\[[-0-9.,e]+\]'/g, "'[…]'")).join('\n')}\n`);
 try {
   const tables = tablesFor({ schemaName: 'public', collectionName: `bench_ours_${label}` });
-  const sql = searchMemories(tables, { userId: query.userId }, {
-    vector, terms: queryTerms(query.text, 64).map(lexemeQuery), topK: 5, candidates: 20, filters,
-  });
   await client.query('BEGIN');
   await client.query("SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true), set_config('hnsw.ef_search', '40', true)");
-  out(`ours (${tables.memories}), user ${query.userId}, filters ${JSON.stringify(filters ?? null)}`,
-    (await client.query(`EXPLAIN (ANALYZE, BUFFERS) ${sql.text}`, sql.values)).rows);
+  // The statement a small scope gets (the bench's users are small), then the general one a bigger scope gets.
+  for (const smallScope of [true, false]) {
+    const sql = searchMemories(tables, { userId: query.userId }, {
+      vector, terms: queryTerms(query.text, 64).map(lexemeQuery), topK: 5, candidates: 20, filters, smallScope,
+    });
+    out(`ours, ${smallScope ? 'small-scope' : 'general'} statement (${tables.memories}), user ${query.userId}, filters ${JSON.stringify(filters ?? null)}`,
+      (await client.query(`EXPLAIN (ANALYZE, BUFFERS) ${sql.text}`, sql.values)).rows);
+  }
   await client.query('COMMIT');
 
   const t = `"bench_mem0_${label}"`;

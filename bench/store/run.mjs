@@ -2,14 +2,15 @@
 // mem0ai's home folder and history files in a temporary folder made here with mkdtemp — the only folder this script
 // ever deletes. `node bench/store/run.mjs explain` runs bench/store/explain.ts the same way instead, and
 // `node bench/store/run.mjs cpu` bench/store/cpu.ts (node CPU per add and search, ours beside raw; prints only), and
-// `node bench/store/run.mjs add-cost` bench/store/add-cost.ts (an add's database time with each index dropped in turn).
+// `node bench/store/run.mjs add-cost` bench/store/add-cost.ts (an add's database time with each index dropped in turn),
+// and `node bench/store/run.mjs plans` bench/store/plans.ts (the general and the small-scope search statement side by side).
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { loadBench, root } from '../launch.mjs';
 import { writeSection } from '../report.mjs';
 
-const entry = ['explain', 'cpu', 'add-cost'].includes(process.argv[2]) ? process.argv[2] : 'bench';
+const entry = ['explain', 'cpu', 'add-cost', 'plans'].includes(process.argv[2]) ? process.argv[2] : 'bench';
 const tmp = await mkdtemp(path.join(os.tmpdir(), 'mem0-store-bench-'));
 process.env.MEM0_TELEMETRY = 'false';
 process.env.MEM0_DIR = path.join(tmp, 'mem0-home');

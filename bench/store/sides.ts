@@ -7,9 +7,11 @@
  *   documented `langchain` embedder provider given an object with `embedQuery`/`embedDocuments` that look the text up
  *   in the same {@link VectorBook}. The LLM is configured (the constructor needs one) but never called: every add is
  *   `infer: false`.
- * - raw: no system at all — the SQL statement ours sends for each call (the same builders in src/store/queries.ts,
- *   parameters built before the clock starts), run directly through a `pg.Pool` of the same size and session
- *   settings on ours' tables: what the database itself needs for that work (the physical limit of this design).
+ * - raw: no system at all — the SQL statement ours sends for each call (the same builders in src/store/queries.ts;
+ *   a search is the small-scope statement, prepared as ours prepares it, which answers the bench's users of 10–100
+ *   memories each; parameters built before the clock starts), run directly through a `pg.Pool` of the same size
+ *   and session settings on ours' tables: what the database itself needs for that work (the physical limit of this
+ *   design).
  * @module
  */
 import { randomUUID } from 'node:crypto';
@@ -23,7 +25,7 @@ import { openStore, parseStoreConfig } from '../../src/store/index.js';
 import type { Store } from '../../src/store/index.js';
 import { newMemoryPayload, pythonIso } from '../../src/store/payload.js';
 import { applySessionSettings } from '../../src/store/pool.js';
-import { addMemoriesWithHistory, searchMemories, TOKEN_SEPARATOR } from '../../src/store/queries.js';
+import { addMemoriesWithHistory, SMALL_SCOPE_ROWS, TOKEN_SEPARATOR } from '../../src/store/queries.js';
 import { vectorLiteral } from '../../src/store/sql.js';
 import type { SqlQuery } from '../../src/store/sql.js';
 import { lexemeQuery, queryTerms, wordTokens } from '../../src/store/tokens.js';
@@ -259,7 +261,7 @@ export function openRaw(url: string, ours: Side & { store: Store }): Side {
   const adds = new Map<string, SqlQuery>();
   const searchKey = (query: Query, filters?: Record<string, string>) => `${query.userId}\u0000${query.text}\u0000${JSON.stringify(filters ?? null)}`;
   const searchSql = (query: Query, filters?: Record<string, string>) =>
-    searchMemories(tables, { userId: query.userId }, {
+    ours.store.memories.smallScopeStatement({ userId: query.userId }, {
       vector: vectorLiteral(query.vector), terms: queryTerms(query.text, 64).map(lexemeQuery), topK: TOP_K,
       candidates: Math.max(TOP_K * 2, 20), filters,
     });
@@ -277,7 +279,9 @@ export function openRaw(url: string, ours: Side & { store: Store }): Side {
     },
     async search(query, filters) {
       const sql = searches.get(searchKey(query, filters)) ?? searchSql(query, filters);
-      const res = await pool.query<{ id: string | null }>(sql);
+      const res = await pool.query<{ id: string | null; scopeSize: number }>(sql);
+      // The bench's scopes are small; a bigger one would get only its count from this statement, not an answer.
+      if ((res.rows[0]?.scopeSize ?? 0) > SMALL_SCOPE_ROWS) throw new Error(`raw search: user ${query.userId} is not a small scope`);
       return res.rows.filter((r) => r.id !== null).length;
     },
     async add(userId, text, metadata) {

@@ -19,8 +19,8 @@ import { parseFilterInput } from './filters.js';
 import type { Queryable } from './pool.js';
 import * as q from './queries.js';
 import type { MemoryRow, Scope } from './queries.js';
-import { vectorLiteral } from './sql.js';
-import type { Tables } from './sql.js';
+import { prepared, vectorLiteral } from './sql.js';
+import type { SqlQuery, Tables } from './sql.js';
 import { lexemeQuery, queryTerms, wordTokens } from './tokens.js';
 import { checkCount, checkMetadata, checkScope, checkUuid, md5, newMemoryPayload, pythonIso } from './payload.js';
 
@@ -34,6 +34,11 @@ const MAX_QUERY_TOKENS = 64;
 
 export class MemoryStore {
   lastSearch: SearchTrace | null = null;
+  /**
+   * Scopes a search found bigger than SMALL_SCOPE_ROWS (this process only): they skip the small-scope statement,
+   * which would only count them. A wrong entry costs a round trip, never an answer.
+   */
+  private readonly bigScopes = new BoundedSet(REMEMBERED_SCOPES);
 
   constructor(
     private readonly pool: pg.Pool,
@@ -325,10 +330,11 @@ export class MemoryStore {
   }
 
   /**
-   * Hybrid search. Returns `topK` hits whenever at least `topK` memories with a vector match the scope and filters:
-   * with pgvector ≥ 0.8 the HNSW scan is iterative (it keeps going past `ef_search` until enough rows pass the
-   * filter); and if the vector side still comes back short of both the candidate count and the number of matching
-   * rows, the query is run again as an exact scan (no vector index).
+   * Hybrid search. Returns `topK` hits whenever at least `topK` memories with a vector match the scope and filters.
+   * A scope of at most SMALL_SCOPE_ROWS rows is answered by the small-scope statement (exact vector order). A bigger
+   * one by the general statement: with pgvector ≥ 0.8 the HNSW scan is iterative (it keeps going past `ef_search`
+   * until enough rows pass the filter); and if the vector side still comes back short of both the candidate count
+   * and the number of matching rows, the query is run again as an exact scan (no vector index).
    */
   async search(scope: Scope, options: SearchOptions): Promise<SearchHit[]> {
     checkScope(scope);
@@ -337,18 +343,29 @@ export class MemoryStore {
     const vector = this.vectorText(options.vector);
     const terms = options.query ? queryTerms(options.query, MAX_QUERY_TOKENS) : [];
     const candidates = Math.min(Math.max(topK * 2, 20), MAX_TOP_K);
-    const sql = q.searchMemories(this.tables, scope, {
-      vector, terms: terms.map(lexemeQuery), topK, candidates, filters: options.filters,
-    });
+    const scopeKey = keyOfScope(scope);
+    const args = { vector, terms: terms.map(lexemeQuery), topK, candidates, filters: options.filters };
+    if (!this.bigScopes.has(scopeKey)) {
+      const res = await this.pool.query<HitRow>(this.smallScopeStatement(scope, args));
+      const size = res.rows[0]?.scopeSize ?? 0;
+      if (size <= q.SMALL_SCOPE_ROWS) {
+        this.lastSearch = { exactFallback: false, vectorHits: res.rows[0]?.vectorHits ?? 0, smallScope: true };
+        return hitsOf(res.rows);
+      }
+      // Too big for it: it only counted. Asked again below, and the general statement first from now on.
+      this.bigScopes.add(scopeKey);
+    }
+    const sql = q.searchMemories(this.tables, scope, args);
     // Fast path, one round trip: the connection's own settings (pool.ts applies `hnsw.iterative_scan` when a
     // connection opens) and the default ef_search, which is enough up to 40 candidates.
     if (candidates <= DEFAULT_EF_SEARCH) {
       const res = await this.pool.query<HitRow>(sql);
       const stats = res.rows[0];
+      this.forgetIfSmall(scopeKey, stats?.scopeSize);
       const vectorHits = stats?.vectorHits ?? 0;
       // Short only when the vector side found fewer than the candidates AND fewer than the rows that match.
       if (!(vectorHits < candidates && (stats?.scopeRows ?? 0) > vectorHits)) {
-        this.lastSearch = { exactFallback: false, vectorHits };
+        this.lastSearch = { exactFallback: false, vectorHits, smallScope: false };
         return hitsOf(res.rows);
       }
     }
@@ -368,9 +385,26 @@ export class MemoryStore {
         vectorHits = res.rows[0]?.vectorHits ?? 0;
         exactFallback = true;
       }
-      this.lastSearch = { exactFallback, vectorHits };
+      this.forgetIfSmall(scopeKey, res.rows[0]?.scopeSize);
+      this.lastSearch = { exactFallback, vectorHits, smallScope: false };
       return hitsOf(res.rows);
     });
+  }
+
+  /**
+   * The statement a search sends first for a scope not known to be big (the bench's raw side sends the very same).
+   * Its plan is the same for every small scope, so without a filter it is prepared once per connection and never
+   * planned again: parsing and planning were over half of such a search's database time. A filter changes its
+   * text, so a filtered search stays unprepared (prepared statements last as long as their connection).
+   */
+  smallScopeStatement(scope: Scope, args: Omit<q.SearchSqlOptions, 'smallScope'>): SqlQuery {
+    const sql = q.searchMemories(this.tables, scope, { ...args, smallScope: true });
+    return args.filters === undefined ? prepared(sql) : sql;
+  }
+
+  /** A scope remembered as big that a search has counted small again goes back to the small-scope statement. */
+  private forgetIfSmall(scopeKey: string, size: number | undefined): void {
+    if (size !== undefined && size <= q.SMALL_SCOPE_ROWS) this.bigScopes.delete(scopeKey);
   }
 
   private vectorText(vector: readonly number[] | undefined): string {
@@ -397,7 +431,38 @@ interface HitRow extends Omit<MemoryRow, 'id'> {
   vectorHits: number;
   /** Rows with a vector in scope and filter, counted up to the candidate count; null when not counted. */
   scopeRows: number | null;
+  /** The scope's rows (no filter), counted up to SMALL_SCOPE_ROWS + 1. */
+  scopeSize: number;
 }
+
+/** A set that forgets its oldest entry when it would grow past `limit`. */
+class BoundedSet {
+  private readonly items = new Set<string>();
+
+  constructor(private readonly limit: number) {}
+
+  has(key: string): boolean {
+    return this.items.has(key);
+  }
+
+  add(key: string): void {
+    this.items.delete(key);
+    this.items.add(key);
+    if (this.items.size > this.limit) this.items.delete(this.items.values().next().value!);
+  }
+
+  delete(key: string): void {
+    this.items.delete(key);
+  }
+}
+
+/** Big scopes remembered per collection: about 100 bytes each. */
+const REMEMBERED_SCOPES = 10_000;
+
+function keyOfScope(scope: Scope): string {
+  return scope.agentId ? `${scope.userId}\u0000${scope.agentId}` : scope.userId;
+}
+
 
 /** pgvector's default `hnsw.ef_search` (the fast path leaves it alone). */
 const DEFAULT_EF_SEARCH = 40;

@@ -110,6 +110,8 @@ export const MAX_LIST_LIMIT = 10_000;
 export interface SearchTrace {
   exactFallback: boolean;
   vectorHits: number;
+  /** The scope was known to be small: the prepared small-scope statement answered (queries.ts `smallScope`). */
+  smallScope: boolean;
 }
 
 /** The text of a payload value when it is a string, else null. */

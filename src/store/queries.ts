@@ -429,6 +429,13 @@ export interface SearchSqlOptions {
   /** How many candidates each side (vector, keyword) contributes before fusion. */
   candidates: number;
   filters?: unknown;
+  /**
+   * The statement for a scope of at most {@link SMALL_SCOPE_ROWS} rows: it reads the scope's rows through the scope
+   * index only (an exact vector order, no HNSW branch, no GIN branch), so its plan does not depend on the scope's
+   * size and it can be prepared once per connection. A bigger scope gets no hits from it, only its `scopeSize`
+   * (counted first, up to the threshold + 1), and must be asked again with the general statement.
+   */
+  smallScope?: boolean;
 }
 
 /**
@@ -447,9 +454,11 @@ export const KEYWORD_POOL = 2000;
  * are ordered by (ties: the closer vector, then the more recently updated). Every row also carries:
  * - `vectorHits`: how many rows the vector side produced;
  * - `scopeRows`: only when `vectorHits` is below the candidate count, how many rows with a vector match the scope
- *   and filter, counted up to the candidate count (null otherwise; the count is not run then).
- * Together they tell an index scan that stopped short from a scope that simply has few rows. When nothing matches
- * at all, one row comes back with a null `id` and only these two columns set.
+ *   and filter, counted up to the candidate count (null otherwise, and always null for a small scope's statement,
+ *   whose vector side is exact);
+ * - `scopeSize`: the scope's rows (no filter), counted up to {@link SMALL_SCOPE_ROWS} + 1.
+ * Together the first two tell an index scan that stopped short from a scope that simply has few rows. When nothing
+ * matches at all, one row comes back with a null `id` and only the statistics set.
  */
 export function searchMemories(t: Tables, scope: Scope, o: SearchSqlOptions): SqlQuery {
   const p = new Params();
@@ -460,21 +469,27 @@ export function searchMemories(t: Tables, scope: Scope, o: SearchSqlOptions): Sq
   const keyword = o.terms.length > 0;
   const any = keyword ? `${p.add(o.terms.join(' | '))}::tsquery` : '';
   const terms = keyword ? `${p.add(o.terms)}::tsquery[]` : '';
-  // Two plans for the keyword side, one of which runs (the other is cut by its one-time filter): a small scope
-  // reads its rows through the scope index and tests them (ts_match_vq is @@ without the index); a big one uses
-  // the GIN index. The scope size is counted only up to the threshold.
-  const small = `(SELECT rows FROM sz) <= ${SMALL_SCOPE_ROWS}`;
-  const keywordCtes = keyword
-    ? `sz AS MATERIALIZED (
+  // The scope's size, counted only up to the threshold: the keyword side's plan and IDF need it, and the caller
+  // learns from it which statement to send next time.
+  const sz = `sz AS MATERIALIZED (
         SELECT count(*)::float8 AS rows
           FROM (SELECT 1 FROM ${t.memories} m WHERE ${s} LIMIT ${SMALL_SCOPE_ROWS + 1}) z
-      ), km AS MATERIALIZED (
-        SELECT k.id, k.keywords, k.updated_at FROM (
-          SELECT m.id, m.keywords, m.updated_at
+      ), `;
+  // The general statement carries two plans for the keyword side and a one-time filter cuts the one that does not
+  // apply: a small scope reads its rows through the scope index and tests them (ts_match_vq is @@ without the
+  // index); a big one uses the GIN index. The small-scope statement reads its rows once, into `sc`.
+  const small = `(SELECT rows FROM sz) <= ${SMALL_SCOPE_ROWS}`;
+  const keywordMatches = o.smallScope
+    ? `SELECT sc.id, sc.keywords, sc.updated_at FROM sc WHERE ts_match_vq(sc.keywords, ${any})`
+    : `SELECT m.id, m.keywords, m.updated_at
             FROM ${t.memories} m WHERE ${small} AND ${s} AND ${f} AND ts_match_vq(m.keywords, ${any})
           UNION ALL
           SELECT m.id, m.keywords, m.updated_at
-            FROM ${t.memories} m WHERE NOT ${small} AND ${s} AND ${f} AND m.keywords @@ ${any}
+            FROM ${t.memories} m WHERE NOT ${small} AND ${s} AND ${f} AND m.keywords @@ ${any}`;
+  const keywordCtes = keyword
+    ? `km AS MATERIALIZED (
+        SELECT k.id, k.keywords, k.updated_at FROM (
+          ${keywordMatches}
         ) k LIMIT ${KEYWORD_POOL}
       ), idf AS MATERIALIZED (
         SELECT u.q, ln(1 + (greatest(nn.rows, d.df) - d.df + 0.5) / (d.df + 0.5)) AS w
@@ -491,8 +506,31 @@ export function searchMemories(t: Tables, scope: Scope, o: SearchSqlOptions): Sq
         SELECT id FROM kall ORDER BY k DESC, updated_at DESC LIMIT ${n}
       ), `
     : `kall AS (SELECT NULL::uuid AS id, NULL::float8 AS k WHERE false), ks AS (SELECT id FROM kall), `;
-  return {
-    text: `WITH ${keywordCtes}vec AS MATERIALIZED (
+  const vectorScore = (distance: string) => `COALESCE(greatest(0.0, least(1.0, 1 - ${distance})), 0)::float8`;
+  const score = (v: string, k: string) => `${v} + ${KEYWORD_WEIGHT} * ${k} * (1 - ${v})`;
+  const topK = `${p.add(o.topK)}::int`;
+  const ranked = o.smallScope
+    // Every row of the scope once, with its distance (ordering a CTE's rows leaves the HNSW index out of any plan,
+    // generic ones too); the candidates are scored from it and only the top K fetch their payloads.
+    ? `sc AS MATERIALIZED (
+        SELECT m.id, m.keywords, m.updated_at, (m.vector <=> ${q})::float8 AS distance
+          FROM ${t.memories} m WHERE ${small} AND ${s} AND ${f}
+      ), ${keywordCtes}vec AS MATERIALIZED (
+        SELECT id FROM sc WHERE distance IS NOT NULL ORDER BY distance LIMIT ${n}
+      ),
+      cand AS (SELECT id FROM vec UNION SELECT id FROM ks),
+      top AS (
+        SELECT sc.id, sc.distance, COALESCE(kall.k, 0)::float8 AS "keywordScore", v.v AS "vectorScore",
+               ${score('v.v', 'COALESCE(kall.k, 0)')} AS score
+          FROM cand JOIN sc ON sc.id = cand.id LEFT JOIN kall ON kall.id = sc.id,
+          LATERAL (SELECT ${vectorScore('sc.distance')} AS v) v
+         ORDER BY score DESC, sc.distance ASC NULLS LAST, sc.updated_at DESC, sc.id::text
+         LIMIT ${topK}
+      ), hits AS (
+        SELECT ${MEMORY_COLUMNS}, top.distance, top."keywordScore", top."vectorScore", top.score
+          FROM top JOIN ${t.memories} m ON m.id = top.id
+      ),`
+    : `${keywordCtes}vec AS MATERIALIZED (
         SELECT m.id FROM ${t.memories} m WHERE ${s} AND ${f} AND m.vector IS NOT NULL
           ORDER BY m.vector <=> ${q} LIMIT ${n}
       ),
@@ -502,19 +540,24 @@ export function searchMemories(t: Tables, scope: Scope, o: SearchSqlOptions): Sq
           FROM cand JOIN ${t.memories} m ON m.id = cand.id
           LEFT JOIN kall ON kall.id = m.id
       ), scored AS (
-        SELECT p.*, v.v AS "vectorScore", v.v + ${KEYWORD_WEIGHT} * p."keywordScore" * (1 - v.v) AS score
-          FROM parts p, LATERAL (SELECT COALESCE(greatest(0.0, least(1.0, 1 - p.distance)), 0)::float8 AS v) v
+        SELECT p.*, v.v AS "vectorScore", ${score('v.v', 'p."keywordScore"')} AS score
+          FROM parts p, LATERAL (SELECT ${vectorScore('p.distance')} AS v) v
       ), hits AS (
         SELECT * FROM scored
          ORDER BY score DESC, distance ASC NULLS LAST, "updatedAt" DESC, id
-         LIMIT ${p.add(o.topK)}::int
-      ), stats AS (
-        SELECT v.n::int AS "vectorHits",
-               CASE WHEN v.n < ${n} THEN (
+         LIMIT ${topK}
+      ),`;
+  // The small-scope statement's vector side is exact, so it is never short and needs no `scopeRows`.
+  const scopeRows = o.smallScope
+    ? 'NULL'
+    : `CASE WHEN v.n < ${n} THEN (
                  SELECT count(*) FROM (
                    SELECT 1 FROM ${t.memories} m WHERE ${s} AND ${f} AND m.vector IS NOT NULL LIMIT ${n}
                  ) c
-               ) END::int AS "scopeRows"
+               ) END`;
+  return {
+    text: `WITH ${sz}${ranked} stats AS (
+        SELECT v.n::int AS "vectorHits", ${scopeRows}::int AS "scopeRows", (SELECT rows FROM sz)::int AS "scopeSize"
           FROM (SELECT count(*) AS n FROM vec) v
       )
       SELECT hits.*, stats.* FROM stats LEFT JOIN hits ON true

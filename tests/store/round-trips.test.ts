@@ -78,11 +78,78 @@ describe.each(backends())('round trips on $name', (backend) => {
     expect(hits).toHaveLength(5);
     expect(hits[0]?.data).toBe('small 5');
     for (const h of hits) expect(h.userId).toBe('small');
-    expect(memories.lastSearch).toEqual({ exactFallback: false, vectorHits: 7 });
+    expect(memories.lastSearch).toEqual({ exactFallback: false, vectorHits: 7, smallScope: true });
     // All 7 rows when top_k asks for more; nothing (and no statistics row leaking out) for an empty scope.
     expect(await memories.search({ userId: 'small' }, { vector: randomVector(5), query: 'small', topK: 20 })).toHaveLength(7);
     expect(await memories.search({ userId: 'nobody' }, { vector: randomVector(5), query: 'small', topK: 5 })).toEqual([]);
     expect(sent).toHaveLength(3);
+  });
+
+  it('a small scope is searched by one prepared statement; a scope that grows past it is asked again, then moves back', async () => {
+    const store = await open();
+    const scope = { userId: 'grows' };
+    const row = (i: number) => ({ data: `grows ${i % 7} row ${i}`, vector: randomVector(i), metadata: { odd: i % 2 === 1 } });
+    await store.memories.insert(scope, Array.from({ length: 40 }, (_, i) => row(i)));
+    await store.memories.insert({ userId: 'neighbour' }, Array.from({ length: 40 }, (_, i) => row(i)));
+    // The store over one connection, so the statements it prepares can be read back from that connection.
+    const client = await store.database.pool.connect();
+    try {
+      const one = { query: client.query.bind(client), connect: async () => ({ query: client.query.bind(client), release: () => {} }) };
+      const { pool, sent } = counting(one as unknown as pg.Pool);
+      const memories = new MemoryStore(pool, store.tables, DIMS, { iterativeScan: true });
+      const search = (filters?: Record<string, unknown>) =>
+        memories.search(scope, { vector: randomVector(3), query: 'grows 3', topK: 10, filters });
+      const shape = (hits: Awaited<ReturnType<typeof search>>) => hits.map((h) => `${h.data} ${h.score.toFixed(9)}`);
+      const statements = () => sent.filter((t) => t.startsWith('WITH')).length;
+      // (PGlite's one backend also holds what earlier tests prepared: only this store's table counts.)
+      const prepared = async () => (await client.query<{ n: number }>(
+        "SELECT count(*)::int AS n FROM pg_prepared_statements WHERE strpos(statement, 'ts_match_vq') > 0 AND strpos(statement, $1) > 0",
+        [store.tables.memories])).rows[0]!.n;
+
+      const first = await search();
+      expect(memories.lastSearch?.smallScope).toBe(true);
+      expect(first).toHaveLength(10);
+      expect(first[0]?.data).toBe('grows 3 row 3');
+      for (const h of first) expect(h.userId).toBe('grows');
+      // The same answers from the same statement, past the five runs after which PostgreSQL may keep one generic plan.
+      for (let i = 0; i < 7; i++) expect(shape(await search())).toEqual(shape(first));
+      expect(statements()).toBe(8);
+      expect(await prepared()).toBe(1);
+      // A filter changes the text: answered by the small statement too, unprepared.
+      const odd = await search({ odd: true });
+      expect(memories.lastSearch?.smallScope).toBe(true);
+      expect(odd).toHaveLength(10);
+      for (const h of odd) expect(h.metadata.odd).toBe(true);
+      expect(odd[0]?.data).toBe('grows 3 row 3');
+      expect(await prepared()).toBe(1);
+
+      // The scope grows past the small threshold, with a closer row. Writes teach the search nothing (another
+      // process's writes would look the same): the small statement only counts the scope, and the general one answers.
+      await memories.insert(scope, [{ data: 'grows 3 nearest', vector: randomVector(3) }]);
+      await memories.insert(scope, Array.from({ length: 480 }, (_, i) => row(1000 + i)));
+      let before = statements();
+      const grown = await search();
+      expect(memories.lastSearch?.smallScope).toBe(false);
+      expect(statements() - before).toBe(2);
+      expect(grown[0]?.data).toBe('grows 3 nearest');
+      expect(grown).toHaveLength(10);
+      for (const h of grown) expect(h.userId).toBe('grows');
+      // Remembered as big: one statement, the general one.
+      before = statements();
+      expect(shape(await search())).toEqual(shape(grown));
+      expect(memories.lastSearch?.smallScope).toBe(false);
+      expect(statements() - before).toBe(1);
+      // Shrunk back under the threshold: the general statement counts it, and the small one answers again.
+      await memories.deleteAll(scope, { odd: false });
+      await search();
+      expect(memories.lastSearch?.smallScope).toBe(false);
+      const small = await search();
+      expect(memories.lastSearch?.smallScope).toBe(true);
+      expect(small[0]?.data).toBe('grows 3 nearest');
+      for (const h of small) expect(h.metadata.odd).not.toBe(false);
+    } finally {
+      client.release();
+    }
   });
 });
 

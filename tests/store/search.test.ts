@@ -2,7 +2,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { Store } from '../../src/store/index.js';
 import { MemoryStore } from '../../src/store/memories.js';
 import { SESSION_SETTINGS_SQL } from '../../src/store/pool.js';
-import { tsqueryText, wordTokens } from '../../src/store/tokens.js';
+import { searchMemories, SMALL_SCOPE_ROWS } from '../../src/store/queries.js';
+import { lexemeQuery, queryTerms, tsqueryText, wordTokens } from '../../src/store/tokens.js';
 import { backends, DIMS, freshStores, randomVector, vec } from './backends.js';
 
 describe('wordTokens', () => {
@@ -72,6 +73,54 @@ describe.each(backends())('search on $name', (backend) => {
     expect(hits.find((h) => h.data === 'opposite')!.score).toBeGreaterThan(0);
     // The nearest memory with a keyword match too ranks first.
     expect(hits[0]?.data).toBe('same');
+  });
+
+  it('the small-scope statement answers exactly what the general one does: same rows, order and scores', async () => {
+    const store = await open();
+    const scope = { userId: 'twins', agentId: 'a' };
+    const words = ['tea', 'coffee', 'hiking', 'rain', 'paris', '拉面', 'ラーメン'];
+    await store.memories.insert(scope, Array.from({ length: 300 }, (_, i) => ({
+      data: `${words[i % 7]} ${words[(i * 3) % 7]} note ${i}`, vector: randomVector(i), metadata: { odd: i % 2 === 1 },
+    })));
+    // Same user, other agent, and another user: never in the answers.
+    await store.memories.insert({ userId: 'twins' }, Array.from({ length: 50 }, (_, i) => ({ data: `tea ${i}`, vector: randomVector(i) })));
+    await store.memories.insert({ userId: 'other', agentId: 'a' }, Array.from({ length: 50 }, (_, i) => ({ data: `tea ${i}`, vector: randomVector(i) })));
+    const pool = await backend.pool();
+    const run = async (smallScope: boolean, query: string, topK: number, filters?: unknown) => {
+      const sql = searchMemories(store.tables, scope, {
+        vector: JSON.stringify(randomVector(7000 + topK)), terms: queryTerms(query, 64).map(lexemeQuery),
+        topK, candidates: Math.max(topK * 2, 20), filters, smallScope,
+      });
+      const client = await pool.connect();
+      try {
+        await client.query('BEGIN');
+        // The general statement without the HNSW index, so both vector sides are exact and must agree to the bit.
+        if (!smallScope) await client.query("SELECT set_config('enable_indexscan', 'off', true)");
+        const rows = (await client.query(sql)).rows as { id: string | null; score: number; vectorScore: number; keywordScore: number; distance: number; payload: { user_id: string; agent_id: string } | null; scopeSize: number }[];
+        await client.query('ROLLBACK');
+        return rows;
+      } finally {
+        client.release();
+      }
+    };
+    for (const [query, topK, filters] of [
+      ['tea rain', 5, undefined], ['拉面 hiking paris', 20, undefined], ['', 10, undefined], ['coffee', 50, { odd: true }],
+      ['nothing matches this', 3, undefined],
+    ] as const) {
+      const small = await run(true, query, topK, filters);
+      const general = await run(false, query, topK, filters);
+      expect(small).toHaveLength(topK);
+      expect(small).toEqual(general);
+      for (const h of small) expect([h.payload?.user_id, h.payload?.agent_id]).toEqual(['twins', 'a']);
+      expect(small.some((h) => h.keywordScore > 0)).toBe(query !== '' && query !== 'nothing matches this');
+      expect(small[0]?.scopeSize).toBe(300);
+    }
+    // A scope over the threshold: the small statement only counts it (no rows, its size past 500).
+    await store.memories.insert(scope, Array.from({ length: 250 }, (_, i) => ({ data: `late ${i}`, vector: randomVector(5000 + i) })));
+    const big = await run(true, 'tea', 5);
+    expect(big).toHaveLength(1);
+    expect(big[0]?.id).toBeNull();
+    expect(big[0]?.scopeSize).toBe(SMALL_SCOPE_ROWS + 1);
   });
 
   it('returns nothing for top_k 0 and for a scope with no memories', async () => {
