@@ -93,7 +93,7 @@ export async function main(): Promise<string> {
         lines.push(`| ${v} | ${callers} | ${(rates.reduce((a, b) => a + b, 0) / rates.length).toFixed(0)} | ${q(0.5)} | ${q(0.95)} |`);
       }
     }
-    lines.push('', `load ${os.loadavg().map((x) => x.toFixed(2)).join(' / ')}, ${size} memories, ${users} users`);
+    lines.push('', `${new Date().toISOString()}, ${os.cpus().length} CPUs, Node ${process.version}, load ${os.loadavg().map((x) => x.toFixed(2)).join(' / ')}, ${size} memories, ${users} users`);
   } finally {
     await pool.end();
   }
