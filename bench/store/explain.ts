@@ -7,30 +7,24 @@
  */
 import pg from 'pg';
 import { searchMemories } from '../../src/store/queries.js';
-import { tablesFor } from '../../src/store/tables.js';
 import { lexemeQuery, queryTerms } from '../../src/store/tokens.js';
 import { Dataset } from './data.js';
+import { keptDatabase } from './kept.js';
 
 const env = process.env;
-const url = new URL(env.BENCH_DATABASE_URL || env.TEST_DATABASE_URL || '');
-url.pathname = '/mem0_store_bench';
-const size = Number(env.BENCH_SIZE ?? 100_000);
-const users = Number(env.BENCH_USERS ?? 1000);
-const dims = Number(env.BENCH_DIMS ?? 384);
+const { url, users, dims, tables, label } = keptDatabase(env);
 const filterKey = env.BENCH_FILTER;
-const label = size >= 1000 ? `${size / 1000}k` : String(size);
 const ds = new Dataset(dims, users);
 const query = ds.queries(1, 4242)[0]!;
 const vector = `[${query.vector.join(',')}]`;
 const filters = filterKey ? { [filterKey]: query[filterKey as 'topic' | 'half'] } : undefined;
 
-const client = new pg.Client({ connectionString: url.toString() });
+const client = new pg.Client({ connectionString: url });
 await client.connect();
 // Vector literals are elided from the plans: 384 numbers per line help nobody.
 const out = (title: string, rows: { 'QUERY PLAN': string }[]) =>
   process.stdout.write(`\n=== ${title}\n${rows.map((r) => r['QUERY PLAN'].replace(/'\[[-0-9.,e]+\]'/g, "'[…]'")).join('\n')}\n`);
 try {
-  const tables = tablesFor({ schemaName: 'public', collectionName: `bench_ours_${label}` });
   await client.query('BEGIN');
   await client.query("SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true), set_config('hnsw.ef_search', '40', true)");
   // The statement a small scope gets (the bench's users are small), then the general one a bigger scope gets.

@@ -17,25 +17,19 @@ import { applySessionSettings } from '../../src/store/pool.js';
 import { searchMemories } from '../../src/store/queries.js';
 import { prepared, vectorLiteral } from '../../src/store/sql.js';
 import type { SqlQuery } from '../../src/store/sql.js';
-import { tablesFor } from '../../src/store/tables.js';
 import { lexemeQuery, queryTerms } from '../../src/store/tokens.js';
 import { Dataset } from './data.js';
+import { keptDatabase } from './kept.js';
 
 const env = process.env;
-const url = new URL(env.BENCH_DATABASE_URL || env.TEST_DATABASE_URL || '');
-url.pathname = '/mem0_store_bench';
-const size = Number(env.BENCH_SIZE ?? 100_000);
-const users = Number(env.BENCH_USERS ?? 1000);
-const dims = Number(env.BENCH_DIMS ?? 384);
+const { url, size, users, dims, tables } = keptDatabase(env);
 const n = Number(env.BENCH_PLAN_N ?? 400);
 const rounds = Number(env.BENCH_PLAN_ROUNDS ?? 3);
-const label = size >= 1000 ? `${size / 1000}k` : String(size);
 
 type Variant = 'general' | 'small' | 'small, prepared';
 const VARIANTS: Variant[] = ['general', 'small', 'small, prepared'];
 
 export async function main(): Promise<string> {
-  const tables = tablesFor({ schemaName: 'public', collectionName: `bench_ours_${label}` });
   const queries = new Dataset(dims, users).queries(n, 777);
   const statement = (variant: Variant, i: number): SqlQuery => {
     const query = queries[i % queries.length]!;
@@ -45,7 +39,7 @@ export async function main(): Promise<string> {
     });
     return variant === 'small, prepared' ? prepared(sql) : sql;
   };
-  const pool = new pg.Pool({ connectionString: url.toString(), max: 8, onConnect: applySessionSettings } as pg.PoolConfig);
+  const pool = new pg.Pool({ connectionString: url, max: 8, onConnect: applySessionSettings } as pg.PoolConfig);
   const lines: string[] = [];
   try {
     // Same answers first: the small statement is exact, the general one may use the HNSW index; they must agree on
@@ -93,7 +87,7 @@ export async function main(): Promise<string> {
         lines.push(`| ${v} | ${callers} | ${(rates.reduce((a, b) => a + b, 0) / rates.length).toFixed(0)} | ${q(0.5)} | ${q(0.95)} |`);
       }
     }
-    lines.push('', `load ${os.loadavg().map((x) => x.toFixed(2)).join(' / ')}, ${size} memories, ${users} users`);
+    lines.push('', `${new Date().toISOString()}, ${os.cpus().length} CPUs, Node ${process.version}, load ${os.loadavg().map((x) => x.toFixed(2)).join(' / ')}, ${size} memories, ${users} users`);
   } finally {
     await pool.end();
   }

@@ -77,7 +77,7 @@ export interface MemoryApi {
   /** The memory's history; with a graph store also what its writes changed in the graph (`relations`). */
   history(input: { memoryId: string; runId?: string | undefined }, options: CallOptions): Promise<HistoryAnswer>;
   /** A queued write by its job id (jobs/queue/status.ts). Throws not_found when there is none (never queued, or past retention). */
-  jobStatus(input: { jobId: string }, options: CallOptions): Promise<JobStatus>;
+  jobStatus(input: { jobId: string; runId?: string | undefined }, options: CallOptions): Promise<JobStatus>;
 }
 
 export interface ExtractionRequest {

@@ -8,6 +8,7 @@
 import type { Logger } from 'pino';
 import { parseFilterInput } from '../store/filters.js';
 import type { Scope } from '../store/queries.js';
+import { clamp01 } from '../store/ranking.js';
 import { EngineError, notFound } from '../shared/errors.js';
 import type { CallOptions, Providers } from './providers.js';
 import type { MemoryRecord, MemoryRepository, SearchHit } from './repository.js';
@@ -339,8 +340,4 @@ export class MemoryService {
 
 function item(record: MemoryRecord): MemoryItem {
   return { id: record.id, memory: record.data, metadata: record.metadata, created_at: record.createdAt, updated_at: record.updatedAt };
-}
-
-function clamp01(x: number): number {
-  return Number.isFinite(x) ? Math.min(1, Math.max(0, x)) : 0;
 }

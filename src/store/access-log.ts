@@ -17,7 +17,7 @@
 import { Params, prepared } from './sql.js';
 import type { SqlQuery, Tables } from './sql.js';
 import { indexName } from './tables.js';
-import { deleteWithHistoryCtes } from './queries.js';
+import { deleteWithHistoryCtes, scopeSql } from './queries.js';
 import type { Scope } from './queries.js';
 
 /** Recalls below this quality are not recorded. */
@@ -65,11 +65,6 @@ export function createAccessLog(t: Tables): string[] {
 /** Forgetting walks one scope in id order (keyset pagination); without this it re-sorts the scope per batch. */
 export function memoriesScopeIdIndex(t: Tables, options: { ifNotExists?: boolean } = {}): string {
   return `CREATE INDEX ${options.ifNotExists ? 'IF NOT EXISTS ' : ''}${indexName(t, 'scope_id_idx')} ON ${t.memories} (user_id, id)`;
-}
-
-function scopeSql(scope: Scope, p: Params, alias = 'm'): string {
-  const user = `${alias}.user_id = ${p.add(scope.userId)}::text`;
-  return scope.agentId ? `${user} AND ${alias}.agent_id = ${p.add(scope.agentId)}::text` : user;
 }
 
 /** The scope on the access log's own copy of it (`app_id` is the memory's agent id). */

@@ -14,6 +14,7 @@ import type pg from 'pg';
 import type { SqlQuery, Tables } from './sql.js';
 import { extractionTables } from './extraction-tables.js';
 import type { TaskStatus } from './extraction-tables.js';
+import { clamp01 } from './ranking.js';
 
 /** How one user's run ended, as the task's report keeps it. */
 export type UserStatus = 'SUCCESS' | 'PARTIAL_SUCCESS' | 'SKIPPED' | 'ERROR';
@@ -197,10 +198,6 @@ export function pruneTasksSql(t: Tables, input: { before: Date; dryRun: boolean 
   const where = `status <> 'running' AND finished_at < $1::timestamptz`;
   if (input.dryRun) return { text: `SELECT count(*)::int AS n FROM ${x.tasks} WHERE ${where}`, values: [input.before] };
   return { text: `WITH gone AS (DELETE FROM ${x.tasks} WHERE ${where} RETURNING 1) SELECT count(*)::int AS n FROM gone`, values: [input.before] };
-}
-
-function clamp01(n: number): number {
-  return Number.isFinite(n) ? Math.min(1, Math.max(0, n)) : 0;
 }
 
 export class TaskStore {

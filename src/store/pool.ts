@@ -185,15 +185,23 @@ function onceClosable(kind: Database['kind'], pool: pg.Pool, after: () => Promis
 }
 
 /**
- * Session settings for searches, set once per connection (not per search): `hnsw.iterative_scan = relaxed_order`,
- * so a filtered HNSW scan keeps going until enough rows pass the filter. Only where pgvector is at least 0.8 (older
- * versions reject the name); a connection opened before the extension exists gets nothing, and searches stay
- * correct without it (they fall back to per-transaction settings and an exact scan). Session level, not `SET LOCAL`:
- * a plain value that outlives transactions, so the queue's job transactions and PGlite's one client are unaffected.
+ * Session settings, set once per connection (not per statement):
+ * - `hnsw.iterative_scan = relaxed_order`, so a filtered HNSW scan keeps going until enough rows pass the filter.
+ *   Only where pgvector is at least 0.8 (older versions reject the name); a connection opened before the extension
+ *   exists gets nothing, and searches stay correct without it (they fall back to per-transaction settings and an
+ *   exact scan).
+ * - `plan_cache_mode = force_generic_plan`: our named statements (sql.ts `prepared`: writes by id or unique key, the
+ *   access log, the small-scope search) are planned once per connection. Left to choose, PostgreSQL re-plans the
+ *   small-scope search on every call in a collection where one user holds most rows (the generic row estimate looks
+ *   worse than a small user's own), and its plan is the scope index either way. Unnamed statements, i.e. everything
+ *   else, are planned per call as before.
+ * Session level, not `SET LOCAL`: plain values that outlive transactions, so the queue's job transactions and
+ * PGlite's one client keep them.
  */
-export const SESSION_SETTINGS_SQL = `SELECT set_config('hnsw.iterative_scan', 'relaxed_order', false)
-  FROM pg_extension
-  WHERE extname = 'vector' AND (regexp_match(extversion, '^(\\d+)\\.(\\d+)'))::int[] >= ARRAY[0, 8]`;
+export const SESSION_SETTINGS_SQL = `SELECT set_config('plan_cache_mode', 'force_generic_plan', false),
+  (SELECT set_config('hnsw.iterative_scan', 'relaxed_order', false)
+    FROM pg_extension
+    WHERE extname = 'vector' AND (regexp_match(extversion, '^(\\d+)\\.(\\d+)'))::int[] >= ARRAY[0, 8])`;
 
 /**
  * Applies {@link SESSION_SETTINGS_SQL} on `db`. A failure is logged, not thrown (the settings only make searches

@@ -28,7 +28,8 @@ export interface MemoryRow {
 /** Separator of the token list passed to array_to_tsvector (a control character: never inside a word token). */
 export const TOKEN_SEPARATOR = '\u001f';
 
-function scopeSql(scope: Scope, p: Params, alias = 'm'): string {
+/** The scope as a condition on a table's `user_id` / `agent_id` columns (memories, history, access log). */
+export function scopeSql(scope: Scope, p: Params, alias = 'm'): string {
   const user = `${alias}.user_id = ${p.add(scope.userId)}::text`;
   return scope.agentId ? `${user} AND ${alias}.agent_id = ${p.add(scope.agentId)}::text` : user;
 }

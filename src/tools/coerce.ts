@@ -112,14 +112,17 @@ function coerceOne(parameter: ToolParameterDeclaration, value: unknown): Coerced
  * declaration's min fails; above its max it is clamped, with a warning. Parameters in `lenient` fall back to "not
  * given" when malformed instead of failing (the seed's rule for `timeout`), with a warning. Parameters in `keepBlank`
  * keep a given blank string as it is (the tool decides what empty text means, e.g. add_memory answers SKIP); absent
- * or null is still missing. Undeclared keys are not passed on; each is reported as ignored.
- * @throws ValidationError naming every parameter that is missing or malformed.
+ * or null is still missing. Undeclared keys are not passed on; each is reported as ignored, or, with
+ * `refuseUndeclared` (a tool that deletes or overwrites), refused unless blank: acting without a parameter the caller
+ * meant (a misspelt `dry_run`, another tool's scope key) could delete what the caller meant to keep.
+ * @throws ValidationError naming every parameter that is missing, malformed or (refused) undeclared.
  */
 export function coerceParameters(
   declared: readonly ToolParameterDeclaration[],
   raw: Record<string, unknown>,
   lenient: readonly string[] = [],
   keepBlank: readonly string[] = [],
+  refuseUndeclared = false,
 ): Coercion {
   const values: Record<string, unknown> = {};
   const issues: Text[] = [];
@@ -154,7 +157,11 @@ export function coerceParameters(
   }
   const names = new Set(declared.map((parameter) => parameter.name));
   for (const name of Object.keys(raw)) {
-    if (!names.has(name)) warnings.push({ key: 'warn.ignored', params: { name: showValue(name) } });
+    if (names.has(name)) continue;
+    // Blank carries no intent: Dify's workflow node sends null for a parameter the node holds but the tool no longer
+    // declares (one removed in an upgrade); that must not stop a workflow.
+    if (refuseUndeclared && !isBlank(raw[name])) issues.push({ key: 'param.undeclared', params: { name: showValue(name) } });
+    else warnings.push({ key: 'warn.ignored', params: { name: showValue(name) } });
   }
   if (issues.length > 0) throw new ValidationError(issues);
   return { values, warnings };

@@ -18,6 +18,7 @@ export const deleteAllMemories = defineTool({
   }),
   emptyResults: () => ({}),
   lenient: ['timeout'],
+  destructive: true,
   async run(input, { services, session }) {
     const result = await services.memories.deleteAll(
       { scope: scopeOf(input), filters: input.filters, dryRun: input.dry_run },

@@ -10,6 +10,7 @@ export const deleteMemory = defineTool({
   schema: z.object({ memory_id: uuid(), run_id: optionalId(), timeout: timeout() }),
   emptyResults: () => ({}),
   lenient: ['timeout'],
+  destructive: true,
   async run(input, { services, session }) {
     const event = await services.memories.delete(
       { memoryId: input.memory_id, runId: input.run_id },

@@ -52,7 +52,7 @@ export async function runTool(
   let warnings: readonly Text[] = [];
   let settings: Settings | undefined;
   try {
-    const coerced = coerceParameters(declaration.parameters ?? [], request.toolParameters ?? {}, definition.lenient, definition.keepBlank);
+    const coerced = coerceParameters(declaration.parameters ?? [], request.toolParameters ?? {}, definition.lenient, definition.keepBlank, definition.destructive === true);
     warnings = coerced.warnings;
     const input = parseInput(definition.schema, coerced.values);
     const parsed = parseCredentials(withNodeModels(request.credentials ?? {}, coerced.values));

@@ -10,6 +10,7 @@ export const forgetMemories = defineTool({
   name: 'forget_memories',
   schema: z.object({ user_id: id(), app_id: optionalId(), dry_run: flag(false) }),
   emptyResults: () => ({}),
+  destructive: true,
   async run(input, { services, session }) {
     const report = await services.forgetting.forget({ userId: input.user_id, appId: input.app_id, dryRun: input.dry_run }, session.signal);
     const deleted = typeof report.deleted_count === 'number' ? report.deleted_count : 0;

@@ -12,7 +12,7 @@ export const getJobStatus = defineTool({
   emptyResults: () => ({}),
   lenient: ['timeout'],
   async run(input, { services, session }) {
-    const job = await services.memories.jobStatus({ jobId: input.job_id }, { timeoutSeconds: input.timeout, signal: session.signal });
+    const job = await services.memories.jobStatus({ jobId: input.job_id, runId: input.run_id }, { timeoutSeconds: input.timeout, signal: session.signal });
     const params = { job_id: job.job_id, kind: job.kind, state: job.state, attempts: job.attempts };
     // A failed job is a failed write: the workflow should be able to branch on it without reading results.
     if (job.state === 'failed') {

@@ -23,12 +23,13 @@ export const importMemories = defineTool({
   }),
   emptyResults: () => ({}),
   async run(input, { services, session }) {
-    if (!services.transfer) throw new NotBuiltError('transfer');
     const fromFile = typeof input.file === 'string' ? input.file : (input.file?.url ?? input.file?.remote_url ?? undefined);
     if (fromFile && input.url) throw new ValidationError([{ key: 'param.import_one_source' }]);
     const source = fromFile ?? input.url;
     if (!source) throw new ValidationError([{ key: 'param.import_source' }]);
     const url = checkImportUrl(source, fromFile ? 'file' : 'url');
+    // Parameters first: a bad call is told what is wrong with it even where import is not built.
+    if (!services.transfer) throw new NotBuiltError('transfer');
     const report = await services.transfer.importUrl({ url, defaultUserId: input.user_id }, session.signal);
     return {
       status: report.failed > 0 && report.inserted + report.skipped === 0 ? 'ERROR' : 'SUCCESS',

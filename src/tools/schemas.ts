@@ -33,6 +33,8 @@ export interface ToolDefinition<Shape extends z.ZodRawShape = z.ZodRawShape> {
   lenient?: readonly string[];
   /** Required text parameters whose given blank value reaches the handler instead of failing as missing. */
   keepBlank?: readonly string[];
+  /** Deletes or overwrites memories: a parameter it does not declare is refused (nothing done), not ignored. */
+  destructive?: boolean;
   run(input: z.output<z.ZodObject<Shape>>, context: ToolContext): Promise<ToolOutcome>;
 }
 

@@ -10,6 +10,7 @@ export const updateMemory = defineTool({
   schema: z.object({ memory_id: uuid(), text: text(), run_id: optionalId(), timeout: timeout() }),
   emptyResults: () => ({}),
   lenient: ['timeout'],
+  destructive: true,
   async run(input, { services, session }) {
     const event = await services.memories.update(
       { memoryId: input.memory_id, text: input.text, runId: input.run_id },

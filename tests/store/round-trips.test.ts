@@ -102,9 +102,10 @@ describe.each(backends())('round trips on $name', (backend) => {
       const shape = (hits: Awaited<ReturnType<typeof search>>) => hits.map((h) => `${h.data} ${h.score.toFixed(9)}`);
       const statements = () => sent.filter((t) => t.startsWith('WITH')).length;
       // (PGlite's one backend also holds what earlier tests prepared: only this store's table counts.)
-      const prepared = async () => (await client.query<{ n: number }>(
-        "SELECT count(*)::int AS n FROM pg_prepared_statements WHERE strpos(statement, 'ts_match_vq') > 0 AND strpos(statement, $1) > 0",
-        [store.tables.memories])).rows[0]!.n;
+      const searches = () => client.query<{ generic: number; custom: number }>(
+        `SELECT generic_plans::int AS generic, custom_plans::int AS custom FROM pg_prepared_statements
+          WHERE strpos(statement, 'ts_match_vq') > 0 AND strpos(statement, $1) > 0`, [store.tables.memories]);
+      const prepared = async () => (await searches()).rows.length;
 
       const first = await search();
       expect(memories.lastSearch?.smallScope).toBe(true);
@@ -115,6 +116,8 @@ describe.each(backends())('round trips on $name', (backend) => {
       for (let i = 0; i < 7; i++) expect(shape(await search())).toEqual(shape(first));
       expect(statements()).toBe(8);
       expect(await prepared()).toBe(1);
+      // Planned once, on its first run (the connection's plan_cache_mode), never per call.
+      expect((await searches()).rows).toEqual([{ generic: 8, custom: 0 }]);
       // A filter changes the text: answered by the small statement too, unprepared.
       const odd = await search({ odd: true });
       expect(memories.lastSearch?.smallScope).toBe(true);

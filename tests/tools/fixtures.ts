@@ -63,3 +63,22 @@ export const CREDENTIALS = {
 };
 
 export const UUID = '0b6f2a4e-3c1d-4e5f-8a9b-1c2d3e4f5a6b';
+
+/** A complete valid call of each tool: its required parameters only (values the probes of other tests differ from). */
+export const VALID_CALLS: Record<string, Record<string, unknown>> = {
+  add_memory: { user: 'I love Italian food', user_id: 'alex' },
+  search_memory: { query: 'food', user_id: 'alex' },
+  get_all_memories: { user_id: 'alex' },
+  get_memory: { memory_id: UUID },
+  update_memory: { memory_id: UUID, text: 'likes pasta' },
+  delete_memory: { memory_id: UUID },
+  delete_all_memories: { user_id: 'alex' },
+  get_memory_history: { memory_id: UUID },
+  extract_long_term_memory: { user_ids: 'alex,bo', app_id: 'app-1', dify_base_url: 'https://api.dify.ai/v1', dify_api_key: 'app-SECRET-value' },
+  check_extraction_status: { task_id: 'extract_0123456789ab' },
+  get_user_checkpoint: { user_id: 'alex' },
+  forget_memories: { user_id: 'alex' },
+  export_memories: { user_id: 'alex' },
+  import_memories: { url: 'https://example.com/memories.jsonl' },
+  get_job_status: { job_id: '7d3c1b2a-9e8f-4a6b-8c5d-4e3f2a1b0c9d' },
+};

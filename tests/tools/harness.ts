@@ -1,10 +1,14 @@
 // Drives the plugin app the way the runtime does and collects what a tool answers.
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createApp } from '../../src/app/app.js';
 import type { PluginAppOptions } from '../../src/tools/index.js';
 import type { ToolMessage } from '../../src/runtime/contract.js';
-import type { Declarations } from '../../src/runtime/declarations.js';
+import type { Declarations, ToolDeclaration } from '../../src/runtime/declarations.js';
 import { notBuiltServices } from '../../src/tools/not-built.js';
 import type { MemoryServices } from '../../src/memory/api.js';
+import type { Settings } from '../../src/memory/config/settings.js';
 import { session } from '../helpers/session.js';
 import { CREDENTIALS, FIXTURE_TOOLS } from './fixtures.js';
 
@@ -19,8 +23,8 @@ export interface Answer {
   raw: ToolMessage[];
 }
 
-export function declarations(): Declarations {
-  return { root: '/nowhere', manifest: {} as Declarations['manifest'], provider: {} as Declarations['provider'], tools: FIXTURE_TOOLS };
+export function declarations(tools: ToolDeclaration[] = FIXTURE_TOOLS): Declarations {
+  return { root: '/nowhere', manifest: {} as Declarations['manifest'], provider: {} as Declarations['provider'], tools };
 }
 
 export async function invoke(
@@ -28,9 +32,10 @@ export async function invoke(
   parameters: Record<string, unknown>,
   options: Partial<PluginAppOptions> = {},
   credentials: Record<string, unknown> = CREDENTIALS,
+  tools: ToolDeclaration[] = FIXTURE_TOOLS,
 ): Promise<Answer> {
   // The tool-layer tests never reach the engine: services default to this version's not-built ones.
-  const app = createApp(declarations(), { language: () => undefined, services: notBuiltServices, ...options });
+  const app = createApp(declarations(tools), { language: () => undefined, services: notBuiltServices, ...options });
   const raw: ToolMessage[] = [];
   for await (const message of app.invokeTool({ provider: 'mem0ai', tool, toolParameters: parameters, credentials }, session())) raw.push(message);
   await app.close();
@@ -43,9 +48,13 @@ export async function invoke(
   return { ...body, text: text.message.text, variables, raw };
 }
 
-/** Fake services that record each call and answer like a working engine would. */
-export function recordingServices(): { calls: { method: string; input: unknown; options: unknown }[]; factory: () => MemoryServices } {
+/**
+ * Fake services that record each call and answer like a working engine would. `settings` lists the settings each
+ * call's services were asked for (a node's model picker changes them).
+ */
+export function recordingServices(): { calls: { method: string; input: unknown; options: unknown }[]; settings: Settings[]; factory: (settings?: Settings) => MemoryServices } {
   const calls: { method: string; input: unknown; options: unknown }[] = [];
+  const asked: Settings[] = [];
   const record = <T>(method: string, answer: T) => (input: unknown, options?: unknown) => {
     calls.push({ method, input, options });
     return Promise.resolve(answer);
@@ -72,7 +81,24 @@ export function recordingServices(): { calls: { method: string; input: unknown; 
       checkpoint: record('checkpoint', { checkpoint: {}, conversations_count: 2 }),
     },
     forgetting: { forget: record('forget', { deleted_count: 1, retained_count: 4, checkpoints_cleaned: 0, dry_run: true }) },
+    transfer: {
+      // The tool sends the file and deletes it: each export writes its own.
+      exportFile: async (input, signal) => {
+        const path = join(await mkdtemp(join(tmpdir(), 'export-')), 'memories.jsonl');
+        const line = `${JSON.stringify(memory)}\n`;
+        await writeFile(path, line);
+        return record('exportFile', { path, bytes: Buffer.byteLength(line), count: 1, truncated: false, nextOffset: null })(input, signal);
+      },
+      importUrl: record('importUrl', { inserted: 1, skipped: 0, failed: 0, failures: [] }),
+    },
     close: () => Promise.resolve(),
   };
-  return { calls, factory: () => services };
+  return {
+    calls,
+    settings: asked,
+    factory: (settings) => {
+      if (settings) asked.push(settings);
+      return services;
+    },
+  };
 }
