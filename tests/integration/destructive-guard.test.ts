@@ -3,24 +3,21 @@
 // filters, another tool's scope key) or a filter the store cannot apply is refused with an ERROR naming it, and every
 // memory, text and history entry is still there afterwards; the same calls spelt right do act.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FakeOpenAI } from '../helpers/fake-openai.js';
+import { useFakeModel } from '../helpers/use-fake-model.js';
 import { PluginProcess } from '../helpers/plugin-process.js';
 import { credentials, DIMS, pgliteFolder, plainModel } from './app.js';
 import { callBundle } from './bundle-call.js';
 
-let fake: FakeOpenAI;
+const fake = useFakeModel({ dims: DIMS, script: plainModel });
 let proc: PluginProcess;
 
-beforeAll(async () => {
-  fake = await FakeOpenAI.start({ dims: DIMS });
-  plainModel(fake);
+beforeAll(() => {
   proc = new PluginProcess({ env: { LOG_LEVEL: 'warn' } });
 }, 120_000);
 
 afterAll(async () => {
   proc?.closeStdin();
   await proc?.stop(15_000);
-  await fake?.close();
 });
 
 describe.each([['sync', 'false'], ['async', 'true']])('%s mode', (_mode, asyncMode) => {
