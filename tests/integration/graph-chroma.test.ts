@@ -55,12 +55,14 @@ describe.skipIf(queuedTarget.skip !== undefined)(`graph memory over ${queuedTarg
   it('a queued add writes its memory to Chroma and its relation to the graph, and logs it in the history', async () => {
     const u = newUser();
     const accepted = await tools.driver.call('add_memory', { timeout: 60, user: 'anna likes tea.', user_id: u });
-    expect((accepted.results as Array<{ event: string }>)[0]!.event).toBe('ACCEPT');
-    let listed = await tools.driver.call('get_all_memories', { timeout: 60, user_id: u });
-    for (let i = 0; i < 120 && (listed.relations as Relation[]).length === 0; i++) {
-      await new Promise((resolve) => setTimeout(resolve, 500));
-      listed = await tools.driver.call('get_all_memories', { timeout: 60, user_id: u });
-    }
+    const [job] = accepted.results as Array<{ event: string; job_id: string }>;
+    expect(job!.event).toBe('ACCEPT');
+    // Done when the job says so: Chroma and the graph show the add a moment before the job logs it (no shared
+    // transaction with a mem0ai store), so the reads wait for the job, not for the first sign of the add.
+    const state = async () => ((await tools.driver.call('get_job_status', { job_id: job!.job_id })).results as { state: string }).state;
+    for (let i = 0; i < 120 && (await state()) !== 'completed'; i++) await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(await state()).toBe('completed');
+    const listed = await tools.driver.call('get_all_memories', { timeout: 60, user_id: u });
     expect(listed.relations).toEqual([{ source: 'anna', relationship: 'likes', target: 'tea' }]);
     const memories = listed.results as Array<{ id: string; memory: string }>;
     expect(memories.map((m) => m.memory)).toEqual(['anna likes tea.']);

@@ -126,15 +126,22 @@ describe.skipIf(!CHROMA)(`tools over a real Chroma server${CHROMA ? '' : ` (skip
 
   it('async mode: writes are accepted, applied once through the queue, and visible to reads', async () => {
     const d = driver('async_tools', { async_mode: 'true' });
-    const [accepted] = await d.ok<Event[]>('add_memory', { user: 'I live in Porto. I cycle to work.', user_id: 'ana' });
-    expect(accepted!.event).toBe('ACCEPT');
-    const items = await waitFor(() => d.ok<Item[]>('get_all_memories', { user_id: 'ana' }), (v) => v.length === 2, 'the queued add');
+    // A queued write is done when its job says completed: the vector store shows a change a moment before the job
+    // commits the change's history rows (two systems, no shared transaction), so reads wait for the job.
+    const completed = (accepted: { event: string; job_id?: string }, what: string) => {
+      expect(accepted.event).toBe('ACCEPT');
+      return waitFor(() => d.ok<{ state: string }>('get_job_status', { job_id: accepted.job_id }), (j) => j.state === 'completed', what);
+    };
+    const [accepted] = await d.ok<Array<Event & { job_id: string }>>('add_memory', { user: 'I live in Porto. I cycle to work.', user_id: 'ana' });
+    await completed(accepted!, 'the queued add');
+    const items = await d.ok<Item[]>('get_all_memories', { user_id: 'ana' });
+    expect(items).toHaveLength(2);
     for (const m of items) expect((await d.ok<Array<{ event: string }>>('get_memory_history', { memory_id: m.id })).map((h) => h.event)).toEqual(['ADD']);
     const target = items.find((m) => m.memory.includes('Porto'))!;
-    expect(await d.ok('update_memory', { memory_id: target.id, text: 'I live in Braga.' })).toMatchObject({ event: 'ACCEPT' });
-    await waitFor(() => d.ok<Item>('get_memory', { memory_id: target.id }), (m) => m.memory === 'I live in Braga.', 'the queued update');
-    expect(await d.ok('delete_memory', { memory_id: target.id })).toMatchObject({ event: 'ACCEPT' });
-    await waitFor(() => d.call('get_memory', { memory_id: target.id }), (a) => a.status === 'NOT_FOUND', 'the queued delete');
+    await completed(await d.ok('update_memory', { memory_id: target.id, text: 'I live in Braga.' }), 'the queued update');
+    expect((await d.ok<Item>('get_memory', { memory_id: target.id })).memory).toBe('I live in Braga.');
+    await completed(await d.ok('delete_memory', { memory_id: target.id }), 'the queued delete');
+    expect((await d.call('get_memory', { memory_id: target.id })).status).toBe('NOT_FOUND');
     expect((await d.ok<Array<{ event: string }>>('get_memory_history', { memory_id: target.id })).map((h) => h.event)).toEqual(['ADD', 'UPDATE', 'DELETE']);
   });
 
