@@ -8,7 +8,8 @@
  * - small, prepared: the same statement prepared once per connection, as the store sends it for a scope it knows
  *   to be small (after five runs PostgreSQL keeps one generic plan and stops planning it).
  * Settings: BENCH_SIZE (default 100000), BENCH_USERS, BENCH_DIMS, BENCH_PLAN_N (searches per block, 400),
- * BENCH_PLAN_ROUNDS (blocks per variant, alternating, 3).
+ * BENCH_PLAN_ROUNDS (blocks per variant, alternating, 3), BENCH_PLAN_CACHE_MODE (e.g. `auto`: PostgreSQL's own
+ * choice instead of the store's `force_generic_plan`).
  * @module
  */
 import os from 'node:os';
@@ -39,7 +40,14 @@ export async function main(): Promise<string> {
     });
     return variant === 'small, prepared' ? prepared(sql) : sql;
   };
-  const pool = new pg.Pool({ connectionString: url, max: 8, onConnect: applySessionSettings } as pg.PoolConfig);
+  // The store's session settings (plan_cache_mode = force_generic_plan among them); BENCH_PLAN_CACHE_MODE=auto
+  // shows what PostgreSQL would choose by itself.
+  const cacheMode = env.BENCH_PLAN_CACHE_MODE;
+  const onConnect = async (client: pg.ClientBase) => {
+    await applySessionSettings(client);
+    if (cacheMode) await client.query("SELECT set_config('plan_cache_mode', $1, false)", [cacheMode]);
+  };
+  const pool = new pg.Pool({ connectionString: url, max: 8, onConnect } as pg.PoolConfig);
   const lines: string[] = [];
   try {
     // Same answers first: the small statement is exact, the general one may use the HNSW index; they must agree on
@@ -87,7 +95,7 @@ export async function main(): Promise<string> {
         lines.push(`| ${v} | ${callers} | ${(rates.reduce((a, b) => a + b, 0) / rates.length).toFixed(0)} | ${q(0.5)} | ${q(0.95)} |`);
       }
     }
-    lines.push('', `${new Date().toISOString()}, ${os.cpus().length} CPUs, Node ${process.version}, load ${os.loadavg().map((x) => x.toFixed(2)).join(' / ')}, ${size} memories, ${users} users`);
+    lines.push('', `${new Date().toISOString()}, ${os.cpus().length} CPUs, Node ${process.version}, plan_cache_mode ${cacheMode || 'force_generic_plan'}, load ${os.loadavg().map((x) => x.toFixed(2)).join(' / ')}, ${size} memories, ${users} users`);
   } finally {
     await pool.end();
   }
