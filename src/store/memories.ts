@@ -463,7 +463,6 @@ function keyOfScope(scope: Scope): string {
   return scope.agentId ? `${scope.userId}\u0000${scope.agentId}` : scope.userId;
 }
 
-
 /** pgvector's default `hnsw.ef_search` (the fast path leaves it alone). */
 const DEFAULT_EF_SEARCH = 40;
 

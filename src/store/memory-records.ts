@@ -110,7 +110,7 @@ export const MAX_LIST_LIMIT = 10_000;
 export interface SearchTrace {
   exactFallback: boolean;
   vectorHits: number;
-  /** The scope was known to be small: the prepared small-scope statement answered (queries.ts `smallScope`). */
+  /** The small-scope statement answered (queries.ts `smallScope`): the scope was not known to be big and held at most 500 rows. */
   smallScope: boolean;
 }
 
