@@ -85,7 +85,11 @@ function toSelect(parameter: ToolParameterDeclaration, value: unknown): Coerced 
 
 function toText(parameter: ToolParameterDeclaration, value: unknown): Coerced {
   if (typeof value === 'string') return { ok: true, value };
-  if (typeof value === 'number' || typeof value === 'boolean') return { ok: true, value: String(value) };
+  if (typeof value === 'number') return { ok: true, value: String(value) };
+  // An id (user_id, memory_id, …) is text or a number. A boolean or an object there is a wiring mistake that would
+  // otherwise file memories under "true" or under the object's JSON, where the caller never looks again.
+  if (parameter.name.endsWith('_id')) return fail('param.not_text', parameter, value);
+  if (typeof value === 'boolean') return { ok: true, value: String(value) };
   // An LLM may fill a JSON-string parameter (metadata, filters) with the object itself: keep it as JSON text.
   if (typeof value === 'object' && value !== null) return { ok: true, value: JSON.stringify(value) };
   return fail('param.not_text', parameter, value);

@@ -104,6 +104,23 @@ describe.each(TOOLS.map((t) => t.identity.name))('%s', (tool) => {
   });
 });
 
+describe('ids of the wrong type', () => {
+  it('a boolean, an object or a list as an id is an ERROR naming it, and nothing is filed under its text', async () => {
+    for (const [wrong, text] of [[{ id: 'alex' }, '{"id":"alex"}'], [['alex'], '["alex"]'], [true, 'true']] as const) {
+      const answer = await driver.call('add_memory', { user: 'I like kites.', user_id: wrong, infer: false });
+      expect(answer.status).toBe('ERROR');
+      expect(answer.messages).toContain('user_id');
+      expect((await driver.ok<unknown[]>('get_all_memories', { user_id: text })).length).toBe(0);
+      const search = await driver.call('search_memory', { query: 'kites', user_id: 'someone', agent_id: wrong });
+      expect(search.status).toBe('ERROR');
+      expect(search.messages).toContain('agent_id');
+    }
+    // A number is an id: 42 is the user "42".
+    expect((await driver.ok<Array<{ event: string }>>('add_memory', { user: 'I like kites.', user_id: 42, infer: false }))[0]?.event).toBe('ADD');
+    expect((await driver.ok<Array<{ memory: string }>>('get_all_memories', { user_id: '42' })).map((m) => m.memory)).toEqual(['I like kites.']);
+  });
+});
+
 describe('SQL fragments and unknown operators', () => {
   const injections = [
     "x'; DROP TABLE mem0; --",

@@ -91,8 +91,14 @@ describe('strings', () => {
   it('keeps text as given, turns numbers and booleans into text, objects into JSON text', () => {
     expect(coerce([text], { user_id: ' alex ' })).toEqual({ user_id: ' alex ' });
     expect(coerce([text], { user_id: 42 })).toEqual({ user_id: '42' });
-    expect(coerce([text], { user_id: false })).toEqual({ user_id: 'false' });
+    expect(coerce([param('query', 'string')], { query: false })).toEqual({ query: 'false' });
     expect(coerce([param('metadata', 'string')], { metadata: { a: 1 } })).toEqual({ metadata: '{"a":1}' });
+  });
+
+  it('refuses a boolean, an object or a list as an id, naming it (they would file memories under their text)', () => {
+    expect(failure([text], { user_id: false })).toEqual(['user_id must be text, got false']);
+    expect(failure([text], { user_id: { id: 'alex' } })).toEqual(['user_id must be text, got {"id":"alex"}']);
+    expect(failure([param('memory_id', 'string')], { memory_id: ['a'] })).toEqual(['memory_id must be text, got ["a"]']);
   });
 
   it('names a required parameter that is missing, null, empty or blank', () => {
