@@ -27,7 +27,7 @@ import type { Store } from '../../src/store/index.js';
 import { MemoryStore } from '../../src/store/memories.js';
 import { newMemoryPayload, md5, pythonIso } from '../../src/store/payload.js';
 import { addMemoriesWithHistory, searchMemories, TOKEN_SEPARATOR } from '../../src/store/queries.js';
-import { vectorLiteral } from '../../src/store/sql.js';
+import { vectorBinary, vectorLiteral } from '../../src/store/sql.js';
 import type { SqlQuery } from '../../src/store/sql.js';
 import { tablesFor } from '../../src/store/tables.js';
 import { lexemeQuery, queryTerms, wordTokens } from '../../src/store/tokens.js';
@@ -162,12 +162,12 @@ async function aboveTheWire(ds: Dataset): Promise<void> {
   const rawSearch = (i: number) => {
     const x = qq(i);
     return searchMemories(tables, { userId: x.userId }, {
-      vector: vectorLiteral(x.vector), terms: queryTerms(x.text, 64).map(lexemeQuery), topK: 5, candidates: 20,
+      vector: vectorBinary(x.vector), terms: queryTerms(x.text, 64).map(lexemeQuery), topK: 5, candidates: 20,
     });
   };
   const builtSearches = Array.from({ length: 1000 }, (_, i) => rawSearch(i));
   const searchArgs = Array.from({ length: 1000 }, (_, i) => ({
-    vector: vectorLiteral(qq(i).vector), terms: queryTerms(qq(i).text, 64).map(lexemeQuery), topK: 5, candidates: 20,
+    vector: vectorBinary(qq(i).vector), terms: queryTerms(qq(i).text, 64).map(lexemeQuery), topK: 5, candidates: 20,
   }));
 
   if (!skip.has('parts')) table('add: parts (µs per call, median block)', parts({
@@ -183,7 +183,8 @@ async function aboveTheWire(ds: Dataset): Promise<void> {
     'pg prepareValue of its values': (i) => serialise(builtAdds[i % builtAdds.length]!),
   }));
   if (!skip.has('parts')) table('search: parts (µs per call, median block)', parts({
-    'vector text: vectorLiteral (store)': (i) => vectorLiteral(qq(i).vector),
+    'vector binary: vectorBinary (store)': (i) => vectorBinary(qq(i).vector),
+    'vector text (what searches sent before)': (i) => vectorLiteral(qq(i).vector),
     'query terms (queryTerms + lexemeQuery)': (i) => queryTerms(qq(i).text, 64).map(lexemeQuery),
     'the whole statement (as raw builds it)': (i) => rawSearch(i),
     'its text alone (vector and terms built before)': (i) => searchMemories(tables, { userId: qq(i).userId }, searchArgs[i % searchArgs.length]!),

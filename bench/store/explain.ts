@@ -7,6 +7,7 @@
  */
 import pg from 'pg';
 import { searchMemories } from '../../src/store/queries.js';
+import { vectorBinary } from '../../src/store/sql.js';
 import { lexemeQuery, queryTerms } from '../../src/store/tokens.js';
 import { Dataset } from './data.js';
 import { keptDatabase } from './kept.js';
@@ -30,7 +31,7 @@ try {
   // The statement a small scope gets (the bench's users are small), then the general one a bigger scope gets.
   for (const smallScope of [true, false]) {
     const sql = searchMemories(tables, { userId: query.userId }, {
-      vector, terms: queryTerms(query.text, 64).map(lexemeQuery), topK: 5, candidates: 20, filters, smallScope,
+      vector: vectorBinary(query.vector), terms: queryTerms(query.text, 64).map(lexemeQuery), topK: 5, candidates: 20, filters, smallScope,
     });
     out(`ours, ${smallScope ? 'small-scope' : 'general'} statement (${tables.memories}), user ${query.userId}, filters ${JSON.stringify(filters ?? null)}`,
       (await client.query(`EXPLAIN (ANALYZE, BUFFERS) ${sql.text}`, sql.values)).rows);

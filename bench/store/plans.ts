@@ -16,7 +16,7 @@ import os from 'node:os';
 import pg from 'pg';
 import { applySessionSettings } from '../../src/store/pool.js';
 import { searchMemories } from '../../src/store/queries.js';
-import { prepared, vectorLiteral } from '../../src/store/sql.js';
+import { prepared, vectorBinary } from '../../src/store/sql.js';
 import type { SqlQuery } from '../../src/store/sql.js';
 import { lexemeQuery, queryTerms } from '../../src/store/tokens.js';
 import { Dataset } from './data.js';
@@ -35,7 +35,7 @@ export async function main(): Promise<string> {
   const statement = (variant: Variant, i: number): SqlQuery => {
     const query = queries[i % queries.length]!;
     const sql = searchMemories(tables, { userId: query.userId }, {
-      vector: vectorLiteral(query.vector), terms: queryTerms(query.text, 64).map(lexemeQuery), topK: 5, candidates: 20,
+      vector: vectorBinary(query.vector), terms: queryTerms(query.text, 64).map(lexemeQuery), topK: 5, candidates: 20,
       smallScope: variant !== 'general',
     });
     return variant === 'small, prepared' ? prepared(sql) : sql;

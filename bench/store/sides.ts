@@ -26,7 +26,7 @@ import type { Store } from '../../src/store/index.js';
 import { newMemoryPayload, pythonIso } from '../../src/store/payload.js';
 import { applySessionSettings } from '../../src/store/pool.js';
 import { addMemoriesWithHistory, SMALL_SCOPE_ROWS, TOKEN_SEPARATOR } from '../../src/store/queries.js';
-import { vectorLiteral } from '../../src/store/sql.js';
+import { vectorBinary, vectorLiteral } from '../../src/store/sql.js';
 import type { SqlQuery } from '../../src/store/sql.js';
 import { lexemeQuery, queryTerms, wordTokens } from '../../src/store/tokens.js';
 import type { Memory, Query } from './data.js';
@@ -262,7 +262,7 @@ export function openRaw(url: string, ours: Side & { store: Store }): Side {
   const searchKey = (query: Query, filters?: Record<string, string>) => `${query.userId}\u0000${query.text}\u0000${JSON.stringify(filters ?? null)}`;
   const searchSql = (query: Query, filters?: Record<string, string>) =>
     ours.store.memories.smallScopeStatement({ userId: query.userId }, {
-      vector: vectorLiteral(query.vector), terms: queryTerms(query.text, 64).map(lexemeQuery), topK: TOP_K,
+      vector: vectorBinary(query.vector), terms: queryTerms(query.text, 64).map(lexemeQuery), topK: TOP_K,
       candidates: Math.max(TOP_K * 2, 20), filters,
     });
   const addSql = (m: Memory): SqlQuery => rawAddStatement(tables, m, `${m.text} (raw)`);

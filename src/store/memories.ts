@@ -19,7 +19,7 @@ import { parseFilterInput } from './filters.js';
 import type { Queryable } from './pool.js';
 import * as q from './queries.js';
 import type { MemoryRow, Scope } from './queries.js';
-import { prepared, vectorLiteral } from './sql.js';
+import { FLOAT4_MAX, prepared, vectorBinary, vectorLiteral } from './sql.js';
 import type { SqlQuery, Tables } from './sql.js';
 import { lexemeQuery, queryTerms, wordTokens } from './tokens.js';
 import { checkCount, checkMetadata, checkScope, checkUuid, md5, newMemoryPayload, pythonIso } from './payload.js';
@@ -145,7 +145,7 @@ export class MemoryStore {
       const payload = newMemoryPayload(scope, item, stamp);
       rows.push({
         id,
-        vector: this.vectorText(item.vector),
+        vector: vectorLiteral(this.checkedVector(item.vector)),
         payload: JSON.stringify(payload),
         createdAt: created.toISOString(),
         updatedAt: created.toISOString(),
@@ -188,7 +188,7 @@ export class MemoryStore {
       throw new EngineError('validation', 'changing the text needs the new embedding vector too');
     }
     checkMetadata(change.metadata);
-    return change.vector === undefined ? null : this.vectorText(change.vector);
+    return change.vector === undefined ? null : vectorLiteral(this.checkedVector(change.vector));
   }
 
   /**
@@ -291,7 +291,7 @@ export class MemoryStore {
       const data = record.payload.data;
       if (typeof data !== 'string') throw new EngineError('validation', `memory ${record.id} has no text`);
       rows.push({
-        id: record.id, vector: this.vectorText(record.vector), payload: JSON.stringify(record.payload),
+        id: record.id, vector: vectorLiteral(this.checkedVector(record.vector)), payload: JSON.stringify(record.payload),
         createdAt: record.createdAt, updatedAt: record.updatedAt, tokens: tokenText(data),
       });
       history.push(...importedHistory(record));
@@ -340,7 +340,7 @@ export class MemoryStore {
     checkScope(scope);
     const topK = checkCount(options.topK, MAX_TOP_K, 'top_k');
     if (topK === 0) return [];
-    const vector = this.vectorText(options.vector);
+    const vector = vectorBinary(this.checkedVector(options.vector));
     const terms = options.query ? queryTerms(options.query, MAX_QUERY_TOKENS) : [];
     const candidates = Math.min(Math.max(topK * 2, 20), MAX_TOP_K);
     const scopeKey = keyOfScope(scope);
@@ -407,7 +407,8 @@ export class MemoryStore {
     if (size !== undefined && size <= q.SMALL_SCOPE_ROWS) this.bigScopes.delete(scopeKey);
   }
 
-  private vectorText(vector: readonly number[] | undefined): string {
+  /** The embedding as given, once it has the collection's dimensions and only numbers pgvector can store. */
+  private checkedVector(vector: readonly number[] | undefined): readonly number[] {
     if (!Array.isArray(vector) || vector.length !== this.dims) {
       throw new EngineError(
         'validation',
@@ -416,8 +417,9 @@ export class MemoryStore {
     }
     for (const x of vector) {
       if (typeof x !== 'number' || !Number.isFinite(x)) throw new EngineError('validation', 'embedding contains a non-finite number');
+      if (Math.abs(x) > FLOAT4_MAX) throw new EngineError('validation', `embedding value ${x} is out of range for a vector (float4)`);
     }
-    return vectorLiteral(vector);
+    return vector;
   }
 }
 

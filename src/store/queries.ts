@@ -423,7 +423,8 @@ export function selectHistory(t: Tables, memoryId: string, scope: Scope | null):
 }
 
 export interface SearchSqlOptions {
-  vector: string;
+  /** The query's embedding in pgvector's binary form (sql.ts `vectorBinary`). */
+  vector: Buffer;
   /** The query's terms as one tsquery text each (tokens.ts `lexemeQuery`); empty for vector-only search. */
   terms: string[];
   topK: number;

@@ -31,6 +31,26 @@ export function vectorLiteral(vector: readonly number[]): string {
   return JSON.stringify(vector);
 }
 
+/** The largest magnitude a float4 holds; pgvector stores each value as one. */
+export const FLOAT4_MAX = 3.4028234663852886e38;
+
+/**
+ * A vector in pgvector's binary form (what `vector_recv` reads): the dimension count and a zero as 16-bit integers,
+ * then each value as a big-endian float4. node-postgres sends a Buffer parameter in binary, so the server stores it
+ * without parsing text, and writing it costs about a sixth of the text form (bench/store/cpu.ts), the largest piece
+ * of a search's node CPU. Each value is rounded to the nearest float4, as the server rounds the text form; only a
+ * double exactly halfway between two float4s may land on the other neighbour (ties go to even here, to the side of
+ * the decimal text there), one float4 step. Finite numbers within float4's range only: callers check that first.
+ * For a single vector parameter; arrays of vectors stay text.
+ */
+export function vectorBinary(vector: readonly number[]): Buffer {
+  const out = Buffer.allocUnsafe(4 + 4 * vector.length);
+  out.writeInt16BE(vector.length, 0);
+  out.writeInt16BE(0, 2);
+  for (let i = 0; i < vector.length; i++) out.writeFloatBE(vector[i]!, 4 + 4 * i);
+  return out;
+}
+
 /** Collects parameter values and hands out their `$n` placeholders. */
 export class Params {
   readonly values: unknown[] = [];

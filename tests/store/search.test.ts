@@ -3,6 +3,7 @@ import type { Store } from '../../src/store/index.js';
 import { MemoryStore } from '../../src/store/memories.js';
 import { SESSION_SETTINGS_SQL } from '../../src/store/pool.js';
 import { searchMemories, SMALL_SCOPE_ROWS } from '../../src/store/queries.js';
+import { vectorBinary, vectorLiteral } from '../../src/store/sql.js';
 import { lexemeQuery, queryTerms, tsqueryText, wordTokens } from '../../src/store/tokens.js';
 import { backends, DIMS, freshStores, randomVector, vec } from './backends.js';
 
@@ -88,7 +89,7 @@ describe.each(backends())('search on $name', (backend) => {
     const pool = await backend.pool();
     const run = async (smallScope: boolean, query: string, topK: number, filters?: unknown) => {
       const sql = searchMemories(store.tables, scope, {
-        vector: JSON.stringify(randomVector(7000 + topK)), terms: queryTerms(query, 64).map(lexemeQuery),
+        vector: vectorBinary(randomVector(7000 + topK)), terms: queryTerms(query, 64).map(lexemeQuery),
         topK, candidates: Math.max(topK * 2, 20), filters, smallScope,
       });
       const client = await pool.connect();
@@ -121,6 +122,36 @@ describe.each(backends())('search on $name', (backend) => {
     expect(big).toHaveLength(1);
     expect(big[0]?.id).toBeNull();
     expect(big[0]?.scopeSize).toBe(SMALL_SCOPE_ROWS + 1);
+  });
+
+  it('a query vector sent in binary is its text form to the last float4 step, and finds its own memory', async () => {
+    const store = await open();
+    const pool = await backend.pool();
+    // Values of every size a model returns, including ones with no exact float4 (0.1) and very small ones.
+    const vectors = Array.from({ length: 40 }, (_, i) => randomVector(9000 + i).map((x, j) => x * 10 ** -(j % 6)));
+    const extremes = [0.1, -0.2, 1e-30, 3e38, -3e38, 1, 0, 0.3333333333333333].slice(0, DIMS);
+    let exact = 0;
+    for (const v of [...vectors, extremes]) {
+      const { rows } = await pool.query<{ binary: number[]; text: number[] }>(
+        'SELECT $1::vector::real[] AS binary, $2::vector::real[] AS text', [vectorBinary(v), vectorLiteral(v)],
+      );
+      const { binary, text } = rows[0]!;
+      // A double exactly halfway between two float4s (common in 32-bit random numbers like these) may round to
+      // either neighbour: ties to even in the binary form, the side its decimal text lies on in the server's parse.
+      for (const [j, b] of binary.entries()) expect(float4Steps(b, text[j]!), `${v[j]}: ${b} vs ${text[j]}`).toBeLessThanOrEqual(1);
+      exact += binary.every((b, j) => b === text[j]) ? 1 : 0;
+    }
+    expect(exact).toBeGreaterThan(30);
+    const scope = { userId: 'binary' };
+    const ids = await store.memories.insert(scope, vectors.map((v, i) => ({ data: `vector ${i}`, vector: v })));
+    for (const [i, v] of vectors.entries()) {
+      const [top] = await store.memories.search(scope, { vector: v, topK: 1 });
+      expect(top?.id).toBe(ids[i]?.id);
+      expect(top?.vectorScore).toBeCloseTo(1, 6);
+    }
+    await expect(store.memories.search(scope, { vector: vec(0).map((x, j) => (j === 0 ? 1e39 : x)), topK: 1 }))
+      .rejects.toThrow(/1e\+39 is out of range for a vector \(float4\)/);
+    await expect(store.memories.search(scope, { vector: vec(0).map(() => Number.NaN), topK: 1 })).rejects.toThrow(/non-finite/);
   });
 
   it('returns nothing for top_k 0 and for a scope with no memories', async () => {
@@ -221,3 +252,9 @@ describe.each(backends())('search on $name', (backend) => {
     });
   });
 });
+
+/** How many float4 values apart two float4s are (0 when equal). */
+function float4Steps(a: number, b: number): number {
+  const bits = new Int32Array(new Float32Array([a, b]).buffer);
+  return Math.abs(bits[0]! - bits[1]!);
+}

@@ -9,7 +9,7 @@ import type pg from 'pg';
 import { EngineError } from '../../shared/errors.js';
 import { withTransaction } from '../pool.js';
 import type { Queryable } from '../pool.js';
-import { vectorLiteral } from '../sql.js';
+import { FLOAT4_MAX, vectorBinary, vectorLiteral } from '../sql.js';
 import type { Tables } from '../sql.js';
 import { graphTablesFor } from './tables.js';
 import type { GraphTables } from './tables.js';
@@ -52,7 +52,7 @@ export class PostgresGraph implements GraphBackend {
       `SELECT e.name, e.entity_type AS type, 1 - (e.embedding <=> $3::vector) AS similarity
          FROM ${this.g.entities} e WHERE ${READ_SCOPE('e')}
         ORDER BY e.embedding <=> $3::vector LIMIT $4`,
-      [...readScope(scope), vectorLiteral(vector), limit],
+      [...readScope(scope), vectorBinary(vector), limit],
     );
     return res.rows.map((r) => ({ name: r.name, type: r.type, similarity: Number(r.similarity) }));
   }
@@ -244,6 +244,9 @@ export class PostgresGraph implements GraphBackend {
     }
     // Cosine is undefined for a zero vector (NaN in pgvector, an error in Neo4j for the whole query).
     if (vector.every((x) => x === 0)) throw new EngineError('validation', 'an entity embedding is all zeros');
+    if (!vector.every((x) => Number.isFinite(x) && Math.abs(x) <= FLOAT4_MAX)) {
+      throw new EngineError('validation', 'an entity embedding holds a value that is not a finite float4');
+    }
   }
 }
 
