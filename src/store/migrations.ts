@@ -150,6 +150,16 @@ export const MIGRATIONS: readonly Migration[] = [
   }),
   // 12: the graph's change log per memory written (store/graph/history.ts).
   graphHistoryMigration,
+  {
+    version: 13,
+    name: 'history_seq',
+    async up({ client, tables }) {
+      // History rows in the order they were written when their times tie: PGlite's clock has millisecond resolution,
+      // so two writes of one memory within a millisecond tied on recorded_at and updated_at, and the random id put
+      // them in either order. Existing rows are numbered in their stored order.
+      await client.query(`ALTER TABLE ${tables.history} ADD COLUMN IF NOT EXISTS seq bigint GENERATED ALWAYS AS IDENTITY`);
+    },
+  },
 ];
 
 export interface MigrationResult {

@@ -358,9 +358,10 @@ export function exportMemoriesPage(
 
 /**
  * History order: when it was recorded; rows recorded together (an import writes a memory's whole history in one
- * statement) by the time of the change they describe, so an imported history keeps its order.
+ * statement) by the time of the change they describe, so an imported history keeps its order; then the order they
+ * were written in (`seq`, migration 13: PGlite's clock ticks in milliseconds, so quick successive writes tie).
  */
-const HISTORY_ORDER = 'h.recorded_at, coalesce(h.updated_at, h.created_at), h.id';
+const HISTORY_ORDER = 'h.recorded_at, coalesce(h.updated_at, h.created_at), h.seq';
 
 /** The history rows of several memories, oldest first per memory (for an export with history). */
 export function selectHistoryOf(t: Tables, memoryIds: string[]): SqlQuery {

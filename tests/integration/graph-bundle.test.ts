@@ -115,7 +115,9 @@ describe('queued graph work gets the queued model deadline (MEM0_JOB_MODEL_TIMEO
     const dify = await FakeDify.start();
     try {
       dify.addApp('app-graph', 'app-KEY-graph');
-      const yesterday = Math.floor(Date.now() / 1000) - 20 * 3600;
+      // Noon yesterday (UTC): inside the window [midnight − days_back, today's midnight) at any time of day. "20 hours
+      // ago" fell into today after 20:00 UTC, and extraction never reads today.
+      const yesterday = Math.floor(Date.now() / 86_400_000) * 86_400 - 12 * 3600;
       dify.addConversation('app-graph', 'slow-extract', { start: yesterday, turns: [{ query: 'anna likes tea.', answer: 'Noted.' }] });
       const extracted = await call('extract_long_term_memory', {
         user_ids: 'slow-extract', app_id: 'app-graph', days_back: 2, dify_base_url: dify.baseUrl, dify_api_key: 'app-KEY-graph',

@@ -50,6 +50,22 @@ describe.each(backends())('memories on $name', (backend) => {
     await expect(store.memories.delete(scope, m!.id)).rejects.toMatchObject({ code: 'not_found' });
   });
 
+  it('keeps a memory’s history in the order it was written, however fast the writes come', async () => {
+    const store = await open();
+    const scope = { userId: 'quick' };
+    const [m] = await store.memories.insert(scope, [{ data: 'v0', vector: vec(0) }]);
+    // Four at a time, queued on the connection back to back: on PGlite (a millisecond clock) some share recorded_at
+    // and updated_at. Whatever order they ran in, each row's old text is the text the row before it wrote.
+    for (let round = 0; round < 40; round++) {
+      await Promise.all([1, 2, 3, 4].map((k) => store.memories.update(scope, m!.id, { data: `v${round}.${k}`, vector: vec(k) })));
+    }
+    const history = await store.memories.history(scope, m!.id);
+    expect(history).toHaveLength(161);
+    const chain = history.map((h) => `${h.oldMemory} -> ${h.newMemory}`);
+    for (const [i, h] of history.entries()) if (i > 0) expect(h.oldMemory, chain.join('\n')).toBe(history[i - 1]!.newMemory);
+    expect(history.at(-1)!.newMemory).toBe((await store.memories.get(scope, m!.id))?.data);
+  });
+
   it('rolls back the change when its history row cannot be written (same transaction)', async () => {
     const store = await open();
     const scope = { userId: 'carol' };
