@@ -23,6 +23,7 @@ import { MemoryService } from '../memory/service.js';
 import { storeRepository } from '../memory/store-repository.js';
 import { memoryReads } from '../memory/reads.js';
 import { importMaxBytes, linesFromUrl } from '../memory/import-source.js';
+import { startGraphOutboxDrain } from '../jobs/graph-outbox/index.js';
 import { exportToFile, importLines } from '../memory/transfer.js';
 import type { EngineOptions } from '../memory/engine.js';
 import { isWorkspaceModel } from '../memory/config/workspace-models.js';
@@ -59,6 +60,9 @@ export function engineServices(options: EngineOptions = {}): ServicesFactory {
       intervalSeconds: settings.heartbeatIntervalSeconds, logger,
     });
     keepAlive.start();
+    // Graph changes waiting for a graph kept apart from the memories are written in the background too.
+    const outbox = engine.graph?.outbox;
+    const graphDrain = outbox ? startGraphOutboxDrain(outbox, { intervalMs: outbox.timing.retryMs, logger }) : null;
     return {
       // Reads run now in the engine, bounded by the call; writes go through the queue (or run now in sync mode).
       memories: { ...memoryReads({ store: engine.store, providers, graph: engine.graph, maxConcurrent: settings.maxConcurrentMemoryOperations, logger }), ...jobs.writes },
@@ -77,7 +81,7 @@ export function engineServices(options: EngineOptions = {}): ServicesFactory {
       // (unfinished jobs stay queued for the next start); then the store is released.
       close: () => {
         keepAlive.stop();
-        return Promise.allSettled([extraction.close(), jobs.close()]).then(() => engine.close());
+        return Promise.allSettled([extraction.close(), jobs.close(), graphDrain?.stop()]).then(() => engine.close());
       },
     };
   };

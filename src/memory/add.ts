@@ -165,19 +165,22 @@ export class MemoryAdder {
 
   /**
    * Writes the memories' changes and the graph plan: in ONE transaction when the repository carries the graph (the
-   * PostgreSQL graph; a queued job then commits both or neither), else the graph right after the memories.
+   * PostgreSQL graph; a queued job then commits both or neither). A graph written apart (Neo4j, or beside a mem0ai
+   * store) gets its changes through the outbox: stored in the memories' SQL transaction, then written to the graph;
+   * if that fails or the process dies first, they are written later, never lost (graph/outbox.ts).
    */
   private async write(scope: Scope, changes: ChangeSet, graphPlan: GraphPlan | null): Promise<{ applied: AppliedChanges; relations?: GraphAddResult }> {
     const anyMemory = changes.inserts.length + changes.updates.length + changes.deletes.length > 0;
     const none: AppliedChanges = { inserted: [], updated: [], deleted: [] };
     if (!this.graph || !graphPlan) return { applied: anyMemory ? await this.repo.apply(scope, changes) : none };
-    if (!isEmpty(graphPlan) && graphInTransaction(this.graph, this.repo)) {
+    if (isEmpty(graphPlan)) return { applied: anyMemory ? await this.repo.apply(scope, changes) : none, relations: noGraphChange() };
+    if (graphInTransaction(this.graph, this.repo)) {
       const applied = await this.repo.apply(scope, { ...changes, graph: { scope, changes: graphPlan.changes } });
       return { applied, relations: addResult(applied.graph ?? { added: [], deleted: [] }) };
     }
-    const applied = anyMemory ? await this.repo.apply(scope, changes) : none;
-    const written = [...applied.inserted, ...applied.updated].map((r) => r.id);
-    return { applied, relations: await this.graph.apply(scope, graphPlan, written) };
+    const applied = await this.repo.apply(scope, { ...changes, pendingGraph: { scope, changes: graphPlan.changes } });
+    if (applied.pendingGraph === undefined) throw new Error('the repository did not store the graph changes it was given');
+    return { applied, relations: await this.graph.writePending(scope, applied.pendingGraph) };
   }
 
   private async addVerbatim(

@@ -23,6 +23,7 @@ import type { EngineStore } from './store-repository.js';
 import { stateStoreConfig } from './config/vector-store-config.js';
 import { openExternalStore } from './external/stores.js';
 import { GraphMemory } from './graph/graph-memory.js';
+import { GraphOutbox, outboxTiming } from './graph/outbox.js';
 import { PostgresGraph } from '../store/graph/postgres.js';
 import { openNeo4jGraph } from '../store/graph/neo4j.js';
 import type { GraphBackend } from '../store/graph/types.js';
@@ -90,6 +91,10 @@ export async function openEngine(settings: Settings, options: EngineOptions = {}
       threshold: settings.graphStore.threshold, customPrompt: settings.graphStore.customPrompt, logger: options.logger,
       // The memories' history is in the SQL store (beside a mem0ai vector store too): the graph's change log goes there.
       changeLog: { db: opened.database.pool, tables: opened.tables },
+      // Only the PostgreSQL graph beside SQL memories shares their transaction; any other waits in the outbox.
+      ...(graphBackend.provider === 'postgres' && !external
+        ? {}
+        : { outbox: new GraphOutbox(opened.database.pool, opened.tables, graphBackend, options.logger, outboxTiming(options.providerTimeoutMs ?? DEFAULT_PROVIDER_TIMEOUT_MS)) }),
     })
     : null;
   // Searches over this store (through any repository built on it) note their recalls here, in the background.

@@ -44,6 +44,12 @@ export interface ChangeSet {
   deletes: string[];
   /** Graph changes learnt with these memories (only for a repository that {@link MemoryRepository.carriesGraph}). */
   graph?: { scope: GraphScope; changes: GraphChanges } | undefined;
+  /**
+   * Graph changes for a graph written apart from the memories (Neo4j, or any graph beside a mem0ai vector store):
+   * stored in the graph outbox in the same SQL transaction as the memories' write (or history), written to the graph
+   * after it (store/graph/outbox.ts). `scope` is the write scope.
+   */
+  pendingGraph?: { scope: GraphScope; changes: GraphChanges } | undefined;
 }
 
 export interface AppliedChanges {
@@ -53,6 +59,8 @@ export interface AppliedChanges {
   deleted: string[];
   /** What the ChangeSet's graph changes did (present when it had some). */
   graph?: AppliedGraphChanges | undefined;
+  /** The outbox row that holds the ChangeSet's `pendingGraph` (present when it had one). */
+  pendingGraph?: string | undefined;
 }
 
 export interface MemoryRepository {

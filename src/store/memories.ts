@@ -12,8 +12,10 @@ import { EngineError, notFound } from '../shared/errors.js';
 import { clamp01 } from './ranking.js';
 import { PostgresGraph } from './graph/postgres.js';
 import { recordGraphChanges } from './graph/history.js';
+import { insertPendingGraph } from './graph/outbox.js';
 import type { AppliedGraphChanges, GraphChanges, GraphScope } from './graph/types.js';
 import { withClient, withTransaction } from './pool.js';
+import { transactionPool } from './scoped-pools.js';
 import { sendTogether } from './pipeline.js';
 import { parseFilterInput } from './filters.js';
 import type { Queryable } from './pool.js';
@@ -46,6 +48,11 @@ export class MemoryStore {
     private readonly dims: number,
     private readonly capabilities: SearchCapabilities,
   ) {}
+
+  /** This store inside the caller's transaction on `client` (its own BEGIN/COMMIT become no-ops). */
+  private on(client: pg.PoolClient): MemoryStore {
+    return new MemoryStore(transactionPool(client), this.tables, this.dims, this.capabilities);
+  }
 
   /**
    * Inserts memories for one scope with an ADD history row each, all in one statement (one round trip; a single
@@ -96,13 +103,28 @@ export class MemoryStore {
       inserts?: readonly NewMemory[]; updates?: readonly (MemoryChange & { id: string })[]; deletes?: readonly string[];
       /** Graph changes learnt with these memories: written in the same transaction, provenance = the written ids. */
       graph?: { scope: GraphScope; changes: GraphChanges } | undefined;
+      /** Graph changes for a graph written apart: stored in the graph outbox in the same transaction (outbox.ts). */
+      pendingGraph?: { scope: GraphScope; changes: GraphChanges } | undefined;
     },
-  ): Promise<{ inserted: MemoryRecord[]; updated: MemoryRecord[]; deleted: string[]; graph?: AppliedGraphChanges }> {
+  ): Promise<{ inserted: MemoryRecord[]; updated: MemoryRecord[]; deleted: string[]; graph?: AppliedGraphChanges; pendingGraph?: string }> {
     checkScope(scope);
     const prepared = this.prepareInserts(scope, changes.inserts ?? []);
     const updates = (changes.updates ?? []).map((u) => ({ change: u, vector: this.checkChange(u.id, u) }));
     const deletes = changes.deletes ?? [];
     deletes.forEach(checkUuid);
+    const pending = changes.pendingGraph;
+    if (pending) {
+      // Relations learnt while no memory changed: the outbox row alone.
+      if (prepared.rows.length + updates.length + deletes.length === 0) {
+        return { inserted: [], updated: [], deleted: [], pendingGraph: await insertPendingGraph(this.pool, this.tables, pending.scope, pending.changes, []) };
+      }
+      const { pendingGraph: _, ...memoriesOnly } = changes;
+      return withTransaction(this.pool, async (client) => {
+        const applied = await this.on(client).apply(scope, memoriesOnly);
+        const written = [...applied.inserted, ...applied.updated].map((r) => r.id);
+        return { ...applied, pendingGraph: await insertPendingGraph(client, this.tables, pending.scope, pending.changes, written) };
+      });
+    }
     // Inserts only (the common add): one statement, no explicit transaction.
     if (updates.length === 0 && deletes.length === 0 && !changes.graph) {
       const inserted = prepared.rows.length ? await this.addWith(this.pool, scope, prepared) : [];

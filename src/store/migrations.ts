@@ -24,6 +24,7 @@ import type { Migration } from './migration.js';
 import { EngineError } from '../shared/errors.js';
 import { graphMigration } from './migrations/graph.js';
 import { graphHistoryMigration } from './migrations/graph-history.js';
+import { graphOutboxMigration } from './migrations/graph-outbox.js';
 import { withTransaction } from './pool.js';
 import { refreshDerivedColumns } from './refresh.js';
 import type { Tables } from './sql.js';
@@ -160,6 +161,8 @@ export const MIGRATIONS: readonly Migration[] = [
       await client.query(`ALTER TABLE ${tables.history} ADD COLUMN IF NOT EXISTS seq bigint GENERATED ALWAYS AS IDENTITY`);
     },
   },
+  // 14: graph changes waiting to be written to a graph outside the memories' transaction (store/graph/outbox.ts).
+  graphOutboxMigration,
 ];
 
 export interface MigrationResult {

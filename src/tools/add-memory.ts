@@ -45,6 +45,7 @@ export const addMemory = defineTool({
         ...(relations?.deleted_entities ?? []).map((r) => `− ${r.source} —${r.relationship}→ ${r.target}`),
       ],
       ...(relations ? { relations } : {}),
+      ...(relations?.pending ? { warnings: [{ key: 'warn.graph_pending' }] } : {}),
     };
   },
 });

@@ -282,7 +282,7 @@ describe('without a graph block nothing changes', () => {
           const tables = await admin.query<{ name: string }>(
             `SELECT table_name AS name FROM information_schema.tables WHERE table_schema = $1 AND table_name LIKE '%graph%'`, [schema],
           );
-          expect(tables.rows.length).toBe(3); // entities, relations, history
+          expect(tables.rows.length).toBe(4); // entities, relations, history, outbox
           for (const t of tables.rows) await admin.query(`DROP TABLE "${schema}"."${t.name}" CASCADE`);
         },
         close: async () => {

@@ -128,11 +128,10 @@ async function applyStoredPlan(store: EngineStore, external: ExternalStore, job:
   // A replay completes what the first attempt left undone, never undoing what others changed since (replayPlan).
   if (replay) plan = await replayPlan(external, stored, await recordedChanges(store.database.pool, store.tables, stored));
   else await executePlan(external, stored);
-  const result = planResult(plan);
   return context.commit(async (client) => {
-    await recordPlan(client, store.tables, plan);
+    const pendingGraph = await recordPlan(client, store.tables, plan);
     await deletePlan(client, store.tables, job.id);
-    return result;
+    return planResult(plan, pendingGraph);
   }, (r) => ({ inserted: r.inserted.map((m) => m.id), updated: r.updated.map((m) => m.id), deleted: r.deleted, ...(replay ? { replayed: true } : {}) }));
 }
 

@@ -30,6 +30,8 @@ import { fuseScores, keywordScores } from '../../store/ranking.js';
 import type { Tables } from '../../store/sql.js';
 import { queryTerms, wordTokens } from '../../store/tokens.js';
 import { deleteAccessRows } from '../../store/access-log.js';
+import { insertPendingGraph } from '../../store/graph/outbox.js';
+import type { GraphChanges, GraphScope } from '../../store/graph/types.js';
 import { EngineError } from '../../shared/errors.js';
 import type { AppliedChanges, ChangeSet, MemoryRecord, MemoryRepository, MemoryUpdate, SearchHit } from '../repository.js';
 import type { Scope } from '../../store/queries.js';
@@ -63,6 +65,8 @@ export interface WritePlan {
   updates: PlannedWrite[];
   deletes: PlannedDelete[];
   history: HistoryRow[];
+  /** Graph changes learnt with this write, for the graph outbox (recorded with the history rows). */
+  graph?: { scope: GraphScope; changes: GraphChanges } | undefined;
 }
 
 const emptyPlan = (): WritePlan => ({ inserts: [], updates: [], deletes: [], history: [] });
@@ -74,7 +78,7 @@ const emptyPlan = (): WritePlan => ({ inserts: [], updates: [], deletes: [], his
  * cannot check that atomically, so two identical adds racing each other may both land there.
  */
 export async function planChanges(external: ExternalStore, scope: Scope, changes: ChangeSet, now = new Date()): Promise<WritePlan> {
-  const plan = emptyPlan();
+  const plan: WritePlan = { ...emptyPlan(), ...(changes.pendingGraph ? { graph: changes.pendingGraph } : {}) };
   const stamp = pythonIso(now);
   const deleting = new Set(changes.deletes);
   for (const item of changes.inserts) {
@@ -161,7 +165,7 @@ export interface RecordedChanges {
 export async function replayPlan(external: ExternalStore, plan: WritePlan, recorded: RecordedChanges): Promise<WritePlan> {
   const store = external.store;
   const dropped = new Set<string>();
-  const out: WritePlan = { inserts: plan.inserts, updates: [], deletes: [], history: [] };
+  const out: WritePlan = { inserts: plan.inserts, updates: [], deletes: [], history: [], ...(plan.graph ? { graph: plan.graph } : {}) };
   for (const item of plan.inserts) {
     if (recorded.deleted.has(item.id) || (await store.get(item.id))) continue;
     await store.insert([item.vector], [item.id], [item.payload]);
@@ -207,18 +211,25 @@ export async function recordedChanges(db: Queryable, tables: Tables, plan: Write
   return { deleted, changedFrom };
 }
 
-/** The SQL side of a plan: its history rows, and the access-log rows of what it deleted. */
-export async function recordPlan(db: Queryable, tables: Tables, plan: WritePlan): Promise<void> {
+/**
+ * The SQL side of a plan: its history rows, the access-log rows of what it deleted, and its graph changes into the
+ * graph outbox (their id returned), all on `db` in the caller's transaction.
+ */
+export async function recordPlan(db: Queryable, tables: Tables, plan: WritePlan): Promise<string | undefined> {
   if (plan.history.length > 0) await db.query(insertHistory(tables, plan.history));
   if (plan.deletes.length > 0) await db.query(deleteAccessRows(tables, plan.deletes.map((d) => d.id)));
+  if (!plan.graph) return undefined;
+  const written = [...plan.inserts, ...plan.updates].map((w) => w.id);
+  return insertPendingGraph(db, tables, plan.graph.scope, plan.graph.changes, written);
 }
 
-/** What a plan did, as the repository reports it. */
-export function planResult(plan: WritePlan): AppliedChanges {
+/** What a plan did, as the repository reports it (`pendingGraph`: the outbox row {@link recordPlan} wrote). */
+export function planResult(plan: WritePlan, pendingGraph?: string): AppliedChanges {
   return {
     inserted: plan.inserts.map((i) => toRecord(i.id, i.payload)),
     updated: plan.updates.map((u) => toRecord(u.id, u.payload)),
     deleted: plan.deletes.map((d) => d.id),
+    ...(pendingGraph !== undefined ? { pendingGraph } : {}),
   };
 }
 
@@ -277,8 +288,7 @@ export function vectorStoreRepository(external: ExternalStore, state: Pick<Store
 
   const run = async (plan: WritePlan): Promise<AppliedChanges> => {
     await executePlan(external, plan);
-    await withTransaction(pool, (client) => recordPlan(client, state.tables, plan));
-    return planResult(plan);
+    return planResult(plan, await withTransaction(pool, (client) => recordPlan(client, state.tables, plan)));
   };
 
   return {

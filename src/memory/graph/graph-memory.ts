@@ -15,7 +15,9 @@ import type { Logger } from 'pino';
 import { PostgresGraph } from '../../store/graph/postgres.js';
 import type { Queryable } from '../../store/pool.js';
 import type { Tables } from '../../store/sql.js';
-import { recordGraphChanges, selectGraphHistory } from '../../store/graph/history.js';
+import { selectGraphHistory } from '../../store/graph/history.js';
+import { dropPendingGraph, forgetPendingGraph } from '../../store/graph/outbox.js';
+import type { GraphOutbox } from './outbox.js';
 import type { AppliedGraphChanges, GraphBackend, GraphChanges, GraphScope, NewEntity, Triple } from '../../store/graph/types.js';
 import { DEFAULT_THRESHOLD } from '../config/graph-config.js';
 import type { ConversationTurn } from '../prompts.js';
@@ -35,9 +37,11 @@ export interface GraphMemoryOptions {
   logger?: Logger | undefined;
   /**
    * The SQL database of the memories' history (the store's pool and tables): a graph written apart from the memories
-   * logs its changes there right after the graph write (store/graph/history.ts); reads of a memory's history too.
+   * logs its changes there when its outbox row is settled (store/graph/outbox.ts); reads of a memory's history too.
    */
   changeLog?: { db: Queryable; tables: Tables } | undefined;
+  /** For a graph written apart from the memories: the outbox an add's changes wait in until the graph has them. */
+  outbox?: GraphOutbox | undefined;
 }
 
 /** What an add will change in the graph; empty when the conversation states no relation. */
@@ -49,6 +53,11 @@ export interface GraphPlan {
 export interface GraphAddResult {
   added_entities: Array<{ source: string; relationship: string; target: string }>;
   deleted_entities: Array<{ source: string; relationship: string; target: string }>;
+  /**
+   * True when the changes are stored but not yet in the graph (the graph store did not answer, or another process is
+   * writing this user's graph): they are written as soon as it can be done, in order, and show in the history then.
+   */
+  pending?: true;
 }
 
 export type SearchRelation = RankedRelation;
@@ -134,16 +143,20 @@ export class GraphMemory {
   }
 
   /**
-   * Writes a plan to the backend (the PostgreSQL graph can instead be applied inside the memories' transaction), and
-   * logs what changed against `memoryIds` (the memories the plan was learnt with) for their history.
+   * Writes the outbox row `id` (stored with the add's memories) to the graph, after any older row of the same graph;
+   * Mem0's shape of what it changed, with `pending` when it could not be written now.
    */
-  async apply(scope: GraphScope, plan: GraphPlan, memoryIds: readonly string[] = []): Promise<GraphAddResult> {
-    if (isEmpty(plan)) return { added_entities: [], deleted_entities: [] };
+  async writePending(scope: GraphScope, id: string): Promise<GraphAddResult> {
+    const outbox = this.options.outbox;
+    if (!outbox) throw new Error('this graph memory has no outbox (it is written in the memories\' transaction)');
     const graph = writeScope(scope);
-    const applied = await this.backend.apply(graph, plan.changes, memoryIds);
-    const log = this.options.changeLog;
-    if (log) await recordGraphChanges(log.db, log.tables, graph, memoryIds, applied);
-    return addResult(applied);
+    const applied = await outbox.write({ userId: graph.userId, agentId: graph.agentId ?? '' }, id);
+    return applied ? addResult(applied) : { added_entities: [], deleted_entities: [], pending: true };
+  }
+
+  /** The outbox of a graph written apart from the memories (none for one written in their transaction). */
+  get outbox(): GraphOutbox | undefined {
+    return this.options.outbox;
   }
 
   /** What the writes of one memory changed in the graph, oldest first (empty without a change log). */
@@ -186,7 +199,10 @@ export class GraphMemory {
     return this.backend.countRelations(scope, learntOnlyFrom);
   }
 
-  deleteAll(scope: GraphScope): Promise<number> {
+  /** Removes the scope's graph; writes of it still waiting in the outbox are dropped first, so none lands after. */
+  async deleteAll(scope: GraphScope): Promise<number> {
+    const log = this.options.changeLog;
+    if (this.options.outbox && log) await dropPendingGraph(log.db, log.tables, scope);
     return this.backend.deleteAll(scope);
   }
 
@@ -195,13 +211,21 @@ export class GraphMemory {
    * database: both commit or neither); a Neo4j graph is written on its own (a failure there rolls the caller back).
    */
   async forgetWithin(db: Queryable, scope: GraphScope, memoryIds: readonly string[]): Promise<GraphAddResult> {
-    if (!(this.backend instanceof PostgresGraph)) return this.forget(scope, memoryIds);
+    const log = this.options.changeLog;
+    if (this.options.outbox && log) await forgetPendingGraph(db, log.tables, scope, memoryIds);
+    if (!(this.backend instanceof PostgresGraph)) return this.forgetApart(scope, memoryIds);
     const gone = await this.backend.forgetWithin(db, scope, memoryIds);
     return { added_entities: [], deleted_entities: gone.map(mem0Shape) };
   }
 
-  /** The memories were forgotten: relations learnt only from them go too. */
+  /** The memories were forgotten: relations learnt only from them go too (and their writes still waiting). */
   async forget(scope: GraphScope, memoryIds: readonly string[]): Promise<GraphAddResult> {
+    const log = this.options.changeLog;
+    if (this.options.outbox && log) await forgetPendingGraph(log.db, log.tables, scope, memoryIds);
+    return this.forgetApart(scope, memoryIds);
+  }
+
+  private async forgetApart(scope: GraphScope, memoryIds: readonly string[]): Promise<GraphAddResult> {
     const gone = await this.backend.forgetMemories(scope, memoryIds);
     return { added_entities: [], deleted_entities: gone.map(mem0Shape) };
   }

@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GraphMemory } from '../../../src/memory/graph/graph-memory.js';
+import { addResult, GraphMemory } from '../../../src/memory/graph/graph-memory.js';
 import { matchKey } from '../../../src/memory/graph/names.js';
 import type { Providers } from '../../../src/memory/providers.js';
 import { openNeo4jGraph } from '../../../src/store/graph/neo4j.js';
@@ -277,7 +277,8 @@ for (const target of TARGETS) {
       async function learn(userId: string, text: string, agentId?: string) {
         const scope = agentId ? { userId, agentId } : { userId };
         const plan = await memory.plan(scope, [{ role: 'user', content: text }]);
-        return memory.apply(scope, plan);
+        // Written as an add's outbox writer writes it: to the scope's own graph (the agent's, else the user's).
+        return addResult(await graph.apply({ userId, agentId: agentId ?? '' }, plan.changes, []));
       }
 
       it('extracts entities and relations, normalised, and answers in Mem0 shapes', async () => {
