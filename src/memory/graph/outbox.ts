@@ -44,6 +44,12 @@ export function outboxTiming(graphTimeoutMs: number, env: NodeJS.ProcessEnv = pr
   return { leaseMs, settleMs: ms, retryMs: ms, maxRetryMs: Math.max(ms, DEFAULT_OUTBOX_TIMING.maxRetryMs) };
 }
 
+/** What one drain of a scope wrote (by outbox row id), and whether a write failed. */
+interface Drained {
+  done: Map<string, AppliedGraphChanges>;
+  failed: boolean;
+}
+
 /** Rows claimed at once per scope, and rounds per drain (rows that arrive while a scope drains are taken next round). */
 const CLAIM_LIMIT = 50;
 const ROUNDS = 5;
@@ -67,18 +73,32 @@ export class GraphOutbox {
    * writes it next).
    */
   async write(scope: { userId: string; agentId: string }, id: string): Promise<AppliedGraphChanges | null> {
-    return (await this.drainScope(scope, 0)).get(id) ?? null;
+    try {
+      return (await this.drainScope(scope, 0)).done.get(id) ?? null;
+    } catch (error) {
+      // The memories are committed and the row is safe in the outbox: the caller is told it waits, not that it failed.
+      this.logger?.warn({ err: error instanceof Error ? error.message : String(error) }, 'graph outbox write failed; the changes wait for the background drain');
+      return null;
+    }
   }
 
-  /** Writes every scope's rows that have waited past the settle time; how many rows were written. */
+  /**
+   * Writes every scope's rows that have waited past the settle time; how many rows were written. Stops at the first
+   * scope whose write fails (the graph store is likely away): that scope waits for its retry, the others for the next
+   * drain.
+   */
   async drainDue(): Promise<number> {
     const scopes = await dueScopes(this.pool, this.tables, { minAgeMs: this.timing.settleMs, limit: 100 });
     let written = 0;
-    for (const scope of scopes) written += (await this.drainScope(scope, this.timing.settleMs)).size;
+    for (const scope of scopes) {
+      const { done, failed } = await this.drainScope(scope, this.timing.settleMs);
+      written += done.size;
+      if (failed) break;
+    }
     return written;
   }
 
-  private drainScope(scope: { userId: string; agentId: string }, minAgeMs: number): Promise<Map<string, AppliedGraphChanges>> {
+  private drainScope(scope: { userId: string; agentId: string }, minAgeMs: number): Promise<Drained> {
     const key = `${scope.userId}\u0000${scope.agentId}`;
     const previous = this.queues.get(key) ?? Promise.resolve();
     const run = previous.then(() => this.drainOnce(scope, minAgeMs), () => this.drainOnce(scope, minAgeMs));
@@ -90,7 +110,7 @@ export class GraphOutbox {
     return run;
   }
 
-  private async drainOnce(scope: { userId: string; agentId: string }, minAgeMs: number): Promise<Map<string, AppliedGraphChanges>> {
+  private async drainOnce(scope: { userId: string; agentId: string }, minAgeMs: number): Promise<Drained> {
     const done = new Map<string, AppliedGraphChanges>();
     for (let round = 0; round < ROUNDS; round++) {
       const claimed = await claimScope(this.pool, this.tables, scope, this.holder, { leaseMs: this.timing.leaseMs, limit: CLAIM_LIMIT, minAgeMs });
@@ -102,12 +122,12 @@ export class GraphOutbox {
         } catch (error) {
           // Keep the order: this row and every later one of the scope wait for the retry.
           await this.release(claimed.slice(i), pending, error);
-          return done;
+          return { done, failed: true };
         }
         if (await settlePendingGraph(this.pool, this.tables, pending, this.holder, applied)) done.set(pending.id, applied);
       }
     }
-    return done;
+    return { done, failed: false };
   }
 
   private async release(rows: PendingGraphWrite[], failed: PendingGraphWrite, error: unknown): Promise<void> {
